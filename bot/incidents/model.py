@@ -1,0 +1,148 @@
+"""The incident vocabulary: statuses, milestones, event kinds and the lifecycle rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where an incident is in its lifecycle."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        """Open incidents are the ones still being worked on."""
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES = frozenset({Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING})
+# Statuses a user may set with `/incident status`; closing and reopening have their own commands.
+SETTABLE_STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED)
+
+
+class Milestone(StrEnum):
+    """The timestamps DESIGN.md names, in lifecycle order."""
+
+    IMPACT_STARTED = "impact_started_at"
+    DETECTED = "detected_at"
+    DECLARED = "declared_at"
+    ACKNOWLEDGED = "acknowledged_at"
+    MITIGATED = "mitigated_at"
+    RESOLVED = "resolved_at"
+    CLOSED = "closed_at"
+    IMPACT_ENDED = "impact_ended_at"
+
+
+class EventKind(StrEnum):
+    """What a timeline event records."""
+
+    DECLARED = "declared"
+    SEVERITY = "severity"
+    STATUS = "status"
+    ACKNOWLEDGED = "acknowledged"
+    MITIGATED = "mitigated"
+    MILESTONE = "milestone"
+    LEAD = "lead"
+    ROLE = "role"
+    NOTE = "note"
+    SLACK_MESSAGE = "slack_message"
+    FOLLOWUP = "followup"
+    CHECKLIST = "checklist"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    PARTICIPANT = "participant"
+
+
+DEFAULT_SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """The milestone timestamps of one incident (UTC-aware, or None when not reached)."""
+
+    impact_started_at: datetime | None = None
+    detected_at: datetime | None = None
+    declared_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    impact_ended_at: datetime | None = None
+
+    @property
+    def start(self) -> datetime | None:
+        """Impact start, else detection, else declaration (DESIGN.md)."""
+        return self.impact_started_at or self.detected_at or self.declared_at
+
+    def as_dict(self) -> dict[str, datetime | None]:
+        """Every milestone by name, in lifecycle order."""
+        return {m.value: getattr(self, m.value) for m in Milestone}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event on an incident's timeline, as the read side sees it."""
+
+    at: datetime
+    recorded_at: datetime
+    kind: str
+    actor: str | None
+    text: str
+    source_ref: str | None = None
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class ChecklistItemView:
+    """One checklist item of a running playbook."""
+
+    playbook: str
+    key: str
+    title: str
+    done: bool
+    done_by: str | None
+    done_at: datetime | None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class FollowupView:
+    """A follow-up action item."""
+
+    text: str
+    owner: str | None
+    done: bool
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IncidentSnapshot:
+    """Everything known about one incident, for the read side (reports, exports, cards)."""
+
+    id: int
+    title: str
+    severity: str
+    status: Status
+    private: bool
+    services: tuple[str, ...]
+    summary: str
+    lead: str | None
+    declared_by: str | None
+    channel_id: str | None
+    milestones: Milestones
+    card_ts: str | None = None
+    channel_name: str | None = None
+    roles: tuple[tuple[str, str], ...] = ()
+    participants: tuple[str, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
+    checklists: tuple[ChecklistItemView, ...] = ()
+    followups: tuple[FollowupView, ...] = ()
+    severity_history: tuple[tuple[datetime, str], ...] = field(default=())

@@ -1,0 +1,70 @@
+"""The ports the incident service needs: a chat surface and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.incidents.model import IncidentSnapshot, TimelineEntry
+
+
+class Clock(Protocol):
+    """Tells the time; injected so tests fix it."""
+
+    def now(self) -> datetime:
+        """The current UTC-aware time."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        """The current UTC-aware time."""
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Room:
+    """An incident's Slack channel."""
+
+    channel_id: str
+    name: str
+
+
+class Chat(Protocol):
+    """The Slack effects of incident changes, each one intent-named; raises ChatError when a step fails."""
+
+    async def create_room(self, *, incident: IncidentSnapshot, name: str) -> Room:
+        """Creates the incident channel (picking another name when this one is taken)."""
+        ...
+
+    async def invite(self, *, channel_id: str, user_ids: Sequence[str]) -> None:
+        """Invites people into the channel (already-members are fine)."""
+        ...
+
+    async def set_topic(self, *, incident: IncidentSnapshot) -> None:
+        """Sets the channel's topic and purpose from the incident."""
+        ...
+
+    async def post_card(self, *, incident: IncidentSnapshot) -> str:
+        """Posts the incident card; returns its message ts."""
+        ...
+
+    async def pin(self, *, channel_id: str, ts: str) -> None:
+        """Pins a message in the channel."""
+        ...
+
+    async def announce(self, *, incident: IncidentSnapshot) -> str:
+        """Announces a declaration in the announce channel; returns the message ts."""
+        ...
+
+    async def update_card(self, *, incident: IncidentSnapshot) -> None:
+        """Updates the pinned card (and topic) in place."""
+        ...
+
+    async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
+        """Posts a short line about one change in the incident channel."""
+        ...

@@ -1,0 +1,150 @@
+"""The read side of incidents: stored rows turned into snapshots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.incidents.errors import IncidentNotFound
+from bot.incidents.model import (
+    ChecklistItemView,
+    EventKind,
+    FollowupView,
+    IncidentSnapshot,
+    Milestone,
+    Milestones,
+    Status,
+    TimelineEntry,
+)
+from storage.models import Incident, TimelineEvent
+from storage.repository import Repository, Store
+
+if TYPE_CHECKING:
+    from bot.reports.metrics import IncidentFacts
+
+
+def milestones_of(row: Incident) -> Milestones:
+    """The milestone timestamps of a stored incident."""
+    return Milestones(**{m.value: getattr(row, m.value) for m in Milestone})
+
+
+def entry_of(event: TimelineEvent) -> TimelineEntry:
+    """A stored timeline event as the read side sees it."""
+    return TimelineEntry(
+        at=event.at,
+        recorded_at=event.recorded_at,
+        kind=event.kind,
+        actor=event.actor,
+        text=event.text,
+        source_ref=event.source_ref,
+        permalink=event.permalink,
+    )
+
+
+def bare_snapshot(row: Incident) -> IncidentSnapshot:
+    """The incident without its timeline, roles or checklists (for lists)."""
+    assert row.id is not None
+    return IncidentSnapshot(
+        id=row.id,
+        title=row.title,
+        severity=row.severity,
+        status=Status(row.status),
+        private=row.private,
+        services=tuple(row.services),
+        summary=row.summary,
+        lead=row.lead,
+        declared_by=row.declared_by,
+        channel_id=row.channel_id,
+        milestones=milestones_of(row),
+        card_ts=row.card_ts,
+        channel_name=row.channel_name,
+    )
+
+
+async def snapshot_of(repo: Repository, row: Incident) -> IncidentSnapshot:
+    """Everything stored about an incident."""
+    assert row.id is not None
+    events = await repo.events(incident_id=row.id)
+    roles = await repo.roles(incident_id=row.id)
+    people = await repo.participants(incident_id=row.id)
+    items = await repo.checklist_items(incident_id=row.id)
+    followups = await repo.followups(incident_id=row.id)
+    severity_kinds = (EventKind.DECLARED.value, EventKind.SEVERITY.value)
+    history = tuple(
+        (e.at, str(e.data.get("to") or e.data.get("severity")))
+        for e in sorted(events, key=lambda e: (e.recorded_at, e.id or 0))
+        if e.kind in severity_kinds
+    )
+    bare = bare_snapshot(row)
+    return IncidentSnapshot(
+        id=bare.id,
+        title=bare.title,
+        severity=bare.severity,
+        status=bare.status,
+        private=bare.private,
+        services=bare.services,
+        summary=bare.summary,
+        lead=bare.lead,
+        declared_by=bare.declared_by,
+        channel_id=bare.channel_id,
+        milestones=bare.milestones,
+        card_ts=bare.card_ts,
+        channel_name=bare.channel_name,
+        roles=tuple((r.role, r.user_id) for r in roles),
+        participants=tuple(p.user_id for p in people),
+        timeline=tuple(entry_of(e) for e in events),
+        checklists=tuple(
+            ChecklistItemView(
+                playbook=i.playbook,
+                key=i.key,
+                title=i.title,
+                done=i.done,
+                done_by=i.done_by,
+                done_at=i.done_at,
+                required=i.required,
+            )
+            for i in items
+        ),
+        followups=tuple(
+            FollowupView(text=f.text, owner=f.owner, done=f.done, created_at=f.created_at) for f in followups
+        ),
+        severity_history=history,
+    )
+
+
+async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
+    """Everything stored about an incident, or IncidentNotFound."""
+    async with store.transaction() as repo:
+        row = await repo.incident(incident_id=incident_id)
+        if row is None:
+            raise IncidentNotFound(f"There is no incident INC-{incident_id}.")
+        return await snapshot_of(repo, row)
+
+
+async def incident_facts(store: Store, *, since: datetime, until: datetime) -> list[IncidentFacts]:
+    """The milestones and severity changes of incidents that started in [since, until), read column-wise."""
+    from bot.reports.metrics import IncidentFacts  # the read side's type; the service never needs it
+
+    async with store.transaction() as repo:
+        rows = await repo.milestone_rows(since=since, until=until)
+        changes = await repo.severity_changes(since=since, until=until)
+    by_incident: dict[int, list[tuple[datetime, str]]] = {}
+    for incident_id, at, data in changes:
+        code = data.get("to") or data.get("severity")
+        if code:
+            by_incident.setdefault(incident_id, []).append((at, str(code)))
+    facts = []
+    for row in rows:
+        milestones = Milestones(**{m.value: row[m.value] for m in Milestone})
+        facts.append(
+            IncidentFacts(
+                id=row["id"],
+                severity=row["severity"],
+                services=tuple(row["services"] or ()),
+                private=row["private"],
+                status=Status(row["status"]),
+                milestones=milestones,
+                severity_changes=tuple(by_incident.get(row["id"], ())),
+            )
+        )
+    return facts

@@ -1,0 +1,633 @@
+"""IncidentService: every change to an incident, one transaction each, then its Slack effects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.incidents.errors import ChatError, IncidentNotFound, InvalidInput, InvalidTransition
+from bot.incidents.escaping import channel_slug
+from bot.incidents.model import (
+    DEFAULT_SEVERITIES,
+    OPEN_STATUSES,
+    EventKind,
+    IncidentSnapshot,
+    Milestone,
+    Status,
+    TimelineEntry,
+)
+from bot.incidents.ports import Chat, Clock
+from bot.incidents.queries import bare_snapshot, snapshot_of
+from storage.models import Followup, Incident
+from storage.repository import Repository, Store
+
+log = logging.getLogger(__name__)
+
+LEAD_ROLE = "lead"
+MAX_CHANNEL_NAME = 80
+
+
+@dataclass(frozen=True)
+class IncidentConfig:
+    """What a team configures about incidents (severities, roles, channel naming, announcements)."""
+
+    severities: tuple[str, ...] = DEFAULT_SEVERITIES
+    default_severity: str = "SEV3"
+    roles: tuple[str, ...] = ("lead", "comms", "scribe", "ops")
+    channel_prefix: str = "inc"
+    announce_channel: str | None = None
+
+
+@dataclass(frozen=True)
+class RoomSetup:
+    """What setting up an incident's Slack room did, and what it could not do."""
+
+    incident: IncidentSnapshot
+    created: bool
+    missing: tuple[str, ...] = ()
+
+
+@dataclass
+class _Effects:
+    """Slack effects queued inside a transaction, run after it commits."""
+
+    changes: list[TimelineEntry] = field(default_factory=list)
+
+
+class IncidentService:
+    """Declares and runs incidents: validates, records on the timeline, commits, then asks Chat."""
+
+    def __init__(self, *, store: Store, chat: Chat, clock: Clock, config: IncidentConfig) -> None:
+        self._store = store
+        self._chat = chat
+        self._clock = clock
+        self.config = config
+
+    # Reading
+
+    async def snapshot(self, *, incident_id: int) -> IncidentSnapshot:
+        """Everything known about an incident."""
+        async with self._store.transaction() as repo:
+            incident = await self._get(repo, incident_id)
+            return await snapshot_of(repo, incident)
+
+    async def incident_for_channel(self, *, channel_id: str) -> int | None:
+        """The id of the incident whose room is that channel."""
+        async with self._store.transaction() as repo:
+            incident = await repo.incident_by_channel(channel_id=channel_id)
+            return incident.id if incident else None
+
+    async def list_incidents(self, *, open_only: bool = True) -> list[IncidentSnapshot]:
+        """Incidents newest first, without their timelines (for lists and App Home)."""
+        async with self._store.transaction() as repo:
+            rows = await repo.incidents(open_only=open_only)
+            return [bare_snapshot(row) for row in rows]
+
+    async def incidents_started_between(self, *, since: datetime, until: datetime) -> list[IncidentSnapshot]:
+        """Incidents whose start lies in the window, with timelines (for metrics)."""
+        async with self._store.transaction() as repo:
+            rows = await repo.incidents_started_between(since=since, until=until)
+            return [await snapshot_of(repo, row) for row in rows]
+
+    # Declaring
+
+    def severity(self, text: str | None) -> str:
+        """The configured severity code for a user's spelling of it (None: the default)."""
+        if text is None:
+            return self.config.default_severity
+        for code in self.config.severities:
+            if code.lower() == text.strip().lower():
+                return code
+        raise InvalidInput(f"Unknown severity `{text}`. Use one of: {', '.join(self.config.severities)}.")
+
+    async def declare(
+        self,
+        *,
+        title: str,
+        actor: str,
+        severity: str | None = None,
+        summary: str = "",
+        services: Sequence[str] = (),
+        private: bool = False,
+        detected_at: datetime | None = None,
+        impact_started_at: datetime | None = None,
+        lead: str | None = None,
+        request_key: str | None = None,
+        team_id: str | None = None,
+    ) -> RoomSetup:
+        """Records a new incident, then opens its Slack room; a repeated request_key returns the first one."""
+        title = title.strip()
+        if not title:
+            raise InvalidInput("An incident needs a title, e.g. `/incident declare SEV2 Checkout errors`.")
+        code = self.severity(severity)
+        now = self._clock.now()
+        async with self._store.transaction() as repo:
+            row = Incident(
+                title=title,
+                summary=summary.strip(),
+                severity=code,
+                status=Status.INVESTIGATING.value,
+                private=private,
+                services=list(dict.fromkeys(s.strip() for s in services if s.strip())),
+                lead=lead,
+                declared_by=actor,
+                team_id=team_id,
+                request_key=request_key,
+                declared_at=now,
+                detected_at=detected_at,
+                impact_started_at=impact_started_at,
+                acknowledged_at=now if lead else None,
+                updated_at=now,
+                setup_error="room not created yet",
+            )
+            incident, created = await repo.add_incident(incident=row)
+            if created:
+                assert incident.id is not None
+                await self._event(
+                    repo,
+                    incident,
+                    at=now,
+                    kind=EventKind.DECLARED,
+                    actor=actor,
+                    text=f"Declared {code}: {title}",
+                    data={"severity": code},
+                )
+                if detected_at is not None:
+                    await self._event(
+                        repo,
+                        incident,
+                        at=detected_at,
+                        kind=EventKind.MILESTONE,
+                        actor=actor,
+                        text="Detected",
+                        data={"milestone": Milestone.DETECTED.value},
+                    )
+                if lead:
+                    await repo.set_role(incident_id=incident.id, role=LEAD_ROLE, user_id=lead, at=now)
+                    await self._event(
+                        repo,
+                        incident,
+                        at=now,
+                        kind=EventKind.LEAD,
+                        actor=actor,
+                        text=f"Lead: <@{lead}>",
+                        data={"user": lead},
+                    )
+                await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
+        assert incident.id is not None
+        setup = await self.ensure_room(incident_id=incident.id)
+        return RoomSetup(incident=setup.incident, created=created, missing=setup.missing)
+
+    async def ensure_room(self, *, incident_id: int) -> RoomSetup:
+        """Does the Slack set-up an incident lacks: channel, invites, topic, card, pin, announcement."""
+        async with self._store.transaction() as repo:
+            incident = await self._get(repo, incident_id)
+            snap = await snapshot_of(repo, incident)
+        missing: list[str] = []
+        channel_id = incident.channel_id
+        if channel_id is None:
+            name = self.channel_name(incident_id=incident_id, title=incident.title)
+            try:
+                room = await self._chat.create_room(incident=snap, name=name)
+            except ChatError as exc:
+                await self._record_setup(incident_id, error=f"channel: {exc.reason}")
+                return RoomSetup(incident=snap, created=False, missing=("channel",))
+            channel_id = room.channel_id
+            async with self._store.transaction() as repo:
+                row = await self._get(repo, incident_id)
+                row.channel_id, row.channel_name = room.channel_id, room.name
+                snap = await snapshot_of(repo, row)
+        people = [u for u in dict.fromkeys([incident.declared_by, incident.lead]) if u]
+
+        async def step(name: str, work: Awaitable[Any]) -> Any:
+            try:
+                return await work
+            except ChatError as exc:
+                log.warning("incident %s: %s failed: %s", incident_id, name, exc.reason)
+                missing.append(name)
+                return None
+
+        # Independent calls run concurrently: invite, topic and card only need the channel.
+        steps: list[Awaitable[Any]] = [
+            step("invite", self._chat.invite(channel_id=channel_id, user_ids=people))
+        ]
+        steps.append(
+            step("topic", self._chat.set_topic(incident=snap)) if not incident.topic_set else _none()
+        )
+        steps.append(
+            step("card", self._chat.post_card(incident=snap)) if incident.card_ts is None else _none()
+        )
+        announce = self.config.announce_channel and not incident.private and incident.announce_ts is None
+        steps.append(step("announcement", self._chat.announce(incident=snap)) if announce else _none())
+        _, _, card_ts, announce_ts = await asyncio.gather(*steps)
+        card_ts = card_ts or incident.card_ts
+        pinned = incident.card_pinned
+        if card_ts and not pinned:
+            await step("pin", self._chat.pin(channel_id=channel_id, ts=card_ts))
+            pinned = "pin" not in missing
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, incident_id)
+            row.card_ts = card_ts
+            row.card_pinned = pinned
+            row.topic_set = row.topic_set or "topic" not in missing
+            row.announce_ts = announce_ts or row.announce_ts
+            row.setup_error = ", ".join(missing)
+            row.updated_at = self._clock.now()
+            snap = await snapshot_of(repo, row)
+        return RoomSetup(incident=snap, created=True, missing=tuple(missing))
+
+    def channel_name(self, *, incident_id: int, title: str) -> str:
+        """`<prefix>-<id>-<slug>` within Slack's 80 characters."""
+        head = f"{self.config.channel_prefix}-{incident_id}"
+        slug = channel_slug(title, max_len=MAX_CHANNEL_NAME - len(head) - 1)
+        return f"{head}-{slug}" if slug else head
+
+    # Changing
+
+    async def set_severity(
+        self, *, incident_id: int, severity: str, actor: str, reason: str = ""
+    ) -> IncidentSnapshot:
+        """Changes the severity."""
+        code = self.severity(severity)
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            self._require_open(row, "change its severity")
+            if row.severity == code:
+                raise InvalidInput(f"INC-{row.id} is already {code}.")
+            old, row.severity = row.severity, code
+            text = f"Severity {old} → {code}" + (f": {reason}" if reason else "")
+            await self._event(
+                repo,
+                row,
+                at=self._clock.now(),
+                kind=EventKind.SEVERITY,
+                actor=actor,
+                text=text,
+                data={"from": old, "to": code},
+                fx=fx,
+            )
+
+        return await self._change(incident_id, change)
+
+    async def set_status(
+        self, *, incident_id: int, status: Status, actor: str, at: datetime | None = None, message: str = ""
+    ) -> IncidentSnapshot:
+        """Moves an open incident to another status (resolved goes through resolve)."""
+        if status is Status.RESOLVED:
+            return await self.resolve(incident_id=incident_id, actor=actor, at=at, summary=message)
+        if status not in OPEN_STATUSES:
+            raise InvalidInput("Use `/incident close` to close and `/incident reopen` to reopen.")
+        when = at or self._clock.now()
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            self._require_open(row, "change its status")
+            old, row.status = row.status, status.value
+            text = f"Status {old} → {status.value}" + (f": {message}" if message else "")
+            await self._event(
+                repo,
+                row,
+                at=when,
+                kind=EventKind.STATUS,
+                actor=actor,
+                text=text,
+                data={"from": old, "to": status.value},
+                fx=fx,
+            )
+            if status is Status.MONITORING and row.mitigated_at is None:
+                row.mitigated_at = when
+
+        return await self._change(incident_id, change)
+
+    async def acknowledge(
+        self, *, incident_id: int, actor: str, at: datetime | None = None
+    ) -> IncidentSnapshot:
+        """Acknowledges the incident (once)."""
+        when = at or self._clock.now()
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            if row.acknowledged_at is not None:
+                raise InvalidInput(f"INC-{row.id} was already acknowledged.")
+            row.acknowledged_at = when
+            await self._event(
+                repo, row, at=when, kind=EventKind.ACKNOWLEDGED, actor=actor, text="Acknowledged", fx=fx
+            )
+
+        return await self._change(incident_id, change)
+
+    async def mark_mitigated(
+        self, *, incident_id: int, actor: str, at: datetime | None = None
+    ) -> IncidentSnapshot:
+        """Records when the impact was mitigated."""
+        return await self.set_milestone(
+            incident_id=incident_id, milestone=Milestone.MITIGATED, actor=actor, at=at or self._clock.now()
+        )
+
+    async def set_milestone(
+        self, *, incident_id: int, milestone: Milestone, actor: str, at: datetime
+    ) -> IncidentSnapshot:
+        """Sets impact start or end, detection or mitigation (a correction overwrites the earlier value)."""
+        settable = {
+            Milestone.IMPACT_STARTED: "Impact started",
+            Milestone.IMPACT_ENDED: "Impact ended",
+            Milestone.DETECTED: "Detected",
+            Milestone.MITIGATED: "Mitigated",
+        }
+        if milestone not in settable:
+            raise InvalidInput(f"{milestone.value} is set by the lifecycle, not by hand.")
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            old = getattr(row, milestone.value)
+            setattr(row, milestone.value, at)
+            kind = EventKind.MITIGATED if milestone is Milestone.MITIGATED else EventKind.MILESTONE
+            text = settable[milestone] + (" (corrected)" if old is not None else "")
+            await self._event(
+                repo,
+                row,
+                at=at,
+                kind=kind,
+                actor=actor,
+                text=text,
+                data={"milestone": milestone.value},
+                fx=fx,
+            )
+
+        return await self._change(incident_id, change)
+
+    async def assign_role(self, *, incident_id: int, role: str, user_id: str, actor: str) -> IncidentSnapshot:
+        """Gives a configured role to someone; the lead also acknowledges the incident."""
+        role = role.strip().lower()
+        if role not in self.config.roles and role != LEAD_ROLE:
+            raise InvalidInput(f"Unknown role `{role}`. Configured roles: {', '.join(self.config.roles)}.")
+        now = self._clock.now()
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            assert row.id is not None
+            await repo.set_role(incident_id=row.id, role=role, user_id=user_id, at=now)
+            await repo.add_participant(incident_id=row.id, user_id=user_id, at=now)
+            if role == LEAD_ROLE:
+                row.lead = user_id
+                if row.acknowledged_at is None:
+                    row.acknowledged_at = now
+            kind = EventKind.LEAD if role == LEAD_ROLE else EventKind.ROLE
+            label = "Lead" if role == LEAD_ROLE else f"Role {role}"
+            await self._event(
+                repo,
+                row,
+                at=now,
+                kind=kind,
+                actor=actor,
+                text=f"{label}: <@{user_id}>",
+                data={"role": role, "user": user_id},
+                fx=fx,
+            )
+
+        snap = await self._change(incident_id, change)
+        if snap.channel_id:
+            try:
+                await self._chat.invite(channel_id=snap.channel_id, user_ids=[user_id])
+            except ChatError as exc:
+                log.warning("incident %s: invite failed: %s", incident_id, exc.reason)
+        return snap
+
+    async def add_note(
+        self,
+        *,
+        incident_id: int,
+        text: str,
+        actor: str | None,
+        at: datetime | None = None,
+        kind: EventKind = EventKind.NOTE,
+        source_ref: str | None = None,
+        permalink: str | None = None,
+        announce: bool = True,
+    ) -> bool:
+        """Adds a note (or a Slack message) to the timeline; False when that message is already on it."""
+        if not text.strip():
+            raise InvalidInput("A note needs some text, e.g. `/incident note Rolled back the deploy`.")
+        when = at or self._clock.now()
+        fx = _Effects()
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, incident_id)
+            added = await self._event(
+                repo,
+                row,
+                at=when,
+                kind=kind,
+                actor=actor,
+                text=text,
+                source_ref=source_ref,
+                permalink=permalink,
+                fx=fx if announce else None,
+            )
+            if added and actor:
+                assert row.id is not None
+                await repo.add_participant(incident_id=row.id, user_id=actor, at=self._clock.now())
+            snap = await snapshot_of(repo, row)
+        await self._dispatch(snap, fx)
+        return added
+
+    async def update_slack_message(
+        self, *, incident_id: int, source_ref: str, text: str | None, deleted: bool = False
+    ) -> bool:
+        """Keeps a Slack-sourced event in step with an edited or deleted message; False if none is stored."""
+        async with self._store.transaction() as repo:
+            event = await repo.event_by_source(incident_id=incident_id, source_ref=source_ref)
+            if event is None:
+                return False
+            if deleted:
+                event.deleted = True
+            elif text is not None:
+                event.text = text
+            repo.session.add(event)
+        return True
+
+    async def add_followup(
+        self, *, incident_id: int, text: str, actor: str, owner: str | None = None
+    ) -> IncidentSnapshot:
+        """Records a follow-up action item."""
+        if not text.strip():
+            raise InvalidInput(
+                "A follow-up needs text, e.g. `/incident followup Add an alert on queue depth @owner`."
+            )
+        now = self._clock.now()
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            assert row.id is not None
+            await repo.add_followup(
+                followup=Followup(
+                    incident_id=row.id, text=text.strip(), owner=owner, created_by=actor, created_at=now
+                )
+            )
+            suffix = f" (owner <@{owner}>)" if owner else ""
+            await self._event(
+                repo,
+                row,
+                at=now,
+                kind=EventKind.FOLLOWUP,
+                actor=actor,
+                text=f"Follow-up: {text.strip()}{suffix}",
+                fx=fx,
+            )
+
+        return await self._change(incident_id, change)
+
+    async def resolve(
+        self, *, incident_id: int, actor: str, at: datetime | None = None, summary: str = ""
+    ) -> IncidentSnapshot:
+        """Resolves an open incident; resolving also marks it mitigated if nobody did."""
+        when = at or self._clock.now()
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            self._require_open(row, "resolve it")
+            row.status = Status.RESOLVED.value
+            row.resolved_at = when
+            if row.mitigated_at is None:
+                row.mitigated_at = when
+            text = "Resolved" + (f": {summary.strip()}" if summary.strip() else "")
+            await self._event(repo, row, at=when, kind=EventKind.RESOLVED, actor=actor, text=text, fx=fx)
+
+        return await self._change(incident_id, change)
+
+    async def reopen(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
+        """Reopens a resolved incident (back to investigating; resolved_at is cleared)."""
+        now = self._clock.now()
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            if row.status != Status.RESOLVED.value:
+                raise InvalidTransition(
+                    f"INC-{row.id} is {row.status}; only a resolved incident can be reopened."
+                )
+            row.status = Status.INVESTIGATING.value
+            row.resolved_at = None
+            await self._event(repo, row, at=now, kind=EventKind.REOPENED, actor=actor, text="Reopened", fx=fx)
+
+        return await self._change(incident_id, change)
+
+    async def close(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
+        """Closes a resolved incident (after its postmortem)."""
+        now = self._clock.now()
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            if row.status != Status.RESOLVED.value:
+                raise InvalidTransition(
+                    f"INC-{row.id} is {row.status}; resolve it first with `/incident resolve [summary]`."
+                )
+            row.status = Status.CLOSED.value
+            row.closed_at = now
+            await self._event(repo, row, at=now, kind=EventKind.CLOSED, actor=actor, text="Closed", fx=fx)
+
+        return await self._change(incident_id, change)
+
+    async def record_participant(self, *, channel_id: str, user_id: str) -> bool:
+        """Records someone who joined an incident channel; False when not an incident channel or known."""
+        async with self._store.transaction() as repo:
+            row = await repo.incident_by_channel(channel_id=channel_id)
+            if row is None or row.id is None:
+                return False
+            return await repo.add_participant(incident_id=row.id, user_id=user_id, at=self._clock.now())
+
+    async def claim_delivery(self, *, delivery_id: str, kind: str) -> bool:
+        """Whether this Slack delivery is new (False: a retry or another replica already took it)."""
+        async with self._store.transaction() as repo:
+            return await repo.claim_delivery(delivery_id=delivery_id, kind=kind, at=self._clock.now())
+
+    # Internals
+
+    async def _change(
+        self, incident_id: int, change: Callable[[Repository, Incident, _Effects], Awaitable[None]]
+    ) -> IncidentSnapshot:
+        fx = _Effects()
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, incident_id, for_update=True)
+            await change(repo, row, fx)
+            row.updated_at = self._clock.now()
+            repo.session.add(row)
+            snap = await snapshot_of(repo, row)
+        await self._dispatch(snap, fx)
+        return snap
+
+    async def _dispatch(self, snap: IncidentSnapshot, fx: _Effects) -> None:
+        """Runs the Slack effects of a committed change; a failure is logged, never lost from the record."""
+        if not fx.changes or not snap.channel_id:
+            return
+        for change in fx.changes:
+            try:
+                await asyncio.gather(
+                    self._chat.post_change(incident=snap, change=change),
+                    self._chat.update_card(incident=snap),
+                )
+            except ChatError as exc:
+                log.warning("incident %s: Slack update failed: %s", snap.id, exc)
+
+    async def _event(
+        self,
+        repo: Repository,
+        row: Incident,
+        *,
+        at: datetime,
+        kind: EventKind,
+        actor: str | None,
+        text: str,
+        data: dict[str, Any] | None = None,
+        source_ref: str | None = None,
+        permalink: str | None = None,
+        fx: _Effects | None = None,
+    ) -> bool:
+        assert row.id is not None
+        now = self._clock.now()
+        event_id = await repo.add_event(
+            incident_id=row.id,
+            at=at,
+            recorded_at=now,
+            kind=kind.value,
+            actor=actor,
+            text=text,
+            source_ref=source_ref,
+            permalink=permalink,
+            data=data,
+        )
+        if event_id is not None and fx is not None:
+            fx.changes.append(
+                TimelineEntry(
+                    at=at,
+                    recorded_at=now,
+                    kind=kind.value,
+                    actor=actor,
+                    text=text,
+                    source_ref=source_ref,
+                    permalink=permalink,
+                )
+            )
+        return event_id is not None
+
+    async def _get(self, repo: Repository, incident_id: int, *, for_update: bool = False) -> Incident:
+        row = await repo.incident(incident_id=incident_id, for_update=for_update)
+        if row is None:
+            raise IncidentNotFound(
+                f"There is no incident INC-{incident_id}. `/incident list` shows open ones."
+            )
+        return row
+
+    @staticmethod
+    def _require_open(row: Incident, what: str) -> None:
+        if row.status not in {s.value for s in OPEN_STATUSES}:
+            hint = (
+                "reopen it first with `/incident reopen`"
+                if row.status == Status.RESOLVED.value
+                else ("it is closed")
+            )
+            raise InvalidTransition(f"INC-{row.id} is {row.status}: to {what}, {hint}.")
+
+    async def _record_setup(self, incident_id: int, *, error: str) -> None:
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, incident_id)
+            row.setup_error = error
+            repo.session.add(row)
+
+
+async def _none() -> None:
+    return None

@@ -1,0 +1,144 @@
+"""Settings from the environment (and a .env file) plus the team's optional hashi.toml."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.incidents.model import DEFAULT_SEVERITIES
+from bot.incidents.service import IncidentConfig
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the file and the problem."""
+
+
+class ServiceConfig(BaseModel):
+    """A service the team runs, with its availability objective."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slo: float | None = Field(default=None, description="availability target in percent, e.g. 99.9")
+
+    @field_validator("slo")
+    @classmethod
+    def _slo_in_range(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value < 100:
+            raise ValueError("slo is a percentage between 0 and 100, e.g. 99.9")
+        return value
+
+
+class TeamConfig(BaseModel):
+    """What `hashi.toml` may say; every key is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    severities: tuple[str, ...] = DEFAULT_SEVERITIES
+    default_severity: str | None = None
+    roles: tuple[str, ...] = ("lead", "comms", "scribe", "ops")
+    channel_prefix: str = "inc"
+    timeline_emoji: str = "pushpin"
+    language: Literal["en", "ja"] | None = None
+    # Minutes between status-update reminders, per severity.
+    status_update_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"SEV1": 15, "SEV2": 30, "SEV3": 60}
+    )
+    services: dict[str, ServiceConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TeamConfig:
+        if not self.severities:
+            raise ValueError("severities must list at least one code")
+        if self.default_severity is not None and self.default_severity not in self.severities:
+            known = ", ".join(self.severities)
+            raise ValueError(f"default_severity {self.default_severity!r} is not one of {known}")
+        if "lead" not in self.roles:
+            self.roles = ("lead", *self.roles)
+        return self
+
+    @property
+    def default(self) -> str:
+        """The severity a declaration gets when none is given (the middle of the scale by default)."""
+        return self.default_severity or self.severities[min(2, len(self.severities) - 1)]
+
+    def slos(self) -> dict[str, float]:
+        """SLO targets as fractions (0.999), by service."""
+        return {name: s.slo / 100 for name, s in self.services.items() if s.slo is not None}
+
+
+class EnvSettings(BaseSettings):
+    """Environment variables of INTERFACE.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    database_url: str = Field(default="sqlite:///hashi.db", alias="HASHI_DATABASE_URL")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="HASHI_SLACK_API_URL")
+    playbooks_dir: Path | None = Field(default=None, alias="HASHI_PLAYBOOKS_DIR")
+    announce_channel: str | None = Field(default=None, alias="HASHI_ANNOUNCE_CHANNEL")
+    timezone: str = Field(default="UTC", alias="HASHI_TIMEZONE")
+    host: str = Field(default="0.0.0.0", alias="HASHI_HOST")
+    port: int = Field(default=3000, alias="HASHI_PORT")
+    config_path: Path = Field(default=Path("hashi.toml"), alias="HASHI_CONFIG")
+
+
+class Settings(BaseModel):
+    """Everything Hashi is configured with."""
+
+    env: EnvSettings
+    team: TeamConfig
+
+    @property
+    def playbooks_dir(self) -> Path:
+        """The folder of playbook files in use."""
+        return self.env.playbooks_dir or shipped_playbooks_dir()
+
+    def incident_config(self) -> IncidentConfig:
+        """The part of the configuration the incident service needs."""
+        return IncidentConfig(
+            severities=self.team.severities,
+            default_severity=self.team.default,
+            roles=self.team.roles,
+            channel_prefix=self.team.channel_prefix,
+            announce_channel=self.env.announce_channel or None,
+        )
+
+
+def shipped_playbooks_dir() -> Path:
+    """The playbooks that ship with Hashi (the source tree's, or the installed copy)."""
+    source = Path(__file__).resolve().parent.parent / "playbooks"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "hashi" / "playbooks"
+
+
+def load_team_config(path: Path) -> TeamConfig:
+    """Reads hashi.toml; a missing file means the defaults."""
+    if not path.exists():
+        return TeamConfig()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return TeamConfig.model_validate(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+
+
+def load_settings() -> Settings:
+    """Reads the environment, .env and hashi.toml."""
+    try:
+        env = EnvSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"environment: {first['loc'][0]}: {first['msg']}") from exc
+    return Settings(env=env, team=load_team_config(env.config_path))

@@ -1,0 +1,151 @@
+"""The tables Hashi stores: incidents, their timelines, roles, participants, checklists and follow-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.db import UTCDateTime
+
+
+# One row per incident; every lifecycle milestone is a UTC column (DESIGN.md).
+class Incident(SQLModel, table=True):
+    __tablename__ = "incident"
+    __table_args__ = (
+        UniqueConstraint("request_key", name="uq_incident_request_key"),
+        UniqueConstraint("channel_id", name="uq_incident_channel_id"),
+        Index("ix_incident_status", "status"),
+        Index("ix_incident_declared_at", "declared_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    summary: str = Field(default="")
+    severity: str = Field(max_length=32)
+    status: str = Field(max_length=32)
+    private: bool = Field(default=False)
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    lead: str | None = Field(default=None, max_length=64)
+    declared_by: str | None = Field(default=None, max_length=64)
+    team_id: str | None = Field(default=None, max_length=64)
+    # Idempotency key of the request that declared it (a retried delivery finds the same row).
+    request_key: str | None = Field(default=None, max_length=255)
+    channel_id: str | None = Field(default=None, max_length=64)
+    channel_name: str | None = Field(default=None, max_length=80)
+    card_ts: str | None = Field(default=None, max_length=32)
+    card_pinned: bool = Field(default=False)
+    topic_set: bool = Field(default=False)
+    announce_ts: str | None = Field(default=None, max_length=32)
+    # What the last attempt to set up the Slack side could not do; empty when the room is complete.
+    setup_error: str = Field(default="")
+    impact_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    detected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    declared_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    mitigated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    impact_ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# One row per timeline event. An event that came from Slack carries its message ts as source_ref,
+# unique per incident so a retried or doubled delivery stores it once.
+class TimelineEvent(SQLModel, table=True):
+    __tablename__ = "timeline_event"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "source_ref", name="uq_timeline_event_source"),
+        Index("ix_timeline_event_incident_at", "incident_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=32)
+    actor: str | None = Field(default=None, max_length=64)
+    text: str = Field(default="")
+    source_ref: str | None = Field(default=None, max_length=128)
+    permalink: str | None = Field(default=None, max_length=500)
+    deleted: bool = Field(default=False)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# Who holds which role (lead is also mirrored on the incident row for fast lists).
+class RoleAssignment(SQLModel, table=True):
+    __tablename__ = "role_assignment"
+    __table_args__ = (UniqueConstraint("incident_id", "role", name="uq_role_assignment_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    role: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    assigned_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# Everyone who joined the incident channel or acted on the incident.
+class Participant(SQLModel, table=True):
+    __tablename__ = "participant"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=64)
+    joined_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# One checklist item of a playbook running on an incident.
+class ChecklistItem(SQLModel, table=True):
+    __tablename__ = "checklist_item"
+    __table_args__ = (UniqueConstraint("incident_id", "playbook", "key", name="uq_checklist_item_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    playbook: str = Field(max_length=100)
+    key: str = Field(max_length=100)
+    position: int = Field(default=0)
+    title: str = Field(max_length=300)
+    details: str = Field(default="")
+    owner_role: str | None = Field(default=None, max_length=64)
+    required: bool = Field(default=False)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done: bool = Field(default=False)
+    done_by: str | None = Field(default=None, max_length=64)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# A follow-up action item recorded during or after the incident.
+class Followup(SQLModel, table=True):
+    __tablename__ = "followup"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    text: str
+    owner: str | None = Field(default=None, max_length=64)
+    done: bool = Field(default=False)
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# A reminder waiting in Slack's scheduler (chat.scheduleMessage), so no timer lives in a bot process.
+class ScheduledReminder(SQLModel, table=True):
+    __tablename__ = "scheduled_reminder"
+    __table_args__ = (UniqueConstraint("incident_id", "reason", name="uq_scheduled_reminder_reason"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    reason: str = Field(max_length=200)
+    channel_id: str = Field(max_length=64)
+    scheduled_message_id: str | None = Field(default=None, max_length=64)
+    post_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# Slack deliveries already handled (event_id, or a hash of a command/interaction); the primary key makes
+# a retried delivery, or one that reached two replicas, take effect once.
+class ProcessedDelivery(SQLModel, table=True):
+    __tablename__ = "processed_delivery"
+
+    delivery_id: str = Field(primary_key=True, max_length=255)
+    kind: str = Field(max_length=32)
+    received_at: datetime = Field(sa_type=UTCDateTime)

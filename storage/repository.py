@@ -1,0 +1,297 @@
+"""Reads and writes of incident rows, inside one transaction per unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from storage.models import (
+    ChecklistItem,
+    Followup,
+    Incident,
+    Participant,
+    ProcessedDelivery,
+    RoleAssignment,
+    ScheduledReminder,
+    TimelineEvent,
+)
+
+OPEN_STATUSES = ("investigating", "identified", "monitoring")
+MILESTONE_COLUMNS = (
+    "impact_started_at",
+    "detected_at",
+    "declared_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "closed_at",
+    "impact_ended_at",
+)
+
+
+class Store:
+    """Hands out repositories bound to one transaction each."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Repository]:
+        """One unit of work: commits when the block ends, rolls back when it raises."""
+        async with self._sessions() as session, session.begin():
+            yield Repository(session)
+
+    async def ping(self) -> bool:
+        """Whether the database answers."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return True
+
+
+class Repository:
+    """Queries over one session; the caller's transaction decides when they commit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _insert(self, table: Any) -> Any:
+        dialect = self.session.get_bind().dialect.name
+        return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+    # Incidents
+
+    async def add_incident(self, *, incident: Incident) -> tuple[Incident, bool]:
+        """Inserts an incident; with a request_key already stored, returns that one and False."""
+        if incident.request_key is None:
+            self.session.add(incident)
+            await self.session.flush()
+            return incident, True
+        values = incident.model_dump(exclude={"id"})
+        stmt = (
+            self._insert(Incident)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["request_key"])
+            .returning(col(Incident.id))
+        )
+        new_id = (await self.session.execute(stmt)).scalar_one_or_none()
+        if new_id is None:
+            existing = await self.incident_by_request_key(request_key=incident.request_key)
+            assert existing is not None
+            return existing, False
+        stored = await self.incident(incident_id=new_id)
+        assert stored is not None
+        return stored, True
+
+    async def incident(self, *, incident_id: int, for_update: bool = False) -> Incident | None:
+        """The incident with that id."""
+        stmt = select(Incident).where(col(Incident.id) == incident_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def incident_by_request_key(self, *, request_key: str) -> Incident | None:
+        """The incident a request declared."""
+        stmt = select(Incident).where(col(Incident.request_key) == request_key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def incident_by_channel(self, *, channel_id: str) -> Incident | None:
+        """The incident whose room is that channel."""
+        stmt = select(Incident).where(col(Incident.channel_id) == channel_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def incidents(
+        self, *, open_only: bool = False, limit: int | None = None, offset: int = 0
+    ) -> list[Incident]:
+        """Incidents, newest first."""
+        stmt = select(Incident).order_by(col(Incident.id).desc())
+        if open_only:
+            stmt = stmt.where(col(Incident.status).in_(OPEN_STATUSES))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return list((await self.session.execute(stmt.offset(offset))).scalars())
+
+    async def incidents_started_between(self, *, since: datetime, until: datetime) -> list[Incident]:
+        """Incidents whose start (impact start, else detection, else declaration) lies in [since, until)."""
+        start = func.coalesce(
+            col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
+        )
+        stmt = select(Incident).where(start >= since, start < until).order_by(col(Incident.id))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def milestone_rows(self, *, since: datetime, until: datetime) -> list[RowMapping]:
+        """Id, severity, services, status, private flag and milestones of incidents started in the window."""
+        start = func.coalesce(
+            col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
+        )
+        columns = [
+            col(Incident.id),
+            col(Incident.severity),
+            col(Incident.services),
+            col(Incident.status),
+            col(Incident.private),
+            *(getattr(Incident, name) for name in MILESTONE_COLUMNS),
+        ]
+        stmt = select(*columns).where(start >= since, start < until).order_by(col(Incident.id))
+        return list((await self.session.execute(stmt)).mappings())
+
+    async def severity_changes(self, *, since: datetime, until: datetime) -> list[tuple[int, datetime, Any]]:
+        """(incident id, at, data) of declaration and severity events of incidents started in the window."""
+        start = func.coalesce(
+            col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
+        )
+        stmt = (
+            select(col(TimelineEvent.incident_id), col(TimelineEvent.at), col(TimelineEvent.data))
+            .join(Incident, col(Incident.id) == col(TimelineEvent.incident_id))
+            .where(start >= since, start < until, col(TimelineEvent.kind).in_(("declared", "severity")))
+            .order_by(col(TimelineEvent.incident_id), col(TimelineEvent.recorded_at), col(TimelineEvent.id))
+        )
+        return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
+
+    async def incidents_needing_setup(self) -> list[Incident]:
+        """Open incidents whose Slack room is incomplete."""
+        stmt = select(Incident).where(col(Incident.setup_error) != "").order_by(col(Incident.id))
+        return list((await self.session.execute(stmt)).scalars())
+
+    # Timeline
+
+    async def add_event(
+        self,
+        *,
+        incident_id: int,
+        at: datetime,
+        recorded_at: datetime,
+        kind: str,
+        actor: str | None,
+        text: str,
+        source_ref: str | None = None,
+        permalink: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> int | None:
+        """Adds an event; returns its id, or None when an event with that source_ref is already stored."""
+        stmt = self._insert(TimelineEvent).values(
+            incident_id=incident_id,
+            at=at,
+            recorded_at=recorded_at,
+            kind=kind,
+            actor=actor,
+            text=text,
+            source_ref=source_ref,
+            permalink=permalink,
+            deleted=False,
+            data=data or {},
+        )
+        if source_ref is not None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["incident_id", "source_ref"])
+        result = await self.session.execute(stmt.returning(col(TimelineEvent.id)))
+        return result.scalar_one_or_none()
+
+    async def event_by_source(self, *, incident_id: int, source_ref: str) -> TimelineEvent | None:
+        """The event that came from that Slack message."""
+        stmt = select(TimelineEvent).where(
+            col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.source_ref) == source_ref
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def events(self, *, incident_id: int, include_deleted: bool = False) -> list[TimelineEvent]:
+        """The incident's timeline, oldest first (ties in recording order)."""
+        stmt = select(TimelineEvent).where(col(TimelineEvent.incident_id) == incident_id)
+        if not include_deleted:
+            stmt = stmt.where(col(TimelineEvent.deleted).is_(False))
+        stmt = stmt.order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+        return list((await self.session.execute(stmt)).scalars())
+
+    # Roles and people
+
+    async def set_role(self, *, incident_id: int, role: str, user_id: str, at: datetime) -> None:
+        """Gives a role to a user, replacing whoever held it."""
+        stmt = (
+            self._insert(RoleAssignment)
+            .values(incident_id=incident_id, role=role, user_id=user_id, assigned_at=at)
+            .on_conflict_do_update(
+                index_elements=["incident_id", "role"], set_={"user_id": user_id, "assigned_at": at}
+            )
+        )
+        await self.session.execute(stmt)
+
+    async def roles(self, *, incident_id: int) -> list[RoleAssignment]:
+        """The roles held on an incident."""
+        stmt = select(RoleAssignment).where(col(RoleAssignment.incident_id) == incident_id)
+        return list((await self.session.execute(stmt.order_by(col(RoleAssignment.role)))).scalars())
+
+    async def add_participant(self, *, incident_id: int, user_id: str, at: datetime) -> bool:
+        """Records a participant once; False when already recorded."""
+        stmt = (
+            self._insert(Participant)
+            .values(incident_id=incident_id, user_id=user_id, joined_at=at)
+            .on_conflict_do_nothing(index_elements=["incident_id", "user_id"])
+            .returning(col(Participant.user_id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def participants(self, *, incident_id: int) -> list[Participant]:
+        """Everyone recorded on the incident, in order of joining."""
+        stmt = select(Participant).where(col(Participant.incident_id) == incident_id)
+        return list((await self.session.execute(stmt.order_by(col(Participant.joined_at)))).scalars())
+
+    # Follow-ups and checklists
+
+    async def add_followup(self, *, followup: Followup) -> Followup:
+        """Stores a follow-up action item."""
+        self.session.add(followup)
+        await self.session.flush()
+        return followup
+
+    async def followups(self, *, incident_id: int) -> list[Followup]:
+        """The incident's follow-ups in the order they were recorded."""
+        stmt = select(Followup).where(col(Followup.incident_id) == incident_id).order_by(col(Followup.id))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def add_checklist_items(self, *, items: Sequence[ChecklistItem]) -> int:
+        """Adds checklist items, skipping ones already there; returns how many were new."""
+        added = 0
+        for item in items:
+            stmt = (
+                self._insert(ChecklistItem)
+                .values(**item.model_dump(exclude={"id"}))
+                .on_conflict_do_nothing(index_elements=["incident_id", "playbook", "key"])
+                .returning(col(ChecklistItem.id))
+            )
+            if (await self.session.execute(stmt)).scalar_one_or_none() is not None:
+                added += 1
+        return added
+
+    async def checklist_items(self, *, incident_id: int) -> list[ChecklistItem]:
+        """The incident's checklist items, by playbook then position."""
+        stmt = (
+            select(ChecklistItem)
+            .where(col(ChecklistItem.incident_id) == incident_id)
+            .order_by(col(ChecklistItem.playbook), col(ChecklistItem.position))
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    # Reminders
+
+    async def reminders(self, *, incident_id: int) -> list[ScheduledReminder]:
+        """Reminders waiting in Slack's scheduler for the incident."""
+        stmt = select(ScheduledReminder).where(col(ScheduledReminder.incident_id) == incident_id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    # Idempotency
+
+    async def claim_delivery(self, *, delivery_id: str, kind: str, at: datetime) -> bool:
+        """Marks a Slack delivery as handled; False when it already was (a retry, or another replica)."""
+        stmt = (
+            self._insert(ProcessedDelivery)
+            .values(delivery_id=delivery_id, kind=kind, received_at=at)
+            .on_conflict_do_nothing(index_elements=["delivery_id"])
+            .returning(col(ProcessedDelivery.delivery_id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None

@@ -1,0 +1,73 @@
+"""Test doubles for the incident service's ports: a recording Chat and a fixed Clock."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.incidents.errors import ChatError
+from bot.incidents.model import IncidentSnapshot, TimelineEntry
+from bot.incidents.ports import Room
+
+
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.current += timedelta(**kwargs)
+        return self.current
+
+
+@dataclass
+class RecordingChat:
+    """Records every Chat effect; `failing` names steps that raise ChatError (once each, or always)."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failing: dict[str, int] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _record(self, step: str, **args: Any) -> None:
+        remaining = self.failing.get(step, 0)
+        if remaining:
+            self.failing[step] = remaining - 1
+            raise ChatError(step, "simulated failure")
+        self.calls.append((step, args))
+
+    def steps(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    async def create_room(self, *, incident: IncidentSnapshot, name: str) -> Room:
+        self._record("create_room", incident_id=incident.id, name=name, private=incident.private)
+        return Room(channel_id=f"CINC{next(self._ids)}", name=name)
+
+    async def invite(self, *, channel_id: str, user_ids: Sequence[str]) -> None:
+        self._record("invite", channel_id=channel_id, user_ids=list(user_ids))
+
+    async def set_topic(self, *, incident: IncidentSnapshot) -> None:
+        self._record("set_topic", incident_id=incident.id)
+
+    async def post_card(self, *, incident: IncidentSnapshot) -> str:
+        self._record("post_card", incident_id=incident.id)
+        return f"1700000000.{next(self._ids):06d}"
+
+    async def pin(self, *, channel_id: str, ts: str) -> None:
+        self._record("pin", channel_id=channel_id, ts=ts)
+
+    async def announce(self, *, incident: IncidentSnapshot) -> str:
+        self._record("announce", incident_id=incident.id, private=incident.private)
+        return f"1700000001.{next(self._ids):06d}"
+
+    async def update_card(self, *, incident: IncidentSnapshot) -> None:
+        self._record("update_card", incident_id=incident.id, status=incident.status.value)
+
+    async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
+        self._record("post_change", incident_id=incident.id, kind=change.kind, text=change.text)

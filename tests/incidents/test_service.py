@@ -1,0 +1,188 @@
+"""The incident service on real stores (SQLite and PostgreSQL) with a recording Chat."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.incidents.errors import IncidentNotFound, InvalidInput, InvalidTransition
+from bot.incidents.model import EventKind, Milestone, Status
+from bot.incidents.service import IncidentService
+from tests.fakes import FixedClock, RecordingChat
+
+T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+
+
+async def test_declare_records_row_then_sets_up_room(service: IncidentService, chat: RecordingChat) -> None:
+    setup = await service.declare(title="Checkout 500s", severity="sev2", actor="U1", services=["checkout"])
+    snap = setup.incident
+    assert setup.created and setup.missing == ()
+    assert (snap.severity, snap.status, snap.services) == ("SEV2", Status.INVESTIGATING, ("checkout",))
+    assert snap.channel_id is not None and snap.milestones.declared_at == T0
+    steps = chat.steps()
+    assert steps[0] == "create_room" and steps[-1] == "pin"
+    assert {"invite", "set_topic", "post_card", "announce"} <= set(steps)
+    assert chat.calls[0][1]["name"] == f"inc-{snap.id}-checkout-500s"
+    assert [e.kind for e in snap.timeline] == [EventKind.DECLARED.value]
+
+
+async def test_private_incident_is_never_announced(service: IncidentService, chat: RecordingChat) -> None:
+    await service.declare(title="Leaked key", actor="U1", private=True)
+    assert "announce" not in chat.steps()
+    assert chat.calls[0][1]["private"] is True
+
+
+async def test_same_request_key_declares_once(service: IncidentService) -> None:
+    results = await asyncio.gather(
+        *(service.declare(title="DB down", actor="U1", request_key="trigger-1") for _ in range(5))
+    )
+    ids = {r.incident.id for r in results}
+    assert len(ids) == 1
+    assert sum(r.created for r in results) == 1
+    assert len(await service.list_incidents()) == 1
+
+
+async def test_failed_slack_step_keeps_incident_and_can_be_completed(
+    service: IncidentService, chat: RecordingChat
+) -> None:
+    chat.failing["post_card"] = 1
+    setup = await service.declare(title="Queue backlog", actor="U1")
+    assert setup.missing == ("card",)
+    assert (await service.snapshot(incident_id=setup.incident.id)).id == setup.incident.id
+    retry = await service.ensure_room(incident_id=setup.incident.id)
+    assert retry.missing == ()
+    assert chat.steps().count("create_room") == 1
+    assert chat.steps().count("post_card") == 1
+
+
+async def test_channel_failure_is_recorded_and_retried(service: IncidentService, chat: RecordingChat) -> None:
+    chat.failing["create_room"] = 1
+    setup = await service.declare(title="API latency", actor="U1")
+    assert setup.missing == ("channel",) and setup.incident.channel_id is None
+    retry = await service.ensure_room(incident_id=setup.incident.id)
+    assert retry.missing == () and retry.incident.channel_id is not None
+
+
+async def test_whole_lifecycle_with_backdated_times(service: IncidentService, clock: FixedClock) -> None:
+    # Impact 13:40 JST, detected 13:50, declared 14:00, acked 14:03, mitigated 14:25, resolved 14:45.
+    inc = (await service.declare(title="決済エラー", actor="U1", severity="SEV1")).incident
+    await service.set_milestone(
+        incident_id=inc.id, milestone=Milestone.IMPACT_STARTED, actor="U1", at=T0 - timedelta(minutes=20)
+    )
+    await service.set_milestone(
+        incident_id=inc.id, milestone=Milestone.DETECTED, actor="U1", at=T0 - timedelta(minutes=10)
+    )
+    clock.advance(minutes=5)
+    await service.acknowledge(incident_id=inc.id, actor="U2", at=T0 + timedelta(minutes=3))
+    with pytest.raises(InvalidInput):
+        await service.acknowledge(incident_id=inc.id, actor="U2")
+    clock.advance(minutes=20)
+    await service.set_status(incident_id=inc.id, status=Status.MONITORING, actor="U2", message="rolled back")
+    await service.set_status(incident_id=inc.id, status=Status.IDENTIFIED, actor="U2", message="not fixed")
+    clock.advance(minutes=20)
+    snap = await service.resolve(
+        incident_id=inc.id, actor="U2", summary="fixed", at=T0 + timedelta(minutes=45)
+    )
+    m = snap.milestones
+    assert m.impact_started_at == T0 - timedelta(minutes=20)
+    assert m.detected_at == T0 - timedelta(minutes=10)
+    assert m.acknowledged_at == T0 + timedelta(minutes=3)
+    assert m.mitigated_at == T0 + timedelta(minutes=25)  # the first move to monitoring, kept after going back
+    assert m.resolved_at == T0 + timedelta(minutes=45)
+    assert snap.status is Status.RESOLVED
+    times = [e.at for e in snap.timeline]
+    assert times == sorted(times)
+    assert all(e.recorded_at >= T0 for e in snap.timeline)
+
+
+async def test_reopen_clears_resolved_and_close_needs_resolved(
+    service: IncidentService, clock: FixedClock
+) -> None:
+    inc = (await service.declare(title="Login loop", actor="U1")).incident
+    with pytest.raises(InvalidTransition):
+        await service.close(incident_id=inc.id, actor="U1")
+    with pytest.raises(InvalidTransition):
+        await service.reopen(incident_id=inc.id, actor="U1")
+    await service.resolve(incident_id=inc.id, actor="U1")
+    snap = await service.reopen(incident_id=inc.id, actor="U1")
+    assert snap.status is Status.INVESTIGATING and snap.milestones.resolved_at is None
+    clock.advance(hours=1)
+    await service.resolve(incident_id=inc.id, actor="U1")
+    closed = await service.close(incident_id=inc.id, actor="U1")
+    assert closed.status is Status.CLOSED and closed.milestones.closed_at == clock.now()
+    with pytest.raises(InvalidTransition):
+        await service.set_severity(incident_id=inc.id, severity="SEV1", actor="U1")
+    kinds = [e.kind for e in closed.timeline]
+    assert kinds.count("resolved") == 2 and "reopened" in kinds
+
+
+async def test_severity_and_roles(service: IncidentService, chat: RecordingChat) -> None:
+    inc = (await service.declare(title="Slow search", actor="U1", severity="SEV3")).incident
+    snap = await service.set_severity(incident_id=inc.id, severity="sev1", actor="U1", reason="customers hit")
+    assert snap.severity == "SEV1"
+    assert [code for _, code in snap.severity_history] == ["SEV3", "SEV1"]
+    with pytest.raises(InvalidInput):
+        await service.set_severity(incident_id=inc.id, severity="SEV9", actor="U1")
+    snap = await service.assign_role(incident_id=inc.id, role="lead", user_id="U7", actor="U1")
+    assert snap.lead == "U7" and snap.milestones.acknowledged_at is not None
+    snap = await service.assign_role(incident_id=inc.id, role="comms", user_id="U8", actor="U1")
+    assert dict(snap.roles) == {"lead": "U7", "comms": "U8"}
+    with pytest.raises(InvalidInput):
+        await service.assign_role(incident_id=inc.id, role="wizard", user_id="U8", actor="U1")
+    assert ("invite", {"channel_id": snap.channel_id, "user_ids": ["U8"]}) in chat.calls
+    assert "post_change" in chat.steps() and "update_card" in chat.steps()
+
+
+async def test_unknown_incident(service: IncidentService) -> None:
+    with pytest.raises(IncidentNotFound):
+        await service.snapshot(incident_id=999)
+
+
+async def test_concurrent_adds_of_one_slack_message_store_it_once(service: IncidentService) -> None:
+    inc = (await service.declare(title="Cache stampede", actor="U1")).incident
+    results = await asyncio.gather(
+        *(
+            service.add_note(
+                incident_id=inc.id,
+                text="pinned: cache cold",
+                actor="U2",
+                kind=EventKind.SLACK_MESSAGE,
+                source_ref="1700000000.000100",
+            )
+            for _ in range(8)
+        )
+    )
+    assert sum(results) == 1
+    snap = await service.snapshot(incident_id=inc.id)
+    assert [e.text for e in snap.timeline].count("pinned: cache cold") == 1
+
+
+async def test_slack_message_edits_and_deletes_follow(service: IncidentService) -> None:
+    inc = (await service.declare(title="Edge errors", actor="U1")).incident
+    await service.add_note(
+        incident_id=inc.id, text="first", actor="U2", kind=EventKind.SLACK_MESSAGE, source_ref="1.1"
+    )
+    assert await service.update_slack_message(incident_id=inc.id, source_ref="1.1", text="edited")
+    assert [e.text for e in (await service.snapshot(incident_id=inc.id)).timeline][-1] == "edited"
+    assert await service.update_slack_message(incident_id=inc.id, source_ref="1.1", text=None, deleted=True)
+    assert "edited" not in [e.text for e in (await service.snapshot(incident_id=inc.id)).timeline]
+    assert not await service.update_slack_message(incident_id=inc.id, source_ref="9.9", text="x")
+
+
+async def test_deliveries_are_claimed_once(service: IncidentService) -> None:
+    claims = await asyncio.gather(
+        *(service.claim_delivery(delivery_id="Ev1", kind="event") for _ in range(6))
+    )
+    assert claims.count(True) == 1
+
+
+async def test_followups_and_participants(service: IncidentService) -> None:
+    inc = (await service.declare(title="Disk full", actor="U1")).incident
+    snap = await service.add_followup(incident_id=inc.id, text="Alert at 80% disk", actor="U1", owner="U9")
+    assert snap.followups[0].text == "Alert at 80% disk" and snap.followups[0].owner == "U9"
+    assert await service.record_participant(channel_id=snap.channel_id or "", user_id="U5")
+    assert not await service.record_participant(channel_id=snap.channel_id or "", user_id="U5")
+    assert not await service.record_participant(channel_id="CNOTINCIDENT", user_id="U5")
+    assert "U5" in (await service.snapshot(incident_id=inc.id)).participants
