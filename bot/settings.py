@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.incidents.model import DEFAULT_SEVERITIES
+from bot.incidents.playbooks import load_playbooks
 from bot.incidents.service import IncidentConfig
 
 
@@ -101,13 +102,20 @@ class Settings(BaseModel):
         return self.env.playbooks_dir or shipped_playbooks_dir()
 
     def incident_config(self) -> IncidentConfig:
-        """The part of the configuration the incident service needs."""
+        """The part of the configuration the incident service needs (playbooks loaded and checked)."""
+        playbooks, problems = load_playbooks(
+            self.playbooks_dir, severities=self.team.severities, roles=self.team.roles
+        )
+        if problems:
+            raise ConfigError(f"{problems[0]} (`hashi playbooks check` lists every problem)")
         return IncidentConfig(
+            playbooks=tuple(playbooks),
             severities=self.team.severities,
             default_severity=self.team.default,
             roles=self.team.roles,
             channel_prefix=self.team.channel_prefix,
             announce_channel=self.env.announce_channel or None,
+            status_update_minutes=dict(self.team.status_update_minutes),
         )
 
 

@@ -37,10 +37,14 @@ class Incident(SQLModel, table=True):
     channel_name: str | None = Field(default=None, max_length=80)
     card_ts: str | None = Field(default=None, max_length=32)
     card_pinned: bool = Field(default=False)
+    # The checklist message in the channel, updated in place as items are ticked.
+    checklist_ts: str | None = Field(default=None, max_length=32)
     topic_set: bool = Field(default=False)
     announce_ts: str | None = Field(default=None, max_length=32)
     # What the last attempt to set up the Slack side could not do; empty when the room is complete.
     setup_error: str = Field(default="")
+    # A lease on the Slack set-up: whoever set it (a replica, a retry) works alone until it expires.
+    setup_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     impact_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     detected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     declared_at: datetime = Field(sa_type=UTCDateTime)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -34,6 +34,15 @@ MILESTONE_COLUMNS = (
     "closed_at",
     "impact_ended_at",
 )
+
+
+def _in_window(since: datetime, until: datetime) -> ColumnElement[bool]:
+    """Started before `until`, and started at `since` or later or was still hurting at `since`."""
+    start = func.coalesce(
+        col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
+    )
+    end = func.coalesce(col(Incident.impact_ended_at), col(Incident.mitigated_at), col(Incident.resolved_at))
+    return and_(start < until, or_(start >= since, end.is_(None), end > since))
 
 
 class Store:
@@ -118,6 +127,30 @@ class Repository:
             stmt = stmt.limit(limit)
         return list((await self.session.execute(stmt.offset(offset))).scalars())
 
+    async def incidents_visible_to(
+        self, *, user_id: str, open_only: bool = True, limit: int | None = None
+    ) -> list[Incident]:
+        """Incidents newest first that the user may see: public ones, and private ones they are part of."""
+        member = (
+            select(col(Participant.incident_id))
+            .where(col(Participant.user_id) == user_id)
+            .union(select(col(RoleAssignment.incident_id)).where(col(RoleAssignment.user_id) == user_id))
+        )
+        stmt = select(Incident).where(
+            or_(
+                col(Incident.private).is_(False),
+                col(Incident.declared_by) == user_id,
+                col(Incident.lead) == user_id,
+                col(Incident.id).in_(member),
+            )
+        )
+        if open_only:
+            stmt = stmt.where(col(Incident.status).in_(OPEN_STATUSES))
+        stmt = stmt.order_by(col(Incident.id).desc())
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
+
     async def incidents_started_between(self, *, since: datetime, until: datetime) -> list[Incident]:
         """Incidents whose start (impact start, else detection, else declaration) lies in [since, until)."""
         start = func.coalesce(
@@ -127,10 +160,8 @@ class Repository:
         return list((await self.session.execute(stmt)).scalars())
 
     async def milestone_rows(self, *, since: datetime, until: datetime) -> list[RowMapping]:
-        """Id, severity, services, status, private flag and milestones of incidents started in the window."""
-        start = func.coalesce(
-            col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
-        )
+        """Id, severity, services, status, private flag and milestones of incidents that started in the
+        window, or started before it and were still hurting inside it (they count against availability)."""
         columns = [
             col(Incident.id),
             col(Incident.severity),
@@ -139,21 +170,31 @@ class Repository:
             col(Incident.private),
             *(getattr(Incident, name) for name in MILESTONE_COLUMNS),
         ]
-        stmt = select(*columns).where(start >= since, start < until).order_by(col(Incident.id))
+        stmt = select(*columns).where(_in_window(since, until)).order_by(col(Incident.id))
         return list((await self.session.execute(stmt)).mappings())
 
     async def severity_changes(self, *, since: datetime, until: datetime) -> list[tuple[int, datetime, Any]]:
-        """(incident id, at, data) of declaration and severity events of incidents started in the window."""
-        start = func.coalesce(
-            col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
-        )
+        """(incident id, at, data) of the declaration and severity events of milestone_rows' incidents."""
         stmt = (
             select(col(TimelineEvent.incident_id), col(TimelineEvent.at), col(TimelineEvent.data))
             .join(Incident, col(Incident.id) == col(TimelineEvent.incident_id))
-            .where(start >= since, start < until, col(TimelineEvent.kind).in_(("declared", "severity")))
+            .where(_in_window(since, until), col(TimelineEvent.kind).in_(("declared", "severity")))
             .order_by(col(TimelineEvent.incident_id), col(TimelineEvent.recorded_at), col(TimelineEvent.id))
         )
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
+
+    async def claim_setup(self, *, incident_id: int, at: datetime, stale_before: datetime) -> bool:
+        """Takes the set-up lease of an incident unless someone took it after `stale_before`."""
+        stmt = (
+            update(Incident)
+            .where(
+                col(Incident.id) == incident_id,
+                or_(col(Incident.setup_claimed_at).is_(None), col(Incident.setup_claimed_at) < stale_before),
+            )
+            .values(setup_claimed_at=at)
+        )
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def incidents_needing_setup(self) -> list[Incident]:
         """Open incidents whose Slack room is incomplete."""
@@ -283,6 +324,37 @@ class Repository:
         """Reminders waiting in Slack's scheduler for the incident."""
         stmt = select(ScheduledReminder).where(col(ScheduledReminder.incident_id) == incident_id)
         return list((await self.session.execute(stmt)).scalars())
+
+    async def claim_reminder(
+        self, *, incident_id: int, reason: str, channel_id: str, post_at: datetime
+    ) -> int | None:
+        """Claims the slot of one reminder; None when it is already there (another replica, a retry)."""
+        stmt = (
+            self._insert(ScheduledReminder)
+            .values(incident_id=incident_id, reason=reason, channel_id=channel_id, post_at=post_at)
+            .on_conflict_do_nothing(index_elements=["incident_id", "reason"])
+            .returning(col(ScheduledReminder.id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def set_reminder_message(self, *, reminder_id: int, scheduled_message_id: str) -> None:
+        """Records the id Slack's scheduler gave a claimed reminder."""
+        stmt = (
+            update(ScheduledReminder)
+            .where(col(ScheduledReminder.id) == reminder_id)
+            .values(scheduled_message_id=scheduled_message_id)
+        )
+        await self.session.execute(stmt)
+
+    async def drop_reminder(self, *, reminder_id: int) -> tuple[str, str | None] | None:
+        """Removes a reminder row; returns (channel, scheduled message id) to the one who removed it."""
+        stmt = (
+            delete(ScheduledReminder)
+            .where(col(ScheduledReminder.id) == reminder_id)
+            .returning(col(ScheduledReminder.channel_id), col(ScheduledReminder.scheduled_message_id))
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return (row[0], row[1]) if row else None
 
     # Idempotency
 

@@ -11,6 +11,7 @@ from typing import Any
 from bot.incidents.errors import ChatError
 from bot.incidents.model import IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import Room
+from bot.incidents.reminders import Reminder
 
 
 class FixedClock:
@@ -71,3 +72,20 @@ class RecordingChat:
 
     async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
         self._record("post_change", incident_id=incident.id, kind=change.kind, text=change.text)
+
+    async def post_checklist(self, *, incident: IncidentSnapshot) -> str:
+        self._record("post_checklist", incident_id=incident.id, items=len(incident.checklists))
+        return f"1700000002.{next(self._ids):06d}"
+
+    async def update_checklist(self, *, incident: IncidentSnapshot) -> None:
+        done = [i.key for i in incident.checklists if i.done]
+        self._record("update_checklist", incident_id=incident.id, done=done)
+
+    async def schedule_reminder(self, *, incident: IncidentSnapshot, reminder: Reminder) -> str:
+        self._record(
+            "schedule_reminder", incident_id=incident.id, reason=reminder.reason, post_at=reminder.post_at
+        )
+        return f"Q{next(self._ids):08d}"
+
+    async def cancel_reminder(self, *, channel_id: str, scheduled_message_id: str) -> None:
+        self._record("cancel_reminder", channel_id=channel_id, scheduled_message_id=scheduled_message_id)

@@ -23,6 +23,14 @@ class InvalidInput(IncidentError):
     """A value the configuration does not know (severity, role, …)."""
 
 
+class RequiredItemsOpen(IncidentError):
+    """Resolving would skip checklist items a playbook requires first (a gate); it needs confirming."""
+
+    def __init__(self, message: str, *, items: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.items = items
+
+
 class PermissionDenied(IncidentError):
     """The user may not do this."""
 

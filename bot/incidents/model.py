@@ -111,6 +111,9 @@ class ChecklistItemView:
     done_by: str | None
     done_at: datetime | None
     required: bool = False
+    owner_role: str | None = None
+    due_at: datetime | None = None
+    details: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class IncidentSnapshot:
     milestones: Milestones
     card_ts: str | None = None
     channel_name: str | None = None
+    checklist_ts: str | None = None
     roles: tuple[tuple[str, str], ...] = ()
     participants: tuple[str, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()

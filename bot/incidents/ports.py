@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.incidents.model import IncidentSnapshot, TimelineEntry
+from bot.incidents.reminders import Reminder
 
 
 class Clock(Protocol):
@@ -67,4 +68,20 @@ class Chat(Protocol):
 
     async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
         """Posts a short line about one change in the incident channel."""
+        ...
+
+    async def post_checklist(self, *, incident: IncidentSnapshot) -> str:
+        """Posts the incident's checklists (tickable) in its channel; returns the message ts."""
+        ...
+
+    async def update_checklist(self, *, incident: IncidentSnapshot) -> None:
+        """Updates the posted checklist message in place."""
+        ...
+
+    async def schedule_reminder(self, *, incident: IncidentSnapshot, reminder: Reminder) -> str:
+        """Leaves a reminder in Slack's scheduler; returns its scheduled message id."""
+        ...
+
+    async def cancel_reminder(self, *, channel_id: str, scheduled_message_id: str) -> None:
+        """Takes a reminder out of Slack's scheduler (one already posted is fine)."""
         ...

@@ -58,6 +58,7 @@ def bare_snapshot(row: Incident) -> IncidentSnapshot:
         milestones=milestones_of(row),
         card_ts=row.card_ts,
         channel_name=row.channel_name,
+        checklist_ts=row.checklist_ts,
     )
 
 
@@ -90,6 +91,7 @@ async def snapshot_of(repo: Repository, row: Incident) -> IncidentSnapshot:
         milestones=bare.milestones,
         card_ts=bare.card_ts,
         channel_name=bare.channel_name,
+        checklist_ts=bare.checklist_ts,
         roles=tuple((r.role, r.user_id) for r in roles),
         participants=tuple(p.user_id for p in people),
         timeline=tuple(entry_of(e) for e in events),
@@ -102,6 +104,9 @@ async def snapshot_of(repo: Repository, row: Incident) -> IncidentSnapshot:
                 done_by=i.done_by,
                 done_at=i.done_at,
                 required=i.required,
+                owner_role=i.owner_role,
+                due_at=i.due_at,
+                details=i.details,
             )
             for i in items
         ),

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from bot.incidents.errors import ChatError, IncidentNotFound, InvalidInput, InvalidTransition
+from bot.incidents.errors import (
+    ChatError,
+    IncidentNotFound,
+    InvalidInput,
+    InvalidTransition,
+    RequiredItemsOpen,
+)
 from bot.incidents.escaping import channel_slug
 from bot.incidents.model import (
     DEFAULT_SEVERITIES,
@@ -20,15 +26,23 @@ from bot.incidents.model import (
     Status,
     TimelineEntry,
 )
+from bot.incidents.playbooks import Playbook, find_playbook, matching, status_update_minutes
 from bot.incidents.ports import Chat, Clock
-from bot.incidents.queries import bare_snapshot, snapshot_of
-from storage.models import Followup, Incident
+from bot.incidents.queries import bare_snapshot, incident_facts, snapshot_of
+from bot.incidents.reminders import desired_reminders
+from storage.models import ChecklistItem, Followup, Incident
 from storage.repository import Repository, Store
+
+if TYPE_CHECKING:
+    from bot.reports.metrics import IncidentFacts
 
 log = logging.getLogger(__name__)
 
 LEAD_ROLE = "lead"
 MAX_CHANNEL_NAME = 80
+# How long one attempt at the Slack set-up may hold its lease before another may take over.
+SETUP_LEASE = timedelta(minutes=2)
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,9 @@ class IncidentConfig:
     roles: tuple[str, ...] = ("lead", "comms", "scribe", "ops")
     channel_prefix: str = "inc"
     announce_channel: str | None = None
+    # Minutes between status updates, per severity (reminders go out when one is due).
+    status_update_minutes: Mapping[str, int] = field(default_factory=dict)
+    playbooks: tuple[Playbook, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,8 @@ class _Effects:
     """Slack effects queued inside a transaction, run after it commits."""
 
     changes: list[TimelineEntry] = field(default_factory=list)
+    # "post" a new checklist message (a playbook started) or "update" the one in the channel (a tick)
+    checklist: str | None = None
 
 
 class IncidentService:
@@ -86,6 +105,25 @@ class IncidentService:
         async with self._store.transaction() as repo:
             rows = await repo.incidents(open_only=open_only)
             return [bare_snapshot(row) for row in rows]
+
+    async def incident_facts(self, *, since: datetime, until: datetime) -> list[IncidentFacts]:
+        """Cheap per-incident rows (milestones, severity changes) for metrics over a window."""
+        return await incident_facts(self._store, since=since, until=until)
+
+    async def visible_incidents(
+        self, *, user_id: str, open_only: bool = True, limit: int | None = None
+    ) -> list[IncidentSnapshot]:
+        """Incidents newest first that a user may see (private ones only for the people in them)."""
+        async with self._store.transaction() as repo:
+            rows = await repo.incidents_visible_to(user_id=user_id, open_only=open_only, limit=limit)
+            return [bare_snapshot(row) for row in rows]
+
+    async def visible_snapshot(self, *, incident_id: int, user_id: str) -> IncidentSnapshot:
+        """Everything about an incident if the user may see it; private ones are 'not found' to outsiders."""
+        snap = await self.snapshot(incident_id=incident_id)
+        if not may_see(snap, user_id):
+            raise IncidentNotFound(f"There is no incident INC-{incident_id} you can see.")
+        return snap
 
     async def incidents_started_between(self, *, since: datetime, until: datetime) -> list[IncidentSnapshot]:
         """Incidents whose start lies in the window, with timelines (for metrics)."""
@@ -178,12 +216,32 @@ class IncidentService:
                         data={"user": lead},
                     )
                 await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
+                await self._start_playbooks(repo, incident, self._applicable(incident), actor=actor, fx=None)
         assert incident.id is not None
+        if not created:
+            # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
+            return RoomSetup(incident=await self.snapshot(incident_id=incident.id), created=False)
         setup = await self.ensure_room(incident_id=incident.id)
-        return RoomSetup(incident=setup.incident, created=created, missing=setup.missing)
+        await self.sync_reminders(incident_id=incident.id)
+        return RoomSetup(incident=setup.incident, created=True, missing=setup.missing)
 
     async def ensure_room(self, *, incident_id: int) -> RoomSetup:
         """Does the Slack set-up an incident lacks: channel, invites, topic, card, pin, announcement."""
+        now = self._clock.now()
+        async with self._store.transaction() as repo:
+            await self._get(repo, incident_id)
+            claimed = await repo.claim_setup(incident_id=incident_id, at=now, stale_before=now - SETUP_LEASE)
+        if not claimed:
+            snap = await self.snapshot(incident_id=incident_id)
+            return RoomSetup(incident=snap, created=False, missing=("set-up already in progress",))
+        try:
+            return await self._set_up_room(incident_id)
+        finally:
+            async with self._store.transaction() as repo:
+                row = await self._get(repo, incident_id)
+                row.setup_claimed_at = None
+
+    async def _set_up_room(self, incident_id: int) -> RoomSetup:
         async with self._store.transaction() as repo:
             incident = await self._get(repo, incident_id)
             snap = await snapshot_of(repo, incident)
@@ -223,7 +281,11 @@ class IncidentService:
         )
         announce = self.config.announce_channel and not incident.private and incident.announce_ts is None
         steps.append(step("announcement", self._chat.announce(incident=snap)) if announce else _none())
-        _, _, card_ts, announce_ts = await asyncio.gather(*steps)
+        post_checklist = snap.checklists and incident.checklist_ts is None
+        steps.append(
+            step("checklist", self._chat.post_checklist(incident=snap)) if post_checklist else _none()
+        )
+        _, _, card_ts, announce_ts, checklist_ts = await asyncio.gather(*steps)
         card_ts = card_ts or incident.card_ts
         pinned = incident.card_pinned
         if card_ts and not pinned:
@@ -235,6 +297,7 @@ class IncidentService:
             row.card_pinned = pinned
             row.topic_set = row.topic_set or "topic" not in missing
             row.announce_ts = announce_ts or row.announce_ts
+            row.checklist_ts = checklist_ts or row.checklist_ts
             row.setup_error = ", ".join(missing)
             row.updated_at = self._clock.now()
             snap = await snapshot_of(repo, row)
@@ -270,6 +333,7 @@ class IncidentService:
                 data={"from": old, "to": code},
                 fx=fx,
             )
+            await self._start_playbooks(repo, row, self._applicable(row), actor=actor, fx=fx)
 
         return await self._change(incident_id, change)
 
@@ -476,19 +540,47 @@ class IncidentService:
         return await self._change(incident_id, change)
 
     async def resolve(
-        self, *, incident_id: int, actor: str, at: datetime | None = None, summary: str = ""
+        self,
+        *,
+        incident_id: int,
+        actor: str,
+        at: datetime | None = None,
+        summary: str = "",
+        override_gates: bool = False,
     ) -> IncidentSnapshot:
-        """Resolves an open incident; resolving also marks it mitigated if nobody did."""
+        """Resolves an open incident (also marking it mitigated if nobody did); required items open stop it
+        unless the resolver confirms, and then the override is on the timeline."""
         when = at or self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
             self._require_open(row, "resolve it")
+            assert row.id is not None
+            items = await repo.checklist_items(incident_id=row.id)
+            open_gates = tuple(i.title for i in items if i.required and not i.done)
+            if open_gates and not override_gates:
+                listed = "; ".join(open_gates)
+                raise RequiredItemsOpen(
+                    f"INC-{row.id} has {len(open_gates)} required checklist item(s) open: {listed}. "
+                    "Tick them first, or confirm to resolve anyway (the override is recorded).",
+                    items=open_gates,
+                )
             row.status = Status.RESOLVED.value
             row.resolved_at = when
             if row.mitigated_at is None:
                 row.mitigated_at = when
             text = "Resolved" + (f": {summary.strip()}" if summary.strip() else "")
-            await self._event(repo, row, at=when, kind=EventKind.RESOLVED, actor=actor, text=text, fx=fx)
+            if open_gates:
+                text += f" (required items still open: {'; '.join(open_gates)})"
+            await self._event(
+                repo,
+                row,
+                at=when,
+                kind=EventKind.RESOLVED,
+                actor=actor,
+                text=text,
+                fx=fx,
+                data={"override": list(open_gates)} if open_gates else None,
+            )
 
         return await self._change(incident_id, change)
 
@@ -522,6 +614,104 @@ class IncidentService:
 
         return await self._change(incident_id, change)
 
+    async def start_playbook(self, *, incident_id: int, name: str, actor: str) -> str:
+        """Starts another playbook on the incident; returns its title."""
+        playbook = find_playbook(self.config.playbooks, name)
+        if playbook is None:
+            known = ", ".join(p.name for p in self.config.playbooks) or "none are configured"
+            raise InvalidInput(f"There is no playbook `{name}`. Playbooks: {known}.")
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            if not await self._start_playbooks(repo, row, [playbook], actor=actor, fx=fx):
+                raise InvalidInput(f"Playbook `{playbook.name}` is already running on INC-{row.id}.")
+
+        await self._change(incident_id, change)
+        return playbook.title
+
+    async def tick_items(
+        self, *, incident_id: int, playbook: str, first: int, count: int, done: set[str], actor: str
+    ) -> IncidentSnapshot:
+        """Sets the items shown together (positions first … first+count) done or not done, as ticked."""
+        now = self._clock.now()
+
+        async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
+            assert row.id is not None
+            items = [i for i in await repo.checklist_items(incident_id=row.id) if i.playbook == playbook]
+            for item in items[first : first + count]:
+                ticked = item.key in done
+                if ticked == item.done:
+                    continue
+                item.done, item.done_by, item.done_at = (
+                    ticked,
+                    (actor if ticked else None),
+                    (now if ticked else None),
+                )
+                repo.session.add(item)
+                verb = "Done" if ticked else "Not done"
+                await self._event(
+                    repo,
+                    row,
+                    at=now,
+                    kind=EventKind.CHECKLIST,
+                    actor=actor,
+                    text=f"{verb}: {item.title}",
+                    data={"playbook": playbook, "key": item.key},
+                    fx=fx,
+                )
+
+        return await self._change(incident_id, change)
+
+    def _applicable(self, row: Incident) -> list[Playbook]:
+        return matching(
+            self.config.playbooks, severity=row.severity, services=row.services, private=row.private
+        )
+
+    async def _start_playbooks(
+        self,
+        repo: Repository,
+        row: Incident,
+        playbooks: Sequence[Playbook],
+        *,
+        actor: str,
+        fx: _Effects | None,
+    ) -> int:
+        """Adds the checklist items of playbooks not yet running; returns how many playbooks started."""
+        assert row.id is not None
+        running = {i.playbook for i in await repo.checklist_items(incident_id=row.id)}
+        started = 0
+        for playbook in playbooks:
+            if playbook.name in running:
+                continue
+            items = playbook.items_for(severity=row.severity, services=row.services, private=row.private)
+            await repo.add_checklist_items(
+                items=[
+                    ChecklistItem(
+                        incident_id=row.id,
+                        playbook=playbook.name,
+                        key=item.key,
+                        position=position,
+                        title=item.title,
+                        details="\n".join(x for x in (item.details, item.link or "") if x),
+                        owner_role=item.role,
+                        required=item.required,
+                        due_at=row.declared_at + item.due if item.due else None,
+                    )
+                    for position, item in enumerate(items)
+                ]
+            )
+            await self._event(
+                repo,
+                row,
+                at=self._clock.now(),
+                kind=EventKind.CHECKLIST,
+                actor=actor,
+                text=f"Playbook started: {playbook.title}",
+                data={"playbook": playbook.name},
+                fx=fx,
+            )
+            started += 1
+        return started
+
     async def record_participant(self, *, channel_id: str, user_id: str) -> bool:
         """Records someone who joined an incident channel; False when not an incident channel or known."""
         async with self._store.transaction() as repo:
@@ -550,18 +740,87 @@ class IncidentService:
         await self._dispatch(snap, fx)
         return snap
 
+    async def sync_reminders(self, *, incident_id: int) -> None:
+        """Brings Slack's scheduler in line with the reminders the incident should have (idempotent)."""
+        snap = await self.snapshot(incident_id=incident_id)
+        wanted = desired_reminders(snap, cadence=self.cadence(snap), now=self._clock.now())
+        async with self._store.transaction() as repo:
+            rows = await repo.reminders(incident_id=incident_id)
+        keep = {
+            r.reason
+            for r in rows
+            if r.reason in wanted and abs(r.post_at - wanted[r.reason].post_at) < _SECOND
+        }
+        for row in rows:
+            if row.reason in keep or row.id is None:
+                continue
+            async with self._store.transaction() as repo:
+                dropped = await repo.drop_reminder(reminder_id=row.id)
+            if dropped and dropped[1]:
+                try:
+                    await self._chat.cancel_reminder(channel_id=dropped[0], scheduled_message_id=dropped[1])
+                except ChatError as exc:
+                    log.warning("incident %s: cancelling reminder failed: %s", incident_id, exc.reason)
+        for reason, reminder in wanted.items():
+            if reason in keep or not snap.channel_id:
+                continue
+            async with self._store.transaction() as repo:
+                claim = await repo.claim_reminder(
+                    incident_id=incident_id,
+                    reason=reason,
+                    channel_id=snap.channel_id,
+                    post_at=reminder.post_at,
+                )
+            if claim is None:
+                continue  # another replica scheduled it
+            try:
+                scheduled = await self._chat.schedule_reminder(incident=snap, reminder=reminder)
+            except ChatError as exc:
+                log.warning("incident %s: scheduling %s failed: %s", incident_id, reason, exc.reason)
+                async with self._store.transaction() as repo:
+                    await repo.drop_reminder(reminder_id=claim)
+                continue
+            async with self._store.transaction() as repo:
+                await repo.set_reminder_message(reminder_id=claim, scheduled_message_id=scheduled)
+
+    def cadence(self, incident: IncidentSnapshot) -> dict[str, int]:
+        """Minutes between status updates per severity: the team's, or tighter if a running playbook asks."""
+        running = {i.playbook for i in incident.checklists}
+        playbooks = [p for p in self.config.playbooks if p.name in running]
+        minutes = dict(self.config.status_update_minutes)
+        for code in {*minutes, *(c for p in playbooks for c in p.status_updates)}:
+            asked = status_update_minutes(playbooks, code)
+            if asked is not None:
+                minutes[code] = min(asked, minutes.get(code, asked))
+        return minutes
+
     async def _dispatch(self, snap: IncidentSnapshot, fx: _Effects) -> None:
         """Runs the Slack effects of a committed change; a failure is logged, never lost from the record."""
         if not fx.changes or not snap.channel_id:
             return
-        for change in fx.changes:
-            try:
-                await asyncio.gather(
-                    self._chat.post_change(incident=snap, change=change),
-                    self._chat.update_card(incident=snap),
-                )
-            except ChatError as exc:
-                log.warning("incident %s: Slack update failed: %s", snap.id, exc)
+
+        async def lines() -> None:
+            for change in fx.changes:  # in order: they read as a story in the channel
+                await self._chat.post_change(incident=snap, change=change)
+
+        work: list[Awaitable[Any]] = [lines(), self._chat.update_card(incident=snap)]
+        if fx.checklist == "update" and snap.checklist_ts:
+            work.append(self._chat.update_checklist(incident=snap))
+        elif fx.checklist:
+            work.append(self._post_checklist(snap))
+        for outcome in await asyncio.gather(*work, return_exceptions=True):
+            if isinstance(outcome, ChatError):
+                log.warning("incident %s: Slack update failed: %s", snap.id, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        await self.sync_reminders(incident_id=snap.id)
+
+    async def _post_checklist(self, snap: IncidentSnapshot) -> None:
+        """Posts the checklists as a message and remembers it, so ticks update it in place."""
+        ts = await self._chat.post_checklist(incident=snap)
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, snap.id)
+            row.checklist_ts = ts
 
     async def _event(
         self,
@@ -627,6 +886,18 @@ class IncidentService:
             row = await self._get(repo, incident_id)
             row.setup_error = error
             repo.session.add(row)
+
+
+def _same_time(a: datetime, b: datetime) -> bool:
+    return abs(a - b) < _SECOND
+
+
+def may_see(incident: IncidentSnapshot, user_id: str) -> bool:
+    """Whether a user may see an incident: anyone for a public one; the people in a private one."""
+    if not incident.private:
+        return True
+    people = {incident.declared_by, incident.lead, *incident.participants, *(u for _, u in incident.roles)}
+    return user_id in people
 
 
 async def _none() -> None:

@@ -1,0 +1,317 @@
+"""The `hashi` command: the one composition root (settings → engine → client → gateway → service → app)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import NoReturn
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.incidents.errors import IncidentError
+from bot.incidents.service import IncidentService
+from bot.incidents.times import TimeParseError, parse_duration, zone
+from bot.logs import JsonLogFormatter
+from bot.settings import ConfigError, Settings, load_settings
+from bot.slack.app import build_app, build_web, run_http, run_socket_mode
+from bot.slack.gateway import SlackGateway, make_client
+from storage.db import DatabaseURLError, make_engine
+from storage.repository import Store
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or input: exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"hashi: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of INTERFACE.md."""
+    parser = _Parser(prog="hashi", description="Hashi: incident response for Slack.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = sub.add_parser("serve", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    serve.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
+    serve.add_argument("--port", type=int, help="HTTP port (default HASHI_PORT or 3000)")
+    serve.add_argument("--log-format", choices=["text", "json"], default="text")
+
+    sub.add_parser(
+        "demo", help="run a scripted incident against a local Slack stand-in and print its postmortem"
+    )
+
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_sub.add_parser("upgrade", help="apply migrations")
+
+    export = sub.add_parser("export", help="the postmortem draft of an incident")
+    export.add_argument("incident", help="incident id (12, INC-12 or #12)")
+    export.add_argument("--format", choices=["md", "json"], default="md")
+    export.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    export.add_argument(
+        "--update", type=Path, metavar="FILE", help="refresh Hashi's sections of an existing draft"
+    )
+    export.add_argument("--tz", help="time zone for displayed times (default HASHI_TIMEZONE)")
+
+    stats = sub.add_parser("stats", help="recovery-time metrics")
+    stats.add_argument("--since", default="30d", help="window, e.g. 30d, 12w (default 30d)")
+    stats.add_argument("--by", choices=["severity", "service"], default=None)
+    stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    playbooks = sub.add_parser("playbooks", help="playbook commands")
+    pb_sub = playbooks.add_subparsers(dest="playbooks_command", required=True, parser_class=_Parser)
+    check = pb_sub.add_parser("check", help="validate playbook files")
+    check.add_argument("dir", nargs="?", type=Path)
+
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest (YAML)")
+    manifest.add_argument("--socket-mode", action="store_true")
+    manifest.add_argument("--url", help="public base URL of HTTP mode, e.g. https://hashi.example.com")
+    return parser
+
+
+def parse_incident_id(text: str) -> int:
+    """`12`, `INC-12` or `#12` → 12."""
+    cleaned = text.strip().lstrip("#")
+    if cleaned.lower().startswith("inc-"):
+        cleaned = cleaned[4:]
+    if not cleaned.isdigit():
+        raise UsageError(f"{text!r} is not an incident id (use 12, INC-12 or #12)")
+    return int(cleaned)
+
+
+@dataclass
+class Runtime:
+    """Everything `hashi serve` runs, wired once: settings → engine → client → gateway → service → app."""
+
+    settings: Settings
+    store: Store
+    gateway: SlackGateway
+    service: IncidentService
+    app: AsyncApp
+
+    async def close(self) -> None:
+        """Releases the database pool and the HTTP session."""
+        await self.store.engine.dispose()
+        session = getattr(self.gateway.client, "session", None)
+        if session is not None and not session.closed:
+            await session.close()
+
+
+async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """The one composition root; applies migrations first."""
+    from bot.incidents.ports import SystemClock
+
+    if not settings.env.slack_bot_token:
+        raise UsageError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+    engine = make_engine(settings.env.database_url)
+    if migrate:
+        from storage.migrate import upgrade
+
+        await upgrade(engine)
+    store = Store(engine)
+    client = make_client(token=settings.env.slack_bot_token, base_url=settings.env.slack_api_url)
+    gateway = SlackGateway(
+        client=client, severities=settings.team.severities, announce_channel=settings.env.announce_channel
+    )
+    service = IncidentService(
+        store=store, chat=gateway, clock=SystemClock(), config=settings.incident_config()
+    )
+    app = build_app(settings=settings, service=service, gateway=gateway)
+    return Runtime(settings=settings, store=store, gateway=gateway, service=service, app=app)
+
+
+async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Runs the bot: Socket Mode when SLACK_APP_TOKEN is set (and --http is not), else HTTP."""
+    configure_logging(args.log_format)
+    socket_mode = bool(settings.env.slack_app_token) and not args.http
+    if not socket_mode and not settings.env.slack_signing_secret:
+        raise UsageError("SLACK_SIGNING_SECRET is not set (HTTP mode verifies every request with it)")
+    runtime = await build_runtime(settings)
+    port = args.port or settings.env.port
+    web_app = build_web(app=runtime.app, store=runtime.store)
+    try:
+        if socket_mode:
+            assert settings.env.slack_app_token is not None
+            await asyncio.gather(
+                run_socket_mode(runtime.app, app_token=settings.env.slack_app_token),
+                run_http(web_app, host=settings.env.host, port=port),  # /healthz and /metrics
+            )
+        else:
+            await run_http(web_app, host=settings.env.host, port=port)
+    finally:
+        await runtime.close()
+    return EXIT_OK
+
+
+def configure_logging(fmt: str) -> None:
+    """Plain or JSON log lines on stderr."""
+    import logging
+
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+    engine = make_engine(settings.env.database_url)
+    try:
+        return await work(Store(engine))
+    finally:
+        await engine.dispose()
+
+
+async def cmd_db_upgrade(settings: Settings) -> int:
+    """Applies migrations."""
+    from storage.migrate import current_revision, upgrade
+
+    async def work(store: Store) -> int:
+        await upgrade(store.engine)
+        print(f"database at revision {await current_revision(store.engine)}")
+        return EXIT_OK
+
+    return await _with_store(settings, work)
+
+
+async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Prints or writes the postmortem draft (Markdown or JSON)."""
+    from bot.incidents.queries import load_snapshot
+    from bot.reports.export import export_json
+    from bot.reports.postmortem import render_postmortem, update_postmortem
+
+    incident_id = parse_incident_id(args.incident)
+    tz = zone(args.tz or settings.env.timezone)
+
+    async def work(store: Store) -> int:
+        snap = await load_snapshot(store, incident_id=incident_id)
+        if args.format == "json":
+            text = json.dumps(export_json(snap), ensure_ascii=False, indent=2) + "\n"
+        else:
+            from bot.incidents.ports import SystemClock
+
+            text = render_postmortem(snap, tz=tz, generated_at=SystemClock().now())
+            if args.update is not None:
+                try:
+                    existing = args.update.read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise UsageError(f"cannot read {args.update}: {exc.strerror}") from exc
+                try:
+                    text = update_postmortem(existing, text)
+                except ValueError as exc:
+                    raise UsageError(f"{args.update}: {exc}") from exc
+                args.update.write_text(text, encoding="utf-8")
+                print(f"updated {args.update}", file=sys.stderr)
+                return EXIT_OK
+        if args.output is not None:
+            args.output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+
+    return await _with_store(settings, work)
+
+
+async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    """Prints recovery-time metrics over a window."""
+    from bot.incidents.ports import SystemClock
+    from bot.incidents.queries import incident_facts
+    from bot.reports.metrics import compute_stats, stats_csv, stats_json, stats_table
+
+    try:
+        window: timedelta = parse_duration(args.since)
+    except TimeParseError as exc:
+        raise UsageError(f"--since: {exc}") from exc
+    now = SystemClock().now()
+
+    async def work(store: Store) -> int:
+        since = now - window
+        facts = await incident_facts(store, since=since, until=now)
+        report = compute_stats(facts, since=since, until=now, by=args.by, slos=settings.team.slos(), now=now)
+        if args.format == "json":
+            sys.stdout.write(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
+        elif args.format == "csv":
+            sys.stdout.write(stats_csv(report))
+        else:
+            sys.stdout.write(stats_table(report))
+        return EXIT_OK
+
+    return await _with_store(settings, work)
+
+
+def cmd_manifest(_settings: Settings, args: argparse.Namespace) -> int:
+    """Prints the Slack app manifest."""
+    from bot.slack.manifest import manifest_yaml
+
+    sys.stdout.write(manifest_yaml(socket_mode=args.socket_mode, url=args.url))
+    return EXIT_OK
+
+
+def cmd_playbooks_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Validates playbook files; each problem as `file:line: reason`, exit 2 when there are any."""
+    from bot.incidents.playbooks import load_playbooks
+
+    directory: Path = args.dir or settings.playbooks_dir
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a folder of playbooks")
+    playbooks, problems = load_playbooks(
+        directory, severities=settings.team.severities, roles=settings.team.roles
+    )
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{len(playbooks)} playbook(s) OK in {directory}")
+    return EXIT_OK
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Runs one `hashi` command and returns its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "db":
+            return asyncio.run(cmd_db_upgrade(settings))
+        if args.command == "export":
+            return asyncio.run(cmd_export(settings, args))
+        if args.command == "stats":
+            return asyncio.run(cmd_stats(settings, args))
+        if args.command == "serve":
+            return asyncio.run(cmd_serve(settings, args))
+        if args.command == "manifest":
+            return cmd_manifest(settings, args)
+        if args.command == "playbooks":
+            return cmd_playbooks_check(settings, args)
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo())
+        raise UsageError(f"unknown command {args.command}")
+    except (UsageError, ConfigError, DatabaseURLError, IncidentError) as exc:
+        message = exc.message if isinstance(exc, IncidentError) else str(exc)
+        print(f"hashi: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the one edge that turns any failure into a one-line reason
+        print(f"hashi: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return EXIT_ERROR
+
+
+def main() -> NoReturn:
+    """Console-script entry point."""
+    sys.exit(run())

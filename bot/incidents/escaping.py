@@ -1,0 +1,133 @@
+"""Untrusted text made safe for Slack mrkdwn, Markdown files and Slack channel names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# A user mention (`<@U123>`, `<@W123|name>`) or channel reference (`<#C123|name>`), not `<!here>` or a link.
+_MENTION = re.compile(r"<(?:@[UW]|#[CG])[A-Z0-9]+(?:\|[^<>|]*)?>")
+
+# Characters that end a line or a block in Markdown (and tabs, which indent); they become spaces.
+_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+")
+# Characters that are Markdown syntax wherever they stand.
+_ALWAYS = {
+    "\\": "\\\\",
+    "`": "\\`",
+    "*": "\\*",
+    "[": "\\[",
+    "]": "\\]",
+    "|": "\\|",
+    "~": "\\~",
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+}
+# Characters that start a block (heading, list, quote, rule, setext underline) at the start of a line.
+_LINE_START = "#+-="
+_ORDERED = re.compile(r"(\d{1,9})([.)])")
+
+# Slack lets channel names use these scripts besides a-z, 0-9, - and _ (Japanese teams name channels in it).
+_CJK_RANGES = (
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x3005, 0x3007),  # 々 〆 〇
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3130, 0x318F),  # Hangul compatibility Jamo
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0x20000, 0x3134F),  # CJK extensions B-H
+)
+_SLUG_ASCII = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
+
+
+def escape_mrkdwn(text: str, *, keep_mentions: bool = False) -> str:
+    """Escapes `&`, `<` and `>` so user text shows as typed in Slack mrkdwn and never mentions or links.
+
+    With keep_mentions, user mentions and channel references (`<@U123>`, `<#C123|name>`) stay live;
+    special mentions (`<!channel>`, `<!here>`) and links are escaped all the same.
+    """
+    if not keep_mentions:
+        return text.translate(_MRKDWN)
+    pieces: list[str] = []
+    last = 0
+    for found in _MENTION.finditer(text):
+        pieces.append(text[last : found.start()].translate(_MRKDWN))
+        user_id, _, label = found.group()[1:-1].partition("|")
+        pieces.append(f"<{user_id}|{label.translate(_MRKDWN)}>" if label else f"<{user_id}>")
+        last = found.end()
+    pieces.append(text[last:].translate(_MRKDWN))
+    return "".join(pieces)
+
+
+def _inline(text: str) -> str:
+    """One line of text: line breaks and tabs as spaces, control characters dropped, ends trimmed."""
+    spaced = _BREAKS.sub(" ", text)
+    return "".join(c for c in spaced if unicodedata.category(c) not in ("Cc", "Cs")).strip(" ")
+
+
+def escape_markdown(text: str) -> str:
+    """Escapes user text for an inline spot in CommonMark/GFM: it renders as the same plain text, on one line.
+
+    Newlines become spaces, so the text can never start a block (heading, list, quote, code, table).
+    """
+    line = _inline(text)
+    out: list[str] = []
+    for i, char in enumerate(line):
+        if char in _ALWAYS:
+            out.append(_ALWAYS[char])
+        elif char == "_":
+            # `snake_case` stays readable: an underscore between two letters or digits cannot emphasise.
+            between_words = 0 < i < len(line) - 1 and line[i - 1].isalnum() and line[i + 1].isalnum()
+            out.append("_" if between_words else "\\_")
+        elif i == 0 and char in _LINE_START:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    escaped = "".join(out)
+    # `1. text` and `1) text` would start an ordered list.
+    return _ORDERED.sub(r"\1\\\2", escaped, count=1) if _ORDERED.match(escaped) else escaped
+
+
+def escape_markdown_cell(text: str) -> str:
+    """Escapes user text for a GFM table cell (the same as escape_markdown, which already escapes `|`)."""
+    return escape_markdown(text)
+
+
+def _kept(char: str) -> bool:
+    """Whether a (lowercased) character may stand in a Slack channel name."""
+    if char in _SLUG_ASCII:
+        return True
+    code = ord(char)
+    return any(lo <= code <= hi for lo, hi in _CJK_RANGES) and (char.isalpha() or char.isnumeric())
+
+
+def channel_slug(title: str, *, max_len: int) -> str:
+    """A Slack channel-name fragment from a title: lowercase, `-` between words, CJK kept, ≤ max_len."""
+    if max_len <= 0:
+        return ""
+    chars: list[str] = []
+    for char in unicodedata.normalize("NFKC", title).lower():
+        if _kept(char):
+            chars.append(char)
+            continue
+        # `café` → `cafe`: keep the base letter of an accented Latin letter.
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if c in _SLUG_ASCII)
+        chars.append(base or "-")
+    slug = re.sub(r"-{2,}", "-", "".join(chars)).strip("-")
+    return slug[:max_len].rstrip("-")
+
+
+def plain_excerpt(text: str, limit: int) -> str:
+    """The text on one line, cut to `limit` characters with `…` (never through an `&amp;`-style entity)."""
+    if limit <= 0:
+        return ""
+    line = " ".join(_inline(text).split())
+    if len(line) <= limit:
+        return line
+    cut = _PARTIAL_ENTITY.sub("", line[: limit - 1]).rstrip(" \u200d")
+    return cut + "…"

@@ -1,0 +1,332 @@
+"""Human time parsing and display: `14:05 JST`, `2026-11-24 14:05`, `10m ago`, durations, time zones."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from dateutil.parser import isoparse
+
+TIME_FORMS = "14:05, 14:05 JST, 2:05pm, 2026-11-24 14:05, 2026-11-24T05:05Z, 10m ago, 1h30m ago, now"
+DURATION_FORMS = "30d, 12w, 24h, 90m, 1h30m"
+# Clocks disagree a little; a time up to this far ahead is taken as "now" instead of refused.
+CLOCK_SKEW = timedelta(seconds=60)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_DURATION = timedelta(days=3660)
+
+# Abbreviations name the region's clock, not a fixed offset: `14:05 EST` in July means 14:05 in New York
+# (people write EST all year). CST is US Central (for China write `14:05 Asia/Shanghai` or `+08:00`);
+# IST is India, BST is British Summer Time.
+ZONE_ABBREVIATIONS: dict[str, str] = {
+    "UTC": "UTC",
+    "GMT": "UTC",
+    "Z": "UTC",
+    "JST": "Asia/Tokyo",
+    "KST": "Asia/Seoul",
+    "HKT": "Asia/Hong_Kong",
+    "SGT": "Asia/Singapore",
+    "PHT": "Asia/Manila",
+    "ICT": "Asia/Bangkok",
+    "WIB": "Asia/Jakarta",
+    "IST": "Asia/Kolkata",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+    "ACST": "Australia/Adelaide",
+    "ACDT": "Australia/Adelaide",
+    "AWST": "Australia/Perth",
+    "NZST": "Pacific/Auckland",
+    "NZDT": "Pacific/Auckland",
+    "WET": "Europe/Lisbon",
+    "WEST": "Europe/Lisbon",
+    "BST": "Europe/London",
+    "CET": "Europe/Paris",
+    "CEST": "Europe/Paris",
+    "EET": "Europe/Athens",
+    "EEST": "Europe/Athens",
+    "MSK": "Europe/Moscow",
+    "ET": "America/New_York",
+    "EST": "America/New_York",
+    "EDT": "America/New_York",
+    "CT": "America/Chicago",
+    "CST": "America/Chicago",
+    "CDT": "America/Chicago",
+    "MT": "America/Denver",
+    "MST": "America/Denver",
+    "MDT": "America/Denver",
+    "PT": "America/Los_Angeles",
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "AKST": "America/Anchorage",
+    "AKDT": "America/Anchorage",
+    "HST": "Pacific/Honolulu",
+    "BRT": "America/Sao_Paulo",
+}
+
+
+class TimeParseError(ValueError):
+    """A time or duration a user wrote that cannot be used; `str()` says why and shows the accepted forms."""
+
+    def __init__(self, reason: str, *, forms: str = TIME_FORMS, recognized: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.forms = forms
+        # True when the text had the shape of a time but its value was refused (future, no such date …).
+        self.recognized = recognized
+
+    def __str__(self) -> str:
+        return f"{self.reason} Accepted forms: {self.forms}."
+
+
+_OFFSET = r"[+-]\d{1,2}(?::?\d{2})?"
+_ZONE = rf"(?P<zone>{_OFFSET}|(?:utc|gmt){_OFFSET}|[a-z][a-z0-9_+-]*(?:/[a-z0-9_+-]+)*)"
+_DAY = r"(?:(?P<year>\d{4})[-/](?P<month>\d{1,2})[-/](?P<day>\d{1,2})|(?P<dayword>today|yesterday))"
+_CLOCK24 = r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,6}))?)?"
+_CLOCK12 = r"(?P<hour12>\d{1,2})(?::(?P<minute12>\d{2}))? ?(?P<ampm>[ap])\.?m\.?(?![a-z_/])"
+_ABSOLUTE = re.compile(
+    rf"(?:{_DAY}(?:t| ))?(?:{_CLOCK12}|{_CLOCK24})(?: ?{_ZONE})?", re.IGNORECASE | re.ASCII
+)
+_DATE_ONLY = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}", re.ASCII)
+_UNITS = {
+    "w": 604800,
+    "wk": 604800,
+    "wks": 604800,
+    "week": 604800,
+    "weeks": 604800,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+}
+_PART = r"(\d{1,12}(?:\.\d{1,6})?) ?(weeks?|wks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)"
+_PARTS = re.compile(rf"(?:{_PART} ?)+", re.IGNORECASE | re.ASCII)
+_ONE_PART = re.compile(_PART, re.IGNORECASE | re.ASCII)
+_RELATIVE = re.compile(rf"(?P<parts>(?:{_PART} ?)+)ago", re.IGNORECASE | re.ASCII)
+
+
+def _normalise(text: str) -> str:
+    """Folds full-width forms (`１４：０５`) to ASCII and runs of whitespace to one space."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _shown(text: str) -> str:
+    """A user's input, shortened for quoting back in a message."""
+    return f'"{text[:40]}…"' if len(text) > 40 else f'"{text}"'
+
+
+@cache
+def _zone_names() -> dict[str, str]:
+    """IANA zone names by their lowercase spelling."""
+    return {name.lower(): name for name in available_timezones()}
+
+
+def _iana(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name (any case), or None."""
+    canonical = _zone_names().get(name.lower())
+    if canonical is None:
+        return None
+    try:
+        return ZoneInfo(canonical)
+    except (ValueError, OSError):
+        return None
+
+
+def _offset(text: str) -> timezone:
+    """A fixed offset from `+09:00`, `+0900`, `+9` or `-05:30`."""
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    if len(digits) <= 2:
+        hours, minutes = int(digits), 0
+    else:
+        hours, minutes = int(digits[:-2]), int(digits[-2:])
+    if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
+        raise TimeParseError(f"{_shown(text)} is not a UTC offset (use -12:00 … +14:00).", recognized=True)
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _tz_for(name: str) -> tzinfo:
+    """The time zone a user named: an abbreviation, an offset, `UTC+9`, or an IANA name."""
+    upper = name.upper()
+    if upper in ZONE_ABBREVIATIONS:
+        return ZoneInfo(ZONE_ABBREVIATIONS[upper])
+    if name[0] in "+-":
+        return _offset(name)
+    if upper[:3] in ("UTC", "GMT") and len(name) > 3 and name[3] in "+-":
+        return _offset(name[3:])
+    found = _iana(name)
+    if found is None:
+        raise TimeParseError(
+            f"{_shown(name)} is not a time zone I know; use an abbreviation such as JST or PST, "
+            "an offset such as +09:00, or a name such as Asia/Tokyo."
+        )
+    return found
+
+
+def _exists(local: datetime) -> bool:
+    """False for a wall time skipped by a clock change (02:30 on a spring-forward night)."""
+    back = local.astimezone(UTC).astimezone(local.tzinfo)
+    return back.replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+def _seconds(parts: str) -> float:
+    """The total seconds of `1h30m`, `90 minutes`, `2 days`."""
+    return sum(float(number) * _UNITS[unit.lower()] for number, unit in _ONE_PART.findall(parts))
+
+
+def _check_bounds(result: datetime, *, now: datetime, future_hint: str) -> datetime:
+    """Refuses a time in the future or before 1970; clamps small clock skew to `now`."""
+    if result > now + CLOCK_SKEW:
+        raise TimeParseError(f"That is in the future; {future_hint}.", recognized=True)
+    if result < EARLIEST:
+        raise TimeParseError("That is before 1970; check the date.", recognized=True)
+    return min(result, now)
+
+
+def parse_time(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
+    """Reads a time a user wrote (`14:05`, `14:05 JST`, `2026-11-24 14:05`, ISO 8601, `10m ago`) as UTC."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    now = now.astimezone(UTC)
+    cleaned = _normalise(text)
+    if not cleaned:
+        raise TimeParseError("No time given.")
+    try:
+        return _parse(cleaned, now=now, tz=tz)
+    except TimeParseError:
+        raise
+    except (ValueError, OverflowError) as exc:
+        raise TimeParseError(f"{_shown(cleaned)} is not a valid time.", recognized=True) from exc
+
+
+def _parse(cleaned: str, *, now: datetime, tz: ZoneInfo) -> datetime:
+    """parse_time on normalised text."""
+    if cleaned.lower() == "now":
+        return now
+    if relative := _RELATIVE.fullmatch(cleaned):
+        seconds = _seconds(relative["parts"])
+        if not seconds < (now - EARLIEST).total_seconds():
+            raise TimeParseError("That is before 1970; check the number.", recognized=True)
+        return now - timedelta(seconds=seconds)
+    if _DATE_ONLY.fullmatch(cleaned):
+        raise TimeParseError(
+            f"{_shown(cleaned)} has no time of day; write e.g. {cleaned} 14:05.", recognized=True
+        )
+    found = _ABSOLUTE.fullmatch(cleaned)
+    if found is None:
+        raise TimeParseError(f"I could not read {_shown(cleaned)} as a time.")
+    zone_text = found["zone"]
+    where: tzinfo = tz if zone_text is None else _tz_for(zone_text)
+    clock = _clock(found)
+    suffix = f" {zone_text}" if zone_text else ""
+    if found["year"] is not None:
+        iso_day = f"{int(found['year']):04d}-{int(found['month']):02d}-{int(found['day']):02d}"
+        try:
+            day = isoparse(iso_day).date()
+        except ValueError as exc:
+            raise TimeParseError(f"{iso_day} is not a date in the calendar.", recognized=True) from exc
+        hint = f"it is now {format_local(now, where)}"
+    else:
+        today = now.astimezone(where).date()
+        day = today - timedelta(days=1) if (found["dayword"] or "").lower() == "yesterday" else today
+        yesterday = day - timedelta(days=1)
+        hint = f"for yesterday write {yesterday.isoformat()} {clock:%H:%M}{suffix}"
+    local = datetime.combine(day, clock, tzinfo=where)
+    if not _exists(local):
+        raise TimeParseError(
+            f"{cleaned} does not exist in {where} (the clocks skipped it); pick a time outside the change.",
+            recognized=True,
+        )
+    return _check_bounds(local.astimezone(UTC), now=now, future_hint=hint)
+
+
+def _clock(found: re.Match[str]) -> time:
+    """The time of day of a matched `14:05:30.5` or `2:05pm`."""
+    if found["ampm"] is not None:
+        hour = int(found["hour12"])
+        if not 1 <= hour <= 12:
+            raise TimeParseError(
+                f"{hour}{found['ampm']}m is not a time of day; use 1 … 12 with am/pm.", recognized=True
+            )
+        hour = hour % 12 + (12 if found["ampm"].lower() == "p" else 0)
+        return time(hour, int(found["minute12"] or 0))
+    hour, minute = int(found["hour"]), int(found["minute"])
+    if hour > 23 or minute > 59:
+        raise TimeParseError(
+            f"{hour:02d}:{minute:02d} is not a time of day; use 00:00 … 23:59.", recognized=True
+        )
+    second = int(found["second"] or 0)
+    fraction = int((found["fraction"] or "").ljust(6, "0"))
+    return time(hour, minute, min(second, 59), fraction)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Reads a duration a user wrote (`30d`, `12w`, `24h`, `90m`, `1h30m`)."""
+    cleaned = _normalise(text)
+    if not _PARTS.fullmatch(cleaned):
+        raise TimeParseError(f"I could not read {_shown(cleaned)} as a duration.", forms=DURATION_FORMS)
+    seconds = _seconds(cleaned)
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+        raise TimeParseError("That duration is too long (at most 10 years).", forms=DURATION_FORMS)
+    if seconds <= 0:
+        raise TimeParseError("A duration must be longer than zero.", forms=DURATION_FORMS)
+    return timedelta(seconds=seconds)
+
+
+def format_duration(seconds: float | None) -> str:
+    """Shows a number of seconds as `45s`, `12m`, `1h 05m` or `2d 03h` (`—` when unknown)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    total = int(abs(seconds))
+    sign = "-" if seconds < 0 and total else ""
+    if total < 60:
+        return f"{sign}{total}s"
+    if total < 3600:
+        return f"{sign}{total // 60}m"
+    if total < 86400:
+        hours, rest = divmod(total, 3600)
+        return f"{sign}{hours}h {rest // 60:02d}m"
+    days, rest = divmod(total, 86400)
+    return f"{sign}{days}d {rest // 3600:02d}h"
+
+
+def zone(name: str | None, *, default: str = "UTC") -> ZoneInfo:
+    """The IANA zone of that name (or a known abbreviation such as JST), else `default`, else UTC."""
+    for candidate in (name, default):
+        if not candidate:
+            continue
+        cleaned = candidate.strip()
+        found = _iana(ZONE_ABBREVIATIONS.get(cleaned.upper(), cleaned))
+        if found is not None:
+            return found
+    return ZoneInfo("UTC")
+
+
+def format_local(dt: datetime, tz: tzinfo) -> str:
+    """Shows an aware datetime in a zone as `2026-11-24 14:05 JST` (`UTC+09:00` when the zone has no name)."""
+    if dt.tzinfo is None:
+        raise ValueError("format_local needs a timezone-aware datetime")
+    local = dt.astimezone(tz)
+    name = local.tzname() or ""
+    if not name or name[0] in "+-" or name[0].isdigit():
+        offset = local.utcoffset() or timedelta(0)
+        sign = "-" if offset < timedelta(0) else "+"
+        minutes = int(abs(offset).total_seconds()) // 60
+        name = f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return f"{local:%Y-%m-%d %H:%M} {name}"

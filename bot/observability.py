@@ -1,0 +1,24 @@
+"""Prometheus metrics Hashi exports on /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Histogram(
+    "hashi_slack_requests_seconds",
+    "Time to answer a Slack request, by kind and HTTP status",
+    ["kind", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+)
+SLACK_CALLS = Counter(
+    "hashi_slack_api_calls_total", "Slack Web API calls, by method and outcome", ["method", "outcome"]
+)
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """command, block_actions, view_submission, event_callback … for a Bolt request body."""
+    if "command" in body:
+        return "command"
+    return str(body.get("type") or "other")

@@ -1,0 +1,47 @@
+"""The `hashi export --format json` object of INTERFACE.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.incidents.model import IncidentSnapshot
+from bot.reports.metrics import incident_metrics, iso_utc
+
+
+def export_json(snap: IncidentSnapshot) -> dict[str, Any]:
+    """Everything about one incident as JSON-ready data (times ISO 8601 UTC, durations in seconds)."""
+    playbooks: dict[str, list[dict[str, Any]]] = {}
+    for item in snap.checklists:
+        playbooks.setdefault(item.playbook, []).append(
+            {
+                "title": item.title,
+                "done": item.done,
+                "done_by": item.done_by,
+                "done_at": iso_utc(item.done_at),
+            }
+        )
+    timeline = sorted(snap.timeline, key=lambda e: (e.at, e.recorded_at))
+    return {
+        "id": snap.id,
+        "title": snap.title,
+        "severity": snap.severity,
+        "status": snap.status.value,
+        "private": snap.private,
+        "services": list(snap.services),
+        "lead": snap.lead,
+        "channel_id": snap.channel_id,
+        "milestones": {name: iso_utc(dt) for name, dt in snap.milestones.as_dict().items()},
+        "metrics": incident_metrics(snap.milestones).as_dict(),
+        "timeline": [
+            {
+                "at": iso_utc(e.at),
+                "recorded_at": iso_utc(e.recorded_at),
+                "kind": e.kind,
+                "actor": e.actor,
+                "text": e.text,
+            }
+            for e in timeline
+        ],
+        "checklists": [{"playbook": name, "items": items} for name, items in playbooks.items()],
+        "followups": [{"text": f.text, "owner": f.owner, "done": f.done} for f in snap.followups],
+    }

@@ -1,0 +1,613 @@
+"""Recovery-time metrics: per-incident durations, their distributions, time at severity, SLO error budgets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.incidents.model import IncidentSnapshot, Milestones, Status
+from bot.incidents.times import format_duration, format_local
+
+# The five per-incident durations of DESIGN.md, in the order every report shows them.
+METRICS: tuple[str, ...] = (
+    "time_to_detect",
+    "time_to_acknowledge",
+    "time_to_mitigate",
+    "time_to_resolve",
+    "impact_duration",
+)
+METRIC_LABELS: Mapping[str, str] = {
+    "time_to_detect": "time to detect",
+    "time_to_acknowledge": "time to acknowledge",
+    "time_to_mitigate": "time to mitigate",
+    "time_to_resolve": "time to resolve",
+    "impact_duration": "impact duration",
+}
+# Data-quality flags, in the order reports show them.
+FLAGS: tuple[str, ...] = ("missing_acknowledgement", "out_of_order", "still_open")
+FLAG_LABELS: Mapping[str, str] = {
+    "missing_acknowledgement": "no acknowledgement recorded",
+    "out_of_order": "milestones out of order",
+    "still_open": "still open",
+}
+ALL_GROUP = "all"
+NO_SERVICE_GROUP = "(no service)"
+_UTC_ZONE = ZoneInfo("UTC")
+# The table lists at most this many incident ids per flag; JSON and CSV list them all.
+_TABLE_IDS = 10
+
+
+def iso_utc(dt: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 UTC with a `Z` (`2026-11-24T05:05:00Z`), or None."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        raise ValueError(f"a naive datetime ({dt.isoformat()}) cannot be shown as UTC")
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+    """later − earlier in seconds, or None when either is missing."""
+    if later is None or earlier is None:
+        return None
+    return (later - earlier).total_seconds()
+
+
+@dataclass(frozen=True)
+class IncidentMetrics:
+    """The recovery-time durations of one incident in seconds (None when a milestone is missing)."""
+
+    time_to_detect: float | None
+    time_to_acknowledge: float | None
+    time_to_mitigate: float | None
+    time_to_resolve: float | None
+    impact_duration: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        """Every duration by its INTERFACE.md name, in report order."""
+        return {name: getattr(self, name) for name in METRICS}
+
+
+def impact_end(m: Milestones) -> datetime | None:
+    """Impact end, else mitigation, else resolution (DESIGN.md)."""
+    return m.impact_ended_at or m.mitigated_at or m.resolved_at
+
+
+def incident_metrics(m: Milestones) -> IncidentMetrics:
+    """The durations DESIGN.md defines, as plain milestone differences (negative when out of order)."""
+    start = m.start
+    return IncidentMetrics(
+        time_to_detect=_seconds(m.detected_at, m.impact_started_at),
+        time_to_acknowledge=_seconds(m.acknowledged_at, m.declared_at),
+        time_to_mitigate=_seconds(m.mitigated_at, start),
+        time_to_resolve=_seconds(m.resolved_at, start),
+        impact_duration=_seconds(impact_end(m), start),
+    )
+
+
+def _percentile_sorted(ordered: Sequence[float], q: float) -> float:
+    """percentile() on values already in ascending order."""
+    rank = (len(ordered) - 1) * (q / 100)
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    fraction = rank - low
+    if fraction == 0:
+        return float(ordered[low])
+    return float(ordered[low] + (ordered[high] - ordered[low]) * fraction)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0 … 100) by linear interpolation between ranks, as numpy's default."""
+    if not values:
+        raise ValueError("the percentile of no values is undefined")
+    if not 0 <= q <= 100:
+        raise ValueError(f"a percentile is between 0 and 100, not {q}")
+    return _percentile_sorted(sorted(values), q)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How a duration is spread over incidents: count, median, p90, max and mean, in seconds."""
+
+    count: int
+    p50: float | None
+    p90: float | None
+    max: float | None
+    mean: float | None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """The INTERFACE.md fields (`count`, `p50`, `p90`, `max`, `mean`)."""
+        return {"count": self.count, "p50": self.p50, "p90": self.p90, "max": self.max, "mean": self.mean}
+
+
+def distribution(values: Iterable[float]) -> Distribution:
+    """The distribution of some durations (all fields but count are None when there are none)."""
+    ordered = sorted(values)
+    if not ordered:
+        return Distribution(count=0, p50=None, p90=None, max=None, mean=None)
+    return Distribution(
+        count=len(ordered),
+        p50=_percentile_sorted(ordered, 50),
+        p90=_percentile_sorted(ordered, 90),
+        max=float(ordered[-1]),
+        mean=math.fsum(ordered) / len(ordered),
+    )
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What stats need of one incident: a cheap row, not a whole snapshot."""
+
+    id: int
+    severity: str
+    services: tuple[str, ...]
+    private: bool
+    status: Status
+    milestones: Milestones
+    # (when, severity code) oldest first; the first is the declared severity.
+    severity_changes: tuple[tuple[datetime, str], ...] = ()
+
+
+def facts_of(snap: IncidentSnapshot) -> IncidentFacts:
+    """The stats row of a full snapshot (for callers that already hold one)."""
+    return IncidentFacts(
+        id=snap.id,
+        severity=snap.severity,
+        services=snap.services,
+        private=snap.private,
+        status=snap.status,
+        milestones=snap.milestones,
+        severity_changes=snap.severity_history,
+    )
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """The metrics of one group of incidents (a severity, a service, or all)."""
+
+    name: str
+    count: int
+    # One distribution per name in METRICS, in that order.
+    metrics: tuple[tuple[str, Distribution], ...]
+    # Seconds spent at each severity code by the group's incidents, in severity order.
+    time_at_severity: tuple[tuple[str, float], ...]
+
+    def metric(self, name: str) -> Distribution:
+        """The distribution of one metric."""
+        for key, value in self.metrics:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class ServiceAvailability:
+    """A service's availability and error budget over the window."""
+
+    service: str
+    slo: float
+    incidents: int
+    impact_seconds: float
+    window_seconds: float
+    error_budget_seconds: float
+    availability: float
+    error_budget_used: float
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Incidents with one data-quality problem; private incidents count but are never listed."""
+
+    name: str
+    count: int
+    incident_ids: tuple[int, ...]
+
+    @property
+    def private_count(self) -> int:
+        """How many of the flagged incidents are private (counted, not listed)."""
+        return self.count - len(self.incident_ids)
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    """Recovery-time metrics over a window."""
+
+    since: datetime
+    until: datetime
+    by: Literal["severity", "service"] | None
+    count: int
+    groups: tuple[GroupStats, ...]
+    services: tuple[ServiceAvailability, ...]
+    flags: tuple[Flag, ...]
+
+
+def _natural_key(text: str) -> tuple[tuple[int, str], ...]:
+    """Sorts SEV2 before SEV10, case-insensitively."""
+    return tuple(
+        (int(part), "") if part.isdigit() else (-1, part.lower()) for part in re.split(r"(\d+)", text)
+    )
+
+
+def _out_of_order(m: Milestones) -> bool:
+    """True when milestones contradict each other (detection before impact start is fine)."""
+    start = m.start
+    pairs = (
+        (m.declared_at, m.acknowledged_at),
+        (start, m.mitigated_at),
+        (start, m.resolved_at),
+        (start, m.impact_ended_at),
+        (m.mitigated_at, m.resolved_at),
+        (m.resolved_at, m.closed_at),
+        (m.declared_at, m.closed_at),
+    )
+    return any(a is not None and b is not None and b < a for a, b in pairs)
+
+
+def _severity_seconds(fact: IncidentFacts, now: datetime) -> dict[str, float]:
+    """Seconds spent at each severity, from each change to the next and the last to resolution (or now)."""
+    m = fact.milestones
+    changes = sorted(fact.severity_changes, key=lambda change: change[0])
+    if not changes:
+        first = m.declared_at or m.start
+        if first is None:
+            return {}
+        changes = [(first, fact.severity)]
+    end = m.resolved_at or m.closed_at or now
+    spent: dict[str, float] = {}
+    for index, (at, code) in enumerate(changes):
+        until = min(changes[index + 1][0], end) if index + 1 < len(changes) else end
+        spent[code] = spent.get(code, 0.0) + max(0.0, (until - at).total_seconds())
+    return spent
+
+
+def _groups_of(fact: IncidentFacts, by: Literal["severity", "service"] | None) -> tuple[str, ...]:
+    """The groups an incident counts in (an incident with two services counts in both)."""
+    if by == "severity":
+        return (fact.severity,)
+    if by == "service":
+        return tuple(dict.fromkeys(fact.services)) or (NO_SERVICE_GROUP,)
+    return (ALL_GROUP,)
+
+
+class _GroupAccumulator:
+    """Collects one group's durations while the incidents stream past."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.values: dict[str, list[float]] = {name: [] for name in METRICS}
+        self.severity: dict[str, float] = {}
+
+    def add(self, metrics: IncidentMetrics, severity_seconds: Mapping[str, float]) -> None:
+        self.count += 1
+        for name, value in metrics.as_dict().items():
+            if value is None:
+                continue
+            if value < 0:
+                # Detection before impact start is real (an alert on a precursor): no lag. Any other negative
+                # duration is a data error, flagged as out of order and kept out of the distribution.
+                if name != "time_to_detect":
+                    continue
+                value = 0.0
+            self.values[name].append(value)
+        for code, seconds in severity_seconds.items():
+            self.severity[code] = self.severity.get(code, 0.0) + seconds
+
+    def result(self, name: str) -> GroupStats:
+        return GroupStats(
+            name=name,
+            count=self.count,
+            metrics=tuple((metric, distribution(self.values[metric])) for metric in METRICS),
+            time_at_severity=tuple(sorted(self.severity.items(), key=lambda item: _natural_key(item[0]))),
+        )
+
+
+def _merged_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
+    """Total seconds covered by intervals, overlaps counted once."""
+    total = 0.0
+    current: tuple[datetime, datetime] | None = None
+    for start, end in sorted(intervals):
+        if current is None or start > current[1]:
+            if current is not None:
+                total += (current[1] - current[0]).total_seconds()
+            current = (start, end)
+        elif end > current[1]:
+            current = (current[0], end)
+    if current is not None:
+        total += (current[1] - current[0]).total_seconds()
+    return total
+
+
+def _impact_interval(
+    fact: IncidentFacts, *, since: datetime, until: datetime, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The incident's impact clipped to the window (an open incident's impact runs until now)."""
+    m = fact.milestones
+    start = m.start
+    if start is None:
+        return None
+    end = impact_end(m)
+    if end is None:
+        end = now if fact.status.is_open else (m.closed_at or now)
+    start, end = max(start, since), min(end, until)
+    return (start, end) if end > start else None
+
+
+def _availability(
+    service: str,
+    slo: float,
+    intervals: list[tuple[datetime, datetime]],
+    incidents: int,
+    window_seconds: float,
+) -> ServiceAvailability:
+    """Availability and error budget use, computed in exact fractions so 43.2 min of 99.9 % is exactly 1."""
+    if not 0 < slo < 1:
+        raise ValueError(f"the SLO of {service!r} must be a fraction between 0 and 1 (0.999), not {slo}")
+    impact = Fraction(_merged_seconds(intervals))
+    window = Fraction(window_seconds)
+    budget = (1 - Fraction(repr(slo))) * window
+    return ServiceAvailability(
+        service=service,
+        slo=slo,
+        incidents=incidents,
+        impact_seconds=float(impact),
+        window_seconds=window_seconds,
+        error_budget_seconds=float(budget),
+        availability=float(1 - impact / window),
+        error_budget_used=float(impact / budget),
+    )
+
+
+def compute_stats(
+    facts: Iterable[IncidentFacts],
+    *,
+    since: datetime,
+    until: datetime,
+    by: Literal["severity", "service"] | None,
+    slos: Mapping[str, float],
+    now: datetime,
+) -> StatsReport:
+    """Metrics of the incidents whose start lies in [since, until), grouped, with SLO use and data flags.
+
+    Every incident given counts towards availability for the part of its impact inside the window, so a
+    caller may also pass incidents that started before `since` and were still hurting inside it.
+    """
+    for name, value in (("since", since), ("until", until), ("now", now)):
+        if value.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware")
+    if until <= since:
+        raise ValueError("the window must end after it starts")
+    if by not in (None, "severity", "service"):
+        raise ValueError(f"stats group by severity or service, not {by!r}")
+    groups: dict[str, _GroupAccumulator] = {}
+    if by is None:
+        groups[ALL_GROUP] = _GroupAccumulator()
+    flagged: dict[str, list[int]] = {name: [] for name in FLAGS}
+    flagged_private = dict.fromkeys(FLAGS, 0)
+    impact: dict[str, list[tuple[datetime, datetime]]] = {service: [] for service in slos}
+    hit: dict[str, int] = dict.fromkeys(slos, 0)
+    total = 0
+    for fact in facts:
+        slo_services = [s for s in dict.fromkeys(fact.services) if s in impact]
+        if slo_services:
+            interval = _impact_interval(fact, since=since, until=until, now=now)
+            if interval is not None:
+                for service in slo_services:
+                    impact[service].append(interval)
+                    hit[service] += 1
+        start = fact.milestones.start
+        if start is None or not since <= start < until:
+            continue
+        total += 1
+        metrics = incident_metrics(fact.milestones)
+        seconds = _severity_seconds(fact, now)
+        for group in _groups_of(fact, by):
+            groups.setdefault(group, _GroupAccumulator()).add(metrics, seconds)
+        m = fact.milestones
+        problems = (
+            ("missing_acknowledgement", m.acknowledged_at is None),
+            ("out_of_order", _out_of_order(m)),
+            ("still_open", fact.status.is_open),
+        )
+        for flag, present in problems:
+            if not present:
+                continue
+            if fact.private:
+                flagged_private[flag] += 1
+            else:
+                flagged[flag].append(fact.id)
+    window_seconds = (until - since).total_seconds()
+    order = sorted(groups, key=_natural_key)
+    return StatsReport(
+        since=since,
+        until=until,
+        by=by,
+        count=total,
+        groups=tuple(groups[name].result(name) for name in order),
+        services=tuple(
+            _availability(service, slos[service], impact[service], hit[service], window_seconds)
+            for service in sorted(slos, key=_natural_key)
+        ),
+        flags=tuple(
+            Flag(
+                name=flag,
+                count=len(flagged[flag]) + flagged_private[flag],
+                incident_ids=tuple(sorted(flagged[flag])),
+            )
+            for flag in FLAGS
+        ),
+    )
+
+
+def stats_json(report: StatsReport) -> dict[str, object]:
+    """The `hashi stats --format json` object of INTERFACE.md."""
+    return {
+        "window": {"since": iso_utc(report.since), "until": iso_utc(report.until)},
+        "by": report.by,
+        "count": report.count,
+        "groups": {
+            group.name: {
+                "count": group.count,
+                **{name: dist.as_dict() for name, dist in group.metrics},
+                "time_at_severity": dict(group.time_at_severity),
+            }
+            for group in report.groups
+        },
+        "services": {
+            s.service: {
+                "slo": s.slo,
+                "availability": s.availability,
+                "error_budget_used": s.error_budget_used,
+                "impact_seconds": s.impact_seconds,
+                "error_budget_seconds": s.error_budget_seconds,
+                "incidents": s.incidents,
+            }
+            for s in report.services
+        },
+        "flags": {
+            flag.name: {
+                "count": flag.count,
+                "private": flag.private_count,
+                "incidents": list(flag.incident_ids),
+            }
+            for flag in report.flags
+        },
+    }
+
+
+def _width(text: str) -> int:
+    """Columns a string takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _align(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
+    """Rows of cells as lines with aligned columns (right-aligned where asked)."""
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - _width(cell))
+            cells.append(pad + cell if i in right else cell + pad)
+        lines.append("  " + "  ".join(cells).rstrip())
+    return lines
+
+
+def _percent(fraction: float, digits: int) -> str:
+    """0.99912 as `99.912%`."""
+    return f"{fraction * 100:.{digits}f}%"
+
+
+def _slo_text(slo: float) -> str:
+    """0.999 as `99.9%`."""
+    return f"{slo * 100:.4f}".rstrip("0").rstrip(".") + "%"
+
+
+def _incidents(count: int) -> str:
+    return f"{count} incident" if count == 1 else f"{count} incidents"
+
+
+def _flag_ids(flag: Flag) -> str:
+    """The listed ids of a flag, shortened for the table."""
+    shown = [f"INC-{i}" for i in flag.incident_ids[:_TABLE_IDS]]
+    more = len(flag.incident_ids) - len(shown)
+    if more:
+        shown.append(f"and {more} more")
+    if flag.private_count:
+        shown.append(f"{flag.private_count} private")
+    return ", ".join(shown)
+
+
+def stats_table(report: StatsReport) -> str:
+    """The report as aligned plain text: distributions first (means alone mislead), durations readable."""
+    since, until = format_local(report.since, _UTC_ZONE), format_local(report.until, _UTC_ZONE)
+    grouping = f", by {report.by}" if report.by else ""
+    lines = [f"Incidents that started {since} → {until}{grouping}: {report.count}", ""]
+    if not report.groups:
+        lines += ["  No incidents in this window.", ""]
+    for group in report.groups:
+        lines.append(f"{group.name}: {_incidents(group.count)}")
+        rows = [["metric", "n", "p50", "p90", "max", "mean"]]
+        for name, dist in group.metrics:
+            rows.append(
+                [
+                    METRIC_LABELS[name],
+                    str(dist.count),
+                    format_duration(dist.p50),
+                    format_duration(dist.p90),
+                    format_duration(dist.max),
+                    format_duration(dist.mean),
+                ]
+            )
+        lines += _align(rows, right=frozenset({1, 2, 3, 4, 5}))
+        if group.time_at_severity:
+            spent = ", ".join(f"{code} {format_duration(s)}" for code, s in group.time_at_severity)
+            lines.append(f"  time at severity: {spent}")
+        lines.append("")
+    if report.services:
+        lines.append("Services with an SLO")
+        rows = [["service", "SLO", "availability", "error budget used", "impact", "budget", "incidents"]]
+        for s in report.services:
+            rows.append(
+                [
+                    s.service,
+                    _slo_text(s.slo),
+                    _percent(s.availability, 4),
+                    _percent(s.error_budget_used, 1),
+                    format_duration(s.impact_seconds),
+                    format_duration(s.error_budget_seconds),
+                    str(s.incidents),
+                ]
+            )
+        lines += _align(rows, right=frozenset({1, 2, 3, 4, 5, 6}))
+        lines.append("")
+    lines.append("Data quality")
+    rows = [[FLAG_LABELS[f.name], str(f.count), _flag_ids(f)] for f in report.flags]
+    lines += _align(rows, right=frozenset({1}))
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float | int | None) -> str:
+    """A CSV cell: empty for None, else the shortest exact spelling."""
+    return "" if value is None else repr(value)
+
+
+def stats_csv(report: StatsReport) -> str:
+    """The report as one long CSV table (`scope,name,measure,count,p50,p90,max,mean,value`), seconds."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["scope", "name", "measure", "count", "p50", "p90", "max", "mean", "value"])
+    writer.writerow(["window", "", "since", "", "", "", "", "", iso_utc(report.since)])
+    writer.writerow(["window", "", "until", "", "", "", "", "", iso_utc(report.until)])
+    for group in report.groups:
+        writer.writerow(["group", group.name, "incidents", "", "", "", "", "", group.count])
+        for name, d in group.metrics:
+            writer.writerow(
+                ["group", group.name, name, d.count, *map(_number, (d.p50, d.p90, d.max, d.mean)), ""]
+            )
+        for code, seconds in group.time_at_severity:
+            writer.writerow(
+                ["group", group.name, f"time_at_severity:{code}", "", "", "", "", "", repr(seconds)]
+            )
+    for s in report.services:
+        for measure, value in (
+            ("slo", s.slo),
+            ("availability", s.availability),
+            ("error_budget_used", s.error_budget_used),
+            ("impact_seconds", s.impact_seconds),
+            ("error_budget_seconds", s.error_budget_seconds),
+            ("incidents", s.incidents),
+        ):
+            writer.writerow(["service", s.service, measure, "", "", "", "", "", _number(value)])
+    for flag in report.flags:
+        ids = " ".join(str(i) for i in flag.incident_ids)
+        writer.writerow(["flag", flag.name, "incidents", flag.count, "", "", "", "", ids])
+    return out.getvalue()

@@ -1,0 +1,92 @@
+"""build_app(): the Bolt AsyncApp with every listener, and the HTTP server around it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from bot.incidents.service import IncidentService
+from bot.observability import REQUESTS, request_kind
+from bot.settings import Settings
+from bot.slack.gateway import SlackGateway
+from bot.slack.listeners import register_all
+from bot.slack.listeners.context import Deps
+from storage.repository import Store
+
+log = logging.getLogger(__name__)
+
+
+def build_app(*, settings: Settings, service: IncidentService, gateway: SlackGateway) -> AsyncApp:
+    """The Bolt app: signature verification on, every listener registered, the gateway's client injected."""
+    app = AsyncApp(
+        client=gateway.client,
+        signing_secret=settings.env.slack_signing_secret or "",
+        request_verification_enabled=bool(settings.env.slack_signing_secret),
+        logger=logging.getLogger("hashi.bolt"),
+    )
+    register_all(app, Deps(service=service, gateway=gateway, settings=settings))
+    return app
+
+
+def build_web(*, app: AsyncApp, store: Store) -> web.Application:
+    """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics."""
+
+    async def slack_events(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await app.async_dispatch(bolt_request)
+        REQUESTS.labels(kind=request_kind(bolt_request.body), status=str(bolt_response.status)).observe(
+            time.perf_counter() - started
+        )
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            await store.ping()
+        except Exception as exc:  # any database failure means unhealthy, whatever the driver raised
+            return web.json_response({"ok": False, "database": str(exc)[:200]}, status=503)
+        return web.json_response({"ok": True})
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
+    return web_app
+
+
+async def run_http(
+    web_app: web.Application, *, host: str, port: int, ready: asyncio.Event | None = None
+) -> None:
+    """Serves HTTP until cancelled."""
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host=host, port=port)
+    await site.start()
+    log.info("serving HTTP on %s:%s", host, port)
+    if ready is not None:
+        ready.set()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def run_socket_mode(app: AsyncApp, *, app_token: str) -> None:
+    """Connects to Slack over Socket Mode until cancelled."""
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("connected over Socket Mode")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]

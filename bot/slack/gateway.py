@@ -1,0 +1,351 @@
+"""SlackGateway: every Slack Web API call Hashi makes, intent-named; retries and rate limits live here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.incidents.errors import ChatError
+from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
+from bot.incidents.ports import Room
+from bot.incidents.reminders import Reminder
+from bot.slack import blocks
+
+log = logging.getLogger(__name__)
+
+# Changes that alter what the channel topic shows.
+_TOPIC_KINDS = {
+    EventKind.SEVERITY.value,
+    EventKind.STATUS.value,
+    EventKind.LEAD.value,
+    EventKind.RESOLVED.value,
+    EventKind.REOPENED.value,
+    EventKind.CLOSED.value,
+}
+USER_CACHE_SECONDS = 600
+
+
+def make_client(*, token: str, base_url: str, timeout: int = 15) -> AsyncWebClient:
+    """An AsyncWebClient with retries for 429 (Retry-After), 5xx and connection errors."""
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
+    client.retry_handlers.extend(
+        [
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ]
+    )
+    return client
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """What Hashi needs to know about a Slack user."""
+
+    user_id: str
+    name: str
+    tz: str | None
+    locale: str | None
+
+
+class SlackGateway:
+    """The Chat port over Slack's Web API, plus the calls listeners need (modals, ephemerals, uploads)."""
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        severities: Sequence[str],
+        announce_channel: str | None = None,
+    ) -> None:
+        self.client = client
+        self._severities = tuple(severities)
+        self._announce_channel = announce_channel
+        self._users: dict[str, tuple[float, UserProfile]] = {}
+        self._bot_user_id: str | None = None
+
+    async def _call(self, step: str, method: str, **args: Any) -> dict[str, Any]:
+        """One Web API call; a Slack error or a network failure (after retries) becomes ChatError."""
+        try:
+            response = (
+                await self.client.api_call(method, json=args)
+                if _as_json(method)
+                else (await self.client.api_call(method, data=args))
+            )
+        except SlackApiError as exc:
+            raise ChatError(step, str(exc.response.get("error", "slack_error"))) from exc
+        except (ClientError, TimeoutError) as exc:
+            raise ChatError(step, f"{type(exc).__name__}: {exc}") from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    # Identity
+
+    async def bot_user_id(self) -> str:
+        """The bot's own user id (auth.test, once)."""
+        if self._bot_user_id is None:
+            data = await self._call("auth", "auth.test")
+            self._bot_user_id = str(data.get("user_id", ""))
+        return self._bot_user_id
+
+    async def user_profile(self, user_id: str) -> UserProfile:
+        """A user's name, time zone and locale (users.info, cached for a few minutes)."""
+        cached = self._users.get(user_id)
+        if cached and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
+            return cached[1]
+        try:
+            data = await self._call("user", "users.info", user=user_id, include_locale=True)
+        except ChatError:
+            return UserProfile(user_id=user_id, name=user_id, tz=None, locale=None)
+        user = data.get("user", {})
+        profile = UserProfile(
+            user_id=user_id,
+            name=str(user.get("real_name") or user.get("name") or user_id),
+            tz=user.get("tz"),
+            locale=user.get("locale"),
+        )
+        self._users[user_id] = (time.monotonic(), profile)
+        return profile
+
+    # The Chat port
+
+    async def create_room(self, *, incident: IncidentSnapshot, name: str) -> Room:
+        """Creates the incident channel; on name_taken tries `-2`, `-3`, …"""
+        for attempt in range(1, 11):
+            candidate = name if attempt == 1 else f"{name[: 80 - len(str(attempt)) - 1]}-{attempt}"
+            try:
+                data = await self._call(
+                    "channel", "conversations.create", name=candidate, is_private=incident.private
+                )
+            except ChatError as exc:
+                if exc.reason == "name_taken":
+                    continue
+                raise
+            channel = data.get("channel", {})
+            return Room(channel_id=str(channel["id"]), name=str(channel.get("name", candidate)))
+        raise ChatError("channel", f"every name like {name} is taken")
+
+    async def invite(self, *, channel_id: str, user_ids: Sequence[str]) -> None:
+        """Invites people (the bot itself and people already in are skipped)."""
+        bot = await self.bot_user_id()
+        users = [u for u in dict.fromkeys(user_ids) if u and u != bot]
+        if not users:
+            return
+        try:
+            await self._call("invite", "conversations.invite", channel=channel_id, users=",".join(users))
+        except ChatError as exc:
+            if exc.reason not in {"already_in_channel", "cant_invite_self"}:
+                raise
+
+    async def set_topic(self, *, incident: IncidentSnapshot) -> None:
+        """Sets the channel topic and purpose."""
+        assert incident.channel_id is not None
+        purpose = f"Incident room of INC-{incident.id}. Type /incident help for commands."
+        await asyncio.gather(
+            self._call(
+                "topic",
+                "conversations.setTopic",
+                channel=incident.channel_id,
+                topic=blocks.topic_text(incident),
+            ),
+            self._call("topic", "conversations.setPurpose", channel=incident.channel_id, purpose=purpose),
+        )
+
+    async def post_card(self, *, incident: IncidentSnapshot) -> str:
+        """Posts the incident card."""
+        assert incident.channel_id is not None
+        data = await self._call(
+            "card",
+            "chat.postMessage",
+            channel=incident.channel_id,
+            text=blocks.card_text(incident),
+            blocks=blocks.card_blocks(incident, severities=self._severities),
+            unfurl_links=False,
+        )
+        return str(data["ts"])
+
+    async def pin(self, *, channel_id: str, ts: str) -> None:
+        """Pins the card."""
+        try:
+            await self._call("pin", "pins.add", channel=channel_id, timestamp=ts)
+        except ChatError as exc:
+            if exc.reason != "already_pinned":
+                raise
+
+    async def announce(self, *, incident: IncidentSnapshot) -> str:
+        """Announces a public incident in the announce channel."""
+        if incident.private or not self._announce_channel:
+            raise ChatError("announcement", "private incidents are never announced")
+        data = await self._call(
+            "announcement",
+            "chat.postMessage",
+            channel=self._announce_channel,
+            text=blocks.card_text(incident),
+            blocks=blocks.announcement_blocks(incident),
+            unfurl_links=False,
+        )
+        return str(data["ts"])
+
+    async def update_card(self, *, incident: IncidentSnapshot) -> None:
+        """Updates the pinned card in place."""
+        if not incident.channel_id or not incident.card_ts:
+            return
+        await self._call(
+            "card",
+            "chat.update",
+            channel=incident.channel_id,
+            ts=incident.card_ts,
+            text=blocks.card_text(incident),
+            blocks=blocks.card_blocks(incident, severities=self._severities),
+        )
+
+    async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
+        """Posts one change in the channel (and refreshes the topic when it shows that change)."""
+        assert incident.channel_id is not None
+        work = [
+            self._call(
+                "update",
+                "chat.postMessage",
+                channel=incident.channel_id,
+                text=blocks.change_text(incident, change),
+                unfurl_links=False,
+            )
+        ]
+        if change.kind in _TOPIC_KINDS:
+            work.append(
+                self._call(
+                    "topic",
+                    "conversations.setTopic",
+                    channel=incident.channel_id,
+                    topic=blocks.topic_text(incident),
+                )
+            )
+        await asyncio.gather(*work)
+
+    async def post_checklist(self, *, incident: IncidentSnapshot) -> str:
+        """Posts the checklists as checkbox groups."""
+        assert incident.channel_id is not None
+        data = await self._call(
+            "checklist",
+            "chat.postMessage",
+            channel=incident.channel_id,
+            text=f"Checklists of INC-{incident.id}",
+            blocks=blocks.checklist_blocks(incident),
+        )
+        return str(data["ts"])
+
+    async def update_checklist(self, *, incident: IncidentSnapshot) -> None:
+        """Updates the checklist message so everyone sees the same ticks."""
+        if not incident.channel_id or not incident.checklist_ts:
+            return
+        await self._call(
+            "checklist",
+            "chat.update",
+            channel=incident.channel_id,
+            ts=incident.checklist_ts,
+            text=f"Checklists of INC-{incident.id}",
+            blocks=blocks.checklist_blocks(incident),
+        )
+
+    async def schedule_reminder(self, *, incident: IncidentSnapshot, reminder: Reminder) -> str:
+        """Leaves a reminder in Slack's scheduler (chat.scheduleMessage), so no timer lives in Hashi."""
+        assert incident.channel_id is not None
+        data = await self._call(
+            "reminder",
+            "chat.scheduleMessage",
+            channel=incident.channel_id,
+            post_at=int(reminder.post_at.timestamp()),
+            text=blocks.reminder_text(incident, reminder),
+        )
+        return str(data["scheduled_message_id"])
+
+    async def cancel_reminder(self, *, channel_id: str, scheduled_message_id: str) -> None:
+        """Takes a reminder out of Slack's scheduler; one already posted or gone is fine."""
+        try:
+            await self._call(
+                "reminder",
+                "chat.deleteScheduledMessage",
+                channel=channel_id,
+                scheduled_message_id=scheduled_message_id,
+            )
+        except ChatError as exc:
+            if exc.reason != "invalid_scheduled_message_id":
+                raise
+
+    # Listener helpers
+
+    async def open_modal(self, *, trigger_id: str, view: dict[str, Any]) -> None:
+        """Opens a modal (the trigger is valid for 3 seconds: call this first)."""
+        await self._call("modal", "views.open", trigger_id=trigger_id, view=view)
+
+    async def publish_home(self, *, user_id: str, view: dict[str, Any]) -> None:
+        """Publishes a user's App Home."""
+        await self._call("home", "views.publish", user_id=user_id, view=view)
+
+    async def post_ephemeral(
+        self, *, channel_id: str, user_id: str, text: str, extra_blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Tells one user something in a channel, visible only to them."""
+        await self._call(
+            "ephemeral",
+            "chat.postEphemeral",
+            channel=channel_id,
+            user=user_id,
+            text=text,
+            blocks=extra_blocks or blocks.message_blocks(text),
+        )
+
+    async def post_direct(self, *, user_id: str, text: str) -> None:
+        """Tells a user something in their direct messages with Hashi."""
+        await self._call(
+            "direct", "chat.postMessage", channel=user_id, text=text, blocks=blocks.message_blocks(text)
+        )
+
+    async def permalink(self, *, channel_id: str, ts: str) -> str | None:
+        """A message's permalink, or None when Slack will not say."""
+        try:
+            data = await self._call("permalink", "chat.getPermalink", channel=channel_id, message_ts=ts)
+        except ChatError:
+            return None
+        return str(data.get("permalink")) if data.get("permalink") else None
+
+    async def message(self, *, channel_id: str, ts: str) -> dict[str, Any] | None:
+        """One message of a channel by its ts."""
+        try:
+            data = await self._call(
+                "history", "conversations.history", channel=channel_id, latest=ts, inclusive=True, limit=1
+            )
+        except ChatError:
+            return None
+        messages = data.get("messages") or []
+        return dict(messages[0]) if messages and messages[0].get("ts") == ts else None
+
+    async def upload_markdown(
+        self, *, channel_id: str, filename: str, title: str, content: str, comment: str
+    ) -> None:
+        """Uploads a Markdown file into a channel (files.getUploadURLExternal + completeUploadExternal)."""
+        try:
+            await self.client.files_upload_v2(
+                channel=channel_id, filename=filename, title=title, content=content, initial_comment=comment
+            )
+        except SlackApiError as exc:
+            raise ChatError("upload", str(exc.response.get("error", "slack_error"))) from exc
+        except (ClientError, TimeoutError) as exc:
+            raise ChatError("upload", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _as_json(method: str) -> bool:
+    """Methods slack_sdk itself posts as JSON (they carry blocks or views); the rest go form-encoded."""
+    return method.startswith(("chat.", "views.")) and method != "chat.getPermalink"

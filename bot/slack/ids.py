@@ -1,0 +1,62 @@
+"""Every action_id, block_id and callback_id Hashi uses, prefixed `hashi_` (INTERFACE.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """action_ids of interactive elements."""
+
+    ACK = "hashi_ack"
+    SEVERITY = "hashi_severity"
+    STATUS = "hashi_status"
+    NOTE = "hashi_note"
+    RESOLVE = "hashi_resolve"
+    RESOLVE_ANYWAY = "hashi_resolve_anyway"
+    REOPEN = "hashi_reopen"
+    EXPORT = "hashi_export"
+    RETRY_SETUP = "hashi_retry_setup"
+    CHECKLIST = "hashi_checklist"
+    OPEN_CHANNEL = "hashi_open_channel"
+    HOME_PAGE = "hashi_home_page"
+    DECLARE = "hashi_declare"
+
+
+class View(StrEnum):
+    """callback_ids of modals."""
+
+    DECLARE = "hashi_declare_modal"
+    NOTE = "hashi_note_modal"
+    RESOLVE = "hashi_resolve_modal"
+
+
+class Block(StrEnum):
+    """block_ids of modal inputs and message blocks."""
+
+    TITLE = "hashi_title"
+    SEVERITY = "hashi_severity_block"
+    SERVICES = "hashi_services"
+    SUMMARY = "hashi_summary"
+    PRIVATE = "hashi_private"
+    DETECTED = "hashi_detected"
+    NOTE_TEXT = "hashi_note_text"
+    NOTE_AT = "hashi_note_at"
+    RESOLVE_SUMMARY = "hashi_resolve_summary"
+    RESOLVE_AT = "hashi_resolve_at"
+    CARD_ACTIONS = "hashi_card_actions"
+
+
+class Field(StrEnum):
+    """action_ids of modal inputs (their values arrive under block_id → action_id)."""
+
+    TITLE = "hashi_title_input"
+    SEVERITY = "hashi_severity_input"
+    SERVICES = "hashi_services_input"
+    SUMMARY = "hashi_summary_input"
+    PRIVATE = "hashi_private_input"
+    DETECTED = "hashi_detected_input"
+    NOTE_TEXT = "hashi_note_text_input"
+    NOTE_AT = "hashi_note_at_input"
+    RESOLVE_SUMMARY = "hashi_resolve_summary_input"
+    RESOLVE_AT = "hashi_resolve_at_input"

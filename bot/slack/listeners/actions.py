@@ -1,0 +1,226 @@
+"""The card's buttons and selects, checklist ticks and App Home buttons: ack, one service call, reply."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.incidents.errors import ChatError, IncidentError
+from bot.incidents.model import Status
+from bot.slack import blocks
+from bot.slack.ids import Action
+from bot.slack.listeners.context import Deps
+from bot.slack.listeners.replies import Reply, export_postmortem
+
+
+def _action(body: dict[str, Any]) -> dict[str, Any]:
+    return dict(body.get("actions", [{}])[0])
+
+
+def _channel(body: dict[str, Any]) -> str:
+    return str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+
+
+async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
+    """The incident an action is about: the button's value, else the channel the card is in."""
+    value = _action(body).get("value")
+    if value and str(value).isdigit():
+        return int(value)
+    found = await deps.service.incident_for_channel(channel_id=_channel(body))
+    if found is None:
+        raise IncidentError("This message is not in an incident channel any more.")
+    return found
+
+
+async def _answer(body: dict[str, Any], respond: AsyncRespond, deps: Deps, message: Reply) -> None:
+    """An ephemeral answer to the clicking user (through response_url, else chat.postEphemeral)."""
+    if message is None:
+        return
+    text = message if isinstance(message, str) else "Hashi"
+    extra: dict[str, Any] = {} if isinstance(message, str) else {"blocks": message}
+    if body.get("response_url"):
+        await respond(text=text, response_type="ephemeral", replace_original=False, **extra)
+    elif _channel(body):
+        await deps.gateway.post_ephemeral(channel_id=_channel(body), user_id=body["user"]["id"], text=text)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Adds the action listeners."""
+
+    async def run(body: dict[str, Any], respond: AsyncRespond, work: Any) -> None:
+        try:
+            await _answer(body, respond, deps, await work)
+        except IncidentError as exc:
+            await _answer(body, respond, deps, f":warning: {blocks.user_text(exc.message)}")
+        except ChatError as exc:
+            await _answer(
+                body, respond, deps, f":warning: Slack refused {exc.step}: {blocks.user_text(exc.reason)}"
+            )
+
+    @app.action(Action.ACK)
+    async def ack_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> Reply:
+            await deps.service.acknowledge(
+                incident_id=await _incident_id(body, deps), actor=body["user"]["id"]
+            )
+            return None
+
+        await run(body, respond, work())
+
+    @app.action(Action.SEVERITY)
+    async def severity_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        code = _action(body).get("selected_option", {}).get("value", "")
+
+        async def work() -> Reply:
+            await deps.service.set_severity(
+                incident_id=await _incident_id(body, deps), severity=code, actor=body["user"]["id"]
+            )
+            return None
+
+        await run(body, respond, work())
+
+    @app.action(Action.STATUS)
+    async def status_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        value = _action(body).get("selected_option", {}).get("value", "")
+
+        async def work() -> Reply:
+            incident_id = await _incident_id(body, deps)
+            if value == Status.RESOLVED.value:
+                await deps.gateway.open_modal(
+                    trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id=incident_id)
+                )
+                return None
+            try:
+                status = Status(value)
+            except ValueError:
+                return f":warning: Unknown status `{blocks.user_text(value, limit=40)}`."
+            await deps.service.set_status(incident_id=incident_id, status=status, actor=body["user"]["id"])
+            return None
+
+        await run(body, respond, work())
+
+    @app.action(Action.NOTE)
+    async def note_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> Reply:
+            incident_id = await _incident_id(body, deps)
+            await deps.gateway.open_modal(
+                trigger_id=body["trigger_id"], view=blocks.note_modal(incident_id=incident_id)
+            )
+            return None
+
+        await run(body, respond, work())
+
+    @app.action(Action.RESOLVE)
+    async def resolve_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> Reply:
+            incident_id = await _incident_id(body, deps)
+            await deps.gateway.open_modal(
+                trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id=incident_id)
+            )
+            return None
+
+        await run(body, respond, work())
+
+    @app.action(Action.RESOLVE_ANYWAY)
+    async def resolve_anyway_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> Reply:
+            try:
+                asked = json.loads(_action(body).get("value") or "{}")
+                at = datetime.fromisoformat(asked["at"]) if asked.get("at") else None
+                incident_id = int(asked["id"])
+            except (ValueError, KeyError, TypeError):
+                return ":warning: That confirmation is out of date; resolve again."
+            await deps.service.resolve(
+                incident_id=incident_id,
+                actor=body["user"]["id"],
+                at=at,
+                summary=str(asked.get("summary") or ""),
+                override_gates=True,
+            )
+            return f"Resolved INC-{incident_id}; the open required items are noted on the timeline."
+
+        await run(body, respond, work())
+
+    @app.action(Action.REOPEN)
+    async def reopen_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> Reply:
+            await deps.service.reopen(incident_id=await _incident_id(body, deps), actor=body["user"]["id"])
+            return None
+
+        await run(body, respond, work())
+
+    @app.action(Action.EXPORT)
+    async def export_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> Reply:
+            return await export_postmortem(
+                deps, incident_id=await _incident_id(body, deps), user_id=body["user"]["id"]
+            )
+
+        await run(body, respond, work())
+
+    @app.action(Action.RETRY_SETUP)
+    async def retry_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> Reply:
+            setup = await deps.service.ensure_room(incident_id=await _incident_id(body, deps))
+            if setup.missing:
+                return f":warning: Still missing: {', '.join(setup.missing)}."
+            return f"INC-{setup.incident.id} is set up: <#{setup.incident.channel_id}>."
+
+        await run(body, respond, work())
+
+    @app.action(Action.CHECKLIST)
+    async def checklist_ticked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = _action(body)
+        where = blocks.parse_checklist_block_id(str(action.get("block_id", "")))
+        selected = {str(o["value"]) for o in action.get("selected_options", [])}
+
+        async def work() -> Reply:
+            if where is None:
+                return ":warning: That checklist is out of date; `/incident checklist` shows the current one."
+            incident_id, start, playbook = where
+            await deps.service.tick_items(
+                incident_id=incident_id,
+                playbook=playbook,
+                first=start,
+                count=blocks.MAX_CHECKBOX_OPTIONS,
+                done={v.split("/", 1)[1] for v in selected if v.startswith(f"{playbook}/")},
+                actor=body["user"]["id"],
+            )
+            return None
+
+        await run(body, respond, work())
+
+    @app.action(Action.DECLARE)
+    async def declare_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        tz = await deps.user_zone(user_id)
+        meta = json.dumps({"channel": "", "tz": tz.key})
+        view = blocks.declare_modal(
+            severities=deps.severities, default_severity=deps.settings.team.default, channel_id=meta
+        )
+        await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(Action.OPEN_CHANNEL)
+    async def open_channel_clicked(ack: AsyncAck) -> None:
+        await ack()  # a link button: Slack opens the URL itself

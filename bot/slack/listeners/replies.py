@@ -1,0 +1,68 @@
+"""Replies several surfaces share: stats, checklists, the postmortem upload."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, Literal
+
+from bot.incidents.escaping import escape_mrkdwn
+from bot.incidents.model import IncidentSnapshot
+from bot.incidents.ports import SystemClock
+from bot.incidents.times import zone
+from bot.reports.metrics import compute_stats, stats_table
+from bot.reports.postmortem import render_postmortem
+from bot.slack import blocks
+from bot.slack.listeners.context import Deps
+
+# What a listener answers the user: mrkdwn text, blocks, or nothing.
+Reply = str | list[dict[str, Any]] | None
+
+
+async def show_stats(deps: Deps, *, window: timedelta, window_text: str, service: str | None) -> Reply:
+    """Recovery-time metrics over a window, as a code block (private incidents count, never named)."""
+    now = SystemClock().now()
+    since = now - window
+    facts = await deps.service.incident_facts(since=since, until=now)
+    if service:
+        facts = [f for f in facts if service.lower() in (s.lower() for s in f.services)]
+    by: Literal["severity", "service"] = "service" if service else "severity"
+    report = compute_stats(facts, since=since, until=now, by=by, slos=deps.settings.team.slos(), now=now)
+    scope = f" for service {blocks.user_text(service, limit=100)}" if service else ""
+    table = escape_mrkdwn(stats_table(report))
+    return f"*Recovery-time metrics, last {escape_mrkdwn(window_text)}{scope}*\n```{table}```"
+
+
+async def show_checklist(deps: Deps, *, incident_id: int, user_id: str) -> Reply:
+    """The incident's checklists with what is done, by whom."""
+    snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id)
+    return blocks.checklist_blocks(snap)
+
+
+async def people_names(deps: Deps, snap: IncidentSnapshot) -> dict[str, str]:
+    """Display names of everyone an incident mentions, by Slack user id."""
+    people = {snap.lead, snap.declared_by, *snap.participants, *(u for _, u in snap.roles)}
+    people |= {e.actor for e in snap.timeline} | {f.owner for f in snap.followups}
+    ids = sorted(p for p in people if p)
+    profiles = await asyncio.gather(*(deps.gateway.user_profile(user_id) for user_id in ids))
+    return {p.user_id: p.name for p in profiles}
+
+
+async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str) -> Reply:
+    """Uploads the postmortem draft as a Markdown file into the incident channel."""
+    snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id)
+    if not snap.channel_id:
+        return f":warning: INC-{snap.id} has no channel yet; `hashi export {snap.id}` prints the draft."
+    names = await people_names(deps, snap)
+    markdown = render_postmortem(
+        snap, tz=zone(deps.settings.env.timezone), generated_at=SystemClock().now(), names=names
+    )
+    await deps.gateway.upload_markdown(
+        channel_id=snap.channel_id,
+        filename=f"INC-{snap.id}-postmortem.md",
+        title=f"INC-{snap.id} postmortem draft",
+        content=markdown,
+        comment=f":memo: Postmortem draft for *INC-{snap.id}* ({len(snap.timeline)} timeline events), "
+        f"requested by <@{user_id}>.",
+    )
+    return f"Uploaded the postmortem draft of INC-{snap.id} to <#{snap.channel_id}>."

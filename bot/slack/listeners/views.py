@@ -1,0 +1,153 @@
+"""Modal submissions: validate in the ack (errors next to the field), then one service call."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
+from bot.incidents.ports import SystemClock
+from bot.incidents.times import TimeParseError, parse_time, zone
+from bot.slack import blocks
+from bot.slack.ids import Block, Field, View
+from bot.slack.listeners.commands import declared_reply
+from bot.slack.listeners.context import Deps
+
+TITLE_LIMIT = 150
+
+
+def _value(view: dict[str, Any], block: str, field: str) -> Any:
+    """The submitted value of one input (text, selected option value, or list of checked values)."""
+    state = view.get("state", {}).get("values", {}).get(block, {}).get(field, {})
+    if "selected_option" in state:
+        return (state.get("selected_option") or {}).get("value")
+    if "selected_options" in state:
+        return [o.get("value") for o in state.get("selected_options") or []]
+    return state.get("value")
+
+
+def _time(text: str | None, tz: ZoneInfo, block: str, errors: dict[str, str]) -> datetime | None:
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_time(text, now=SystemClock().now(), tz=tz)
+    except TimeParseError as exc:
+        errors[block] = exc.reason[:150]
+        return None
+
+
+def _meta(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Adds the modal listeners."""
+
+    async def tell(user_id: str, channel_id: str, text: str) -> None:
+        """Tells the submitter something: ephemeral where they started, else in their DM with Hashi."""
+        try:
+            if channel_id:
+                await deps.gateway.post_ephemeral(channel_id=channel_id, user_id=user_id, text=text)
+                return
+        except ChatError:
+            pass  # not in that channel any more: fall back to a direct message
+        await deps.gateway.post_direct(user_id=user_id, text=text)
+
+    @app.view(View.DECLARE)
+    async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = _meta(view)
+        user_id = body["user"]["id"]
+        tz = zone(meta.get("tz"), default=deps.settings.env.timezone)
+        errors: dict[str, str] = {}
+        title = (_value(view, Block.TITLE, Field.TITLE) or "").strip()
+        if not title:
+            errors[Block.TITLE] = "Give the incident a title, e.g. “Checkout returns 500s”."
+        elif len(title) > TITLE_LIMIT:
+            errors[Block.TITLE] = f"At most {TITLE_LIMIT} characters."
+        severity = _value(view, Block.SEVERITY, Field.SEVERITY)
+        if severity not in deps.severities:
+            errors[Block.SEVERITY] = f"Choose one of {', '.join(deps.severities)}."
+        detected = _time(_value(view, Block.DETECTED, Field.DETECTED), tz, Block.DETECTED, errors)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        delivery = f"view:{view.get('id', '')}:{view.get('hash', '')}"
+        if not await deps.service.claim_delivery(delivery_id=delivery, kind="view"):
+            return  # a retried delivery of a submission already handled
+        services = [s for s in (_value(view, Block.SERVICES, Field.SERVICES) or "").split(",") if s.strip()]
+        private = "private" in (_value(view, Block.PRIVATE, Field.PRIVATE) or [])
+        summary = _value(view, Block.SUMMARY, Field.SUMMARY) or ""
+        try:
+            setup = await deps.service.declare(
+                title=title,
+                severity=severity,
+                actor=user_id,
+                summary=summary,
+                services=services,
+                private=private,
+                detected_at=detected,
+                request_key=f"view:{view.get('id', '')}",
+                team_id=(body.get("team") or {}).get("id"),
+            )
+        except IncidentError as exc:
+            await tell(user_id, str(meta.get("channel", "")), f":warning: {blocks.user_text(exc.message)}")
+            return
+        origin = str(meta.get("channel", ""))
+        await tell(user_id, "" if private else origin, declared_reply(setup.incident, setup.missing))
+
+    @app.view(View.NOTE)
+    async def note_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        errors: dict[str, str] = {}
+        text = (_value(view, Block.NOTE_TEXT, Field.NOTE_TEXT) or "").strip()
+        if not text:
+            errors[Block.NOTE_TEXT] = "Write what happened."
+        at = _time(
+            _value(view, Block.NOTE_AT, Field.NOTE_AT), await deps.user_zone(user_id), Block.NOTE_AT, errors
+        )
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        incident_id = int(view.get("private_metadata") or 0)
+        try:
+            await deps.service.add_note(incident_id=incident_id, text=text, actor=user_id, at=at)
+        except IncidentError as exc:
+            await deps.gateway.post_direct(user_id=user_id, text=f":warning: {blocks.user_text(exc.message)}")
+
+    @app.view(View.RESOLVE)
+    async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        errors: dict[str, str] = {}
+        at = _time(
+            _value(view, Block.RESOLVE_AT, Field.RESOLVE_AT),
+            await deps.user_zone(user_id),
+            Block.RESOLVE_AT,
+            errors,
+        )
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        summary = (_value(view, Block.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY) or "").strip()
+        incident_id = int(view.get("private_metadata") or 0)
+        try:
+            await deps.service.resolve(incident_id=incident_id, actor=user_id, at=at, summary=summary)
+        except RequiredItemsOpen as exc:
+            snap = await deps.service.snapshot(incident_id=incident_id)
+            gate = blocks.gate_blocks(incident_id=incident_id, items=exc.items, summary=summary, at=at)
+            if snap.channel_id:
+                await deps.gateway.post_ephemeral(
+                    channel_id=snap.channel_id, user_id=user_id, text=exc.message, extra_blocks=gate
+                )
+        except IncidentError as exc:
+            await deps.gateway.post_direct(user_id=user_id, text=f":warning: {blocks.user_text(exc.message)}")

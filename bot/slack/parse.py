@@ -1,0 +1,751 @@
+"""`/incident` command text → a typed command, or a ParseError that tells the user the right form.
+
+Slack delivers the text with escaping on: mentions as `<@U123|name>`, links as `<https://…|label>`, and
+the characters `&`, `<`, `>` the user typed as `&amp;`, `&lt;`, `&gt;`. Free text (titles, notes, summaries)
+comes out as the user meant it: entities decoded, links as their label, `<!here>` as plain `@here`, user
+mentions and channel references kept as Slack markup, control characters removed. Escape it wherever it is
+shown.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.incidents.commands import (
+    Acknowledge,
+    AddFollowup,
+    AddNote,
+    AssignRole,
+    Close,
+    Command,
+    Declare,
+    Help,
+    ListIncidents,
+    Mitigated,
+    OpenDeclareModal,
+    Postmortem,
+    Reopen,
+    Resolve,
+    SetDetected,
+    SetImpact,
+    SetLead,
+    SetSeverity,
+    SetStatus,
+    ShowChecklist,
+    StartPlaybook,
+    Stats,
+)
+from bot.incidents.escaping import escape_mrkdwn
+from bot.incidents.model import SETTABLE_STATUSES, Status
+from bot.incidents.times import DURATION_FORMS, TIME_FORMS, TimeParseError, parse_duration, parse_time
+
+MAX_TITLE = 150
+MAX_TEXT = 2900
+MAX_REASON = 500
+# `at 1 hour 30 minutes ago` is five tokens; the longest run that reads as a time wins.
+MAX_TIME_TOKENS = 5
+DEFAULT_STATS_WINDOW = "30d"
+LEAD_ROLE = "lead"
+
+
+@dataclass(frozen=True, slots=True)
+class ParseError:
+    """Command text that could not be understood: what was wrong, and the right form.
+
+    Both are plain text (backticks mark code): escape them for mrkdwn where they are shown.
+    """
+
+    message: str
+    usage: str
+
+
+class _Refusal(Exception):
+    """Stops parsing with the ParseError to return; never leaves this module."""
+
+    def __init__(self, error: ParseError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """One whitespace-separated word of the command text, with where it stands."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What parsing depends on besides the text."""
+
+    severities: tuple[str, ...]
+    roles: tuple[str, ...]
+    now: datetime
+    tz: ZoneInfo
+
+
+class _Args:
+    """The words after the subcommand, read left to right; free text is taken from the source as typed."""
+
+    def __init__(self, source: str, tokens: list[_Token], position: int = 0) -> None:
+        self.source = source
+        self.tokens = tokens
+        self.position = position
+
+    def peek(self, ahead: int = 0) -> str | None:
+        """The word `ahead` places on, without taking it."""
+        index = self.position + ahead
+        return self.tokens[index].text if index < len(self.tokens) else None
+
+    def take(self, count: int = 1) -> str:
+        """Takes `count` words and returns them as typed (with the spacing between them)."""
+        first, last = self.tokens[self.position], self.tokens[self.position + count - 1]
+        self.position += count
+        return self.source[first.start : last.end]
+
+    def remaining(self) -> int:
+        """How many words are left."""
+        return len(self.tokens) - self.position
+
+    def rest(self) -> str:
+        """Everything left, as typed, and takes it."""
+        if self.position >= len(self.tokens):
+            return ""
+        text = self.source[self.tokens[self.position].start : self.tokens[-1].end]
+        self.position = len(self.tokens)
+        return text
+
+
+# `<@U1|bob smith>` is one word even with a space inside.
+_TOKEN = re.compile(r"(?:<[^<>]*>|<|[^\s<])+")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>", re.ASCII)
+_INCIDENT_ID = re.compile(r"(?:inc-?|#)([0-9]{1,9})", re.ASCII | re.IGNORECASE)
+_MARKUP = re.compile(r"<([^<>]*)>")
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "„": "“"}
+_TRAILING_NUMBER = re.compile(r"([0-9]+)$", re.ASCII)
+_SERVICE = re.compile(r"service[:=](.*)", re.IGNORECASE | re.DOTALL)
+
+
+def _fold(word: str) -> str:
+    """A keyword as compared: full-width folded (`ｎｏｔｅ` → `note`), lowercase."""
+    return unicodedata.normalize("NFKC", word).lower()
+
+
+def _without_controls(text: str) -> str:
+    """The text without control characters (newlines and tabs stay) or unpaired surrogates."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+
+
+def _plain(markup: re.Match[str]) -> str:
+    """One piece of Slack markup as text: mentions kept, `<!here>` as `@here`, a link as its label."""
+    inner = markup.group(1)
+    if inner.startswith(("@", "#")):
+        return markup.group(0)
+    target, _, label = inner.partition("|")
+    if label:
+        return _decode(label)
+    if target.startswith("!"):
+        return "@" + _decode(target[1:].split("^", 1)[0])
+    return _decode(target)
+
+
+def _decode(text: str) -> str:
+    """Slack's `&amp;`, `&lt;`, `&gt;` as the characters the user typed."""
+    return _ENTITY.sub(lambda m: {"amp": "&", "lt": "<", "gt": ">"}[m.group(1)], text)
+
+
+def _free_text(raw: str, *, one_line: bool = False) -> str:
+    """Free text as the user meant it: markup resolved, entities decoded, one pair of outer quotes removed."""
+    pieces: list[str] = []
+    last = 0
+    for found in _MARKUP.finditer(raw):
+        pieces.append(_decode(raw[last : found.start()]))
+        pieces.append(_plain(found))
+        last = found.end()
+    pieces.append(_decode(raw[last:]))
+    text = "".join(pieces).strip()
+    if one_line:
+        text = " ".join(text.split("\n")).replace("\t", " ").strip()
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        text = text[1:-1].strip()
+    return text
+
+
+def _shown(fragment: str) -> str:
+    """A piece of the user's input quoted back, short and on one line."""
+    line = " ".join(_decode(fragment).split()).replace("`", "'")
+    if len(line) > 40:
+        line = line[:39] + "…"
+    return f"`{line}`"
+
+
+def parse_mention(token: str) -> str | None:
+    """The user ID of a Slack user mention (`<@U123>`, `<@U123|name>`, `<@W123>`), else None."""
+    found = _MENTION.fullmatch(token.strip())
+    return found.group(1) if found else None
+
+
+# Usage lines, plain text; {sev} and {roles} are filled from the configuration.
+_USAGE: dict[str, str] = {
+    "declare": "/incident declare [{sev}] <title>",
+    "list": "/incident list",
+    "stats": "/incident stats [<window>] [service:<name>]",
+    "help": "/incident help",
+    "sev": "/incident sev <{sev}> [reason]",
+    "status": "/incident status <{statuses}> [at <time>] [message]",
+    "ack": "/incident ack [at <time>]",
+    "mitigated": "/incident mitigated [at <time>]",
+    "lead": "/incident lead <@user>",
+    "role": "/incident role <{roles}> <@user>",
+    "note": "/incident note [at <time>] <text>",
+    "impact": "/incident impact start|end <time>",
+    "detected": "/incident detected <time>",
+    "resolve": "/incident resolve [at <time>] [summary]",
+    "reopen": "/incident reopen",
+    "close": "/incident close",
+    "checklist": "/incident checklist",
+    "playbook": "/incident playbook <name>",
+    "followup": "/incident followup <text> [<@owner>]",
+    "postmortem": "/incident postmortem",
+}
+_EFFECTS: dict[str, str] = {
+    "declare": "declare at once (no severity: the configured default)",
+    "list": "open incidents you may see, newest first",
+    "stats": "recovery-time metrics, e.g. `30d`, `12w` (default 30d)",
+    "help": "this help",
+    "sev": "change the severity",
+    "status": "change the status",
+    "ack": "acknowledge the incident",
+    "mitigated": "record that the impact is mitigated",
+    "lead": "set the incident lead and invite them",
+    "role": "assign another role",
+    "note": "add a timeline event (alias `log`)",
+    "impact": "record when the impact started or ended",
+    "detected": "record when the incident was detected",
+    "resolve": "resolve the incident",
+    "reopen": "reopen a resolved incident",
+    "close": "close a resolved incident (after the postmortem)",
+    "checklist": "show the playbook checklists",
+    "playbook": "start another playbook",
+    "followup": "record a follow-up action item",
+    "postmortem": "export the postmortem draft to this channel",
+}
+_ANYWHERE = ("declare", "list", "stats", "help")
+_ALIASES: dict[str, str] = {name: name for name in _USAGE} | {
+    "severity": "sev",
+    "acknowledge": "ack",
+    "mitigate": "mitigated",
+    "log": "note",
+    "checklists": "checklist",
+    "follow-up": "followup",
+    "postmortems": "postmortem",
+}
+_IMPACT_EDGES: dict[str, Literal["start", "end"]] = {
+    "start": "start",
+    "started": "start",
+    "begin": "start",
+    "end": "end",
+    "ended": "end",
+    "stop": "end",
+    "stopped": "end",
+}
+
+
+def _usage(name: str, *, severities: Sequence[str], roles: Sequence[str]) -> str:
+    """The usage line of one subcommand, filled from the configuration (plain text)."""
+    return _USAGE[name].format(
+        sev="|".join(severities) or "SEVn",
+        roles="|".join(r for r in roles if r != LEAD_ROLE) or "role",
+        statuses="|".join(SETTABLE_STATUSES),
+    )
+
+
+def _refuse(message: str, name: str, ctx: _Context, *, forms: str = "") -> _Refusal:
+    """The refusal for a subcommand, with its one-line usage (and the accepted forms of a time or window)."""
+    usage = _usage(name, severities=ctx.severities, roles=ctx.roles)
+    if forms:
+        message = f"{message} {forms}."
+    return _Refusal(ParseError(message=message, usage=usage))
+
+
+def usage_text(severities: Sequence[str], roles: Sequence[str]) -> str:
+    """The whole `/incident` help, in Slack mrkdwn."""
+
+    def line(name: str) -> str:
+        return f"• `{escape_mrkdwn(_usage(name, severities=severities, roles=roles))}` — {_EFFECTS[name]}"
+
+    anywhere = [
+        "• `/incident` or `/incident declare` — open the declare form",
+        *(line(name) for name in _ANYWHERE),
+    ]
+    in_channel = [line(name) for name in _USAGE if name not in _ANYWHERE]
+    codes = ", ".join(f"`{escape_mrkdwn(code)}`" for code in severities) or "none configured"
+    role_list = ", ".join(f"`{escape_mrkdwn(role)}`" for role in roles) or "none configured"
+    return "\n".join(
+        [
+            "*Hashi — `/incident` commands*",
+            "*Anywhere*",
+            *anywhere,
+            "*In an incident's channel* (or anywhere, with `INC-12` or `#12` as the first argument)",
+            *in_channel,
+            f"*Times:* {escape_mrkdwn(TIME_FORMS)}. A time in the future is refused.",
+            f"*Severities:* {codes} (case-insensitive; a bare number such as `1` works with `sev`).",
+            f"*Roles:* {role_list}.",
+            "Mention people with Slack's autocomplete, so `@name` becomes a real mention.",
+        ]
+    )
+
+
+def parse_command(
+    text: str, *, severities: Sequence[str], roles: Sequence[str], now: datetime, tz: ZoneInfo
+) -> Command | ParseError:
+    """Parses the text of an `/incident` command into a command, or a ParseError for the user."""
+    ctx = _Context(tuple(severities), tuple(roles), now, tz)
+    source = _without_controls(text)
+    tokens = [_Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(source)]
+    try:
+        return _parse(_Args(source, tokens), ctx)
+    except _Refusal as refusal:
+        return refusal.error
+
+
+def _incident_id(word: str | None) -> int | None:
+    """The id of `INC-12`, `inc-12` or `#12`, else None."""
+    if word is None:
+        return None
+    found = _INCIDENT_ID.fullmatch(_fold(word))
+    return int(found.group(1)) if found else None
+
+
+def _parse(args: _Args, ctx: _Context) -> Command:
+    """Reads the optional incident id and the subcommand, then hands the rest to the subcommand's reader."""
+    if args.remaining() == 0:
+        return OpenDeclareModal()
+    incident_id = _incident_id(args.peek())
+    if incident_id is not None:
+        shown_id = args.take()
+        if args.remaining() == 0:
+            raise _Refusal(
+                ParseError(
+                    message=f"What should happen to {_shown(shown_id)}? Add a command after it.",
+                    usage=f"/incident INC-{incident_id} <command> … (see /incident help)",
+                )
+            )
+    word = args.take()
+    name = _ALIASES.get(_fold(word))
+    if name is None:
+        raise _unknown(word, args)
+    second_id = _incident_id(args.peek())
+    if second_id is not None:
+        if incident_id is not None:
+            raise _refuse("Give the incident only once (`INC-12` or `#12`).", name, ctx)
+        args.take()
+        incident_id = second_id
+    if name in _ANYWHERE:
+        if incident_id is not None:
+            raise _refuse(f"`{name}` works anywhere and takes no incident id.", name, ctx)
+        return _GLOBAL_READERS[name](args, ctx)
+    if incident_id == 0:
+        raise _refuse("There is no incident 0; ids start at 1.", name, ctx)
+    return _INCIDENT_READERS[name](args, ctx, incident_id)
+
+
+def _unknown(word: str, args: _Args) -> _Refusal:
+    """The refusal for a subcommand that does not exist, suggesting the closest one."""
+    close = difflib.get_close_matches(_fold(word), list(_ALIASES), n=3, cutoff=0.6)
+    names = list(dict.fromkeys(_ALIASES[match] for match in close))[:2]
+    message = f"I don't know the command {_shown(word)}."
+    if names:
+        message += " Did you mean " + " or ".join(f"`{name}`" for name in names) + "?"
+    if args.remaining() > 0:
+        message += " To declare an incident, write `/incident declare <title>`."
+    message += " `/incident help` lists every command."
+    return _Refusal(ParseError(message=message, usage="/incident help"))
+
+
+# Commands usable anywhere
+
+
+def _read_declare(args: _Args, ctx: _Context) -> Command:
+    """`declare [SEVn] <title>`; without a title it opens the modal."""
+    severity = None
+    first = args.peek()
+    # A bare number is not taken as a severity here: `declare 500 errors on checkout` is a title.
+    if first is not None and (severity := _severity(first, ctx, allow_number=False)) is not None:
+        args.take()
+    title = _free_text(args.rest(), one_line=True)
+    if not title:
+        return OpenDeclareModal()
+    if len(title) > MAX_TITLE:
+        raise _refuse(f"The title is {len(title)} characters; the limit is {MAX_TITLE}.", "declare", ctx)
+    return Declare(severity=severity, title=title)
+
+
+def _read_list(args: _Args, ctx: _Context) -> Command:
+    """`list`."""
+    _no_more(args, "list", ctx)
+    return ListIncidents()
+
+
+def _read_help(args: _Args, _ctx: _Context) -> Command:
+    """`help` (anything after it is ignored)."""
+    args.rest()
+    return Help()
+
+
+def _read_stats(args: _Args, ctx: _Context) -> Command:
+    """`stats [<window>] [service:<name>]`, in either order."""
+    window_text: str | None = None
+    service: str | None = None
+    while (word := args.peek()) is not None:
+        args.take()
+        if (named := _SERVICE.fullmatch(unicodedata.normalize("NFKC", word))) is not None:
+            value = named.group(1) or (args.take() if args.peek() is not None else "")
+            if service is not None or not (service := _free_text(value, one_line=True)):
+                raise _refuse("Name one service, like `service:checkout`.", "stats", ctx)
+        elif window_text is None:
+            try:
+                parse_duration(word)
+            except TimeParseError as exc:
+                raise _refuse(_time_message(exc), "stats", ctx, forms=f"Windows: {DURATION_FORMS}") from exc
+            window_text = "".join(_fold(word).split())
+        else:
+            raise _refuse(f"I did not understand {_shown(word)}.", "stats", ctx)
+    text = window_text or DEFAULT_STATS_WINDOW
+    return Stats(window=parse_duration(text), window_text=text, service=service)
+
+
+_GLOBAL_READERS: dict[str, Callable[[_Args, _Context], Command]] = {
+    "declare": _read_declare,
+    "list": _read_list,
+    "stats": _read_stats,
+    "help": _read_help,
+}
+
+
+# Commands on one incident
+
+
+def _read_sev(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`sev <SEVn> [reason]`."""
+    word = args.peek()
+    if word is None:
+        raise _refuse("Which severity?", "sev", ctx)
+    severity = _severity(word, ctx, allow_number=True)
+    if severity is None:
+        codes = ", ".join(ctx.severities)
+        raise _refuse(f"{_shown(word)} is not a severity; use one of {codes}.", "sev", ctx)
+    args.take()
+    reason = _limited(_free_text(args.rest()), MAX_REASON, "reason", "sev", ctx)
+    return SetSeverity(incident_id=incident_id, severity=severity, reason=reason)
+
+
+def _read_status(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`status <status> [at <time>] [message]`."""
+    word = args.peek()
+    if word is None:
+        raise _refuse("Which status?", "status", ctx)
+    status = _status(word, ctx)
+    args.take()
+    at = _at_option(args, ctx, "status")
+    message = _limited(_free_text(args.rest()), MAX_TEXT, "message", "status", ctx)
+    return SetStatus(incident_id=incident_id, status=status, at=at, message=message)
+
+
+def _read_ack(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`ack [at <time>]`."""
+    return Acknowledge(incident_id=incident_id, at=_only_time(args, ctx, "ack"))
+
+
+def _read_mitigated(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`mitigated [at <time>]`."""
+    return Mitigated(incident_id=incident_id, at=_only_time(args, ctx, "mitigated"))
+
+
+def _read_lead(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`lead <@user>`."""
+    word = args.peek()
+    if word is None:
+        raise _refuse("Who should lead? Mention them.", "lead", ctx)
+    user_id = _mention(word, "lead", ctx)
+    args.take()
+    _no_more(args, "lead", ctx)
+    return SetLead(incident_id=incident_id, user_id=user_id)
+
+
+def _read_role(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`role <role> <@user>` (the mention may come first); `role lead` sets the lead."""
+    first, second = args.peek(), args.peek(1)
+    if first is None or second is None:
+        raise _refuse("Name the role and mention the person.", "role", ctx)
+    role_word, person = (second, first) if parse_mention(first) else (first, second)
+    role = _role(role_word, ctx)
+    user_id = _mention(person, "role", ctx)
+    args.take(2)
+    _no_more(args, "role", ctx)
+    if role == LEAD_ROLE:
+        return SetLead(incident_id=incident_id, user_id=user_id)
+    return AssignRole(incident_id=incident_id, role=role, user_id=user_id)
+
+
+def _read_note(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`note [at <time>] <text>` (alias `log`)."""
+    at = _at_option(args, ctx, "note")
+    text = _free_text(args.rest())
+    if not text:
+        raise _refuse("The note is empty; write what happened.", "note", ctx)
+    return AddNote(incident_id=incident_id, at=at, text=_limited(text, MAX_TEXT, "note", "note", ctx))
+
+
+def _read_impact(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`impact start|end <time>`."""
+    word = args.peek()
+    edge = _IMPACT_EDGES.get(_fold(word)) if word is not None else None
+    if word is None or edge is None:
+        raise _refuse("Say whether the impact started or ended: `start` or `end`.", "impact", ctx)
+    args.take()
+    return SetImpact(incident_id=incident_id, edge=edge, at=_required_time(args, ctx, "impact"))
+
+
+def _read_detected(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`detected <time>`."""
+    return SetDetected(incident_id=incident_id, at=_required_time(args, ctx, "detected"))
+
+
+def _read_resolve(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`resolve [at <time>] [summary]`."""
+    at = _at_option(args, ctx, "resolve")
+    summary = _limited(_free_text(args.rest()), MAX_TEXT, "summary", "resolve", ctx)
+    return Resolve(incident_id=incident_id, at=at, summary=summary)
+
+
+def _read_reopen(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`reopen`."""
+    _no_more(args, "reopen", ctx)
+    return Reopen(incident_id=incident_id)
+
+
+def _read_close(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`close`."""
+    _no_more(args, "close", ctx)
+    return Close(incident_id=incident_id)
+
+
+def _read_checklist(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`checklist`."""
+    _no_more(args, "checklist", ctx)
+    return ShowChecklist(incident_id=incident_id)
+
+
+def _read_playbook(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`playbook <name>`."""
+    name = _free_text(args.rest(), one_line=True)
+    if not name:
+        raise _refuse("Which playbook? Name it.", "playbook", ctx)
+    return StartPlaybook(incident_id=incident_id, name=_limited(name, MAX_TITLE, "name", "playbook", ctx))
+
+
+def _read_followup(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`followup <text> [<@owner>]`: a mention at the very end is the owner."""
+    owner: str | None = None
+    if args.remaining() > 0:
+        last = args.tokens[-1].text
+        if (owner := parse_mention(last)) is None and last.startswith("@") and len(last) > 1:
+            raise _refuse(_bare_mention_message(last), "followup", ctx)
+    if owner is not None:
+        args.tokens = args.tokens[:-1]
+    text = _free_text(args.rest())
+    if not text:
+        raise _refuse("The follow-up is empty; write what should be done.", "followup", ctx)
+    text = _limited(text, MAX_TEXT, "follow-up", "followup", ctx)
+    return AddFollowup(incident_id=incident_id, text=text, owner=owner)
+
+
+def _read_postmortem(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`postmortem`."""
+    _no_more(args, "postmortem", ctx)
+    return Postmortem(incident_id=incident_id)
+
+
+_INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] = {
+    "sev": _read_sev,
+    "status": _read_status,
+    "ack": _read_ack,
+    "mitigated": _read_mitigated,
+    "lead": _read_lead,
+    "role": _read_role,
+    "note": _read_note,
+    "impact": _read_impact,
+    "detected": _read_detected,
+    "resolve": _read_resolve,
+    "reopen": _read_reopen,
+    "close": _read_close,
+    "checklist": _read_checklist,
+    "playbook": _read_playbook,
+    "followup": _read_followup,
+    "postmortem": _read_postmortem,
+}
+
+
+# Pieces
+
+
+def _no_more(args: _Args, name: str, ctx: _Context) -> None:
+    """Refuses words the subcommand does not take."""
+    if args.remaining() > 0:
+        unexpected = args.rest()
+        raise _refuse(f"`{name}` takes nothing more; I did not expect {_shown(unexpected)}.", name, ctx)
+
+
+def _limited(text: str, limit: int, what: str, name: str, ctx: _Context) -> str:
+    """The text, or a refusal naming the limit."""
+    if len(text) > limit:
+        raise _refuse(f"The {what} is {len(text)} characters; the limit is {limit}.", name, ctx)
+    return text
+
+
+def _severity(word: str, ctx: _Context, *, allow_number: bool) -> str | None:
+    """The configured code a user meant (`sev1`, `SEV-1`, or with allow_number `1`), else None."""
+
+    def squash(code: str) -> str:
+        return "".join(c for c in _fold(code) if c not in "-_ ")
+
+    key = squash(word)
+    for code in ctx.severities:
+        if squash(code) == key:
+            return code
+    if allow_number and key.isascii() and key.isdigit():
+        numbered = [
+            code
+            for code in ctx.severities
+            if (found := _TRAILING_NUMBER.search(code)) and found.group(1).lstrip("0") == key.lstrip("0")
+        ]
+        if len(numbered) == 1:
+            return numbered[0]
+    return None
+
+
+def _status(word: str, ctx: _Context) -> Status:
+    """The settable status a user meant (a unique prefix of three letters or more works too)."""
+    folded = _fold(word)
+    names = [str(status) for status in SETTABLE_STATUSES]
+    matches = [s for s in SETTABLE_STATUSES if s == folded or (len(folded) >= 3 and s.startswith(folded))]
+    if len(matches) == 1:
+        return matches[0]
+    if folded in ("close", "closed"):
+        raise _refuse("Close an incident with `/incident close`.", "status", ctx)
+    if folded in ("open", "reopen", "reopened"):
+        raise _refuse("Reopen an incident with `/incident reopen`.", "status", ctx)
+    message = f"{_shown(word)} is not a status; use one of {', '.join(names)}."
+    close = difflib.get_close_matches(folded, names, n=1, cutoff=0.6)
+    if close:
+        message += f" Did you mean `{close[0]}`?"
+    raise _refuse(message, "status", ctx)
+
+
+def _role(word: str, ctx: _Context) -> str:
+    """The configured role a user named (any case)."""
+    folded = _fold(word)
+    for role in ctx.roles:
+        if _fold(role) == folded:
+            return role
+    if folded == LEAD_ROLE:
+        return LEAD_ROLE
+    if word.startswith("@"):
+        raise _refuse(_bare_mention_message(word), "role", ctx)
+    roles = ", ".join(ctx.roles) or "none configured"
+    raise _refuse(f"{_shown(word)} is not a role; the roles are {roles}.", "role", ctx)
+
+
+def _bare_mention_message(word: str) -> str:
+    """Why `@name` typed as text does not name anyone."""
+    return (
+        f"{_shown(word)} is plain text, not a mention. Pick the person from Slack's autocomplete list "
+        "as you type `@`, so it becomes a real mention."
+    )
+
+
+def _mention(word: str, name: str, ctx: _Context) -> str:
+    """The user ID of a mention, or a refusal that explains how to mention someone."""
+    user_id = parse_mention(word)
+    if user_id is not None:
+        return user_id
+    if word.startswith("<!subteam"):
+        message = "That is a user group; mention one person."
+    elif word.startswith("<#"):
+        message = "That is a channel; mention a person."
+    elif word.startswith(("@", "＠")):
+        message = _bare_mention_message(word)
+    else:
+        message = f"{_shown(word)} is not a mention; mention the person with `@`."
+    raise _refuse(message, name, ctx)
+
+
+def _time_message(exc: TimeParseError) -> str:
+    """What was wrong with a time or duration (the forms go in the usage)."""
+    return exc.reason
+
+
+def _at_option(args: _Args, ctx: _Context, name: str) -> datetime | None:
+    """Reads `at <time>` if the words start with it: the longest run of words that reads as a time."""
+    word = args.peek()
+    if word is None or _fold(word) != "at":
+        return None
+    args.take()
+    available = min(MAX_TIME_TOKENS, args.remaining())
+    for count in range(available, 0, -1):
+        candidate = args.source[args.tokens[args.position].start : args.tokens[args.position + count - 1].end]
+        try:
+            at = parse_time(candidate, now=ctx.now, tz=ctx.tz)
+        except TimeParseError as exc:
+            if exc.recognized:
+                raise _refuse(_time_message(exc), name, ctx, forms=f"Times: {TIME_FORMS}") from exc
+            continue
+        args.take(count)
+        return at
+    following = args.peek()
+    message = (
+        "`at` needs a time after it."
+        if following is None
+        else f"I could not read {_shown(following)} as the time after `at`."
+    )
+    if name == "note" and following is not None:
+        message += ' To start a note with the word "at", quote it: `/incident note "at least…"`.'
+    raise _refuse(message, name, ctx, forms=f"Times: {TIME_FORMS}")
+
+
+def _only_time(args: _Args, ctx: _Context, name: str) -> datetime | None:
+    """`[at <time>]` and nothing else (`at` may be left out)."""
+    word = args.peek()
+    if word is None:
+        return None
+    if _fold(word) == "at":
+        at = _at_option(args, ctx, name)
+    else:
+        at = _required_time(args, ctx, name)
+    _no_more(args, name, ctx)
+    return at
+
+
+def _required_time(args: _Args, ctx: _Context, name: str) -> datetime:
+    """The rest of the words as one time (an `at` in front is allowed)."""
+    if (word := args.peek()) is not None and _fold(word) == "at":
+        args.take()
+    text = args.rest()
+    if not text:
+        raise _refuse("When? Give a time.", name, ctx, forms=f"Times: {TIME_FORMS}")
+    try:
+        return parse_time(text, now=ctx.now, tz=ctx.tz)
+    except TimeParseError as exc:
+        raise _refuse(_time_message(exc), name, ctx, forms=f"Times: {TIME_FORMS}") from exc

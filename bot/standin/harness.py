@@ -1,0 +1,130 @@
+"""Runs the real Hashi app over HTTP against the Slack stand-in: for `hashi demo` and the end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.settings import EnvSettings, Settings, TeamConfig
+from bot.standin.driver import SlackDriver
+from bot.standin.server import SlackStandIn
+from bot.standin.spec import ApiSpec
+
+# The stand-in workspace's people and channels.
+ALICE, BOB, CAROL, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"
+GENERAL, ANNOUNCE = "C0GENERAL", "C0ANNOUNCE"
+
+
+@dataclass
+class Hashi:
+    """A running Hashi with Slack's side in hand."""
+
+    standin: SlackStandIn
+    driver: SlackDriver
+    settings: Settings
+    url: str
+    runtime: Any
+
+    async def eventually(
+        self, check: Callable[[], Any], *, within: float = 5.0, what: str = "the expected effect"
+    ) -> Any:
+        """Waits until `check()` returns something truthy (the app works after it acks)."""
+        deadline = time.monotonic() + within
+        while True:
+            result = check()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.02)
+
+    async def settle(self, quiet: float = 0.15, within: float = 10.0) -> None:
+        """Waits until the app has made no Slack call for `quiet` seconds (its background work is done)."""
+        deadline = time.monotonic() + within
+        seen = -1
+        while time.monotonic() < deadline:
+            count = len(self.standin.calls)
+            if count == seen and self.standin.in_flight == 0:
+                return
+            seen = count
+            await asyncio.sleep(quiet)
+
+    def channel_named(self, prefix: str) -> str | None:
+        """The id of the first stand-in channel whose name starts with `prefix`."""
+        return next((c.id for c in self.standin.channels.values() if c.name.startswith(prefix)), None)
+
+    def messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """The messages posted in a channel, oldest first."""
+        return list(self.standin.channels[channel_id].messages)
+
+    def card(self, channel_id: str) -> dict[str, Any]:
+        """The pinned incident card of a channel, as it is now."""
+        channel = self.standin.channels[channel_id]
+        return next(m for m in channel.messages if m["ts"] in channel.pins)
+
+    def ephemeral_texts(self, response_url: str | None = None) -> list[str]:
+        """Texts the app sent back through response_urls (all, or one)."""
+        bodies = self.standin.responses_to(response_url) if response_url else self.standin.responses
+        return [str(b.get("text", "")) for b in bodies]
+
+
+def populate(standin: SlackStandIn) -> None:
+    """People in several time zones and languages, a general channel and an announcements channel."""
+    standin.add_user(ALICE, name="alice", real_name="Alice Sato", tz="Asia/Tokyo", locale="ja-JP")
+    standin.add_user(BOB, name="bob", real_name="Bob Jones", tz="America/New_York", locale="en-US")
+    standin.add_user(CAROL, name="carol", real_name="Carol Smith", tz="Europe/London", locale="en-GB")
+    standin.add_user(MALLORY, name="mallory", real_name="Mallory", tz="UTC", locale="en-US")
+    standin.add_channel(GENERAL, "general", members=[ALICE, BOB, CAROL, MALLORY, standin.bot_user_id])
+    standin.add_channel(ANNOUNCE, "incidents", members=[standin.bot_user_id])
+
+
+@asynccontextmanager
+async def running_hashi(
+    *,
+    database_url: str,
+    spec: ApiSpec | None,
+    team: TeamConfig | None = None,
+    latency: float = 0.0,
+    announce: bool = True,
+    timezone: str = "UTC",
+) -> AsyncIterator[Hashi]:
+    """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards."""
+    from bot.cli import build_runtime  # the composition root, as `hashi serve` uses it
+    from bot.slack.app import build_web
+
+    standin = SlackStandIn(spec=spec, latency=latency)
+    await standin.start()
+    populate(standin)
+    secret = secrets.token_hex(16)
+    env = EnvSettings(
+        SLACK_BOT_TOKEN=standin.bot_token,
+        SLACK_SIGNING_SECRET=secret,
+        HASHI_DATABASE_URL=database_url,
+        HASHI_SLACK_API_URL=standin.api_url,
+        HASHI_ANNOUNCE_CHANNEL=ANNOUNCE if announce else None,
+        HASHI_TIMEZONE=timezone,
+    )
+    settings = Settings(env=env, team=team or TeamConfig())
+    runtime = await build_runtime(settings)
+    runner = web.AppRunner(build_web(app=runtime.app, store=runtime.store), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{port}/slack/events"
+    try:
+        async with SlackDriver(url=url, signing_secret=secret, standin=standin) as driver:
+            hashi = Hashi(standin=standin, driver=driver, settings=settings, url=url, runtime=runtime)
+            yield hashi
+            await hashi.settle()
+    finally:
+        await runner.cleanup()
+        await runtime.close()
+        await standin.stop()

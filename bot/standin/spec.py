@@ -1,0 +1,175 @@
+"""Slack's published Web API spec (OpenAPI 2.0, October 2020), read at run time from ../shared."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+SPEC_ENV = "HASHI_SLACK_SPEC"
+SPEC_RELATIVE = Path("shared") / "slack" / "specs" / "slack_web_openapi_v2.json"
+
+# Methods Slack added after the spec froze in 2020, with the arguments Slack's docs mark required.
+ALLOWLISTED_METHODS: Mapping[str, frozenset[str]] = {
+    "files.getUploadURLExternal": frozenset({"filename", "length"}),
+    "files.completeUploadExternal": frozenset({"files"}),
+    "bookmarks.add": frozenset({"channel_id", "title", "type"}),
+    "apps.connections.open": frozenset(),
+}
+
+# Arguments Slack requires (its docs list them under "Required arguments") that the spec leaves unmarked.
+# chat.postMessage channel, views.open trigger_id+view and pins.add channel are already marked there.
+REQUIRED_SUPPLEMENT: Mapping[str, frozenset[str]] = {
+    "conversations.create": frozenset({"name"}),
+    "conversations.invite": frozenset({"channel", "users"}),
+    "conversations.join": frozenset({"channel"}),
+    "conversations.setTopic": frozenset({"channel", "topic"}),
+    "conversations.setPurpose": frozenset({"channel", "purpose"}),
+    "conversations.info": frozenset({"channel"}),
+    "conversations.members": frozenset({"channel"}),
+    "conversations.archive": frozenset({"channel"}),
+    "conversations.history": frozenset({"channel"}),
+    "conversations.replies": frozenset({"channel", "ts"}),
+    "chat.delete": frozenset({"channel", "ts"}),
+    "chat.scheduleMessage": frozenset({"channel", "post_at"}),
+    "users.info": frozenset({"user"}),
+    "views.update": frozenset({"view"}),
+}
+
+# Places where the spec's response schema is wrong about Slack: there `blocks` is an array, not an object.
+RESPONSE_ERRATA: frozenset[tuple[str, str]] = frozenset({("chat.update", "$.message.blocks")})
+
+# Either name satisfies the requirement: slack_sdk sends interactivity_pointer in place of trigger_id.
+ARGUMENT_ALTERNATIVES: Mapping[tuple[str, str], str] = {
+    ("views.open", "trigger_id"): "interactivity_pointer",
+    ("views.push", "trigger_id"): "interactivity_pointer",
+}
+
+
+def find_spec_path() -> Path | None:
+    """The spec file: $HASHI_SLACK_SPEC, else ../shared beside the checkout, else ../shared from here."""
+    configured = os.environ.get(SPEC_ENV)
+    if configured:
+        path = Path(configured)
+        return path if path.is_file() else None
+    repo_root = Path(__file__).resolve().parents[2]
+    for candidate in (repo_root.parent / SPEC_RELATIVE, Path.cwd().parent / SPEC_RELATIVE):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class ApiSpec:
+    """Which methods exist, which arguments they require, and what their success responses must hold."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self._definitions: Mapping[str, Any] = document.get("definitions", {})
+        self._operations: dict[str, Mapping[str, Any]] = {}
+        for path, verbs in document.get("paths", {}).items():
+            for operation in verbs.values():
+                self._operations.setdefault(path.lstrip("/"), operation)
+        self.spec_methods: frozenset[str] = frozenset(self._operations)
+        self.methods: frozenset[str] = self.spec_methods | frozenset(ALLOWLISTED_METHODS)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ApiSpec:
+        """Reads the spec from `path` or from find_spec_path(); raises FileNotFoundError when absent."""
+        found = path or find_spec_path()
+        if found is None:
+            raise FileNotFoundError(
+                f"Slack's Web API spec not found (set {SPEC_ENV} or put ../{SPEC_RELATIVE})"
+            )
+        with found.open(encoding="utf-8") as handle:
+            return cls(json.load(handle))
+
+    def knows(self, method: str) -> bool:
+        """Whether Slack has this method (in the spec or allow-listed)."""
+        return method in self.methods
+
+    def required_args(self, method: str) -> frozenset[str]:
+        """The arguments a call must carry (the token aside)."""
+        required = set(ALLOWLISTED_METHODS.get(method, frozenset()))
+        required |= REQUIRED_SUPPLEMENT.get(method, frozenset())
+        for parameter in self._operations.get(method, {}).get("parameters", []):
+            if parameter.get("required") and parameter.get("name") != "token":
+                required.add(parameter["name"])
+        return frozenset(required)
+
+    def accepts_json(self, method: str) -> bool:
+        """Whether the method takes an application/json body (allow-listed methods are assumed to)."""
+        operation = self._operations.get(method)
+        if operation is None:
+            return True
+        return "application/json" in operation.get("consumes", [])
+
+    def success_schema(self, method: str) -> Mapping[str, Any] | None:
+        """The schema of the method's HTTP 200 answer, or None for allow-listed methods."""
+        operation = self._operations.get(method)
+        if operation is None:
+            return None
+        schema: Mapping[str, Any] | None = operation.get("responses", {}).get("200", {}).get("schema")
+        return schema
+
+    def response_problems(self, method: str, response: Mapping[str, Any]) -> list[str]:
+        """Required keys (and basic JSON types) the success schema asks for that `response` lacks."""
+        schema = self.success_schema(method)
+        if schema is None:
+            return []
+        return [
+            problem
+            for problem in self._check(schema, response, "$")
+            if (method, problem.split(":", 1)[0]) not in RESPONSE_ERRATA
+        ]
+
+    def _resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        while "$ref" in schema:
+            name = str(schema["$ref"]).rsplit("/", 1)[-1]
+            schema = self._definitions[name]
+        return schema
+
+    def _check(self, schema: Mapping[str, Any], value: Any, where: str) -> list[str]:
+        schema = self._resolve(schema)
+        alternatives = schema.get("items")
+        if isinstance(alternatives, list) and schema.get("type") != "array":
+            # Slack's spec writes "one of these" as a list under `items`; the value must fit one of them.
+            results = [self._check(alternative, value, where) for alternative in alternatives]
+            if any(not problems for problems in results):
+                return []
+            return min(results, key=len)
+        expected = schema.get("type")
+        if expected is not None and not _has_type(value, str(expected)):
+            return [f"{where}: expected {expected}, got {type(value).__name__}"]
+        problems: list[str] = []
+        if isinstance(value, dict):
+            problems += [
+                f"{where}: missing {key!r}" for key in schema.get("required", []) if key not in value
+            ]
+            for key, subschema in schema.get("properties", {}).items():
+                if key in value:
+                    problems += self._check(subschema, value[key], f"{where}.{key}")
+        elif isinstance(value, list) and isinstance(alternatives, dict):
+            for index, item in enumerate(value):
+                problems += self._check(alternatives, item, f"{where}[{index}]")
+        return problems
+
+
+def _has_type(value: Any, expected: str) -> bool:
+    match expected:
+        case "object":
+            return isinstance(value, dict)
+        case "array":
+            return isinstance(value, list)
+        case "string":
+            return isinstance(value, str)
+        case "boolean":
+            return isinstance(value, bool)
+        case "integer":
+            return isinstance(value, int) and not isinstance(value, bool)
+        case "number":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case "null":
+            return value is None
+        case _:
+            return True

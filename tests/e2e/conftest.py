@@ -1,0 +1,38 @@
+"""End-to-end fixtures: the real app over HTTP, a Slack stand-in checking each call against Slack's spec."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.standin.harness import Hashi, running_hashi
+from bot.standin.spec import ApiSpec
+from tests.conftest import shared_path
+
+
+@pytest.fixture(scope="session")
+def slack_spec() -> ApiSpec:
+    """Slack's published Web API spec from ../shared (skips with a reason when it is absent)."""
+    return ApiSpec.load(shared_path("slack", "specs", "slack_web_openapi_v2.json"))
+
+
+async def _running(url: str, spec: ApiSpec) -> AsyncIterator[Hashi]:
+    async with running_hashi(database_url=url, spec=spec, timezone="Asia/Tokyo") as hashi:
+        yield hashi
+        assert hashi.standin.rejections == [], "a Web API call broke Slack's published spec"
+
+
+@pytest.fixture
+async def hashi(tmp_path: Path, slack_spec: ApiSpec) -> AsyncIterator[Hashi]:
+    """Hashi on SQLite against the stand-in."""
+    async for running in _running(f"sqlite:///{tmp_path / 'hashi.db'}", slack_spec):
+        yield running
+
+
+@pytest.fixture
+async def hashi_on_both(database_url: str, slack_spec: ApiSpec) -> AsyncIterator[Hashi]:
+    """Hashi on SQLite and on PostgreSQL against the stand-in."""
+    async for running in _running(database_url, slack_spec):
+        yield running
