@@ -141,6 +141,13 @@ class Reopen:
 
 
 @dataclass(frozen=True, slots=True)
+class RetrySetup:
+    """`/incident retry`: do the Slack set-up a declaration could not finish (channel, card, invites…)."""
+
+    incident_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     """`/incident close`: close a resolved incident."""
 
@@ -191,6 +198,7 @@ IncidentCommand: TypeAlias = (
     | SetDetected
     | Resolve
     | Reopen
+    | RetrySetup
     | Close
     | ShowChecklist
     | StartPlaybook

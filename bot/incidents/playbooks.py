@@ -168,7 +168,8 @@ def load_playbook(
     if root is None:
         return None, reader.problems
     playbook = reader.playbook(root)
-    return (playbook if not reader.problems else None), reader.problems
+    problems = sorted(reader.problems, key=lambda p: p.line)
+    return (playbook if not problems else None), problems
 
 
 def matching(
@@ -301,6 +302,7 @@ class _Reader:
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
                 self.problem(key_node, f"{where}: YAML merge keys (<<) are not supported; write the keys out")
+                misspelt.update(required)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problem(key_node, f"{where}: a key must be a plain word, not {_kind(key_node)}")

@@ -33,6 +33,7 @@ from bot.incidents.commands import (
     Postmortem,
     Reopen,
     Resolve,
+    RetrySetup,
     SetDetected,
     SetImpact,
     SetLead,
@@ -218,6 +219,7 @@ _USAGE: dict[str, str] = {
     "playbook": "/incident playbook <name>",
     "followup": "/incident followup <text> [<@owner>]",
     "postmortem": "/incident postmortem",
+    "retry": "/incident retry INC-<id>",
 }
 _EFFECTS: dict[str, str] = {
     "declare": "declare at once (no severity: the configured default)",
@@ -240,6 +242,7 @@ _EFFECTS: dict[str, str] = {
     "playbook": "start another playbook",
     "followup": "record a follow-up action item",
     "postmortem": "export the postmortem draft to this channel",
+    "retry": "finish the Slack set-up a declaration could not (channel, card, invites)",
 }
 _ANYWHERE = ("declare", "list", "stats", "help")
 _ALIASES: dict[str, str] = {name: name for name in _USAGE} | {
@@ -578,6 +581,12 @@ def _read_postmortem(args: _Args, ctx: _Context, incident_id: int | None) -> Com
     return Postmortem(incident_id=incident_id)
 
 
+def _read_retry(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`retry`."""
+    _no_more(args, "retry", ctx)
+    return RetrySetup(incident_id=incident_id)
+
+
 _INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] = {
     "sev": _read_sev,
     "status": _read_status,
@@ -595,6 +604,7 @@ _INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] =
     "playbook": _read_playbook,
     "followup": _read_followup,
     "postmortem": _read_postmortem,
+    "retry": _read_retry,
 }
 
 

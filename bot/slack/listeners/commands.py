@@ -65,14 +65,14 @@ async def _declare(c: cmd.Declare, where: Invocation, deps: Deps) -> Reply:
     return declared_reply(setup.incident, setup.missing)
 
 
-def declared_reply(incident: Any, missing: tuple[str, ...]) -> str:
+def declared_reply(incident: Any, missing: tuple[str, ...], *, verb: str = "Declared") -> str:
     """What the declarer is told: where the room is, and what Slack could not do."""
     where = f"<#{incident.channel_id}>" if incident.channel_id else "no channel yet"
-    text = f":rotating_light: Declared *INC-{incident.id}* [{incident.severity}] — {where}"
+    text = f":rotating_light: {verb} *INC-{incident.id}* [{incident.severity}] — {where}"
     if missing:
         text += (
             f"\n:warning: Slack could not do: {', '.join(missing)}. The incident is recorded; "
-            f"`/incident retry INC-{incident.id}` tries again."
+            f"`/incident retry INC-{incident.id}` finishes it."
         )
     return text
 
@@ -209,6 +209,11 @@ async def _postmortem(c: cmd.Postmortem, where: Invocation, deps: Deps) -> Reply
     )
 
 
+async def _retry(c: cmd.RetrySetup, where: Invocation, deps: Deps) -> Reply:
+    setup = await deps.service.ensure_room(incident_id=await _incident_id(c, where, deps))
+    return declared_reply(setup.incident, setup.missing, verb="Set up")
+
+
 HANDLERS: dict[type, Handler] = {
     cmd.OpenDeclareModal: _declare_modal,
     cmd.Declare: _declare,
@@ -231,6 +236,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.StartPlaybook: _playbook,
     cmd.AddFollowup: _followup,
     cmd.Postmortem: _postmortem,
+    cmd.RetrySetup: _retry,
 }
 
 
