@@ -495,16 +495,17 @@ class IncidentService:
         return added
 
     async def update_slack_message(
-        self, *, incident_id: int, source_ref: str, text: str | None, deleted: bool = False
+        self, *, incident_id: int, source_ref: str, text: str | None, deleted: bool | None = None
     ) -> bool:
-        """Keeps a Slack-sourced event in step with an edited or deleted message; False if none is stored."""
+        """Keeps a Slack-sourced event in step: new text (an edit), deleted (unpinned, unmarked, deleted) or
+        restored (marked again); None leaves that part alone. False when no such event is stored."""
         async with self._store.transaction() as repo:
             event = await repo.event_by_source(incident_id=incident_id, source_ref=source_ref)
             if event is None:
                 return False
-            if deleted:
-                event.deleted = True
-            elif text is not None:
+            if deleted is not None:
+                event.deleted = deleted
+            if text is not None:
                 event.text = text
             repo.session.add(event)
         return True
@@ -658,6 +659,7 @@ class IncidentService:
                     data={"playbook": playbook, "key": item.key},
                     fx=fx,
                 )
+                fx.checklist = fx.checklist or "update"
 
         return await self._change(incident_id, change)
 
@@ -710,6 +712,8 @@ class IncidentService:
                 fx=fx,
             )
             started += 1
+            if fx is not None:
+                fx.checklist = "post"
         return started
 
     async def record_participant(self, *, channel_id: str, user_id: str) -> bool:
