@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.incidents.errors import IncidentError
+from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.service import IncidentService
 from bot.incidents.times import TimeParseError, parse_duration, zone
 from bot.logs import JsonLogFormatter
@@ -142,14 +144,25 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.env.port
     web_app = build_web(app=runtime.app, store=runtime.store)
     try:
-        if socket_mode:
-            assert settings.env.slack_app_token is not None
-            await asyncio.gather(
-                run_socket_mode(runtime.app, app_token=settings.env.slack_app_token),
-                run_http(web_app, host=settings.env.host, port=port),  # /healthz and /metrics
-            )
-        else:
-            await run_http(web_app, host=settings.env.host, port=port)
+        await runtime.gateway.bot_user_id()  # learn who we are once, before the first declaration needs it
+    except ChatError as exc:
+        logging.getLogger("hashi").warning("auth.test failed at start (%s); is SLACK_BOT_TOKEN right?", exc)
+    work: asyncio.Future[Any]
+    if socket_mode:
+        assert settings.env.slack_app_token is not None
+        work = asyncio.gather(
+            run_socket_mode(runtime.app, app_token=settings.env.slack_app_token),
+            run_http(web_app, host=settings.env.host, port=port),  # /healthz and /metrics
+        )
+    else:
+        work = asyncio.ensure_future(run_http(web_app, host=settings.env.host, port=port))
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop, work.cancel)
+    try:
+        await work
+    except asyncio.CancelledError:
+        logging.getLogger("hashi").info("stopping")
     finally:
         await runtime.close()
     return EXIT_OK
@@ -157,8 +170,6 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def configure_logging(fmt: str) -> None:
     """Plain or JSON log lines on stderr."""
-    import logging
-
     handler = logging.StreamHandler()
     if fmt == "json":
         handler.setFormatter(JsonLogFormatter())
