@@ -128,7 +128,7 @@ async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         client=client, severities=settings.team.severities, announce_channel=settings.env.announce_channel
     )
     service = IncidentService(
-        store=store, chat=gateway, clock=SystemClock(), config=settings.incident_config()
+        store=store, chat=gateway, clock=SystemClock(), config=settings.incident_config(), directory=gateway
     )
     app = build_app(settings=settings, service=service, gateway=gateway)
     return Runtime(settings=settings, store=store, gateway=gateway, service=service, app=app)

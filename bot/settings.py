@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.incidents.model import DEFAULT_SEVERITIES
+from bot.incidents.permissions import Act, Policy, principal_problem
 from bot.incidents.playbooks import load_playbooks
 from bot.incidents.service import IncidentConfig
 
@@ -50,6 +51,20 @@ class TeamConfig(BaseModel):
         default_factory=lambda: {"SEV1": 15, "SEV2": 30, "SEV3": 60}
     )
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    # Who may do what, e.g. close = ["lead", "role:comms", "usergroup:S0123"]; unlisted acts: anyone.
+    permissions: dict[Act, list[str]] = Field(default_factory=dict)
+
+    @field_validator("permissions")
+    @classmethod
+    def _known_principals(cls, value: dict[Act, list[str]]) -> dict[Act, list[str]]:
+        for act, principals in value.items():
+            if not principals:
+                raise ValueError(f'permissions.{act.value} lists nobody; use ["anyone"] to leave it open')
+            for principal in principals:
+                problem = principal_problem(principal)
+                if problem:
+                    raise ValueError(f"permissions.{act.value}: {problem}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> TeamConfig:
@@ -116,6 +131,7 @@ class Settings(BaseModel):
             channel_prefix=self.team.channel_prefix,
             announce_channel=self.env.announce_channel or None,
             status_update_minutes=dict(self.team.status_update_minutes),
+            policy=Policy(rules={act: tuple(who) for act, who in self.team.permissions.items()}),
         )
 
 

@@ -35,6 +35,14 @@ class Room:
     name: str
 
 
+class Directory(Protocol):
+    """Who belongs to which Slack user group (for permission rules that name one)."""
+
+    async def groups_of(self, *, user_id: str, among: frozenset[str]) -> frozenset[str]:
+        """The groups, of those asked about, that the user is in."""
+        ...
+
+
 class Chat(Protocol):
     """The Slack effects of incident changes, each one intent-named; raises ChatError when a step fails."""
 

@@ -14,6 +14,7 @@ from bot.incidents.errors import (
     IncidentNotFound,
     InvalidInput,
     InvalidTransition,
+    PermissionDenied,
     RequiredItemsOpen,
 )
 from bot.incidents.escaping import channel_slug
@@ -26,8 +27,9 @@ from bot.incidents.model import (
     Status,
     TimelineEntry,
 )
+from bot.incidents.permissions import ANYONE, Act, Policy
 from bot.incidents.playbooks import Playbook, find_playbook, matching, status_update_minutes
-from bot.incidents.ports import Chat, Clock
+from bot.incidents.ports import Chat, Clock, Directory
 from bot.incidents.queries import bare_snapshot, incident_facts, snapshot_of
 from bot.incidents.reminders import desired_reminders
 from storage.models import ChecklistItem, Followup, Incident
@@ -57,6 +59,7 @@ class IncidentConfig:
     # Minutes between status updates, per severity (reminders go out when one is due).
     status_update_minutes: Mapping[str, int] = field(default_factory=dict)
     playbooks: tuple[Playbook, ...] = ()
+    policy: Policy = field(default_factory=Policy)
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,36 @@ class _Effects:
 class IncidentService:
     """Declares and runs incidents: validates, records on the timeline, commits, then asks Chat."""
 
-    def __init__(self, *, store: Store, chat: Chat, clock: Clock, config: IncidentConfig) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        chat: Chat,
+        clock: Clock,
+        config: IncidentConfig,
+        directory: Directory | None = None,
+    ) -> None:
         self._store = store
         self._chat = chat
         self._clock = clock
+        self._directory = directory
         self.config = config
+
+    async def authorize(self, act: Act, *, actor: str, incident_id: int | None = None) -> None:
+        """Raises PermissionDenied, saying who may, unless the team's rules let the actor do `act`."""
+        policy = self.config.policy
+        if policy.who(act) == (ANYONE,):
+            return
+        incident = await self.snapshot(incident_id=incident_id) if incident_id is not None else None
+        wanted = policy.groups()
+        groups = (
+            await self._directory.groups_of(user_id=actor, among=wanted)
+            if wanted and self._directory
+            else frozenset()
+        )
+        if not policy.allows(act, user_id=actor, incident=incident, groups=groups):
+            where = f" on INC-{incident_id}" if incident_id is not None else ""
+            raise PermissionDenied(f"You may not {_ACT_WORDS[act]}{where}: only {policy.describe(act)} may.")
 
     # Reading
 
@@ -158,6 +186,7 @@ class IncidentService:
         team_id: str | None = None,
     ) -> RoomSetup:
         """Records a new incident, then opens its Slack room; a repeated request_key returns the first one."""
+        await self.authorize(Act.DECLARE, actor=actor)
         title = title.strip()
         if not title:
             raise InvalidInput("An incident needs a title, e.g. `/incident declare SEV2 Checkout errors`.")
@@ -316,6 +345,7 @@ class IncidentService:
     ) -> IncidentSnapshot:
         """Changes the severity."""
         code = self.severity(severity)
+        await self.authorize(Act.SEVERITY, actor=actor, incident_id=incident_id)
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
             self._require_open(row, "change its severity")
@@ -345,6 +375,7 @@ class IncidentService:
             return await self.resolve(incident_id=incident_id, actor=actor, at=at, summary=message)
         if status not in OPEN_STATUSES:
             raise InvalidInput("Use `/incident close` to close and `/incident reopen` to reopen.")
+        await self.authorize(Act.STATUS, actor=actor, incident_id=incident_id)
         when = at or self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
@@ -424,6 +455,7 @@ class IncidentService:
     async def assign_role(self, *, incident_id: int, role: str, user_id: str, actor: str) -> IncidentSnapshot:
         """Gives a configured role to someone; the lead also acknowledges the incident."""
         role = role.strip().lower()
+        await self.authorize(Act.ROLES, actor=actor, incident_id=incident_id)
         if role not in self.config.roles and role != LEAD_ROLE:
             raise InvalidInput(f"Unknown role `{role}`. Configured roles: {', '.join(self.config.roles)}.")
         now = self._clock.now()
@@ -551,6 +583,7 @@ class IncidentService:
     ) -> IncidentSnapshot:
         """Resolves an open incident (also marking it mitigated if nobody did); required items open stop it
         unless the resolver confirms, and then the override is on the timeline."""
+        await self.authorize(Act.RESOLVE, actor=actor, incident_id=incident_id)
         when = at or self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
@@ -587,6 +620,7 @@ class IncidentService:
 
     async def reopen(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Reopens a resolved incident (back to investigating; resolved_at is cleared)."""
+        await self.authorize(Act.REOPEN, actor=actor, incident_id=incident_id)
         now = self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
@@ -602,6 +636,7 @@ class IncidentService:
 
     async def close(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Closes a resolved incident (after its postmortem)."""
+        await self.authorize(Act.CLOSE, actor=actor, incident_id=incident_id)
         now = self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
@@ -890,6 +925,18 @@ class IncidentService:
             row = await self._get(repo, incident_id)
             row.setup_error = error
             repo.session.add(row)
+
+
+_ACT_WORDS = {
+    Act.DECLARE: "declare incidents",
+    Act.SEVERITY: "change the severity",
+    Act.STATUS: "change the status",
+    Act.RESOLVE: "resolve it",
+    Act.REOPEN: "reopen it",
+    Act.CLOSE: "close it",
+    Act.EXPORT: "export the postmortem",
+    Act.ROLES: "assign roles",
+}
 
 
 def _same_time(a: datetime, b: datetime) -> bool:

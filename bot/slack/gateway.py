@@ -75,6 +75,7 @@ class SlackGateway:
         self._severities = tuple(severities)
         self._announce_channel = announce_channel
         self._users: dict[str, tuple[float, UserProfile]] = {}
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._bot_user_id: str | None = None
 
     async def _call(self, step: str, method: str, **args: Any) -> dict[str, Any]:
@@ -118,6 +119,22 @@ class SlackGateway:
         )
         self._users[user_id] = (time.monotonic(), profile)
         return profile
+
+    async def groups_of(self, *, user_id: str, among: frozenset[str]) -> frozenset[str]:
+        """The user groups, of those asked about, the user is in (usergroups.users.list, cached)."""
+        found = set()
+        for group in sorted(among):
+            cached = self._groups.get(group)
+            if cached is None or time.monotonic() - cached[0] > USER_CACHE_SECONDS:
+                try:
+                    data = await self._call("permissions", "usergroups.users.list", usergroup=group)
+                except ChatError:
+                    continue  # an unknown group grants nothing
+                cached = (time.monotonic(), frozenset(data.get("users") or ()))
+                self._groups[group] = cached
+            if user_id in cached[1]:
+                found.add(group)
+        return frozenset(found)
 
     # The Chat port
 

@@ -25,14 +25,17 @@ def _channel(body: dict[str, Any]) -> str:
 
 
 async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
-    """The incident an action is about: the button's value, else the channel the card is in."""
+    """The incident an action is about (button value, else the card's channel), if the user may see it."""
     value = _action(body).get("value")
     if value and str(value).isdigit():
-        return int(value)
-    found = await deps.service.incident_for_channel(channel_id=_channel(body))
-    if found is None:
-        raise IncidentError("This message is not in an incident channel any more.")
-    return found
+        incident_id = int(value)
+    else:
+        found = await deps.service.incident_for_channel(channel_id=_channel(body))
+        if found is None:
+            raise IncidentError("This message is not in an incident channel any more.")
+        incident_id = found
+    await deps.service.visible_snapshot(incident_id=incident_id, user_id=body["user"]["id"])
+    return incident_id
 
 
 async def _answer(body: dict[str, Any], respond: AsyncRespond, deps: Deps, message: Reply) -> None:
@@ -51,6 +54,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the action listeners."""
 
     async def run(body: dict[str, Any], respond: AsyncRespond, work: Any) -> None:
+        action = _action(body)
+        delivery = f"action:{body.get('trigger_id', '')}:{action.get('action_id')}:{action.get('action_ts')}"
+        if not await deps.service.claim_delivery(delivery_id=delivery[:255], kind="action"):
+            work.close()  # a redelivered click that already took effect
+            return
         try:
             await _answer(body, respond, deps, await work)
         except IncidentError as exc:
@@ -143,6 +151,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 incident_id = int(asked["id"])
             except (ValueError, KeyError, TypeError):
                 return ":warning: That confirmation is out of date; resolve again."
+            await deps.service.visible_snapshot(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.resolve(
                 incident_id=incident_id,
                 actor=body["user"]["id"],
@@ -198,6 +207,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if where is None:
                 return ":warning: That checklist is out of date; `/incident checklist` shows the current one."
             incident_id, start, playbook = where
+            await deps.service.visible_snapshot(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.tick_items(
                 incident_id=incident_id,
                 playbook=playbook,

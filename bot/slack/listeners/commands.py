@@ -37,16 +37,20 @@ Handler = Callable[[Any, Invocation, Deps], Awaitable[Reply]]
 
 
 async def _incident_id(command: Any, where: Invocation, deps: Deps) -> int:
-    """The incident a command names (`INC-12`), else the one whose channel it was typed in."""
+    """The incident a command names (`INC-12`), else the one whose channel it was typed in; a private
+    incident is 'not found' for anyone outside it, so nobody can change what they may not see."""
     if getattr(command, "incident_id", None) is not None:
-        return int(command.incident_id)
-    found = await deps.service.incident_for_channel(channel_id=where.channel_id)
-    if found is None:
-        raise IncidentError(
-            "This channel is not an incident channel. Run the command in the incident's channel, "
-            "or name the incident first, e.g. `/incident note INC-12 Restarted the API`."
-        )
-    return found
+        incident_id = int(command.incident_id)
+    else:
+        found = await deps.service.incident_for_channel(channel_id=where.channel_id)
+        if found is None:
+            raise IncidentError(
+                "This channel is not an incident channel. Run the command in the incident's channel, "
+                "or name the incident first, e.g. `/incident note INC-12 Restarted the API`."
+            )
+        incident_id = found
+    await deps.service.visible_snapshot(incident_id=incident_id, user_id=where.user_id)
+    return incident_id
 
 
 async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import IncidentSnapshot
+from bot.incidents.permissions import Act
 from bot.incidents.ports import SystemClock
 from bot.incidents.times import zone
 from bot.reports.metrics import compute_stats, stats_table
@@ -51,6 +52,7 @@ async def people_names(deps: Deps, snap: IncidentSnapshot) -> dict[str, str]:
 async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str) -> Reply:
     """Uploads the postmortem draft as a Markdown file into the incident channel."""
     snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id)
+    await deps.service.authorize(Act.EXPORT, actor=user_id, incident_id=incident_id)
     if not snap.channel_id:
         return f":warning: INC-{snap.id} has no channel yet; `hashi export {snap.id}` prints the draft."
     names = await people_names(deps, snap)

@@ -1,0 +1,137 @@
+"""Permissions and private incidents, tried through Slack as the people they should stop."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.settings import TeamConfig
+from bot.slack.ids import Action, Block, Field
+from bot.standin.driver import checkboxes_value, input_value, select_value
+from bot.standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
+from bot.standin.spec import ApiSpec
+
+RULES = {
+    "close": ["lead", "usergroup:S0SRE"],
+    "severity": ["roles", "usergroup:S0SRE"],
+    "export": ["participants"],
+}
+
+
+@pytest.fixture
+async def strict(tmp_path: Path, slack_spec: ApiSpec) -> AsyncIterator[Hashi]:
+    """Hashi with permission rules, and an SRE user group Carol belongs to."""
+    team = TeamConfig.model_validate({"permissions": RULES})
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'h.db'}", spec=slack_spec, team=team
+    ) as hashi:
+        hashi.standin.add_usergroup("S0SRE", "sre", [CAROL])
+        yield hashi
+        assert hashi.standin.rejections == []
+
+
+async def _reply(hashi: Hashi, text: str, user: str, channel: str) -> str:
+    sent = await hashi.driver.command(text, user_id=user, channel_id=channel)
+    replies = await hashi.eventually(lambda: hashi.standin.responses_to(sent.response_url or ""), what=text)
+    return str(replies[0]["text"])
+
+
+async def test_rules_refuse_with_who_may_and_allow_the_right_people(strict: Hashi) -> None:
+    hashi = strict
+    await hashi.driver.command("declare SEV3 Billing lag", user_id=ALICE, channel_id=GENERAL)
+    room = await hashi.eventually(lambda: hashi.channel_named("inc-1-"), what="the channel")
+    await hashi.settle()
+    refused = await _reply(hashi, "sev SEV1", MALLORY, room)
+    assert "may not change the severity" in refused and "members of user group S0SRE" in refused
+    await _reply_none(hashi, "resolve fixed", ALICE, room)  # resolving is open to anyone who can see it
+    refused = await _reply(hashi, "close", MALLORY, room)
+    assert "only the incident lead or members of user group S0SRE may" in refused
+    await _reply_none(hashi, "close", CAROL, room)  # Carol is in the SRE group
+    await hashi.settle()
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert snap.status.value == "closed" and snap.severity == "SEV3"
+    refused = await _reply(hashi, "postmortem", MALLORY, room)
+    assert "may not export" in refused and hashi.standin.files == {}
+
+
+async def _reply_none(hashi: Hashi, text: str, user: str, channel: str) -> None:
+    sent = await hashi.driver.command(text, user_id=user, channel_id=channel)
+    await hashi.settle()
+    assert hashi.standin.responses_to(sent.response_url or "") == [], text
+
+
+async def _declare_private(hashi: Hashi) -> str:
+    await hashi.driver.command("", user_id=ALICE, channel_id=GENERAL)
+    opened = await hashi.eventually(lambda: hashi.standin.calls_to("views.open"), what="the modal")
+    await hashi.driver.submit(
+        user_id=ALICE,
+        view=opened[0].response["view"],
+        values={
+            Block.TITLE: {Field.TITLE: input_value("Secret rotation leak")},
+            Block.SEVERITY: {Field.SEVERITY: select_value("SEV1")},
+            Block.SERVICES: {Field.SERVICES: input_value("vault")},
+            Block.PRIVATE: {Field.PRIVATE: checkboxes_value(["private"])},
+        },
+    )
+    room = await hashi.eventually(lambda: hashi.channel_named("inc-1-"), what="the channel")
+    await hashi.eventually(lambda: hashi.standin.channels[room].pins, what="the card")
+    await hashi.settle()
+    return str(room)
+
+
+async def test_private_incident_leaks_nowhere_for_outsiders(hashi: Hashi) -> None:
+    room = await _declare_private(hashi)
+    assert hashi.standin.channels[room].is_private and hashi.messages(ANNOUNCE) == []
+    # Writes by naming it from outside: refused as if it did not exist.
+    for text in (
+        "sev INC-1 SEV3",
+        "note INC-1 I was here",
+        "resolve INC-1",
+        "lead INC-1 <@U0MALLORY|m>",
+        "checklist INC-1",
+        "postmortem INC-1",
+        "retry INC-1",
+    ):
+        said = await _reply(hashi, text, MALLORY, GENERAL)
+        assert "no incident INC-1 you can see" in said, text
+    # A card button replayed by an outsider.
+    card = hashi.card(room)
+    await hashi.driver.click(user_id=MALLORY, channel_id=room, message=card, action_id=Action.ACK)
+    await hashi.settle()
+    # Lists, App Home and stats.
+    assert "Secret" not in json.dumps(
+        hashi.standin.responses_to(
+            (await hashi.driver.command("list", user_id=MALLORY, channel_id=GENERAL)).response_url or ""
+        )
+    )
+    await hashi.driver.event(
+        {"type": "app_home_opened", "user": MALLORY, "channel": "D1", "tab": "home", "event_ts": "1.1"}
+    )
+    home = await hashi.eventually(lambda: hashi.standin.home_views.get(MALLORY), what="App Home")
+    assert "Secret" not in json.dumps(home) and "INC-1" not in json.dumps(home)
+    stats = await _reply(hashi, "stats 30d", MALLORY, GENERAL)
+    assert ("Secret" not in stats and "vault" not in stats.lower()) or "INC-1" not in stats
+    await hashi.settle()
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert snap.severity == "SEV1" and snap.status.value == "investigating" and snap.lead is None
+    assert snap.milestones.acknowledged_at is None
+    assert all("I was here" not in e.text for e in snap.timeline)
+    assert hashi.standin.files == {}
+    # The people inside see it.
+    await hashi.driver.event(
+        {
+            "type": "member_joined_channel",
+            "user": BOB,
+            "channel": room,
+            "channel_type": "G",
+            "team": hashi.driver.team_id,
+            "event_ts": "1.2",
+        }
+    )
+    await hashi.settle()
+    listed = await hashi.driver.command("list", user_id=BOB, channel_id=GENERAL)
+    await hashi.settle()
+    assert "Secret rotation leak" in json.dumps(hashi.standin.responses_to(listed.response_url or ""))
