@@ -123,7 +123,11 @@ async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
 
         await upgrade(engine)
     store = Store(engine)
-    client = make_client(token=settings.env.slack_bot_token, base_url=settings.env.slack_api_url)
+    client = make_client(
+        token=settings.env.slack_bot_token,
+        base_url=settings.env.slack_api_url,
+        timeout=settings.env.slack_timeout,
+    )
     gateway = SlackGateway(
         client=client, severities=settings.team.severities, announce_channel=settings.env.announce_channel
     )

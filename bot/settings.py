@@ -97,6 +97,7 @@ class EnvSettings(BaseSettings):
     slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
     database_url: str = Field(default="sqlite:///hashi.db", alias="HASHI_DATABASE_URL")
     slack_api_url: str = Field(default="https://slack.com/api/", alias="HASHI_SLACK_API_URL")
+    slack_timeout: float = Field(default=10.0, gt=0, alias="HASHI_SLACK_TIMEOUT")
     playbooks_dir: Path | None = Field(default=None, alias="HASHI_PLAYBOOKS_DIR")
     announce_channel: str | None = Field(default=None, alias="HASHI_ANNOUNCE_CHANNEL")
     timezone: str = Field(default="UTC", alias="HASHI_TIMEZONE")

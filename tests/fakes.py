@@ -56,14 +56,14 @@ class RecordingChat:
     async def set_topic(self, *, incident: IncidentSnapshot) -> None:
         self._record("set_topic", incident_id=incident.id)
 
-    async def post_card(self, *, incident: IncidentSnapshot) -> str:
+    async def post_card(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
         self._record("post_card", incident_id=incident.id)
         return f"1700000000.{next(self._ids):06d}"
 
     async def pin(self, *, channel_id: str, ts: str) -> None:
         self._record("pin", channel_id=channel_id, ts=ts)
 
-    async def announce(self, *, incident: IncidentSnapshot) -> str:
+    async def announce(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
         self._record("announce", incident_id=incident.id, private=incident.private)
         return f"1700000001.{next(self._ids):06d}"
 

@@ -58,16 +58,16 @@ class Chat(Protocol):
         """Sets the channel's topic and purpose from the incident."""
         ...
 
-    async def post_card(self, *, incident: IncidentSnapshot) -> str:
-        """Posts the incident card; returns its message ts."""
+    async def post_card(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
+        """Posts the incident card (look_first: find one an earlier attempt posted); returns its ts."""
         ...
 
     async def pin(self, *, channel_id: str, ts: str) -> None:
         """Pins a message in the channel."""
         ...
 
-    async def announce(self, *, incident: IncidentSnapshot) -> str:
-        """Announces a declaration in the announce channel; returns the message ts."""
+    async def announce(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
+        """Announces a declaration (or, with look_first, finds an earlier announcement); returns its ts."""
         ...
 
     async def update_card(self, *, incident: IncidentSnapshot) -> None:

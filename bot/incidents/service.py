@@ -250,11 +250,11 @@ class IncidentService:
         if not created:
             # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
             return RoomSetup(incident=await self.snapshot(incident_id=incident.id), created=False)
-        setup = await self.ensure_room(incident_id=incident.id)
+        setup = await self.ensure_room(incident_id=incident.id, first_attempt=True)
         await self.sync_reminders(incident_id=incident.id)
         return RoomSetup(incident=setup.incident, created=True, missing=setup.missing)
 
-    async def ensure_room(self, *, incident_id: int) -> RoomSetup:
+    async def ensure_room(self, *, incident_id: int, first_attempt: bool = False) -> RoomSetup:
         """Does the Slack set-up an incident lacks: channel, invites, topic, card, pin, announcement."""
         now = self._clock.now()
         async with self._store.transaction() as repo:
@@ -264,13 +264,15 @@ class IncidentService:
             snap = await self.snapshot(incident_id=incident_id)
             return RoomSetup(incident=snap, created=False, missing=("set-up already in progress",))
         try:
-            return await self._set_up_room(incident_id)
+            return await self._set_up_room(incident_id, look_first=not first_attempt)
         finally:
             async with self._store.transaction() as repo:
                 row = await self._get(repo, incident_id)
                 row.setup_claimed_at = None
 
-    async def _set_up_room(self, incident_id: int) -> RoomSetup:
+    async def _set_up_room(self, incident_id: int, *, look_first: bool) -> RoomSetup:
+        # look_first: a later attempt may follow one that posted but never recorded it (a timeout that took
+        # effect, a crash between the post and the commit), so it looks for its own messages before posting.
         async with self._store.transaction() as repo:
             incident = await self._get(repo, incident_id)
             snap = await snapshot_of(repo, incident)
@@ -306,10 +308,16 @@ class IncidentService:
             step("topic", self._chat.set_topic(incident=snap)) if not incident.topic_set else _none()
         )
         steps.append(
-            step("card", self._chat.post_card(incident=snap)) if incident.card_ts is None else _none()
+            step("card", self._chat.post_card(incident=snap, look_first=look_first))
+            if incident.card_ts is None
+            else _none()
         )
         announce = self.config.announce_channel and not incident.private and incident.announce_ts is None
-        steps.append(step("announcement", self._chat.announce(incident=snap)) if announce else _none())
+        steps.append(
+            step("announcement", self._chat.announce(incident=snap, look_first=look_first))
+            if announce
+            else _none()
+        )
         post_checklist = snap.checklists and incident.checklist_ts is None
         steps.append(
             step("checklist", self._chat.post_checklist(incident=snap)) if post_checklist else _none()

@@ -11,18 +11,15 @@ from typing import Any
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.errors import ChatError
 from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import Room
 from bot.incidents.reminders import Reminder
+from bot.observability import SLACK_CALLS
 from bot.slack import blocks
+from bot.slack.retries import retry_handlers
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +33,14 @@ _TOPIC_KINDS = {
     EventKind.CLOSED.value,
 }
 USER_CACHE_SECONDS = 600
+MAX_LIST_PAGES = 20
 
 
-def make_client(*, token: str, base_url: str, timeout: int = 15) -> AsyncWebClient:
-    """An AsyncWebClient with retries for 429 (Retry-After), 5xx and connection errors."""
-    client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
-    client.retry_handlers.extend(
-        [
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        ]
-    )
+def make_client(*, token: str, base_url: str, timeout: float = 10.0) -> AsyncWebClient:
+    """An AsyncWebClient with retries for 429 (Retry-After), `ratelimited`, 5xx, connection errors and
+    timeouts of calls that are safe to repeat."""
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)  # type: ignore[arg-type]
+    client.retry_handlers.extend(retry_handlers())
     return client
 
 
@@ -81,15 +74,19 @@ class SlackGateway:
     async def _call(self, step: str, method: str, **args: Any) -> dict[str, Any]:
         """One Web API call; a Slack error or a network failure (after retries) becomes ChatError."""
         try:
-            response = (
-                await self.client.api_call(method, json=args)
-                if _as_json(method)
-                else (await self.client.api_call(method, data=args))
-            )
+            present = {k: v for k, v in args.items() if v is not None}
+            if _as_json(method):
+                response = await self.client.api_call(method, json=present)
+            else:  # a form body, as Slack's docs show; booleans as Slack spells them
+                form = {k: str(v).lower() if isinstance(v, bool) else v for k, v in present.items()}
+                response = await self.client.api_call(method, data=form)
         except SlackApiError as exc:
+            SLACK_CALLS.labels(method=method, outcome="error").inc()
             raise ChatError(step, str(exc.response.get("error", "slack_error"))) from exc
         except (ClientError, TimeoutError) as exc:
+            SLACK_CALLS.labels(method=method, outcome="unreachable").inc()
             raise ChatError(step, f"{type(exc).__name__}: {exc}") from exc
+        SLACK_CALLS.labels(method=method, outcome="ok").inc()
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     # Identity
@@ -139,7 +136,8 @@ class SlackGateway:
     # The Chat port
 
     async def create_room(self, *, incident: IncidentSnapshot, name: str) -> Room:
-        """Creates the incident channel; on name_taken tries `-2`, `-3`, …"""
+        """Creates the incident channel. On name_taken it first looks for a channel of that name Hashi itself
+        created (an earlier attempt that timed out but took effect) and adopts it; else tries `-2`, `-3`, …"""
         for attempt in range(1, 11):
             candidate = name if attempt == 1 else f"{name[: 80 - len(str(attempt)) - 1]}-{attempt}"
             try:
@@ -147,12 +145,36 @@ class SlackGateway:
                     "channel", "conversations.create", name=candidate, is_private=incident.private
                 )
             except ChatError as exc:
-                if exc.reason == "name_taken":
-                    continue
-                raise
+                if exc.reason != "name_taken":
+                    raise
+                own = await self._own_channel(candidate)
+                if own is not None:
+                    return own
+                continue
             channel = data.get("channel", {})
             return Room(channel_id=str(channel["id"]), name=str(channel.get("name", candidate)))
         raise ChatError("channel", f"every name like {name} is taken")
+
+    async def _own_channel(self, name: str) -> Room | None:
+        """The unarchived channel of that name, if the bot created it (conversations.list, a few pages)."""
+        bot = await self.bot_user_id()
+        cursor: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            data = await self._call(
+                "channel",
+                "conversations.list",
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=1000,
+                cursor=cursor,
+            )
+            for channel in data.get("channels") or []:
+                if channel.get("name") == name and channel.get("creator") == bot:
+                    return Room(channel_id=str(channel["id"]), name=name)
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "") or None
+            if cursor is None:
+                return None
+        return None
 
     async def invite(self, *, channel_id: str, user_ids: Sequence[str]) -> None:
         """Invites people (the bot itself and people already in are skipped)."""
@@ -180,9 +202,13 @@ class SlackGateway:
             self._call("topic", "conversations.setPurpose", channel=incident.channel_id, purpose=purpose),
         )
 
-    async def post_card(self, *, incident: IncidentSnapshot) -> str:
-        """Posts the incident card."""
+    async def post_card(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
+        """Posts the incident card, unless (look_first) an earlier attempt's card is already there."""
         assert incident.channel_id is not None
+        if look_first:
+            found = await self._find_own_message(incident.channel_id, blocks.card_text(incident))
+            if found:
+                return found
         data = await self._call(
             "card",
             "chat.postMessage",
@@ -201,10 +227,14 @@ class SlackGateway:
             if exc.reason != "already_pinned":
                 raise
 
-    async def announce(self, *, incident: IncidentSnapshot) -> str:
-        """Announces a public incident in the announce channel."""
+    async def announce(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
+        """Announces a public incident in the announce channel (once: look_first finds an earlier one)."""
         if incident.private or not self._announce_channel:
             raise ChatError("announcement", "private incidents are never announced")
+        if look_first:
+            found = await self._find_own_message(self._announce_channel, blocks.card_text(incident))
+            if found:
+                return found
         data = await self._call(
             "announcement",
             "chat.postMessage",
@@ -214,6 +244,18 @@ class SlackGateway:
             unfurl_links=False,
         )
         return str(data["ts"])
+
+    async def _find_own_message(self, channel_id: str, text: str) -> str | None:
+        """The ts of a recent message of the bot's with exactly this fallback text."""
+        bot = await self.bot_user_id()
+        try:
+            data = await self._call("history", "conversations.history", channel=channel_id, limit=200)
+        except ChatError:
+            return None  # cannot look (not a member): post, as a first attempt would
+        for message in data.get("messages") or []:
+            if message.get("user") == bot and message.get("text") == text:
+                return str(message["ts"])
+        return None
 
     async def update_card(self, *, incident: IncidentSnapshot) -> None:
         """Updates the pinned card in place."""

@@ -94,6 +94,7 @@ async def running_hashi(
     latency: float = 0.0,
     announce: bool = True,
     timezone: str = "UTC",
+    slack_timeout: float = 10.0,
 ) -> AsyncIterator[Hashi]:
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards."""
     from bot.cli import build_runtime  # the composition root, as `hashi serve` uses it
@@ -110,6 +111,7 @@ async def running_hashi(
         HASHI_SLACK_API_URL=standin.api_url,
         HASHI_ANNOUNCE_CHANNEL=ANNOUNCE if announce else None,
         HASHI_TIMEZONE=timezone,
+        HASHI_SLACK_TIMEOUT=slack_timeout,
     )
     settings = Settings(env=env, team=team or TeamConfig())
     runtime = await build_runtime(settings)

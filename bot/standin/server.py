@@ -191,6 +191,7 @@ class SlackStandIn:
             "conversations.setTopic": self._conversations_set_topic,
             "conversations.setPurpose": self._conversations_set_purpose,
             "conversations.info": self._conversations_info,
+            "conversations.list": self._conversations_list,
             "conversations.members": self._conversations_members,
             "conversations.archive": self._conversations_archive,
             "conversations.history": self._conversations_history,
@@ -1125,6 +1126,23 @@ class SlackStandIn:
         return {
             "ok": True,
             "channel": self._channel_object(channel, num_members=args.flag("include_num_members")),
+        }
+
+    def _conversations_list(self, args: _Args) -> JSON:
+        types = {t.strip() for t in args.text("types", "public_channel").split(",") if t.strip()}
+        wanted = [
+            channel
+            for channel in self.channels.values()
+            if not channel.is_im
+            and ("private_channel" if channel.is_private else "public_channel") in types
+            and (not channel.is_private or self.bot_user_id in channel.members)
+            and not (args.flag("exclude_archived") and channel.is_archived)
+        ]
+        page, cursor = self._page(wanted, args)
+        return {
+            "ok": True,
+            "channels": [self._channel_object(channel) for channel in page],
+            "response_metadata": {"next_cursor": cursor},
         }
 
     def _conversations_members(self, args: _Args) -> JSON:

@@ -246,10 +246,11 @@ async def test_taken_channel_name_gets_another(hashi: Hashi) -> None:
 
 
 async def test_failed_set_up_is_reported_and_retry_finishes_it(hashi: Hashi) -> None:
-    hashi.standin.fail_next("pins.add", error="internal_error", times=1)
-    hashi.standin.fail_next("pins.add", status=500, times=3)
+    hashi.standin.fail_next("pins.add", status=500, times=5)  # more than the client's retries
     sent = await hashi.driver.command("declare SEV3 Login loop", user_id=ALICE, channel_id=GENERAL)
-    reply = await hashi.eventually(lambda: hashi.standin.responses_to(sent.response_url or ""), what="reply")
+    reply = await hashi.eventually(
+        lambda: hashi.standin.responses_to(sent.response_url or ""), within=15, what="reply"
+    )
     assert "could not do: pin" in reply[0]["text"] and "/incident retry INC-1" in reply[0]["text"]
     room = hashi.channel_named("inc-1-")
     assert room and not hashi.standin.channels[room].pins

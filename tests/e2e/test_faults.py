@@ -1,0 +1,86 @@
+"""Fault injection: each Web API call of a declaration fails in turn (429, ratelimited, 5xx, timeout),
+and every declared incident still ends complete, once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, Hashi, running_hashi
+from bot.standin.spec import ApiSpec
+
+# Every Web API method a declaration calls, in the order it first calls them.
+DECLARATION_METHODS = (
+    "users.info",
+    "conversations.create",
+    "conversations.invite",
+    "conversations.setTopic",
+    "conversations.setPurpose",
+    "chat.postMessage",
+    "pins.add",
+    "chat.scheduleMessage",
+)
+FAULTS: dict[str, dict[str, Any]] = {
+    "429": {"status": 429, "retry_after": 0},
+    "ratelimited": {"status": 200, "error": "ratelimited"},
+    "500": {"status": 500},
+    "503": {"status": 503},
+    "timeout": {"status": 200, "hang": 0.8},  # the call still takes effect after the client gave up
+}
+INJECTED: dict[str, int] = {}
+
+
+@pytest.fixture(params=sorted(FAULTS))
+async def faulty(request: pytest.FixtureRequest, tmp_path: Path, slack_spec: ApiSpec) -> AsyncIterator[Hashi]:
+    """Hashi with a short Slack timeout, so a hung call times out quickly."""
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'faults.db'}", spec=slack_spec, slack_timeout=0.4
+    ) as hashi:
+        hashi.fault = request.param  # type: ignore[attr-defined]
+        yield hashi
+        assert hashi.standin.rejections == []
+
+
+def _complete_once(hashi: Hashi, number: int) -> None:
+    """One channel for incident `number`, the declarer in it, one card pinned, one announcement."""
+    rooms = [c for c in hashi.standin.channels.values() if c.name.startswith(f"inc-{number}-")]
+    assert len(rooms) == 1, [c.name for c in rooms]
+    room = rooms[0]
+    assert ALICE in room.members
+    cards = [m for m in room.messages if str(m.get("text", "")).startswith(f"INC-{number} [")]
+    assert len(cards) == 1 and room.pins == [cards[0]["ts"]], (len(cards), room.pins)
+    announced = [
+        m for m in hashi.standin.channels[ANNOUNCE].messages if f"INC-{number} [" in m.get("text", "")
+    ]
+    assert len(announced) == 1
+
+
+async def test_every_declaration_ends_complete_once(faulty: Hashi) -> None:
+    hashi, fault = faulty, faulty.fault  # type: ignore[attr-defined]
+    for number, method in enumerate(DECLARATION_METHODS, start=1):
+        hashi.standin.fail_next(method, **FAULTS[fault])
+        INJECTED[fault] = INJECTED.get(fault, 0) + 1
+        sent = await hashi.driver.command(
+            f"declare SEV3 Fault {fault} on {method}", user_id=ALICE, channel_id=GENERAL
+        )
+        replies = await hashi.eventually(
+            lambda s=sent: hashi.standin.responses_to(s.response_url or ""), within=15, what=f"{method} reply"
+        )
+        await hashi.settle(quiet=0.3)
+        reply = replies[0]["text"]
+        assert f"*INC-{number}*" in reply, reply  # the user always hears what happened
+        if "could not do" in reply:  # a step failed after retries: the retry path finishes it
+            assert f"/incident retry INC-{number}" in reply
+            again = await hashi.driver.command(f"retry INC-{number}", user_id=ALICE, channel_id=GENERAL)
+            answer = await hashi.eventually(lambda s=again: hashi.standin.responses_to(s.response_url or ""))
+            assert "could not" not in answer[0]["text"], answer[0]["text"]
+            await hashi.settle(quiet=0.3)
+        _complete_once(hashi, number)
+        if fault == "timeout" and method == "conversations.create":
+            # the timed-out create took effect; the retry found the bot's own channel instead of making `-2`
+            assert hashi.standin.calls_to("conversations.list")
+    incidents = await hashi.runtime.service.list_incidents(open_only=False)
+    assert len(incidents) == len(DECLARATION_METHODS)
