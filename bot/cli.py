@@ -160,6 +160,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     else:
         work = asyncio.ensure_future(run_http(web_app, host=settings.env.host, port=port))
+    repairs = asyncio.ensure_future(repair_loop(runtime.service, lease=settings.team.setup_lease_seconds))
     loop = asyncio.get_running_loop()
     for stop in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop, work.cancel)
@@ -168,8 +169,25 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     except asyncio.CancelledError:
         logging.getLogger("hashi").info("stopping")
     finally:
+        repairs.cancel()
         await runtime.close()
     return EXIT_OK
+
+
+async def repair_loop(service: IncidentService, *, lease: int) -> None:
+    """At start and then every so often, finishes Slack set-ups a crash or a Slack fault left incomplete."""
+    log = logging.getLogger("hashi.repair")
+    interval = min(30.0, max(1.0, lease / 2))
+    while True:
+        try:
+            for setup in await service.repair_rooms():
+                if setup.missing and "set-up already in progress" not in setup.missing:
+                    log.warning("INC-%s still lacks %s", setup.incident.id, ", ".join(setup.missing))
+                elif not setup.missing:
+                    log.info("INC-%s set up", setup.incident.id)
+        except Exception:  # a failed pass (database restarting, Slack down) is tried again next time
+            log.exception("repair pass failed")
+        await asyncio.sleep(interval)
 
 
 def configure_logging(fmt: str) -> None:

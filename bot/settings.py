@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,8 @@ class TeamConfig(BaseModel):
     roles: tuple[str, ...] = ("lead", "comms", "scribe", "ops")
     channel_prefix: str = "inc"
     timeline_emoji: str = "pushpin"
+    # Seconds one attempt at an incident's Slack set-up may hold it before a restart or replica takes over.
+    setup_lease_seconds: int = Field(default=120, ge=1, le=3600)
     language: Literal["en", "ja"] | None = None
     # Minutes between status-update reminders, per severity.
     status_update_minutes: dict[str, int] = Field(
@@ -133,6 +136,7 @@ class Settings(BaseModel):
             announce_channel=self.env.announce_channel or None,
             status_update_minutes=dict(self.team.status_update_minutes),
             policy=Policy(rules={act: tuple(who) for act, who in self.team.permissions.items()}),
+            setup_lease=timedelta(seconds=self.team.setup_lease_seconds),
         )
 
 

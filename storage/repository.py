@@ -198,7 +198,11 @@ class Repository:
 
     async def incidents_needing_setup(self) -> list[Incident]:
         """Open incidents whose Slack room is incomplete."""
-        stmt = select(Incident).where(col(Incident.setup_error) != "").order_by(col(Incident.id))
+        stmt = (
+            select(Incident)
+            .where(col(Incident.setup_error) != "", col(Incident.status).in_(OPEN_STATUSES))
+            .order_by(col(Incident.id))
+        )
         return list((await self.session.execute(stmt)).scalars())
 
     # Timeline

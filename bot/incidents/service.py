@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 
 LEAD_ROLE = "lead"
 MAX_CHANNEL_NAME = 80
-# How long one attempt at the Slack set-up may hold its lease before another may take over.
-SETUP_LEASE = timedelta(minutes=2)
 _SECOND = timedelta(seconds=1)
 
 
@@ -60,6 +58,9 @@ class IncidentConfig:
     status_update_minutes: Mapping[str, int] = field(default_factory=dict)
     playbooks: tuple[Playbook, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    # How long one attempt at the Slack set-up may hold its lease before another (a restart, a replica) may
+    # take over: long enough for a slow Slack, short enough that a crashed attempt is finished soon.
+    setup_lease: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,9 @@ class IncidentService:
         now = self._clock.now()
         async with self._store.transaction() as repo:
             await self._get(repo, incident_id)
-            claimed = await repo.claim_setup(incident_id=incident_id, at=now, stale_before=now - SETUP_LEASE)
+            claimed = await repo.claim_setup(
+                incident_id=incident_id, at=now, stale_before=now - self.config.setup_lease
+            )
         if not claimed:
             snap = await self.snapshot(incident_id=incident_id)
             return RoomSetup(incident=snap, created=False, missing=("set-up already in progress",))
@@ -339,6 +342,18 @@ class IncidentService:
             row.updated_at = self._clock.now()
             snap = await snapshot_of(repo, row)
         return RoomSetup(incident=snap, created=True, missing=tuple(missing))
+
+    async def repair_rooms(self) -> list[RoomSetup]:
+        """Finishes the Slack set-up of every incident lacking part of it (after a crash or a Slack fault)."""
+        async with self._store.transaction() as repo:
+            ids = [row.id for row in await repo.incidents_needing_setup() if row.id is not None]
+        repaired = []
+        for incident_id in ids:
+            setup = await self.ensure_room(incident_id=incident_id)
+            if "set-up already in progress" not in setup.missing:
+                await self.sync_reminders(incident_id=incident_id)
+            repaired.append(setup)
+        return repaired
 
     def channel_name(self, *, incident_id: int, title: str) -> str:
         """`<prefix>-<id>-<slug>` within Slack's 80 characters."""

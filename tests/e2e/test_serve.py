@@ -1,110 +1,116 @@
-"""`hashi serve --http` as a real process: migrations, /healthz, /metrics, signed requests, SIGTERM."""
+"""`hashi serve --http` as a real process: /healthz, /metrics, signed requests, SIGTERM, and SIGKILL."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.standin.driver import sign
 from bot.standin.harness import ALICE, GENERAL, populate
 from bot.standin.server import SlackStandIn
 from bot.standin.spec import ApiSpec
+from tests.e2e.serving import free_port, serve
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+async def _until(check: Callable[[], object], *, within: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 async def test_serve_http_end_to_end(tmp_path: Path, slack_spec: ApiSpec) -> None:
     standin = SlackStandIn(spec=slack_spec)
     await standin.start()
     populate(standin)
-    port, secret = _free_port(), "serve-test-secret"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO_ROOT),
-        "SLACK_BOT_TOKEN": standin.bot_token,
-        "SLACK_SIGNING_SECRET": secret,
-        "HASHI_SLACK_API_URL": standin.api_url,
-        "HASHI_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "HASHI_HOST": "127.0.0.1",
-        "HASHI_CONFIG": str(tmp_path / "none.toml"),
-    }
-    env.pop("SLACK_APP_TOKEN", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        "--http",
-        "--port",
-        str(port),
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    served = await serve(
+        standin,
+        database_url=f"sqlite:///{tmp_path / 'serve.db'}",
+        workdir=tmp_path,
+        port=free_port(),
+        secret="serve-test-secret",
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(150):
-                try:
-                    async with http.get(f"{base}/healthz") as health:
-                        if health.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("hashi serve did not answer /healthz")
+            await served.wait_healthy(http)
             assert standin.calls_to("auth.test"), "the bot learns its identity at start"
-            fields = {
-                "team_id": standin.team_id,
-                "channel_id": GENERAL,
-                "user_id": ALICE,
-                "command": "/incident",
-                "text": "declare SEV2 Served for real",
-                "response_url": standin.response_url(channel=GENERAL),
-                "trigger_id": "1.1.served",
-                "api_app_id": standin.app_id,
-                "user_name": "alice",
-            }
-            body = urlencode(fields)
+            status = await served.command(
+                http, standin, "declare SEV2 Served for real", user=ALICE, channel=GENERAL
+            )
+            assert status == 200
+            bad = urlencode({"command": "/incident", "text": "declare SEV1 forged"})
             headers = {
                 "Content-Type": "application/x-www-form-urlencoded",
-                **sign(secret, body, int(time.time())),
+                "X-Slack-Signature": "v0=0",
+                "X-Slack-Request-Timestamp": "1",
             }
-            async with http.post(f"{base}/slack/events", data=body, headers=headers) as answer:
-                assert answer.status == 200
-            async with http.post(
-                f"{base}/slack/events", data=body, headers={**headers, "X-Slack-Signature": "v0=0"}
-            ) as bad:
-                assert bad.status == 401
-            for _ in range(100):
-                if any(
+            async with http.post(f"{served.base}/slack/events", data=bad, headers=headers) as forged:
+                assert forged.status == 401
+            await _until(
+                lambda: any(
                     c.name.startswith("inc-1-served-for-real") and c.pins for c in standin.channels.values()
-                ):
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("the incident room was not set up")
-            async with http.get(f"{base}/metrics") as metrics:
+                ),
+                within=10,
+                what="the incident room",
+            )
+            async with http.get(f"{served.base}/metrics") as metrics:
                 text = await metrics.text()
             assert 'hashi_slack_requests_seconds_count{kind="command",status="200"}' in text
+            assert 'hashi_slack_api_calls_total{method="conversations.create",outcome="ok"}' in text
         assert standin.rejections == []
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), timeout=15)
+        code, stderr = await served.stop()
         await standin.stop()
-    assert process.returncode == 0, stderr.decode()[-2000:]
+    assert code == 0, stderr[-2000:]
+
+
+async def test_killed_mid_declaration_and_restarted_finishes_once(
+    tmp_path: Path, slack_spec: ApiSpec
+) -> None:
+    standin = SlackStandIn(spec=slack_spec, latency=0.3)  # a slow Slack, so the kill lands mid-set-up
+    await standin.start()
+    populate(standin)
+    url, port, secret = f"sqlite:///{tmp_path / 'crash.db'}", free_port(), "crash-secret"
+    config = "setup_lease_seconds = 2\n"
+    first = await serve(standin, database_url=url, workdir=tmp_path, port=port, secret=secret, config=config)
+    try:
+        async with aiohttp.ClientSession() as http:
+            await first.wait_healthy(http)
+            assert (
+                await first.command(http, standin, "declare SEV2 Crashy", user=ALICE, channel=GENERAL) == 200
+            )
+            await _until(lambda: standin.calls_to("conversations.create"), within=10, what="the channel")
+            await first.stop(signal.SIGKILL)  # mid-set-up: the channel exists, the card does not yet
+            room = next(c for c in standin.channels.values() if c.name.startswith("inc-1-"))
+            assert not room.pins
+            second = await serve(
+                standin, database_url=url, workdir=tmp_path, port=port, secret=secret, config=config
+            )
+            try:
+                await second.wait_healthy(http)
+                await _until(lambda: room.pins, within=20, what="the restarted bot to finish the set-up")
+                assert (
+                    await second.command(http, standin, "note After the restart", user=ALICE, channel=room.id)
+                    == 200
+                )
+                await _until(
+                    lambda: any("After the restart" in m.get("text", "") for m in room.messages),
+                    within=10,
+                    what="the note's line",
+                )
+            finally:
+                code, stderr = await second.stop()
+            assert code == 0, stderr[-2000:]
+        rooms = [c for c in standin.channels.values() if c.name.startswith("inc-")]
+        assert len(rooms) == 1
+        cards = [m for m in room.messages if str(m.get("text", "")).startswith("INC-1 [")]
+        assert len(cards) == 1 and room.pins == [cards[0]["ts"]]
+        assert standin.rejections == []
+    finally:
+        await standin.stop()

@@ -1,0 +1,112 @@
+"""Runs `hashi serve --http` as a real process against the Slack stand-in, and signs requests for it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+
+from bot.standin.driver import sign
+from bot.standin.server import SlackStandIn
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    """One `hashi serve --http` process."""
+
+    process: asyncio.subprocess.Process
+    base: str
+    secret: str
+
+    async def wait_healthy(self, http: aiohttp.ClientSession, *, within: float = 20.0) -> None:
+        """Waits until /healthz answers 200."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(f"{self.base}/healthz") as health:
+                    if health.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+        raise AssertionError("hashi serve did not answer /healthz")
+
+    async def command(
+        self, http: aiohttp.ClientSession, standin: SlackStandIn, text: str, *, user: str, channel: str
+    ) -> int:
+        """Sends a signed `/incident` command; returns the HTTP status."""
+        fields = {
+            "team_id": standin.team_id,
+            "channel_id": channel,
+            "user_id": user,
+            "command": "/incident",
+            "text": text,
+            "response_url": standin.response_url(channel=channel),
+            "trigger_id": f"{time.time()}.served",
+            "api_app_id": standin.app_id,
+            "user_name": user.lower(),
+        }
+        body = urlencode(fields)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **sign(self.secret, body, int(time.time())),
+        }
+        async with http.post(f"{self.base}/slack/events", data=body, headers=headers) as answer:
+            return answer.status
+
+    async def stop(self, sig: int = signal.SIGTERM) -> tuple[int | None, str]:
+        """Signals the process and waits for it; returns its exit status and stderr."""
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        _, stderr = await asyncio.wait_for(self.process.communicate(), timeout=20)
+        return self.process.returncode, stderr.decode(errors="replace")
+
+
+async def serve(
+    standin: SlackStandIn, *, database_url: str, workdir: Path, port: int, secret: str, config: str = ""
+) -> Served:
+    """Starts `python -m bot serve --http` with its environment pointed at the stand-in."""
+    config_path = workdir / "hashi.toml"
+    config_path.write_text(config, encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "SLACK_BOT_TOKEN": standin.bot_token,
+        "SLACK_SIGNING_SECRET": secret,
+        "HASHI_SLACK_API_URL": standin.api_url,
+        "HASHI_DATABASE_URL": database_url,
+        "HASHI_HOST": "127.0.0.1",
+        "HASHI_CONFIG": str(config_path),
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        "--http",
+        "--port",
+        str(port),
+        env=env,
+        cwd=workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    return Served(process=process, base=f"http://127.0.0.1:{port}", secret=secret)
