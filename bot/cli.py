@@ -12,21 +12,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NoReturn
-
-from slack_bolt.async_app import AsyncApp
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.incidents.errors import ChatError, IncidentError
-from bot.incidents.service import IncidentService
-from bot.incidents.times import TimeParseError, parse_duration, zone
+from bot.incidents.times import TimeParseError, parse_duration
 from bot.logs import JsonLogFormatter
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack.app import build_app, build_web, run_http, run_socket_mode
-from bot.slack.gateway import SlackGateway, make_client
-from storage.db import DatabaseURLError, make_engine
-from storage.repository import Store
+
+# The Slack and database stacks load only for commands that need them, so `hashi --help` starts fast.
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.incidents.service import IncidentService
+    from bot.slack.gateway import SlackGateway
+    from storage.repository import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+MAX_INCIDENT_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
 
 
 class UsageError(Exception):
@@ -77,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = pb_sub.add_parser("check", help="validate playbook files")
     check.add_argument("dir", nargs="?", type=Path)
 
+    doctor = sub.add_parser(
+        "doctor", help="check the token, scopes, announce channel, database and playbooks"
+    )
+    doctor.add_argument(
+        "--repair", action="store_true", help="also finish incidents whose Slack set-up failed"
+    )
+
     manifest = sub.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--socket-mode", action="store_true")
     manifest.add_argument("--url", help="public base URL of HTTP mode, e.g. https://hashi.example.com")
@@ -90,6 +99,8 @@ def parse_incident_id(text: str) -> int:
         cleaned = cleaned[4:]
     if not cleaned.isdigit():
         raise UsageError(f"{text!r} is not an incident id (use 12, INC-12 or #12)")
+    if int(cleaned) > MAX_INCIDENT_ID:
+        raise UsageError(f"there is no incident {text} (ids go up to {MAX_INCIDENT_ID})")
     return int(cleaned)
 
 
@@ -114,6 +125,11 @@ class Runtime:
 async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """The one composition root; applies migrations first."""
     from bot.incidents.ports import SystemClock
+    from bot.incidents.service import IncidentService
+    from bot.slack.app import build_app
+    from bot.slack.gateway import SlackGateway, make_client
+    from storage.db import make_engine
+    from storage.repository import Store
 
     if not settings.env.slack_bot_token:
         raise UsageError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
@@ -140,6 +156,8 @@ async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Runs the bot: Socket Mode when SLACK_APP_TOKEN is set (and --http is not), else HTTP."""
+    from bot.slack.app import build_web, run_http, run_socket_mode
+
     configure_logging(args.log_format)
     socket_mode = bool(settings.env.slack_app_token) and not args.http
     if not socket_mode and not settings.env.slack_signing_secret:
@@ -201,6 +219,9 @@ def configure_logging(fmt: str) -> None:
 
 
 async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+    from storage.db import make_engine
+    from storage.repository import Store
+
     engine = make_engine(settings.env.database_url)
     try:
         return await work(Store(engine))
@@ -221,41 +242,57 @@ async def cmd_db_upgrade(settings: Settings) -> int:
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    """Prints or writes the postmortem draft (Markdown or JSON)."""
+    """Prints or writes the postmortem draft (Markdown or JSON), or refreshes an edited one (--update)."""
+    from bot.incidents.ports import SystemClock
     from bot.incidents.queries import load_snapshot
+    from bot.incidents.times import known_zone
     from bot.reports.export import export_json
     from bot.reports.postmortem import render_postmortem, update_postmortem
 
     incident_id = parse_incident_id(args.incident)
-    tz = zone(args.tz or settings.env.timezone)
+    if args.update is not None and args.format != "md":
+        raise UsageError("--update refreshes a Markdown draft; leave out --format json")
+    if args.update is not None and args.output is not None:
+        raise UsageError("--update rewrites FILE in place; leave out -o")
+    tz = known_zone(args.tz or settings.env.timezone)
+    if tz is None:
+        raise UsageError(
+            f"unknown time zone {args.tz or settings.env.timezone!r}: use an IANA name like Asia/Tokyo"
+        )
 
     async def work(store: Store) -> int:
         snap = await load_snapshot(store, incident_id=incident_id)
         if args.format == "json":
             text = json.dumps(export_json(snap), ensure_ascii=False, indent=2) + "\n"
         else:
-            from bot.incidents.ports import SystemClock
-
             text = render_postmortem(snap, tz=tz, generated_at=SystemClock().now())
-            if args.update is not None:
-                try:
-                    existing = args.update.read_text(encoding="utf-8")
-                except OSError as exc:
-                    raise UsageError(f"cannot read {args.update}: {exc.strerror}") from exc
-                try:
-                    text = update_postmortem(existing, text)
-                except ValueError as exc:
-                    raise UsageError(f"{args.update}: {exc}") from exc
-                args.update.write_text(text, encoding="utf-8")
-                print(f"updated {args.update}", file=sys.stderr)
-                return EXIT_OK
-        if args.output is not None:
+        if args.update is not None:
+            try:  # newline="" keeps the author's line endings (CRLF from Windows editors) byte for byte
+                with args.update.open(encoding="utf-8", newline="") as draft:
+                    existing = draft.read()
+            except OSError as exc:
+                raise UsageError(f"cannot read {args.update}: {exc.strerror}") from exc
+            try:
+                text = update_postmortem(existing, text)
+            except ValueError as exc:
+                raise UsageError(f"{args.update}: {exc}") from exc
+            with args.update.open("w", encoding="utf-8", newline="") as draft:
+                draft.write(text)
+            print(f"updated {args.update}", file=sys.stderr)
+        elif args.output is not None:
             args.output.write_text(text, encoding="utf-8")
         else:
-            sys.stdout.write(text)
+            write_stdout(text)
         return EXIT_OK
 
     return await _with_store(settings, work)
+
+
+def write_stdout(text: str) -> None:
+    """Writes UTF-8 whatever the terminal's encoding (Japanese text on a cp1252 console included)."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
 
 
 async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -275,14 +312,44 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
         facts = await incident_facts(store, since=since, until=now)
         report = compute_stats(facts, since=since, until=now, by=args.by, slos=settings.team.slos(), now=now)
         if args.format == "json":
-            sys.stdout.write(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
+            write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
         elif args.format == "csv":
-            sys.stdout.write(stats_csv(report))
+            write_stdout(stats_csv(report))
         else:
-            sys.stdout.write(stats_table(report))
+            write_stdout(stats_table(report))
         return EXIT_OK
 
     return await _with_store(settings, work)
+
+
+async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    """Checks everything Hashi depends on, says what to fix; exit 1 when something is wrong."""
+    from bot.doctor import check_database, check_settings, check_slack
+    from storage.db import make_engine
+    from storage.repository import Store
+
+    checks = check_settings(settings)
+    engine = make_engine(settings.env.database_url)
+    store = Store(engine)
+    try:
+        checks += await check_database(store)
+        if settings.env.slack_bot_token:
+            runtime = await build_runtime(settings, migrate=False)
+            try:
+                checks += await check_slack(settings, runtime.gateway)
+                if args.repair and all(c.ok for c in checks if c.name in ("database", "slack token")):
+                    for setup in await runtime.service.repair_rooms():
+                        missing = ", ".join(setup.missing)
+                        print(
+                            f"{'✗' if missing else '✓'} repair INC-{setup.incident.id}: {missing or 'set up'}"
+                        )
+            finally:
+                await runtime.close()
+    finally:
+        await engine.dispose()
+    for check in checks:
+        print(check.line())
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_ERROR
 
 
 def cmd_manifest(_settings: Settings, args: argparse.Namespace) -> int:
@@ -315,6 +382,8 @@ def cmd_playbooks_check(settings: Settings, args: argparse.Namespace) -> int:
 def run(argv: Sequence[str] | None = None) -> int:
     """Runs one `hashi` command and returns its exit status."""
     args = build_parser().parse_args(argv)
+    from storage.db import DatabaseURLError
+
     try:
         settings = load_settings()
         if args.command == "db":
@@ -325,6 +394,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cmd_stats(settings, args))
         if args.command == "serve":
             return asyncio.run(cmd_serve(settings, args))
+        if args.command == "doctor":
+            return asyncio.run(cmd_doctor(settings, args))
         if args.command == "manifest":
             return cmd_manifest(settings, args)
         if args.command == "playbooks":

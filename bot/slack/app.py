@@ -23,13 +23,23 @@ from storage.repository import Store
 log = logging.getLogger(__name__)
 
 
+class _QuietTokenNote(logging.Filter):
+    """Drops Bolt's note that the SLACK_BOT_TOKEN it read itself goes unused (Hashi hands it a client)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(*, settings: Settings, service: IncidentService, gateway: SlackGateway) -> AsyncApp:
     """The Bolt app: signature verification on, every listener registered, the gateway's client injected."""
+    bolt_logger = logging.getLogger("hashi.bolt")
+    if not any(isinstance(f, _QuietTokenNote) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_QuietTokenNote())
     app = AsyncApp(
         client=gateway.client,
         signing_secret=settings.env.slack_signing_secret or "",
         request_verification_enabled=bool(settings.env.slack_signing_secret),
-        logger=logging.getLogger("hashi.bolt"),
+        logger=bolt_logger,
     )
     register_all(app, Deps(service=service, gateway=gateway, settings=settings))
     return app

@@ -91,6 +91,25 @@ class SlackGateway:
 
     # Identity
 
+    async def token_check(self) -> tuple[dict[str, Any], frozenset[str] | None]:
+        """auth.test's answer and the scopes the token was granted (None when Slack does not say)."""
+        try:
+            response = await self.client.api_call("auth.test")
+        except SlackApiError as exc:
+            raise ChatError("auth", str(exc.response.get("error", "slack_error"))) from exc
+        except (ClientError, TimeoutError) as exc:
+            raise ChatError("auth", f"{type(exc).__name__}: {exc}") from exc
+        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+        raw = headers.get("x-oauth-scopes")
+        text = raw[0] if isinstance(raw, list) else raw
+        scopes = frozenset(s.strip() for s in text.split(",") if s.strip()) if text is not None else None
+        return dict(response.data) if isinstance(response.data, dict) else {}, scopes
+
+    async def channel_info(self, *, channel_id: str) -> dict[str, Any]:
+        """conversations.info of a channel."""
+        data = await self._call("channel", "conversations.info", channel=channel_id)
+        return dict(data.get("channel") or {})
+
     async def bot_user_id(self) -> str:
         """The bot's own user id (auth.test, once)."""
         if self._bot_user_id is None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from bot.slack.manifest import BOT_SCOPES
 from bot.standin.spec import ARGUMENT_ALTERNATIVES, ApiSpec
 from bot.standin.state import (
     JSON,
@@ -145,6 +146,8 @@ class SlackStandIn:
         self.app_id = "A" + team_id[1:]
         self.latency = latency
         self.validate_responses = validate_responses
+        # The scopes the bot token was granted; every answer to a bot token carries them (x-oauth-scopes).
+        self.scopes: list[str] = list(BOT_SCOPES)
 
         self.calls: list[RecordedCall] = []
         self.rejections: list[Rejection] = []
@@ -575,7 +578,8 @@ class SlackStandIn:
             self.schema_problems += [
                 f"{method}: {problem}" for problem in self.spec.response_problems(method, body)
             ]
-        return _Answer(body)
+        headers = {"x-oauth-scopes": ",".join(self.scopes)} if token == self.bot_token else {}
+        return _Answer(body, headers=headers)
 
     def _auth_error(self, method: str, token: str | None) -> str | None:
         if not token:

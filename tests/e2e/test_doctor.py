@@ -1,0 +1,81 @@
+"""`hashi doctor` against the Slack stand-in: what it finds, what it says to fix, and --repair."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, running_hashi
+from bot.standin.server import SlackStandIn
+from bot.standin.spec import ApiSpec
+from tests.e2e.serving import REPO_ROOT
+
+
+async def _doctor(standin: SlackStandIn, url: str, workdir: Path, *args: str, **env: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "doctor",
+        *args,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "SLACK_BOT_TOKEN": standin.bot_token,
+            "SLACK_SIGNING_SECRET": "s",
+            "HASHI_SLACK_API_URL": standin.api_url,
+            "HASHI_DATABASE_URL": url,
+            "HASHI_CONFIG": str(workdir / "none.toml"),
+            **env,
+        },
+        cwd=workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode() + err.decode()
+
+
+async def test_doctor_finds_problems_and_repairs(tmp_path: Path, slack_spec: ApiSpec) -> None:
+    url = f"sqlite:///{tmp_path / 'doctor.db'}"
+    async with running_hashi(database_url=url, spec=slack_spec) as hashi:
+        standin = hashi.standin
+        code, said = await _doctor(standin, url, tmp_path, HASHI_ANNOUNCE_CHANNEL=ANNOUNCE)
+        assert code == 0, said
+        assert "✓ slack token: bot hashi" in said and "✓ scopes: all granted" in said
+        assert (
+            "✓ database: answers, at the newest revision" in said and "✓ announce channel: #incidents" in said
+        )
+
+        standin.scopes.remove("pins:write")
+        standin.add_channel("C0SECRET", "secret-ops", is_private=True, members=[ALICE])
+        code, said = await _doctor(standin, url, tmp_path, HASHI_ANNOUNCE_CHANNEL="C0SECRET")
+        assert code == 1
+        assert (
+            "✗ scopes: missing pins:write" in said
+            and "✗ announce channel: C0SECRET: channel_not_found" in said
+        )
+        standin.scopes.append("pins:write")
+
+        # A declaration whose pin failed every retry is finished by --repair.
+        hashi.standin.fail_next("pins.add", status=500, times=5)
+        sent = await hashi.driver.command("declare SEV3 Half built", user_id=ALICE, channel_id=GENERAL)
+        told = await hashi.eventually(
+            lambda: hashi.standin.responses_to(sent.response_url or ""),
+            within=20,
+            what="the declarer's reply",
+        )
+        assert "could not do: pin" in told[0]["text"]
+        room = hashi.channel_named("inc-1-")
+        assert room is not None
+        assert not hashi.standin.channels[room].pins
+        code, said = await _doctor(standin, url, tmp_path, "--repair")
+        assert "✓ repair INC-1: set up" in said, said
+        assert "token` will be unused" not in said  # Bolt's own note about SLACK_BOT_TOKEN is not shown
+        assert hashi.standin.channels[room].pins
+
+    code, said = await _doctor(standin, f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
+    assert code == 1 and "run `hashi db upgrade`" in said
