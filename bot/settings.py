@@ -6,7 +6,7 @@ import sys
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,7 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.incidents.model import DEFAULT_SEVERITIES
 from bot.incidents.permissions import Act, Policy, principal_problem
 from bot.incidents.playbooks import load_playbooks
-from bot.incidents.service import IncidentConfig
+from bot.incidents.times import known_zone
+
+if TYPE_CHECKING:
+    from bot.incidents.service import IncidentConfig
 
 
 class ConfigError(ValueError):
@@ -108,6 +111,13 @@ class EnvSettings(BaseSettings):
     port: int = Field(default=3000, alias="HASHI_PORT")
     config_path: Path = Field(default=Path("hashi.toml"), alias="HASHI_CONFIG")
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if known_zone(value) is None:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Asia/Tokyo")
+        return value
+
 
 class Settings(BaseModel):
     """Everything Hashi is configured with."""
@@ -122,6 +132,8 @@ class Settings(BaseModel):
 
     def incident_config(self) -> IncidentConfig:
         """The part of the configuration the incident service needs (playbooks loaded and checked)."""
+        from bot.incidents.service import IncidentConfig
+
         playbooks, problems = load_playbooks(
             self.playbooks_dir, severities=self.team.severities, roles=self.team.roles
         )

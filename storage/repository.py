@@ -24,6 +24,7 @@ from storage.models import (
 )
 
 OPEN_STATUSES = ("investigating", "identified", "monitoring")
+MAX_ROW_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
 MILESTONE_COLUMNS = (
     "impact_started_at",
     "detected_at",
@@ -100,7 +101,9 @@ class Repository:
         return stored, True
 
     async def incident(self, *, incident_id: int, for_update: bool = False) -> Incident | None:
-        """The incident with that id."""
+        """The incident with that id (None for an id no row can have)."""
+        if not 0 < incident_id <= MAX_ROW_ID:
+            return None
         stmt = select(Incident).where(col(Incident.id) == incident_id)
         if for_update:
             stmt = stmt.with_for_update()

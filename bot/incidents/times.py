@@ -306,13 +306,16 @@ def format_duration(seconds: float | None) -> str:
     return f"{sign}{days}d {rest // 3600:02d}h"
 
 
+def known_zone(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name (or a known abbreviation such as JST), or None when there is none."""
+    cleaned = name.strip()
+    return _iana(ZONE_ABBREVIATIONS.get(cleaned.upper(), cleaned)) if cleaned else None
+
+
 def zone(name: str | None, *, default: str = "UTC") -> ZoneInfo:
     """The IANA zone of that name (or a known abbreviation such as JST), else `default`, else UTC."""
     for candidate in (name, default):
-        if not candidate:
-            continue
-        cleaned = candidate.strip()
-        found = _iana(ZONE_ABBREVIATIONS.get(cleaned.upper(), cleaned))
+        found = known_zone(candidate) if candidate else None
         if found is not None:
             return found
     return ZoneInfo("UTC")
