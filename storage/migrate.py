@@ -37,9 +37,15 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+# Replicas starting together on PostgreSQL take turns migrating (an advisory lock held for the transaction).
+MIGRATION_LOCK = 0x68617368  # "hash"
+
+
 async def upgrade(engine: AsyncEngine, *, revision: str = "head") -> None:
-    """Applies every pending migration to the engine's database."""
+    """Applies every pending migration to the engine's database (one replica at a time)."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         await conn.run_sync(_upgrade, revision)
 
 

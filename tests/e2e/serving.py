@@ -80,7 +80,14 @@ class Served:
 
 
 async def serve(
-    standin: SlackStandIn, *, database_url: str, workdir: Path, port: int, secret: str, config: str = ""
+    standin: SlackStandIn,
+    *,
+    database_url: str,
+    workdir: Path,
+    port: int,
+    secret: str,
+    config: str = "",
+    extra_env: dict[str, str] | None = None,
 ) -> Served:
     """Starts `python -m bot serve --http` with its environment pointed at the stand-in."""
     config_path = workdir / "hashi.toml"
@@ -94,6 +101,7 @@ async def serve(
         "HASHI_DATABASE_URL": database_url,
         "HASHI_HOST": "127.0.0.1",
         "HASHI_CONFIG": str(config_path),
+        **(extra_env or {}),
     }
     env.pop("SLACK_APP_TOKEN", None)
     process = await asyncio.create_subprocess_exec(
