@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.times import TimeParseError, parse_duration
-from bot.logs import JsonLogFormatter
+from bot.logs import JsonLogFormatter, TextLogFormatter
 from bot.settings import ConfigError, Settings, load_settings
 
 # The Slack and database stacks load only for commands that need them, so `hashi --help` starts fast.
@@ -214,7 +214,7 @@ def configure_logging(fmt: str) -> None:
     if fmt == "json":
         handler.setFormatter(JsonLogFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextLogFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 

@@ -10,19 +10,34 @@ from datetime import UTC, datetime
 CONTEXT_FIELDS = ("incident_id", "delivery_id", "slack_method", "kind")
 
 
+def context_of(record: logging.LogRecord) -> dict[str, object]:
+    """The incident, delivery and Slack-method context a log call carried."""
+    return {name: getattr(record, name) for name in CONTEXT_FIELDS if hasattr(record, name)}
+
+
+class TextLogFormatter(logging.Formatter):
+    """`time level logger: message [incident_id=3 slack_method=chat.postMessage]`."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = context_of(record)
+        return line + (" [" + " ".join(f"{k}={v}" for k, v in context.items()) + "]" if context else "")
+
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the incident/delivery/method context."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name in CONTEXT_FIELDS:
-            if hasattr(record, name):
-                entry[name] = getattr(record, name)
+        entry.update(context_of(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

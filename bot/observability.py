@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Histogram(
     "hashi_slack_requests_seconds",
@@ -13,8 +13,13 @@ REQUESTS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
 )
 SLACK_CALLS = Counter(
-    "hashi_slack_api_calls_total", "Slack Web API calls, by method and outcome", ["method", "outcome"]
+    "hashi_slack_api_calls_total",
+    "Slack Web API calls, by method and outcome (ok, error, unreachable, 429, retry)",
+    ["method", "outcome"],
 )
+# Read from the database when /metrics is scraped, so every replica reports the same, true figures.
+OPEN_INCIDENTS = Gauge("hashi_open_incidents", "Open incidents, by severity", ["severity"])
+SCHEDULED_REMINDERS = Gauge("hashi_scheduled_reminders", "Reminders waiting in Slack's scheduler")
 
 
 def request_kind(body: dict[str, Any]) -> str:

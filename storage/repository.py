@@ -363,6 +363,19 @@ class Repository:
         row = (await self.session.execute(stmt)).one_or_none()
         return (row[0], row[1]) if row else None
 
+    async def open_counts(self) -> tuple[dict[str, int], int]:
+        """Open incidents by severity, and how many reminders wait in Slack's scheduler."""
+        stmt = (
+            select(col(Incident.severity), func.count())
+            .where(col(Incident.status).in_(OPEN_STATUSES))
+            .group_by(col(Incident.severity))
+        )
+        by_severity = {str(row[0]): int(row[1]) for row in (await self.session.execute(stmt)).all()}
+        reminders = (
+            await self.session.execute(select(func.count()).select_from(ScheduledReminder))
+        ).scalar_one()
+        return by_severity, int(reminders)
+
     # Idempotency
 
     async def claim_delivery(self, *, delivery_id: str, kind: str, at: datetime) -> bool:

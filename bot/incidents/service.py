@@ -299,7 +299,7 @@ class IncidentService:
             try:
                 return await work
             except ChatError as exc:
-                log.warning("incident %s: %s failed: %s", incident_id, name, exc.reason)
+                log.warning("%s failed: %s", name, exc.reason, extra={"incident_id": incident_id})
                 missing.append(name)
                 return None
 
@@ -509,7 +509,7 @@ class IncidentService:
             try:
                 await self._chat.invite(channel_id=snap.channel_id, user_ids=[user_id])
             except ChatError as exc:
-                log.warning("incident %s: invite failed: %s", incident_id, exc.reason)
+                log.warning("invite failed: %s", exc.reason, extra={"incident_id": incident_id})
         return snap
 
     async def add_note(
@@ -785,7 +785,10 @@ class IncidentService:
     async def claim_delivery(self, *, delivery_id: str, kind: str) -> bool:
         """Whether this Slack delivery is new (False: a retry or another replica already took it)."""
         async with self._store.transaction() as repo:
-            return await repo.claim_delivery(delivery_id=delivery_id, kind=kind, at=self._clock.now())
+            new = await repo.claim_delivery(delivery_id=delivery_id, kind=kind, at=self._clock.now())
+        outcome = "new" if new else "already handled"
+        log.info("delivery %s", outcome, extra={"delivery_id": delivery_id, "kind": kind})
+        return new
 
     # Internals
 
@@ -822,7 +825,9 @@ class IncidentService:
                 try:
                     await self._chat.cancel_reminder(channel_id=dropped[0], scheduled_message_id=dropped[1])
                 except ChatError as exc:
-                    log.warning("incident %s: cancelling reminder failed: %s", incident_id, exc.reason)
+                    log.warning(
+                        "cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id}
+                    )
         for reason, reminder in wanted.items():
             if reason in keep or not snap.channel_id:
                 continue
@@ -838,7 +843,9 @@ class IncidentService:
             try:
                 scheduled = await self._chat.schedule_reminder(incident=snap, reminder=reminder)
             except ChatError as exc:
-                log.warning("incident %s: scheduling %s failed: %s", incident_id, reason, exc.reason)
+                log.warning(
+                    "scheduling %s failed: %s", reason, exc.reason, extra={"incident_id": incident_id}
+                )
                 async with self._store.transaction() as repo:
                     await repo.drop_reminder(reminder_id=claim)
                 continue
@@ -872,7 +879,7 @@ class IncidentService:
             work.append(self._post_checklist(snap))
         for outcome in await asyncio.gather(*work, return_exceptions=True):
             if isinstance(outcome, ChatError):
-                log.warning("incident %s: Slack update failed: %s", snap.id, outcome)
+                log.warning("Slack update failed: %s", outcome, extra={"incident_id": snap.id})
             elif isinstance(outcome, BaseException):
                 raise outcome
         await self.sync_reminders(incident_id=snap.id)

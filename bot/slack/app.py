@@ -13,7 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.incidents.service import IncidentService
-from bot.observability import REQUESTS, request_kind
+from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.listeners import register_all
@@ -65,6 +65,16 @@ def build_web(*, app: AsyncApp, store: Store) -> web.Application:
         return web.json_response({"ok": True})
 
     async def metrics(_: web.Request) -> web.Response:
+        try:
+            async with store.transaction() as repo:
+                by_severity, reminders = await repo.open_counts()
+        except Exception:  # metrics still answer when the database does not; /healthz reports that
+            log.warning("metrics: database did not answer")
+        else:
+            OPEN_INCIDENTS.clear()
+            for severity, count in by_severity.items():
+                OPEN_INCIDENTS.labels(severity=severity).set(count)
+            SCHEDULED_REMINDERS.set(reminders)
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     web_app = web.Application()

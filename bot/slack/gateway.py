@@ -82,9 +82,11 @@ class SlackGateway:
                 response = await self.client.api_call(method, data=form)
         except SlackApiError as exc:
             SLACK_CALLS.labels(method=method, outcome="error").inc()
+            log.info("Slack answered %s", exc.response.get("error"), extra={"slack_method": method})
             raise ChatError(step, str(exc.response.get("error", "slack_error"))) from exc
         except (ClientError, TimeoutError) as exc:
             SLACK_CALLS.labels(method=method, outcome="unreachable").inc()
+            log.warning("Slack unreachable: %s", type(exc).__name__, extra={"slack_method": method})
             raise ChatError(step, f"{type(exc).__name__}: {exc}") from exc
         SLACK_CALLS.labels(method=method, outcome="ok").inc()
         return dict(response.data) if isinstance(response.data, dict) else {}

@@ -63,6 +63,13 @@ async def test_serve_http_end_to_end(tmp_path: Path, slack_spec: ApiSpec) -> Non
                 text = await metrics.text()
             assert 'hashi_slack_requests_seconds_count{kind="command",status="200"}' in text
             assert 'hashi_slack_api_calls_total{method="conversations.create",outcome="ok"}' in text
+            assert 'hashi_open_incidents{severity="SEV2"} 1.0' in text
+            waiting = next(
+                line for line in text.splitlines() if line.startswith("hashi_scheduled_reminders ")
+            )
+            assert (
+                float(waiting.split()[1]) >= 1
+            )  # at least the next status update waits in Slack's scheduler
         assert standin.rejections == []
     finally:
         code, stderr = await served.stop()
