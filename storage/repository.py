@@ -131,9 +131,10 @@ class Repository:
         return list((await self.session.execute(stmt.offset(offset))).scalars())
 
     async def incidents_visible_to(
-        self, *, user_id: str, open_only: bool = True, limit: int | None = None
-    ) -> list[Incident]:
-        """Incidents newest first that the user may see: public ones, and private ones they are part of."""
+        self, *, user_id: str, open_only: bool = True, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[Incident], int]:
+        """A page of the incidents the user may see (public ones, private ones they are part of), newest
+        first, and how many there are in all."""
         member = (
             select(col(Participant.incident_id))
             .where(col(Participant.user_id) == user_id)
@@ -149,10 +150,11 @@ class Repository:
         )
         if open_only:
             stmt = stmt.where(col(Incident.status).in_(OPEN_STATUSES))
-        stmt = stmt.order_by(col(Incident.id).desc())
+        total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        stmt = stmt.order_by(col(Incident.id).desc()).offset(offset)
         if limit is not None:
             stmt = stmt.limit(limit)
-        return list((await self.session.execute(stmt)).scalars())
+        return list((await self.session.execute(stmt)).scalars()), int(total)
 
     async def incidents_started_between(self, *, since: datetime, until: datetime) -> list[Incident]:
         """Incidents whose start (impact start, else detection, else declaration) lies in [since, until)."""

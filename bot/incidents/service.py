@@ -140,12 +140,15 @@ class IncidentService:
         return await incident_facts(self._store, since=since, until=until)
 
     async def visible_incidents(
-        self, *, user_id: str, open_only: bool = True, limit: int | None = None
-    ) -> list[IncidentSnapshot]:
-        """Incidents newest first that a user may see (private ones only for the people in them)."""
+        self, *, user_id: str, open_only: bool = True, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[IncidentSnapshot], int]:
+        """A page of the incidents a user may see, newest first (private ones only for the people in them),
+        and how many there are in all."""
         async with self._store.transaction() as repo:
-            rows = await repo.incidents_visible_to(user_id=user_id, open_only=open_only, limit=limit)
-            return [bare_snapshot(row) for row in rows]
+            rows, total = await repo.incidents_visible_to(
+                user_id=user_id, open_only=open_only, limit=limit, offset=offset
+            )
+            return [bare_snapshot(row) for row in rows], total
 
     async def visible_snapshot(self, *, incident_id: int, user_id: str) -> IncidentSnapshot:
         """Everything about an incident if the user may see it; private ones are 'not found' to outsiders."""

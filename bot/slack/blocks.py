@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -350,22 +351,51 @@ def incident_line(incident: IncidentSnapshot) -> str:
     )
 
 
-def list_blocks(
-    incidents: Sequence[IncidentSnapshot], *, max_blocks: int = MAX_MESSAGE_BLOCKS
-) -> list[dict[str, Any]]:
-    """Open incidents, newest first, paged within Block Kit's block limit."""
-    if not incidents:
+LIST_PAGE_SIZE = 20  # a message holds 50 blocks: a header, 20 incidents, the page line and the buttons
+HOME_PAGE_SIZE = 40  # App Home holds 100
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: which page, how many per page, how many in all."""
+
+    number: int
+    size: int
+    total: int
+
+    @property
+    def count(self) -> int:
+        """How many pages there are."""
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        """Where the page starts."""
+        return (self.number - 1) * self.size
+
+
+def list_blocks(incidents: Sequence[IncidentSnapshot], *, page: Page, action_id: str) -> list[dict[str, Any]]:
+    """One page of open incidents, newest first, with buttons to the other pages."""
+    if not page.total:
         return [SectionBlock(text=MarkdownTextObject(text=":sunny: No open incidents.")).to_dict()]
-    room = max_blocks - 2
-    blocks: list[Block] = [HeaderBlock(text=_plain(f"Open incidents ({len(incidents)})", 150))]
-    blocks += [SectionBlock(text=MarkdownTextObject(text=incident_line(i))) for i in incidents[:room]]
-    if len(incidents) > room:
-        more = f"…and {len(incidents) - room} more. `/incident list` shows the newest {room}."
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    blocks: list[Block] = [HeaderBlock(text=_plain(f"Open incidents ({page.total})", 150))]
+    blocks += [SectionBlock(text=MarkdownTextObject(text=incident_line(i))) for i in incidents[: page.size]]
+    if page.count > 1:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Page {page.number} of {page.count}")]))
+        buttons = []
+        if page.number > 1:
+            buttons.append(
+                ButtonElement(text="Newer", action_id=f"{action_id}_prev", value=str(page.number - 1))
+            )
+        if page.number < page.count:
+            buttons.append(
+                ButtonElement(text="Older", action_id=f"{action_id}_next", value=str(page.number + 1))
+            )
+        blocks.append(ActionsBlock(elements=buttons))
     return [b.to_dict() for b in blocks]
 
 
-def home_view(incidents: Sequence[IncidentSnapshot]) -> dict[str, Any]:
+def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page) -> dict[str, Any]:
     """App Home: open incidents the user may see, and how to declare one."""
     intro = SectionBlock(
         text=MarkdownTextObject(
@@ -376,7 +406,7 @@ def home_view(incidents: Sequence[IncidentSnapshot]) -> dict[str, Any]:
     blocks = [
         intro.to_dict(),
         DividerBlock().to_dict(),
-        *list_blocks(incidents, max_blocks=MAX_VIEW_BLOCKS - 2),
+        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE),
     ]
     return {"type": "home", "blocks": blocks}
 

@@ -18,7 +18,7 @@ class Action(StrEnum):
     EXPORT = "hashi_export"
     RETRY_SETUP = "hashi_retry_setup"
     CHECKLIST = "hashi_checklist"
-    OPEN_CHANNEL = "hashi_open_channel"
+    LIST_PAGE = "hashi_list_page"
     HOME_PAGE = "hashi_home_page"
     DECLARE = "hashi_declare"
 

@@ -100,6 +100,8 @@ async def test_two_replicas_act_as_one(postgres_url: str, tmp_path: Path, slack_
         await asyncio.sleep(1.0)
         assert len([c for c in standin.channels.values() if c.name.startswith("inc-")]) == 1
         assert len(standin.channels[ANNOUNCE].messages) == 1
+        waiting = [s for s in standin.scheduled.values() if s.channel_id == room.id]
+        assert len(waiting) == 2, [s.text for s in waiting]  # the next SEV3 status update and its escalation
 
         # Commands alternate between the replicas, several at once.
         await asyncio.gather(
@@ -169,4 +171,5 @@ async def test_two_replicas_act_as_one(postgres_url: str, tmp_path: Path, slack_
     assert sum(1 for e in snap.timeline if e.text.startswith("Status identified → monitoring")) == 1, texts
     assert {"first finding", "second finding"} <= set(texts)
     assert snap.lead == BOB and snap.status.value == "resolved"
+    assert not [s for s in standin.scheduled.values() if s.channel_id == room.id]  # resolving cancelled them
     assert standin.rejections == []

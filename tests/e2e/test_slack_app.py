@@ -363,3 +363,25 @@ async def test_slack_rate_limit_during_declaration_is_retried(hashi: Hashi) -> N
     room = await _declare(hashi)
     assert hashi.standin.channels[room].pins
     assert len(hashi.standin.calls_to("conversations.create")) == 2
+
+
+async def test_list_pages_through_many_incidents(hashi: Hashi) -> None:
+    for n in range(25):
+        await hashi.runtime.service.declare(title=f"Incident number {n + 1}", actor=ALICE, severity="SEV4")
+    await hashi.settle()
+    sent = await hashi.driver.command("list", user_id=BOB, channel_id=GENERAL)
+    first = (await hashi.eventually(lambda: hashi.standin.responses_to(sent.response_url or "")))[0]
+    lines = [b for b in first["blocks"] if b["type"] == "section"]
+    assert len(lines) == 20 and "Incident number 25" in json.dumps(lines[0])
+    assert "Page 1 of 2" in json.dumps(first["blocks"]) and len(first["blocks"]) <= 50
+    message = {"ts": "1.1", "blocks": first["blocks"]}
+    await hashi.driver.click(
+        user_id=BOB, channel_id=GENERAL, message=message, action_id="hashi_list_page_next"
+    )
+    pages = await hashi.eventually(
+        lambda: [r for r in hashi.standin.responses if "Page 2 of 2" in json.dumps(r)], what="page 2"
+    )
+    assert pages[0]["replace_original"] is True
+    second = [b for b in pages[0]["blocks"] if b["type"] == "section"]
+    assert len(second) == 5 and "Incident number 1" in json.dumps(second[-1])
+    assert "hashi_list_page_prev" in json.dumps(pages[0]["blocks"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from bot.incidents.model import Status
 from bot.slack import blocks
 from bot.slack.ids import Action
 from bot.slack.listeners.context import Deps
-from bot.slack.listeners.replies import Reply, export_postmortem
+from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page
 
 
 def _action(body: dict[str, Any]) -> dict[str, Any]:
@@ -231,6 +232,23 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
 
-    @app.action(Action.OPEN_CHANNEL)
-    async def open_channel_clicked(ack: AsyncAck) -> None:
-        await ack()  # a link button: Slack opens the URL itself
+    @app.action(re.compile(f"^{Action.LIST_PAGE}_(prev|next)$"))
+    async def list_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        number = _page_number(body)
+        await respond(
+            replace_original=True,
+            response_type="ephemeral",
+            text="Open incidents",
+            blocks=await list_page(deps, user_id=body["user"]["id"], number=number),
+        )
+
+    @app.action(re.compile(f"^{Action.HOME_PAGE}_(prev|next)$"))
+    async def home_page_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await home_page(deps, user_id=body["user"]["id"], number=_page_number(body))
+
+
+def _page_number(body: dict[str, Any]) -> int:
+    value = str(_action(body).get("value") or "1")
+    return max(1, min(int(value), 100_000)) if value.isdigit() else 1

@@ -17,7 +17,7 @@ from bot.incidents.model import Milestone, Status
 from bot.incidents.ports import SystemClock
 from bot.slack import blocks
 from bot.slack.listeners.context import Deps
-from bot.slack.listeners.replies import Reply, export_postmortem, show_checklist, show_stats
+from bot.slack.listeners.replies import Reply, export_postmortem, list_page, show_checklist, show_stats
 from bot.slack.parse import ParseError, parse_command, usage_text
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,7 @@ def declared_reply(incident: Any, missing: tuple[str, ...], *, verb: str = "Decl
 
 
 async def _list(_: cmd.ListIncidents, where: Invocation, deps: Deps) -> Reply:
-    visible = await deps.service.visible_incidents(user_id=where.user_id, open_only=True)
-    return blocks.list_blocks(visible)
+    return await list_page(deps, user_id=where.user_id, number=1)
 
 
 async def _help(_: cmd.Help, _where: Invocation, deps: Deps) -> Reply:

@@ -7,10 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.incidents.errors import IncidentError
 from bot.incidents.model import EventKind
-from bot.slack import blocks
 from bot.slack.listeners.context import Deps
+from bot.slack.listeners.replies import home_page
 
 
 def _message_time(ts: str) -> datetime:
@@ -125,9 +124,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        user_id = str(event.get("user"))
-        try:
-            visible = await deps.service.visible_incidents(user_id=user_id, open_only=True, limit=200)
-            await deps.gateway.publish_home(user_id=user_id, view=blocks.home_view(visible))
-        except IncidentError:
-            return
+        await home_page(deps, user_id=str(event.get("user")), number=1)

@@ -14,6 +14,7 @@ from bot.incidents.times import zone
 from bot.reports.metrics import compute_stats, stats_table
 from bot.reports.postmortem import render_postmortem
 from bot.slack import blocks
+from bot.slack.ids import Action
 from bot.slack.listeners.context import Deps
 
 # What a listener answers the user: mrkdwn text, blocks, or nothing.
@@ -32,6 +33,26 @@ async def show_stats(deps: Deps, *, window: timedelta, window_text: str, service
     scope = f" for service {blocks.user_text(service, limit=100)}" if service else ""
     table = escape_mrkdwn(stats_table(report))
     return f"*Recovery-time metrics, last {escape_mrkdwn(window_text)}{scope}*\n```{table}```"
+
+
+async def list_page(deps: Deps, *, user_id: str, number: int) -> list[dict[str, Any]]:
+    """One page of the open incidents a user may see, for a message."""
+    size = blocks.LIST_PAGE_SIZE
+    incidents, total = await deps.service.visible_incidents(
+        user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
+    )
+    page = blocks.Page(number=max(1, number), size=size, total=total)
+    return blocks.list_blocks(incidents, page=page, action_id=Action.LIST_PAGE)
+
+
+async def home_page(deps: Deps, *, user_id: str, number: int) -> None:
+    """Publishes one page of a user's App Home."""
+    size = blocks.HOME_PAGE_SIZE
+    incidents, total = await deps.service.visible_incidents(
+        user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
+    )
+    page = blocks.Page(number=max(1, number), size=size, total=total)
+    await deps.gateway.publish_home(user_id=user_id, view=blocks.home_view(incidents, page=page))
 
 
 async def show_checklist(deps: Deps, *, incident_id: int, user_id: str) -> Reply:
