@@ -287,57 +287,65 @@ def declare_modal(
     return view.to_dict()
 
 
-def note_modal(*, incident_id: int) -> dict[str, Any]:
-    """The add-note modal (text and an optional time)."""
+def _text_and_time_modal(
+    *,
+    callback_id: str,
+    incident_id: int,
+    title: str,
+    submit: str,
+    text: tuple[str, str, str, bool],
+    at: tuple[str, str, str],
+) -> dict[str, Any]:
+    """A modal asking for some text and when it happened; `text` is (block, action, label, optional)."""
+    text_block, text_action, text_label, text_optional = text
+    at_block, at_action, at_label = at
     view = SlackView(
         type="modal",
-        callback_id=View.NOTE,
+        callback_id=callback_id,
         private_metadata=str(incident_id),
-        title=PlainTextObject(text=f"Note on INC-{incident_id}"),
-        submit=PlainTextObject(text="Add"),
+        title=PlainTextObject(text=title),
+        submit=PlainTextObject(text=submit),
         blocks=[
             _input(
-                BlockId.NOTE_TEXT,
-                "Note",
-                PlainTextInputElement(action_id=Field.NOTE_TEXT, multiline=True, max_length=2900),
+                text_block,
+                text_label,
+                PlainTextInputElement(action_id=text_action, multiline=True, max_length=2900),
+                optional=text_optional,
             ),
             _input(
-                BlockId.NOTE_AT,
-                "When did it happen?",
-                PlainTextInputElement(action_id=Field.NOTE_AT, max_length=60),
+                at_block,
+                at_label,
+                PlainTextInputElement(action_id=at_action, max_length=60),
                 optional=True,
                 hint=TIME_HINT,
             ),
         ],
     )
     return view.to_dict()
+
+
+def note_modal(*, incident_id: int) -> dict[str, Any]:
+    """The add-note modal (text and an optional time)."""
+    return _text_and_time_modal(
+        callback_id=View.NOTE,
+        incident_id=incident_id,
+        title=f"Note on INC-{incident_id}",
+        submit="Add",
+        text=(BlockId.NOTE_TEXT, Field.NOTE_TEXT, "Note", False),
+        at=(BlockId.NOTE_AT, Field.NOTE_AT, "When did it happen?"),
+    )
 
 
 def resolve_modal(*, incident_id: int) -> dict[str, Any]:
     """The resolve modal (summary and an optional time)."""
-    view = SlackView(
-        type="modal",
+    return _text_and_time_modal(
         callback_id=View.RESOLVE,
-        private_metadata=str(incident_id),
-        title=PlainTextObject(text=f"Resolve INC-{incident_id}"),
-        submit=PlainTextObject(text="Resolve"),
-        blocks=[
-            _input(
-                BlockId.RESOLVE_SUMMARY,
-                "How was it resolved?",
-                PlainTextInputElement(action_id=Field.RESOLVE_SUMMARY, multiline=True, max_length=2900),
-                optional=True,
-            ),
-            _input(
-                BlockId.RESOLVE_AT,
-                "Resolved at",
-                PlainTextInputElement(action_id=Field.RESOLVE_AT, max_length=60),
-                optional=True,
-                hint=TIME_HINT,
-            ),
-        ],
+        incident_id=incident_id,
+        title=f"Resolve INC-{incident_id}",
+        submit="Resolve",
+        text=(BlockId.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY, "How was it resolved?", True),
+        at=(BlockId.RESOLVE_AT, Field.RESOLVE_AT, "Resolved at"),
     )
-    return view.to_dict()
 
 
 def incident_line(incident: IncidentSnapshot) -> str:
