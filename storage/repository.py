@@ -156,14 +156,6 @@ class Repository:
             stmt = stmt.limit(limit)
         return list((await self.session.execute(stmt)).scalars()), int(total)
 
-    async def incidents_started_between(self, *, since: datetime, until: datetime) -> list[Incident]:
-        """Incidents whose start (impact start, else detection, else declaration) lies in [since, until)."""
-        start = func.coalesce(
-            col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
-        )
-        stmt = select(Incident).where(start >= since, start < until).order_by(col(Incident.id))
-        return list((await self.session.execute(stmt)).scalars())
-
     async def milestone_rows(self, *, since: datetime, until: datetime) -> list[RowMapping]:
         """Id, severity, services, status, private flag and milestones of incidents that started in the
         window, or started before it and were still hurting inside it (they count against availability)."""

@@ -157,12 +157,6 @@ class IncidentService:
             raise IncidentNotFound(f"There is no incident INC-{incident_id} you can see.")
         return snap
 
-    async def incidents_started_between(self, *, since: datetime, until: datetime) -> list[IncidentSnapshot]:
-        """Incidents whose start lies in the window, with timelines (for metrics)."""
-        async with self._store.transaction() as repo:
-            rows = await repo.incidents_started_between(since=since, until=until)
-            return [await snapshot_of(repo, row) for row in rows]
-
     # Declaring
 
     def severity(self, text: str | None) -> str:
