@@ -242,13 +242,25 @@ class Repository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def events(self, *, incident_id: int, include_deleted: bool = False) -> list[TimelineEvent]:
-        """The incident's timeline, oldest first (ties in recording order)."""
-        stmt = select(TimelineEvent).where(col(TimelineEvent.incident_id) == incident_id)
-        if not include_deleted:
-            stmt = stmt.where(col(TimelineEvent.deleted).is_(False))
-        stmt = stmt.order_by(col(TimelineEvent.at), col(TimelineEvent.id))
-        return list((await self.session.execute(stmt)).scalars())
+    async def events(self, *, incident_id: int) -> list[RowMapping]:
+        """The incident's timeline, oldest first (ties in recording order), as plain rows: a long timeline is
+        read on every change, and rows cost a fraction of ORM objects."""
+        stmt = (
+            select(
+                col(TimelineEvent.id),
+                col(TimelineEvent.at),
+                col(TimelineEvent.recorded_at),
+                col(TimelineEvent.kind),
+                col(TimelineEvent.actor),
+                col(TimelineEvent.text),
+                col(TimelineEvent.source_ref),
+                col(TimelineEvent.permalink),
+                col(TimelineEvent.data),
+            )
+            .where(col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.deleted).is_(False))
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+        )
+        return list((await self.session.execute(stmt)).mappings())
 
     # Roles and people
 

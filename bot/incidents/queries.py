@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import RowMapping
+
 from bot.incidents.errors import IncidentNotFound
 from bot.incidents.model import (
     ChecklistItemView,
@@ -16,7 +18,7 @@ from bot.incidents.model import (
     Status,
     TimelineEntry,
 )
-from storage.models import Incident, TimelineEvent
+from storage.models import Incident
 from storage.repository import Repository, Store
 
 if TYPE_CHECKING:
@@ -28,16 +30,16 @@ def milestones_of(row: Incident) -> Milestones:
     return Milestones(**{m.value: getattr(row, m.value) for m in Milestone})
 
 
-def entry_of(event: TimelineEvent) -> TimelineEntry:
+def entry_of(event: RowMapping) -> TimelineEntry:
     """A stored timeline event as the read side sees it."""
     return TimelineEntry(
-        at=event.at,
-        recorded_at=event.recorded_at,
-        kind=event.kind,
-        actor=event.actor,
-        text=event.text,
-        source_ref=event.source_ref,
-        permalink=event.permalink,
+        at=event["at"],
+        recorded_at=event["recorded_at"],
+        kind=event["kind"],
+        actor=event["actor"],
+        text=event["text"],
+        source_ref=event["source_ref"],
+        permalink=event["permalink"],
     )
 
 
@@ -71,11 +73,10 @@ async def snapshot_of(repo: Repository, row: Incident) -> IncidentSnapshot:
     items = await repo.checklist_items(incident_id=row.id)
     followups = await repo.followups(incident_id=row.id)
     severity_kinds = (EventKind.DECLARED.value, EventKind.SEVERITY.value)
-    history = tuple(
-        (e.at, str(e.data.get("to") or e.data.get("severity")))
-        for e in sorted(events, key=lambda e: (e.recorded_at, e.id or 0))
-        if e.kind in severity_kinds
+    changes = sorted(
+        (e for e in events if e["kind"] in severity_kinds), key=lambda e: (e["recorded_at"], e["id"])
     )
+    history = tuple((e["at"], str(e["data"].get("to") or e["data"].get("severity"))) for e in changes)
     bare = bare_snapshot(row)
     return IncidentSnapshot(
         id=bare.id,

@@ -150,6 +150,18 @@ class IncidentService:
             )
             return [bare_snapshot(row) for row in rows], total
 
+    async def check_visible(self, *, incident_id: int, user_id: str) -> None:
+        """Raises IncidentNotFound unless the user may see the incident (reads only who is in it)."""
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, incident_id)
+            if not row.private:
+                return
+            people = {p.user_id for p in await repo.participants(incident_id=incident_id)}
+            people |= {r.user_id for r in await repo.roles(incident_id=incident_id)}
+            people |= {p for p in (row.declared_by, row.lead) if p}
+        if user_id not in people:
+            raise IncidentNotFound(f"There is no incident INC-{incident_id} you can see.")
+
     async def visible_snapshot(self, *, incident_id: int, user_id: str) -> IncidentSnapshot:
         """Everything about an incident if the user may see it; private ones are 'not found' to outsiders."""
         snap = await self.snapshot(incident_id=incident_id)
@@ -249,7 +261,7 @@ class IncidentService:
             # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
             return RoomSetup(incident=await self.snapshot(incident_id=incident.id), created=False)
         setup = await self.ensure_room(incident_id=incident.id, first_attempt=True)
-        await self.sync_reminders(incident_id=incident.id)
+        await self.sync_reminders(incident_id=incident.id, current=setup.incident)
         return RoomSetup(incident=setup.incident, created=True, missing=setup.missing)
 
     async def ensure_room(self, *, incident_id: int, first_attempt: bool = False) -> RoomSetup:
@@ -802,9 +814,10 @@ class IncidentService:
         await self._dispatch(snap, fx)
         return snap
 
-    async def sync_reminders(self, *, incident_id: int) -> None:
-        """Brings Slack's scheduler in line with the reminders the incident should have (idempotent)."""
-        snap = await self.snapshot(incident_id=incident_id)
+    async def sync_reminders(self, *, incident_id: int, current: IncidentSnapshot | None = None) -> None:
+        """Brings Slack's scheduler in line with the reminders the incident should have (idempotent);
+        `current` is a snapshot just read, so it is not read again."""
+        snap = current if current is not None else await self.snapshot(incident_id=incident_id)
         wanted = desired_reminders(snap, cadence=self.cadence(snap), now=self._clock.now())
         async with self._store.transaction() as repo:
             rows = await repo.reminders(incident_id=incident_id)
@@ -879,7 +892,7 @@ class IncidentService:
                 log.warning("Slack update failed: %s", outcome, extra={"incident_id": snap.id})
             elif isinstance(outcome, BaseException):
                 raise outcome
-        await self.sync_reminders(incident_id=snap.id)
+        await self.sync_reminders(incident_id=snap.id, current=snap)
 
     async def _post_checklist(self, snap: IncidentSnapshot) -> None:
         """Posts the checklists as a message and remembers it, so ticks update it in place."""

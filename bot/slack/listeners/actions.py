@@ -35,7 +35,7 @@ async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
         if found is None:
             raise IncidentError("This message is not in an incident channel any more.")
         incident_id = found
-    await deps.service.visible_snapshot(incident_id=incident_id, user_id=body["user"]["id"])
+    await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
     return incident_id
 
 
@@ -152,7 +152,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 incident_id = int(asked["id"])
             except (ValueError, KeyError, TypeError):
                 return ":warning: That confirmation is out of date; resolve again."
-            await deps.service.visible_snapshot(incident_id=incident_id, user_id=body["user"]["id"])
+            await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.resolve(
                 incident_id=incident_id,
                 actor=body["user"]["id"],
@@ -208,7 +208,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if where is None:
                 return ":warning: That checklist is out of date; `/incident checklist` shows the current one."
             incident_id, start, playbook = where
-            await deps.service.visible_snapshot(incident_id=incident_id, user_id=body["user"]["id"])
+            await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.tick_items(
                 incident_id=incident_id,
                 playbook=playbook,

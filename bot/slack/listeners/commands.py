@@ -49,7 +49,7 @@ async def _incident_id(command: Any, where: Invocation, deps: Deps) -> int:
                 "or name the incident first, e.g. `/incident note INC-12 Restarted the API`."
             )
         incident_id = found
-    await deps.service.visible_snapshot(incident_id=incident_id, user_id=where.user_id)
+    await deps.service.check_visible(incident_id=incident_id, user_id=where.user_id)
     return incident_id
 
 
