@@ -63,6 +63,8 @@ class TimelineEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("incident_id", "source_ref", name="uq_timeline_event_source"),
         Index("ix_timeline_event_incident_at", "incident_id", "at"),
+        # Stats read the declaration and severity events of many incidents at once.
+        Index("ix_timeline_event_kind", "kind", "incident_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

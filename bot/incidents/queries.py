@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import RowMapping
@@ -135,22 +135,28 @@ async def incident_facts(store: Store, *, since: datetime, until: datetime) -> l
         rows = await repo.milestone_rows(since=since, until=until)
         changes = await repo.severity_changes(since=since, until=until)
     by_incident: dict[int, list[tuple[datetime, str]]] = {}
-    for incident_id, at, data in changes:
-        code = data.get("to") or data.get("severity")
-        if code:
-            by_incident.setdefault(incident_id, []).append((at, str(code)))
+    for incident_id, at, code in changes:
+        if code and at is not None:
+            by_incident.setdefault(incident_id, []).append((_utc(at), code))
+    statuses = {s.value: s for s in Status}
     facts = []
-    for row in rows:
-        milestones = Milestones(**{m.value: row[m.value] for m in Milestone})
+    for incident_id, severity, services, status, private, *times in rows:
+        milestones = Milestones(*(_utc(t) if t is not None else None for t in times))
         facts.append(
             IncidentFacts(
-                id=row["id"],
-                severity=row["severity"],
-                services=tuple(row["services"] or ()),
-                private=row["private"],
-                status=Status(row["status"]),
+                id=incident_id,
+                severity=severity,
+                services=tuple(services or ()),
+                private=bool(private),
+                status=statuses[status],
                 milestones=milestones,
-                severity_changes=tuple(by_incident.get(row["id"], ())),
+                severity_changes=tuple(by_incident.get(incident_id, ())),
             )
         )
     return facts
+
+
+def _utc(seconds: float) -> datetime:
+    """Unix seconds from the database as a UTC datetime, to the millisecond (the float arithmetic of the
+    conversion must not turn 14:05:00 into 14:04:59.999999)."""
+    return datetime.fromtimestamp(round(seconds, 3), tz=UTC)

@@ -55,3 +55,13 @@ async def test_db_upgrade_on_postgres(postgres_url: str) -> None:
         assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
+
+
+def test_milestone_columns_follow_the_milestones_fields() -> None:
+    # incident_facts builds Milestones positionally from the columns milestone_rows reads
+    from dataclasses import fields
+
+    from bot.incidents.model import Milestones
+    from storage.repository import MILESTONE_COLUMNS
+
+    assert tuple(f.name for f in fields(Milestones)) == MILESTONE_COLUMNS
