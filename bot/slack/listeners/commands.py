@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,12 @@ class Invocation:
 
 
 Handler = Callable[[Any, Invocation, Deps], Awaitable[Reply]]
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def _carries_time(command: Any) -> bool:
+    """Whether a parsed command holds a time the user wrote (which their time zone may change)."""
+    return any(isinstance(getattr(command, f.name), datetime) for f in fields(command))
 
 
 async def _incident_id(command: Any, where: Invocation, deps: Deps) -> int:
@@ -259,18 +266,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.command("/incident")
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        user_id, text, now = command["user_id"], command.get("text", ""), SystemClock().now()
+        # Most commands carry no time, so the user's zone (a users.info call) is looked up only when one does,
+        # or when the command failed (a time may be why), or for the declare modal's "detected at".
+        tz = UTC_ZONE
+        parsed = parse_command(text, severities=deps.severities, roles=deps.roles, now=now, tz=tz)
+        if isinstance(parsed, ParseError | cmd.OpenDeclareModal) or _carries_time(parsed):
+            tz = await deps.user_zone(user_id)
+            parsed = parse_command(text, severities=deps.severities, roles=deps.roles, now=now, tz=tz)
         where = Invocation(
-            user_id=command["user_id"],
+            user_id=user_id,
             channel_id=command.get("channel_id", ""),
             trigger_id=command.get("trigger_id", ""),
-            tz=await deps.user_zone(command["user_id"]),
-        )
-        parsed = parse_command(
-            command.get("text", ""),
-            severities=deps.severities,
-            roles=deps.roles,
-            now=SystemClock().now(),
-            tz=where.tz,
+            tz=tz,
         )
         if isinstance(parsed, ParseError):
             usage = blocks.user_text(parsed.usage)
