@@ -54,23 +54,14 @@ async def _answer(body: dict[str, Any], respond: AsyncRespond, deps: Deps, messa
 def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the action listeners."""
 
-    async def run(
-        body: dict[str, Any], respond: AsyncRespond, work: Any, *, opens_modal: bool = False
-    ) -> None:
-        """Claims the delivery, then does the work in a work slot (a modal opens at once: its trigger
-        lasts 3 seconds) and answers the user."""
+    async def run(body: dict[str, Any], respond: AsyncRespond, work: Any) -> None:
         action = _action(body)
         delivery = f"action:{body.get('trigger_id', '')}:{action.get('action_id')}:{action.get('action_ts')}"
         if not await deps.service.claim_delivery(delivery_id=delivery[:255], kind="action"):
             work.close()  # a redelivered click that already took effect
             return
         try:
-            if opens_modal:
-                outcome = await work
-            else:
-                async with deps.slots:
-                    outcome = await work
-            await _answer(body, respond, deps, outcome)
+            await _answer(body, respond, deps, await work)
         except IncidentError as exc:
             await _answer(body, respond, deps, f":warning: {blocks.user_text(exc.message)}")
         except ChatError as exc:
@@ -122,7 +113,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.service.set_status(incident_id=incident_id, status=status, actor=body["user"]["id"])
             return None
 
-        await run(body, respond, work(), opens_modal=True)
+        await run(body, respond, work())
 
     @app.action(Action.NOTE)
     async def note_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -135,7 +126,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return None
 
-        await run(body, respond, work(), opens_modal=True)
+        await run(body, respond, work())
 
     @app.action(Action.RESOLVE)
     async def resolve_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -148,7 +139,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return None
 
-        await run(body, respond, work(), opens_modal=True)
+        await run(body, respond, work())
 
     @app.action(Action.RESOLVE_ANYWAY)
     async def resolve_anyway_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -250,15 +250,6 @@ HANDLERS: dict[type, Handler] = {
 }
 
 
-async def run_handler(parsed: Any, where: Invocation, deps: Deps) -> Reply:
-    """Runs a command's handler in a work slot; the declare modal opens at once (its trigger lasts 3 s)."""
-    handler = HANDLERS[type(parsed)]
-    if isinstance(parsed, cmd.OpenDeclareModal):
-        return await handler(parsed, where, deps)
-    async with deps.slots:
-        return await handler(parsed, where, deps)
-
-
 async def reply(respond: AsyncRespond, message: Reply) -> None:
     """Sends an ephemeral reply (text or blocks) to the user who typed the command."""
     if message is None:
@@ -298,7 +289,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ):
             return  # a retried delivery of a command that already ran
         try:
-            await reply(respond, await run_handler(parsed, where, deps))
+            await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps))
         except IncidentError as exc:
             await reply(respond, f":warning: {blocks.user_text(exc.message)}")
         except ChatError as exc:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.incidents.service import IncidentService
 from bot.incidents.times import zone
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
-
-# How many requests' after-ack work runs at once. Bolt runs every listener as a task on one event loop, so
-# unbounded after-ack work (database writes, Slack calls) delays the acks of the requests behind it; queued
-# work waits without using the CPU.
-WORK_SLOTS = 8
 
 
 @dataclass(frozen=True)
@@ -24,7 +18,6 @@ class Deps:
     service: IncidentService
     gateway: SlackGateway
     settings: Settings
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORK_SLOTS))
 
     @property
     def severities(self) -> tuple[str, ...]:
