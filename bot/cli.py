@@ -164,7 +164,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError("SLACK_SIGNING_SECRET is not set (HTTP mode verifies every request with it)")
     runtime = await build_runtime(settings)
     port = args.port or settings.env.port
-    web_app = build_web(app=runtime.app, store=runtime.store)
+    web_app = build_web(
+        app=runtime.app, store=runtime.store, signing_secret=settings.env.slack_signing_secret
+    )
     try:
         await runtime.gateway.bot_user_id()  # learn who we are once, before the first declaration needs it
     except ChatError as exc:

@@ -197,7 +197,7 @@ class IncidentService:
     ) -> RoomSetup:
         """Records a new incident, then opens its Slack room; a repeated request_key returns the first one."""
         await self.authorize(Act.DECLARE, actor=actor)
-        title = title.strip()
+        title = clean(title).strip()
         if not title:
             raise InvalidInput("An incident needs a title, e.g. `/incident declare SEV2 Checkout errors`.")
         code = self.severity(severity)
@@ -205,11 +205,11 @@ class IncidentService:
         async with self._store.transaction() as repo:
             row = Incident(
                 title=title,
-                summary=summary.strip(),
+                summary=clean(summary).strip(),
                 severity=code,
                 status=Status.INVESTIGATING.value,
                 private=private,
-                services=list(dict.fromkeys(s.strip() for s in services if s.strip())),
+                services=list(dict.fromkeys(clean(s).strip() for s in services if clean(s).strip())),
                 lead=lead,
                 declared_by=actor,
                 team_id=team_id,
@@ -570,7 +570,7 @@ class IncidentService:
             if deleted is not None:
                 event.deleted = deleted
             if text is not None:
-                event.text = text
+                event.text = clean(text)
             repo.session.add(event)
         return True
 
@@ -588,7 +588,11 @@ class IncidentService:
             assert row.id is not None
             await repo.add_followup(
                 followup=Followup(
-                    incident_id=row.id, text=text.strip(), owner=owner, created_by=actor, created_at=now
+                    incident_id=row.id,
+                    text=clean(text).strip(),
+                    owner=owner,
+                    created_by=actor,
+                    created_at=now,
                 )
             )
             suffix = f" (owner <@{owner}>)" if owner else ""
@@ -917,6 +921,7 @@ class IncidentService:
     ) -> bool:
         assert row.id is not None
         now = self._clock.now()
+        text = clean(text)
         event_id = await repo.add_event(
             incident_id=row.id,
             at=at,
@@ -977,6 +982,11 @@ _ACT_WORDS = {
     Act.EXPORT: "export the postmortem",
     Act.ROLES: "assign roles",
 }
+
+
+def clean(text: str) -> str:
+    """User text without NUL characters, which PostgreSQL cannot store in text (and no one means)."""
+    return text.replace("\x00", "")
 
 
 def _same_time(a: datetime, b: datetime) -> bool:

@@ -8,9 +8,11 @@ import time
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 
 from bot.incidents.service import IncidentService
 from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
@@ -18,6 +20,7 @@ from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
+from bot.slack.parse import payload_problem
 from storage.repository import Store
 
 log = logging.getLogger(__name__)
@@ -45,13 +48,39 @@ def build_app(*, settings: Settings, service: IncidentService, gateway: SlackGat
     return app
 
 
-def build_web(*, app: AsyncApp, store: Store) -> web.Application:
+def build_web(*, app: AsyncApp, store: Store, signing_secret: str | None = None) -> web.Application:
     """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics."""
+
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def slack_events(request: web.Request) -> web.Response:
         started = time.perf_counter()
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await app.async_dispatch(bolt_request)
+        raw = await request.read()
+        # The signature is checked on the raw bytes before anything is parsed, so nobody without the signing
+        # secret can make the bot decode, parse or log anything (Bolt checks it again after).
+        if verifier is not None:
+            try:
+                valid = verifier.is_valid(
+                    body=raw,
+                    timestamp=request.headers.get("X-Slack-Request-Timestamp"),
+                    signature=request.headers.get("X-Slack-Signature"),
+                )
+            except ValueError:  # a timestamp that is not a number
+                valid = False
+            if not valid:
+                return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+            )
+            problem = payload_problem(bolt_request.body)
+            if problem is None:
+                bolt_response = await app.async_dispatch(bolt_request)
+        except Exception as exc:  # Bolt tripping over a signed body of the wrong shape (a number as user id)
+            problem = f"{type(exc).__name__}: {exc}"[:200]
+        if problem is not None:
+            log.warning("refused a malformed delivery: %s", problem)
+            return web.json_response({"error": "malformed request"}, status=400)
         REQUESTS.labels(kind=request_kind(bolt_request.body), status=str(bolt_response.status)).observe(
             time.perf_counter() - started
         )

@@ -467,7 +467,7 @@ def parse_checklist_block_id(block_id: str) -> tuple[int, int, str] | None:
     if (
         len(parts) != 5
         or parts[:2] != ["hashi", "checklist"]
-        or not (parts[2].isdigit() and parts[3].isdigit())
+        or not all(p.isascii() and p.isdigit() and len(p) <= 10 for p in parts[2:4])
     ):
         return None
     return int(parts[2]), int(parts[3]), parts[4]

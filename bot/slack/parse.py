@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.incidents.commands import (
@@ -759,3 +759,37 @@ def _required_time(args: _Args, ctx: _Context, name: str) -> datetime:
         return parse_time(text, now=ctx.now, tz=ctx.tz)
     except TimeParseError as exc:
         raise _refuse(_time_message(exc), name, ctx, forms=f"Times: {TIME_FORMS}") from exc
+
+
+def payload_problem(body: Any) -> str | None:
+    """What is wrong with a Slack request body, or None: the fields Hashi's listeners rely on must be there
+    with the right types (Slack always sends them; a request without them is not from Slack)."""
+    if not isinstance(body, dict):
+        return "not an object"
+    if "command" in body:
+        for name in ("user_id", "channel_id", "response_url", "trigger_id"):
+            if not isinstance(body.get(name), str) or not body.get(name):
+                return f"a command without {name}"
+        return None
+    kind = body.get("type")
+    if kind in ("block_actions", "view_submission", "view_closed"):
+        user = body.get("user")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            return f"{kind} without user.id"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+            return "block_actions without actions"
+        if not isinstance(actions[0].get("action_id"), str) or not isinstance(body.get("trigger_id"), str):
+            return "block_actions without action_id or trigger_id"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        if not isinstance(view, dict) or not all(
+            isinstance(view.get(k), str) for k in ("id", "type", "callback_id")
+        ):
+            return f"{kind} without a view (id, type, callback_id)"
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return "event_callback without an event type"
+    return None

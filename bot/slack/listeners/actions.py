@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from bot.slack.ids import Action
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page
 
+log = logging.getLogger(__name__)
+
 
 def _action(body: dict[str, Any]) -> dict[str, Any]:
     return dict(body.get("actions", [{}])[0])
@@ -28,8 +31,8 @@ def _channel(body: dict[str, Any]) -> str:
 async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
     """The incident an action is about (button value, else the card's channel), if the user may see it."""
     value = _action(body).get("value")
-    if value and str(value).isdigit():
-        incident_id = int(value)
+    if _is_number(value):
+        incident_id = int(str(value))
     else:
         found = await deps.service.incident_for_channel(channel_id=_channel(body))
         if found is None:
@@ -48,7 +51,12 @@ async def _answer(body: dict[str, Any], respond: AsyncRespond, deps: Deps, messa
     if body.get("response_url"):
         await respond(text=text, response_type="ephemeral", replace_original=False, **extra)
     elif _channel(body):
-        await deps.gateway.post_ephemeral(channel_id=_channel(body), user_id=body["user"]["id"], text=text)
+        try:
+            await deps.gateway.post_ephemeral(
+                channel_id=_channel(body), user_id=body["user"]["id"], text=text
+            )
+        except ChatError as exc:  # e.g. the user is not in that channel: nowhere to answer
+            log.info("could not answer %s: %s", body["user"]["id"], exc.reason)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -84,7 +92,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(Action.SEVERITY)
     async def severity_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        code = _action(body).get("selected_option", {}).get("value", "")
+        code = str((_action(body).get("selected_option") or {}).get("value") or "")
 
         async def work() -> Reply:
             await deps.service.set_severity(
@@ -97,7 +105,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(Action.STATUS)
     async def status_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        value = _action(body).get("selected_option", {}).get("value", "")
+        value = str((_action(body).get("selected_option") or {}).get("value") or "")
 
         async def work() -> Reply:
             incident_id = await _incident_id(body, deps)
@@ -146,18 +154,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
 
         async def work() -> Reply:
-            try:
-                asked = json.loads(_action(body).get("value") or "{}")
-                at = datetime.fromisoformat(asked["at"]) if asked.get("at") else None
-                incident_id = int(asked["id"])
-            except (ValueError, KeyError, TypeError):
+            asked = _resolve_request(_action(body).get("value"))
+            if asked is None:
                 return ":warning: That confirmation is out of date; resolve again."
+            incident_id, at, summary = asked
             await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.resolve(
                 incident_id=incident_id,
                 actor=body["user"]["id"],
                 at=at,
-                summary=str(asked.get("summary") or ""),
+                summary=summary,
                 override_gates=True,
             )
             return f"Resolved INC-{incident_id}; the open required items are noted on the timeline."
@@ -251,4 +257,28 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 def _page_number(body: dict[str, Any]) -> int:
     value = str(_action(body).get("value") or "1")
-    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
+    return max(1, min(int(value), 100_000)) if _is_number(value) else 1
+
+
+def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
+    """(incident id, when, summary) from a "Resolve anyway" button's value, or None when it is not one."""
+    try:
+        asked = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if not isinstance(asked, dict) or not _is_number(str(asked.get("id", ""))):
+        return None
+    at = None
+    if asked.get("at") is not None:
+        try:
+            at = datetime.fromisoformat(str(asked["at"]))
+        except ValueError:
+            return None
+        if at.tzinfo is None:
+            return None
+    return int(str(asked["id"])), at, str(asked.get("summary") or "")[:2900]
+
+
+def _is_number(value: Any) -> bool:
+    """ASCII digits only (str.isdigit also takes "²", which int() refuses), short enough to be an id."""
+    return isinstance(value, str) and 0 < len(value) <= 10 and value.isascii() and value.isdigit()

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.incidents.errors import ChatError
 from bot.incidents.model import EventKind
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import home_page
+
+log = logging.getLogger(__name__)
+_TS = re.compile(r"^\d{9,11}\.\d{1,6}$")
+_ID = re.compile(r"^[A-Z0-9]{2,32}$")
+
+
+def _is_ts(value: Any) -> bool:
+    """Whether a value is a Slack message timestamp (`1700000000.000100`)."""
+    return isinstance(value, str) and bool(_TS.match(value))
+
+
+def _is_id(value: Any) -> bool:
+    """Whether a value looks like a Slack id (`U0123ABCD`, `C0123ABCD`)."""
+    return isinstance(value, str) and bool(_ID.match(value))
 
 
 def _message_time(ts: str) -> datetime:
@@ -29,6 +46,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     async def capture(*, channel_id: str, ts: str, message: dict[str, Any] | None) -> None:
         """Adds one Slack message to its incident's timeline (a restored one comes back)."""
+        if not _is_ts(ts) or not _is_id(channel_id):
+            return
         incident_id = await deps.service.incident_for_channel(channel_id=channel_id)
         if incident_id is None:
             return
@@ -36,12 +55,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             message = await deps.gateway.message(channel_id=channel_id, ts=ts)
         if message is None:
             return
-        text = str(message.get("text") or "(no text)")
+        raw = message.get("text")
+        text = raw if isinstance(raw, str) and raw.strip() else "(no text)"  # a file or an emoji-only post
+        author = message.get("user")
         permalink = await deps.gateway.permalink(channel_id=channel_id, ts=ts)
         added = await deps.service.add_note(
             incident_id=incident_id,
             text=text,
-            actor=message.get("user"),
+            actor=author if _is_id(author) else None,
             at=_message_time(ts),
             kind=EventKind.SLACK_MESSAGE,
             source_ref=ts,
@@ -54,6 +75,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
 
     async def forget(*, channel_id: str, ts: str) -> None:
+        if not _is_ts(ts) or not _is_id(channel_id):
+            return
         incident_id = await deps.service.incident_for_channel(channel_id=channel_id)
         if incident_id is not None:
             await deps.service.update_slack_message(
@@ -62,25 +85,24 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.event("pin_added")
     async def pin_added(body: dict[str, Any], event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
-        message = item.get("message")
+        item = _dict(event.get("item"))
+        message = _dict(item.get("message"))
         if item.get("type") != "message" or not message or not await first_delivery(body):
             return
-        channel_id = str(event.get("channel_id") or item.get("channel") or "")
-        await capture(channel_id=channel_id, ts=str(message["ts"]), message=message)
+        channel_id = event.get("channel_id") or item.get("channel")
+        await capture(channel_id=str(channel_id), ts=str(message.get("ts")), message=message)
 
     @app.event("pin_removed")
     async def pin_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
-        message = item.get("message") or {}
+        item = _dict(event.get("item"))
+        message = _dict(item.get("message"))
         if message.get("ts") and await first_delivery(body):
-            await forget(
-                channel_id=str(event.get("channel_id") or item.get("channel") or ""), ts=str(message["ts"])
-            )
+            channel_id = event.get("channel_id") or item.get("channel")
+            await forget(channel_id=str(channel_id), ts=str(message.get("ts")))
 
     @app.event("reaction_added")
     async def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
+        item = _dict(event.get("item"))
         if event.get("reaction") != deps.settings.team.timeline_emoji or item.get("type") != "message":
             return
         if await first_delivery(body):
@@ -88,7 +110,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.event("reaction_removed")
     async def reaction_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
+        item = _dict(event.get("item"))
         if event.get("reaction") != deps.settings.team.timeline_emoji or item.get("type") != "message":
             return
         if await first_delivery(body):
@@ -96,16 +118,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.event({"type": "message", "subtype": "message_changed"})
     async def message_changed(body: dict[str, Any], event: dict[str, Any]) -> None:
-        message = event.get("message") or {}
-        incident_id = await deps.service.incident_for_channel(channel_id=str(event.get("channel")))
-        if incident_id is not None and message.get("ts") and await first_delivery(body):
-            await deps.service.update_slack_message(
-                incident_id=incident_id, source_ref=str(message["ts"]), text=str(message.get("text") or "")
-            )
+        message = _dict(event.get("message"))
+        channel_id, ts, text = event.get("channel"), message.get("ts"), message.get("text")
+        if not (_is_id(channel_id) and _is_ts(ts) and isinstance(text, str) and text.strip()):
+            return
+        incident_id = await deps.service.incident_for_channel(channel_id=str(channel_id))
+        if incident_id is not None and await first_delivery(body):
+            await deps.service.update_slack_message(incident_id=incident_id, source_ref=str(ts), text=text)
 
     @app.event({"type": "message", "subtype": "message_deleted"})
     async def message_deleted(body: dict[str, Any], event: dict[str, Any]) -> None:
-        ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
+        ts = event.get("deleted_ts") or _dict(event.get("previous_message")).get("ts")
         if ts and await first_delivery(body):
             await forget(channel_id=str(event.get("channel")), ts=str(ts))
 
@@ -115,13 +138,21 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.event("member_joined_channel")
     async def member_joined(body: dict[str, Any], event: dict[str, Any]) -> None:
-        if await first_delivery(body):
-            await deps.service.record_participant(
-                channel_id=str(event.get("channel")), user_id=str(event.get("user"))
-            )
+        user_id, channel_id = event.get("user"), event.get("channel")
+        if _is_id(user_id) and _is_id(channel_id) and await first_delivery(body):
+            await deps.service.record_participant(channel_id=str(channel_id), user_id=str(user_id))
 
     @app.event("app_home_opened")
     async def home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
+        user_id = event.get("user")
+        if event.get("tab", "home") != "home" or not _is_id(user_id):
             return
-        await home_page(deps, user_id=str(event.get("user")), number=1)
+        try:
+            await home_page(deps, user_id=str(user_id), number=1)
+        except ChatError as exc:  # e.g. a user Slack no longer knows
+            log.info("could not publish App Home for %s: %s", user_id, exc.reason)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A payload field that should be an object, or {} when it is missing or is not one."""
+    return value if isinstance(value, dict) else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,16 +19,36 @@ from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
 
 TITLE_LIMIT = 150
+log = logging.getLogger(__name__)
 
 
 def _value(view: dict[str, Any], block: str, field: str) -> Any:
-    """The submitted value of one input (text, selected option value, or list of checked values)."""
-    state = view.get("state", {}).get("values", {}).get(block, {}).get(field, {})
+    """The submitted value of one input (text, a selected option's value, or the checked values), or None
+    when it is missing or not of the input's type."""
+    state: Any = view
+    for key in ("state", "values", block, field):
+        state = state.get(key) if isinstance(state, dict) else None
+    if not isinstance(state, dict):
+        return None
     if "selected_option" in state:
-        return (state.get("selected_option") or {}).get("value")
+        option = state.get("selected_option")
+        value = option.get("value") if isinstance(option, dict) else None
+        return value if isinstance(value, str) else None
     if "selected_options" in state:
-        return [o.get("value") for o in state.get("selected_options") or []]
-    return state.get("value")
+        options = state.get("selected_options")
+        if not isinstance(options, list):
+            return []
+        return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
+    value = state.get("value")
+    return value if isinstance(value, str) else None
+
+
+def _incident_of(view: dict[str, Any]) -> int | None:
+    """The incident a note or resolve modal is about (its private_metadata), or None."""
+    meta = view.get("private_metadata")
+    if isinstance(meta, str) and meta.isascii() and meta.isdigit() and len(meta) <= 10:
+        return int(meta)
+    return None
 
 
 def _time(text: str | None, tz: ZoneInfo, block: str, errors: dict[str, str]) -> datetime | None:
@@ -59,13 +80,26 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return
         except ChatError:
             pass  # not in that channel any more: fall back to a direct message
-        await deps.gateway.post_direct(user_id=user_id, text=text)
+        try:
+            await deps.gateway.post_direct(user_id=user_id, text=text)
+        except ChatError as exc:
+            log.info("could not tell %s: %s", user_id, exc.reason)
+
+    async def visible_incident(view: dict[str, Any], user_id: str) -> int:
+        """The modal's incident, if the submitter may see it (the modal may be stale, or forged)."""
+        incident_id = _incident_of(view)
+        if incident_id is None:
+            raise IncidentError("That form is out of date; open it again from the incident card.")
+        await deps.service.check_visible(incident_id=incident_id, user_id=user_id)
+        return incident_id
 
     @app.view(View.DECLARE)
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = _meta(view)
         user_id = body["user"]["id"]
-        tz = zone(meta.get("tz"), default=deps.settings.env.timezone)
+        tz = zone(
+            meta.get("tz") if isinstance(meta.get("tz"), str) else None, default=deps.settings.env.timezone
+        )
         errors: dict[str, str] = {}
         title = (_value(view, Block.TITLE, Field.TITLE) or "").strip()
         if not title:
@@ -118,11 +152,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        incident_id = int(view.get("private_metadata") or 0)
         try:
+            incident_id = await visible_incident(view, user_id)
             await deps.service.add_note(incident_id=incident_id, text=text, actor=user_id, at=at)
         except IncidentError as exc:
-            await deps.gateway.post_direct(user_id=user_id, text=f":warning: {blocks.user_text(exc.message)}")
+            await tell(user_id, "", f":warning: {blocks.user_text(exc.message)}")
 
     @app.view(View.RESOLVE)
     async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -139,8 +173,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()
         summary = (_value(view, Block.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY) or "").strip()
-        incident_id = int(view.get("private_metadata") or 0)
         try:
+            incident_id = await visible_incident(view, user_id)
             await deps.service.resolve(incident_id=incident_id, actor=user_id, at=at, summary=summary)
         except RequiredItemsOpen as exc:
             snap = await deps.service.snapshot(incident_id=incident_id)
