@@ -59,8 +59,17 @@ async def test_serve_http_end_to_end(tmp_path: Path, slack_spec: ApiSpec) -> Non
                 within=10,
                 what="the incident room",
             )
-            async with http.get(f"{served.base}/metrics") as metrics:
-                text = await metrics.text()
+
+            async def scrape() -> str:
+                async with http.get(f"{served.base}/metrics") as metrics:
+                    return await metrics.text()
+
+            text = await scrape()
+            for _ in range(100):  # reminders are scheduled just after the room is ready
+                if "hashi_scheduled_reminders 0.0" not in text:
+                    break
+                await asyncio.sleep(0.05)
+                text = await scrape()
             assert 'hashi_slack_requests_seconds_count{kind="command",status="200"}' in text
             assert 'hashi_slack_api_calls_total{method="conversations.create",outcome="ok"}' in text
             assert 'hashi_open_incidents{severity="SEV2"} 1.0' in text
