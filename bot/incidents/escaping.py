@@ -24,6 +24,10 @@ _ALWAYS = {
     "<": "&lt;",
     ">": "&gt;",
 }
+# An underscore not between two alphanumerics ([^\W_] is exactly str.isalnum).
+_LONE_UNDERSCORE = re.compile(r"_(?:(?<![^\W_]_)|(?![^\W_]))")  # starts with `_`, so the search is quick
+# Control characters (Unicode category Cc) and lone surrogates (Cs), which no one means to type.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Characters that start a block (heading, list, quote, rule, setext underline) at the start of a line.
 _LINE_START = "#+-="
 _ORDERED = re.compile(r"(\d{1,9})([.)])")
@@ -66,8 +70,7 @@ def escape_mrkdwn(text: str, *, keep_mentions: bool = False) -> str:
 
 def _inline(text: str) -> str:
     """One line of text: line breaks and tabs as spaces, control characters dropped, ends trimmed."""
-    spaced = _BREAKS.sub(" ", text)
-    return "".join(c for c in spaced if unicodedata.category(c) not in ("Cc", "Cs")).strip(" ")
+    return _CONTROLS.sub("", _BREAKS.sub(" ", text)).strip(" ")
 
 
 def escape_markdown(text: str) -> str:
@@ -76,19 +79,16 @@ def escape_markdown(text: str) -> str:
     Newlines become spaces, so the text can never start a block (heading, list, quote, code, table).
     """
     line = _inline(text)
-    out: list[str] = []
-    for i, char in enumerate(line):
-        if char in _ALWAYS:
-            out.append(_ALWAYS[char])
-        elif char == "_":
-            # `snake_case` stays readable: an underscore between two letters or digits cannot emphasise.
-            between_words = 0 < i < len(line) - 1 and line[i - 1].isalnum() and line[i + 1].isalnum()
-            out.append("_" if between_words else "\\_")
-        elif i == 0 and char in _LINE_START:
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    escaped = "".join(out)
+    escaped = line
+    # One fast pass a character. Order matters: `\\` comes first and `&` before `<` and `>`, since the
+    # replacements themselves add backslashes and ampersands.
+    for char, replacement in _ALWAYS.items():
+        escaped = escaped.replace(char, replacement)
+    # `snake_case` stays readable: an underscore between two letters or digits cannot emphasise. (Escaping
+    # the others first leaves each underscore's neighbours alphanumeric exactly where they were.)
+    escaped = _LONE_UNDERSCORE.sub(r"\\_", escaped)
+    if escaped and escaped[0] in _LINE_START:
+        escaped = "\\" + escaped
     # `1. text` and `1) text` would start an ordered list.
     return _ORDERED.sub(r"\1\\\2", escaped, count=1) if _ORDERED.match(escaped) else escaped
 
