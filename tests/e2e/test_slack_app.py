@@ -388,3 +388,24 @@ async def test_list_pages_through_many_incidents(hashi: Hashi) -> None:
     second = [b for b in pages[0]["blocks"] if b["type"] == "section"]
     assert len(second) == 5 and "Incident number 1" in json.dumps(second[-1])
     assert "hashi_list_page_prev" in json.dumps(pages[0]["blocks"])
+
+
+async def test_slow_users_info_does_not_hold_up_a_modal_ack(hashi: Hashi) -> None:
+    room = await _declare(hashi)
+    await hashi.driver.click(user_id=CAROL, channel_id=room, message=hashi.card(room), action_id=Action.NOTE)
+    view = (await hashi.eventually(lambda: hashi.standin.calls_to("views.open"))).pop().response["view"]
+    hashi.standin.fail_next("users.info", status=200, hang=3.0)  # Slack slow to say Carol's time zone
+    started = time.monotonic()
+    sent = await hashi.driver.submit(
+        user_id=CAROL,
+        view=view,
+        values={
+            Block.NOTE_TEXT: {Field.NOTE_TEXT: input_value("Found it while Slack was slow")},
+            Block.NOTE_AT: {Field.NOTE_AT: input_value("5m ago")},
+        },
+    )
+    assert sent.status == 200 and time.monotonic() - started < 2.0
+    incident_id = await hashi.runtime.service.incident_for_channel(channel_id=room)
+    await hashi.settle(quiet=0.5)
+    snap = await hashi.runtime.service.snapshot(incident_id=incident_id)
+    assert "Found it while Slack was slow" in [e.text for e in snap.timeline]

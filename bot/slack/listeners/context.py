@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,11 @@ class Deps:
         """The configured roles."""
         return self.settings.team.roles
 
-    async def user_zone(self, user_id: str) -> ZoneInfo:
-        """The user's Slack time zone, else the configured one."""
-        profile = await self.gateway.user_profile(user_id)
+    async def user_zone(self, user_id: str, *, within: float | None = None) -> ZoneInfo:
+        """The user's Slack time zone, else the configured one; `within` bounds the wait (before an ack,
+        which Slack wants within 3 seconds, a slow users.info must not hold it up)."""
+        try:
+            profile = await asyncio.wait_for(self.gateway.user_profile(user_id), timeout=within)
+        except TimeoutError:
+            return zone(None, default=self.settings.env.timezone)
         return zone(profile.tz, default=self.settings.env.timezone)

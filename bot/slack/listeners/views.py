@@ -19,6 +19,7 @@ from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
 
 TITLE_LIMIT = 150
+PRE_ACK_LOOKUP = 1.0  # seconds a submission may wait for the user's time zone before it is acknowledged
 log = logging.getLogger(__name__)
 
 
@@ -146,7 +147,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if not text:
             errors[Block.NOTE_TEXT] = "Write what happened."
         at = _time(
-            _value(view, Block.NOTE_AT, Field.NOTE_AT), await deps.user_zone(user_id), Block.NOTE_AT, errors
+            _value(view, Block.NOTE_AT, Field.NOTE_AT),
+            await deps.user_zone(user_id, within=PRE_ACK_LOOKUP),
+            Block.NOTE_AT,
+            errors,
         )
         if errors:
             await ack(response_action="errors", errors=errors)
@@ -164,7 +168,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         errors: dict[str, str] = {}
         at = _time(
             _value(view, Block.RESOLVE_AT, Field.RESOLVE_AT),
-            await deps.user_zone(user_id),
+            await deps.user_zone(user_id, within=PRE_ACK_LOOKUP),
             Block.RESOLVE_AT,
             errors,
         )
