@@ -94,14 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_incident_id(text: str) -> int:
     """`12`, `INC-12` or `#12` → 12."""
+    from bot.slack.parse import id_number
+
     cleaned = text.strip().lstrip("#")
     if cleaned.lower().startswith("inc-"):
         cleaned = cleaned[4:]
-    if not cleaned.isdigit():
+    if not (cleaned.isascii() and cleaned.isdigit()):
         raise UsageError(f"{text!r} is not an incident id (use 12, INC-12 or #12)")
-    if int(cleaned) > MAX_INCIDENT_ID:
+    number = id_number(cleaned)
+    if number is None or number > MAX_INCIDENT_ID:
         raise UsageError(f"there is no incident {text} (ids go up to {MAX_INCIDENT_ID})")
-    return int(cleaned)
+    return number
 
 
 @dataclass

@@ -762,16 +762,18 @@ async def test_usage_and_configuration_errors_are_one_line(tmp_path: Path) -> No
         hashi("frobnicate", cwd=tmp_path),
         hashi("export", cwd=tmp_path),
         hashi("export", "INC-twelve", cwd=tmp_path),
+        hashi("export", "INC-²", cwd=tmp_path),  # a digit to str.isdigit, not to int()
         hashi("stats", "--since", "soon", cwd=tmp_path),
         hashi("stats", cwd=tmp_path, config=bad_toml),
         hashi("--help", cwd=tmp_path),
     )
-    mysql, unreachable, unknown, no_id, not_an_id, bad_since, bad_config, help_ = results
+    mysql, unreachable, unknown, no_id, not_an_id, superscript, bad_since, bad_config, help_ = results
     assert_one_line_error(mysql, 2, "mysql")
     assert_one_line_error(unreachable, 1)
     assert_one_line_error(unknown, 2, "frobnicate")
     assert_one_line_error(no_id, 2, "incident")
     assert_one_line_error(not_an_id, 2, "INC-twelve")
+    assert_one_line_error(superscript, 2, "INC-²")
     assert_one_line_error(bad_since, 2, "--since", "soon")
     assert_one_line_error(bad_config, 2, str(bad_toml), "slo")
     assert_ok(help_)

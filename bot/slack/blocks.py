@@ -32,6 +32,7 @@ from bot.incidents.model import SETTABLE_STATUSES, IncidentSnapshot, Status, Tim
 from bot.incidents.reminders import Reminder, ReminderKind
 from bot.slack.ids import Action, Field, View
 from bot.slack.ids import Block as BlockId
+from bot.slack.parse import id_number
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -464,13 +465,12 @@ def checklist_block_id(*, incident_id: int, start: int, playbook: str) -> str:
 def parse_checklist_block_id(block_id: str) -> tuple[int, int, str] | None:
     """(incident id, first item position, playbook) from a checklist block_id."""
     parts = block_id.split("_", 4)
-    if (
-        len(parts) != 5
-        or parts[:2] != ["hashi", "checklist"]
-        or not all(p.isascii() and p.isdigit() and len(p) <= 10 for p in parts[2:4])
-    ):
+    if len(parts) != 5 or parts[:2] != ["hashi", "checklist"]:
         return None
-    return int(parts[2]), int(parts[3]), parts[4]
+    incident_id, start = id_number(parts[2]), id_number(parts[3])
+    if incident_id is None or start is None:
+        return None
+    return incident_id, start, parts[4]
 
 
 def _checklist_option(item: Any) -> Option:

@@ -761,6 +761,14 @@ def _required_time(args: _Args, ctx: _Context, name: str) -> datetime:
         raise _refuse(_time_message(exc), name, ctx, forms=f"Times: {TIME_FORMS}") from exc
 
 
+def id_number(value: object) -> int | None:
+    """A number Hashi put in a payload (an incident id, a page, a position) if `value` is one: 1 to 10 ASCII
+    digits (str.isdigit also takes "²", which int() refuses), else None."""
+    if isinstance(value, str) and 0 < len(value) <= 10 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
 def payload_problem(body: Any) -> str | None:
     """What is wrong with a Slack request body, or None: the fields Hashi's listeners rely on must be there
     with the right types (Slack always sends them; a request without them is not from Slack)."""

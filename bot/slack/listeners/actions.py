@@ -16,6 +16,7 @@ from bot.slack import blocks
 from bot.slack.ids import Action
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page
+from bot.slack.parse import id_number
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +31,11 @@ def _channel(body: dict[str, Any]) -> str:
 
 async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
     """The incident an action is about (button value, else the card's channel), if the user may see it."""
-    value = _action(body).get("value")
-    if _is_number(value):
-        incident_id = int(str(value))
-    else:
-        found = await deps.service.incident_for_channel(channel_id=_channel(body))
-        if found is None:
+    incident_id = id_number(_action(body).get("value"))
+    if incident_id is None:
+        incident_id = await deps.service.incident_for_channel(channel_id=_channel(body))
+        if incident_id is None:
             raise IncidentError("This message is not in an incident channel any more.")
-        incident_id = found
     await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
     return incident_id
 
@@ -257,7 +255,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 def _page_number(body: dict[str, Any]) -> int:
     value = str(_action(body).get("value") or "1")
-    return max(1, min(int(value), 100_000)) if _is_number(value) else 1
+    return max(1, min(id_number(value) or 1, 100_000))
 
 
 def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
@@ -266,7 +264,8 @@ def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
         asked = json.loads(value) if isinstance(value, str) else None
     except ValueError:
         return None
-    if not isinstance(asked, dict) or not _is_number(str(asked.get("id", ""))):
+    incident_id = id_number(str(asked.get("id", ""))) if isinstance(asked, dict) else None
+    if not isinstance(asked, dict) or incident_id is None:
         return None
     at = None
     if asked.get("at") is not None:
@@ -276,9 +275,4 @@ def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
             return None
         if at.tzinfo is None:
             return None
-    return int(str(asked["id"])), at, str(asked.get("summary") or "")[:2900]
-
-
-def _is_number(value: Any) -> bool:
-    """ASCII digits only (str.isdigit also takes "²", which int() refuses), short enough to be an id."""
-    return isinstance(value, str) and 0 < len(value) <= 10 and value.isascii() and value.isdigit()
+    return incident_id, at, str(asked.get("summary") or "")[:2900]

@@ -17,6 +17,7 @@ from bot.slack import blocks
 from bot.slack.ids import Block, Field, View
 from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
+from bot.slack.parse import id_number
 
 TITLE_LIMIT = 150
 PRE_ACK_LOOKUP = 1.0  # seconds a submission may wait for the user's time zone before it is acknowledged
@@ -46,10 +47,7 @@ def _value(view: dict[str, Any], block: str, field: str) -> Any:
 
 def _incident_of(view: dict[str, Any]) -> int | None:
     """The incident a note or resolve modal is about (its private_metadata), or None."""
-    meta = view.get("private_metadata")
-    if isinstance(meta, str) and meta.isascii() and meta.isdigit() and len(meta) <= 10:
-        return int(meta)
-    return None
+    return id_number(view.get("private_metadata"))
 
 
 def _time(text: str | None, tz: ZoneInfo, block: str, errors: dict[str, str]) -> datetime | None:
