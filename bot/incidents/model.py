@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -126,6 +127,13 @@ class FollowupView:
     created_at: datetime | None = None
 
 
+def incident_people(
+    *, declared_by: str | None, lead: str | None, participants: Iterable[str], role_holders: Iterable[str]
+) -> frozenset[str]:
+    """Everyone in an incident: who declared it, its lead, the role holders and the participants."""
+    return frozenset(p for p in (declared_by, lead, *participants, *role_holders) if p)
+
+
 @dataclass(frozen=True)
 class IncidentSnapshot:
     """Everything known about one incident, for the read side (reports, exports, cards)."""
@@ -150,3 +158,13 @@ class IncidentSnapshot:
     checklists: tuple[ChecklistItemView, ...] = ()
     followups: tuple[FollowupView, ...] = ()
     severity_history: tuple[tuple[datetime, str], ...] = field(default=())
+
+    @property
+    def people(self) -> frozenset[str]:
+        """Everyone in the incident (who may see it when it is private)."""
+        return incident_people(
+            declared_by=self.declared_by,
+            lead=self.lead,
+            participants=self.participants,
+            role_holders=(user for _, user in self.roles),
+        )

@@ -79,8 +79,7 @@ class Policy:
                 return True
             if kind == "role" and roles.get(value) == user_id:
                 return True
-            people = {incident.declared_by, incident.lead, *incident.participants, *roles.values()}
-            if principal == "participants" and user_id in people:
+            if principal == "participants" and user_id in incident.people:
                 return True
         return False
 

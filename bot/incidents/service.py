@@ -26,6 +26,7 @@ from bot.incidents.model import (
     Milestone,
     Status,
     TimelineEntry,
+    incident_people,
 )
 from bot.incidents.permissions import ANYONE, Act, Policy
 from bot.incidents.playbooks import Playbook, find_playbook, matching, status_update_minutes
@@ -156,9 +157,12 @@ class IncidentService:
             row = await self._get(repo, incident_id)
             if not row.private:
                 return
-            people = {p.user_id for p in await repo.participants(incident_id=incident_id)}
-            people |= {r.user_id for r in await repo.roles(incident_id=incident_id)}
-            people |= {p for p in (row.declared_by, row.lead) if p}
+            people = incident_people(
+                declared_by=row.declared_by,
+                lead=row.lead,
+                participants=[p.user_id for p in await repo.participants(incident_id=incident_id)],
+                role_holders=[r.user_id for r in await repo.roles(incident_id=incident_id)],
+            )
         if user_id not in people:
             raise IncidentNotFound(f"There is no incident INC-{incident_id} you can see.")
 
@@ -997,8 +1001,7 @@ def may_see(incident: IncidentSnapshot, user_id: str) -> bool:
     """Whether a user may see an incident: anyone for a public one; the people in a private one."""
     if not incident.private:
         return True
-    people = {incident.declared_by, incident.lead, *incident.participants, *(u for _, u in incident.roles)}
-    return user_id in people
+    return user_id in incident.people
 
 
 async def _none() -> None:
