@@ -68,11 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--update", type=Path, metavar="FILE", help="refresh Hashi's sections of an existing draft"
     )
     export.add_argument("--tz", help="time zone for displayed times (default HASHI_TIMEZONE)")
+    export.add_argument(
+        "--lang", choices=["en", "ja"], help="language of the draft (default: hashi.toml's language, else en)"
+    )
 
     stats = sub.add_parser("stats", help="recovery-time metrics")
     stats.add_argument("--since", default="30d", help="window, e.g. 30d, 12w (default 30d)")
     stats.add_argument("--by", choices=["severity", "service"], default=None)
     stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    stats.add_argument(
+        "--lang", choices=["en", "ja"], help="language of the table (default: hashi.toml's language, else en)"
+    )
 
     playbooks = sub.add_parser("playbooks", help="playbook commands")
     pb_sub = playbooks.add_subparsers(dest="playbooks_command", required=True, parser_class=_Parser)
@@ -148,7 +154,10 @@ async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         timeout=settings.env.slack_timeout,
     )
     gateway = SlackGateway(
-        client=client, severities=settings.team.severities, announce_channel=settings.env.announce_channel
+        client=client,
+        severities=settings.team.severities,
+        announce_channel=settings.env.announce_channel,
+        language=settings.team.workspace_language,
     )
     service = IncidentService(
         store=store, chat=gateway, clock=SystemClock(), config=settings.incident_config(), directory=gateway
@@ -265,12 +274,14 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             f"unknown time zone {args.tz or settings.env.timezone!r}: use an IANA name like Asia/Tokyo"
         )
 
+    lang = args.lang or settings.team.workspace_language
+
     async def work(store: Store) -> int:
         snap = await load_snapshot(store, incident_id=incident_id)
         if args.format == "json":
-            text = json.dumps(export_json(snap), ensure_ascii=False, indent=2) + "\n"
+            text = json.dumps(export_json(snap, lang=lang), ensure_ascii=False, indent=2) + "\n"
         else:
-            text = render_postmortem(snap, tz=tz, generated_at=SystemClock().now())
+            text = render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), lang=lang)
         if args.update is not None:
             try:  # newline="" keeps the author's line endings (CRLF from Windows editors) byte for byte
                 with args.update.open(encoding="utf-8", newline="") as draft:
@@ -321,7 +332,7 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
         elif args.format == "csv":
             write_stdout(stats_csv(report))
         else:
-            write_stdout(stats_table(report))
+            write_stdout(stats_table(report, args.lang or settings.team.workspace_language))
         return EXIT_OK
 
     return await _with_store(settings, work)

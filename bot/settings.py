@@ -6,11 +6,12 @@ import sys
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.model import DEFAULT_SEVERITIES
 from bot.incidents.permissions import Act, Policy, principal_problem
 from bot.incidents.playbooks import load_playbooks
@@ -51,7 +52,10 @@ class TeamConfig(BaseModel):
     timeline_emoji: str = "pushpin"
     # Seconds one attempt at an incident's Slack set-up may hold it before a restart or replica takes over.
     setup_lease_seconds: int = Field(default=120, ge=1, le=3600)
-    language: Literal["en", "ja"] | None = None
+    # The workspace language (`en` or `ja`): channel-wide messages are in it, and when set it also overrides
+    # each person's Slack language for what Hashi tells them. Unset: people get their Slack locale's
+    # language (English when Hashi has no catalogue for it), channels get English.
+    language: Lang | None = None
     # Minutes between status-update reminders, per severity.
     status_update_minutes: dict[str, int] = Field(
         default_factory=lambda: {"SEV1": 15, "SEV2": 30, "SEV3": 60}
@@ -59,6 +63,11 @@ class TeamConfig(BaseModel):
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     # Who may do what, e.g. close = ["lead", "role:comms", "usergroup:S0123"]; unlisted acts: anyone.
     permissions: dict[Act, list[str]] = Field(default_factory=dict)
+
+    @property
+    def workspace_language(self) -> Lang:
+        """The language of channel-wide messages."""
+        return self.language or DEFAULT_LANG
 
     @field_validator("permissions")
     @classmethod

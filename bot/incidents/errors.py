@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from bot.i18n import Lang, Msg
+
 
 class IncidentError(Exception):
-    """A request the incident core refused; the message says why and what to do instead."""
+    """A request the incident core refused; the message says why and what to do instead.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    `message` is the English text (for logs and the CLI); `text(lang)` is what the user reads.
+    """
+
+    def __init__(self, message: Msg) -> None:
+        super().__init__(str(message))
+        self.msg = message
+        self.message = str(message)
+
+    def text(self, lang: Lang) -> str:
+        """The message in the reader's language."""
+        return self.msg.render(lang)
 
 
 class IncidentNotFound(IncidentError):
@@ -26,7 +36,7 @@ class InvalidInput(IncidentError):
 class RequiredItemsOpen(IncidentError):
     """Resolving would skip checklist items a playbook requires first (a gate); it needs confirming."""
 
-    def __init__(self, message: str, *, items: tuple[str, ...]) -> None:
+    def __init__(self, message: Msg, *, items: tuple[str, ...]) -> None:
         super().__init__(message)
         self.items = items
 

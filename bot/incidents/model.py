@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.i18n import Lang, Msg
+
 
 class Status(StrEnum):
     """Where an incident is in its lifecycle."""
@@ -99,6 +101,13 @@ class TimelineEntry:
     text: str
     source_ref: str | None = None
     permalink: str | None = None
+    # Hashi's own words (a declaration, a severity change …), to show in each reader's language; None for
+    # what people wrote (notes, pinned messages) and for events stored before the catalogue.
+    message: Msg | None = None
+
+    def text_in(self, lang: Lang) -> str:
+        """The event's text in a language (people's words as they wrote them)."""
+        return self.message.render(lang) if self.message is not None else self.text
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.i18n import Msg
 from bot.incidents.model import IncidentSnapshot
 
 
@@ -83,24 +84,17 @@ class Policy:
                 return True
         return False
 
-    def describe(self, act: Act) -> str:
+    def describe(self, act: Act) -> Msg:
         """Who may do `act`, in words (user groups by id: never a ping)."""
-        words = {
-            ANYONE: "anyone",
-            "lead": "the incident lead",
-            "declarer": "whoever declared it",
-            "roles": "people holding a role on it",
-            "participants": "the people in the incident",
-        }
-        parts = []
+        parts: list[Msg | str] = []
         for principal in self.who(act):
             kind, _, value = principal.partition(":")
-            if principal in words:
-                parts.append(words[principal])
+            if principal in SIMPLE_PRINCIPALS:
+                parts.append(Msg(f"who.{principal}"))
             elif kind == "role":
-                parts.append(f"the {value} role")
+                parts.append(Msg("who.role", role=value))
             elif kind == "user":
                 parts.append(f"<@{value}>")
             elif kind == "usergroup":
-                parts.append(f"members of user group {value}")
-        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+                parts.append(Msg("who.usergroup", group=value))
+        return Msg("who.any_of", people=tuple(parts))

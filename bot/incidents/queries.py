@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import RowMapping
 
+from bot.i18n import Msg
 from bot.incidents.errors import IncidentNotFound
 from bot.incidents.model import (
     ChecklistItemView,
@@ -40,7 +41,15 @@ def entry_of(event: RowMapping) -> TimelineEntry:
         text=event["text"],
         source_ref=event["source_ref"],
         permalink=event["permalink"],
+        message=_message(event["data"]),
     )
+
+
+def _message(data: object) -> Msg | None:
+    """The catalogue message a stored event carries, if any."""
+    if not isinstance(data, dict) or not isinstance(data.get("msg"), dict):
+        return None
+    return Msg.from_data(data["msg"])
 
 
 def bare_snapshot(row: Incident) -> IncidentSnapshot:
@@ -123,7 +132,7 @@ async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
     async with store.transaction() as repo:
         row = await repo.incident(incident_id=incident_id)
         if row is None:
-            raise IncidentNotFound(f"There is no incident INC-{incident_id}.")
+            raise IncidentNotFound(Msg("errors.no_such_incident", id=incident_id))
         return await snapshot_of(repo, row)
 
 

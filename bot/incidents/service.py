@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.i18n import Msg, Text
 from bot.incidents.errors import (
     ChatError,
     IncidentNotFound,
@@ -113,8 +114,11 @@ class IncidentService:
             else frozenset()
         )
         if not policy.allows(act, user_id=actor, incident=incident, groups=groups):
-            where = f" on INC-{incident_id}" if incident_id is not None else ""
-            raise PermissionDenied(f"You may not {_ACT_WORDS[act]}{where}: only {policy.describe(act)} may.")
+            act_words = Msg(f"acts.{act.value}")
+            who = policy.describe(act)
+            if incident_id is None:
+                raise PermissionDenied(Msg("errors.not_allowed", act=act_words, who=who))
+            raise PermissionDenied(Msg("errors.not_allowed_on", act=act_words, id=incident_id, who=who))
 
     # Reading
 
@@ -164,13 +168,13 @@ class IncidentService:
                 role_holders=[r.user_id for r in await repo.roles(incident_id=incident_id)],
             )
         if user_id not in people:
-            raise IncidentNotFound(f"There is no incident INC-{incident_id} you can see.")
+            raise IncidentNotFound(Msg("errors.not_visible", id=incident_id))
 
     async def visible_snapshot(self, *, incident_id: int, user_id: str) -> IncidentSnapshot:
         """Everything about an incident if the user may see it; private ones are 'not found' to outsiders."""
         snap = await self.snapshot(incident_id=incident_id)
         if not may_see(snap, user_id):
-            raise IncidentNotFound(f"There is no incident INC-{incident_id} you can see.")
+            raise IncidentNotFound(Msg("errors.not_visible", id=incident_id))
         return snap
 
     # Declaring
@@ -182,7 +186,7 @@ class IncidentService:
         for code in self.config.severities:
             if code.lower() == text.strip().lower():
                 return code
-        raise InvalidInput(f"Unknown severity `{text}`. Use one of: {', '.join(self.config.severities)}.")
+        raise InvalidInput(Msg("errors.unknown_severity", text=text, known=", ".join(self.config.severities)))
 
     async def declare(
         self,
@@ -203,7 +207,7 @@ class IncidentService:
         await self.authorize(Act.DECLARE, actor=actor)
         title = clean(title).strip()
         if not title:
-            raise InvalidInput("An incident needs a title, e.g. `/incident declare SEV2 Checkout errors`.")
+            raise InvalidInput(Msg("errors.title_missing"))
         code = self.severity(severity)
         now = self._clock.now()
         async with self._store.transaction() as repo:
@@ -234,7 +238,7 @@ class IncidentService:
                     at=now,
                     kind=EventKind.DECLARED,
                     actor=actor,
-                    text=f"Declared {code}: {title}",
+                    text=Msg("timeline.declared", severity=code, title=title),
                     data={"severity": code},
                 )
                 if detected_at is not None:
@@ -244,7 +248,7 @@ class IncidentService:
                         at=detected_at,
                         kind=EventKind.MILESTONE,
                         actor=actor,
-                        text="Detected",
+                        text=Msg("timeline.detected"),
                         data={"milestone": Milestone.DETECTED.value},
                     )
                 if lead:
@@ -255,7 +259,7 @@ class IncidentService:
                         at=now,
                         kind=EventKind.LEAD,
                         actor=actor,
-                        text=f"Lead: <@{lead}>",
+                        text=Msg("timeline.lead", user=lead),
                         data={"user": lead},
                     )
                 await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
@@ -384,11 +388,15 @@ class IncidentService:
         await self.authorize(Act.SEVERITY, actor=actor, incident_id=incident_id)
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
-            self._require_open(row, "change its severity")
+            self._require_open(row, "severity")
             if row.severity == code:
-                raise InvalidInput(f"INC-{row.id} is already {code}.")
+                raise InvalidInput(Msg("errors.already_severity", id=row.id, severity=code))
             old, row.severity = row.severity, code
-            text = f"Severity {old} → {code}" + (f": {reason}" if reason else "")
+            text = (
+                Msg("timeline.severity_reason", old=old, new=code, reason=reason)
+                if reason
+                else Msg("timeline.severity", old=old, new=code)
+            )
             await self._event(
                 repo,
                 row,
@@ -410,14 +418,19 @@ class IncidentService:
         if status is Status.RESOLVED:
             return await self.resolve(incident_id=incident_id, actor=actor, at=at, summary=message)
         if status not in OPEN_STATUSES:
-            raise InvalidInput("Use `/incident close` to close and `/incident reopen` to reopen.")
+            raise InvalidInput(Msg("errors.close_reopen_commands"))
         await self.authorize(Act.STATUS, actor=actor, incident_id=incident_id)
         when = at or self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
-            self._require_open(row, "change its status")
+            self._require_open(row, "status")
             old, row.status = row.status, status.value
-            text = f"Status {old} → {status.value}" + (f": {message}" if message else "")
+            before, after = Msg(f"status_word.{old}"), Msg(f"status_word.{status.value}")
+            text = (
+                Msg("timeline.status_message", old=before, new=after, message=message)
+                if message
+                else Msg("timeline.status", old=before, new=after)
+            )
             await self._event(
                 repo,
                 row,
@@ -441,10 +454,16 @@ class IncidentService:
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
             if row.acknowledged_at is not None:
-                raise InvalidInput(f"INC-{row.id} was already acknowledged.")
+                raise InvalidInput(Msg("errors.already_acknowledged", id=row.id))
             row.acknowledged_at = when
             await self._event(
-                repo, row, at=when, kind=EventKind.ACKNOWLEDGED, actor=actor, text="Acknowledged", fx=fx
+                repo,
+                row,
+                at=when,
+                kind=EventKind.ACKNOWLEDGED,
+                actor=actor,
+                text=Msg("timeline.acknowledged"),
+                fx=fx,
             )
 
         return await self._change(incident_id, change)
@@ -462,19 +481,19 @@ class IncidentService:
     ) -> IncidentSnapshot:
         """Sets impact start or end, detection or mitigation (a correction overwrites the earlier value)."""
         settable = {
-            Milestone.IMPACT_STARTED: "Impact started",
-            Milestone.IMPACT_ENDED: "Impact ended",
-            Milestone.DETECTED: "Detected",
-            Milestone.MITIGATED: "Mitigated",
+            Milestone.IMPACT_STARTED: "timeline.impact_started",
+            Milestone.IMPACT_ENDED: "timeline.impact_ended",
+            Milestone.DETECTED: "timeline.detected",
+            Milestone.MITIGATED: "timeline.mitigated",
         }
         if milestone not in settable:
-            raise InvalidInput(f"{milestone.value} is set by the lifecycle, not by hand.")
+            raise InvalidInput(Msg("errors.milestone_by_lifecycle", milestone=milestone.value))
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
             old = getattr(row, milestone.value)
             setattr(row, milestone.value, at)
             kind = EventKind.MITIGATED if milestone is Milestone.MITIGATED else EventKind.MILESTONE
-            text = settable[milestone] + (" (corrected)" if old is not None else "")
+            text = Msg(settable[milestone] + ("_corrected" if old is not None else ""))
             await self._event(
                 repo,
                 row,
@@ -493,7 +512,7 @@ class IncidentService:
         role = role.strip().lower()
         await self.authorize(Act.ROLES, actor=actor, incident_id=incident_id)
         if role not in self.config.roles and role != LEAD_ROLE:
-            raise InvalidInput(f"Unknown role `{role}`. Configured roles: {', '.join(self.config.roles)}.")
+            raise InvalidInput(Msg("errors.unknown_role", role=role, known=", ".join(self.config.roles)))
         now = self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
@@ -505,14 +524,17 @@ class IncidentService:
                 if row.acknowledged_at is None:
                     row.acknowledged_at = now
             kind = EventKind.LEAD if role == LEAD_ROLE else EventKind.ROLE
-            label = "Lead" if role == LEAD_ROLE else f"Role {role}"
             await self._event(
                 repo,
                 row,
                 at=now,
                 kind=kind,
                 actor=actor,
-                text=f"{label}: <@{user_id}>",
+                text=(
+                    Msg("timeline.lead", user=user_id)
+                    if role == LEAD_ROLE
+                    else Msg("timeline.role", role=role, user=user_id)
+                ),
                 data={"role": role, "user": user_id},
                 fx=fx,
             )
@@ -539,7 +561,7 @@ class IncidentService:
     ) -> bool:
         """Adds a note (or a Slack message) to the timeline; False when that message is already on it."""
         if not text.strip():
-            raise InvalidInput("A note needs some text, e.g. `/incident note Rolled back the deploy`.")
+            raise InvalidInput(Msg("errors.note_missing"))
         when = at or self._clock.now()
         fx = _Effects()
         async with self._store.transaction() as repo:
@@ -583,9 +605,7 @@ class IncidentService:
     ) -> IncidentSnapshot:
         """Records a follow-up action item."""
         if not text.strip():
-            raise InvalidInput(
-                "A follow-up needs text, e.g. `/incident followup Add an alert on queue depth @owner`."
-            )
+            raise InvalidInput(Msg("errors.followup_missing"))
         now = self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
@@ -599,14 +619,17 @@ class IncidentService:
                     created_at=now,
                 )
             )
-            suffix = f" (owner <@{owner}>)" if owner else ""
             await self._event(
                 repo,
                 row,
                 at=now,
                 kind=EventKind.FOLLOWUP,
                 actor=actor,
-                text=f"Follow-up: {text.strip()}{suffix}",
+                text=(
+                    Msg("timeline.followup_owner", text=text.strip(), owner=owner)
+                    if owner
+                    else Msg("timeline.followup", text=text.strip())
+                ),
                 fx=fx,
             )
 
@@ -627,24 +650,25 @@ class IncidentService:
         when = at or self._clock.now()
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
-            self._require_open(row, "resolve it")
+            self._require_open(row, "resolve")
             assert row.id is not None
             items = await repo.checklist_items(incident_id=row.id)
             open_gates = tuple(i.title for i in items if i.required and not i.done)
             if open_gates and not override_gates:
-                listed = "; ".join(open_gates)
                 raise RequiredItemsOpen(
-                    f"INC-{row.id} has {len(open_gates)} required checklist item(s) open: {listed}. "
-                    "Tick them first, or confirm to resolve anyway (the override is recorded).",
+                    Msg(
+                        "errors.required_open", id=row.id, count=len(open_gates), items="; ".join(open_gates)
+                    ),
                     items=open_gates,
                 )
             row.status = Status.RESOLVED.value
             row.resolved_at = when
             if row.mitigated_at is None:
                 row.mitigated_at = when
-            text = "Resolved" + (f": {summary.strip()}" if summary.strip() else "")
+            key = "timeline.resolved_summary" if summary.strip() else "timeline.resolved"
             if open_gates:
-                text += f" (required items still open: {'; '.join(open_gates)})"
+                key += "_override"
+            text = Msg(key, summary=summary.strip(), items="; ".join(open_gates))
             await self._event(
                 repo,
                 row,
@@ -666,11 +690,13 @@ class IncidentService:
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
             if row.status != Status.RESOLVED.value:
                 raise InvalidTransition(
-                    f"INC-{row.id} is {row.status}; only a resolved incident can be reopened."
+                    Msg("errors.reopen_not_resolved", id=row.id, status=Msg(f"status_word.{row.status}"))
                 )
             row.status = Status.INVESTIGATING.value
             row.resolved_at = None
-            await self._event(repo, row, at=now, kind=EventKind.REOPENED, actor=actor, text="Reopened", fx=fx)
+            await self._event(
+                repo, row, at=now, kind=EventKind.REOPENED, actor=actor, text=Msg("timeline.reopened"), fx=fx
+            )
 
         return await self._change(incident_id, change)
 
@@ -682,11 +708,13 @@ class IncidentService:
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
             if row.status != Status.RESOLVED.value:
                 raise InvalidTransition(
-                    f"INC-{row.id} is {row.status}; resolve it first with `/incident resolve [summary]`."
+                    Msg("errors.close_not_resolved", id=row.id, status=Msg(f"status_word.{row.status}"))
                 )
             row.status = Status.CLOSED.value
             row.closed_at = now
-            await self._event(repo, row, at=now, kind=EventKind.CLOSED, actor=actor, text="Closed", fx=fx)
+            await self._event(
+                repo, row, at=now, kind=EventKind.CLOSED, actor=actor, text=Msg("timeline.closed"), fx=fx
+            )
 
         return await self._change(incident_id, change)
 
@@ -694,12 +722,14 @@ class IncidentService:
         """Starts another playbook on the incident; returns its title."""
         playbook = find_playbook(self.config.playbooks, name)
         if playbook is None:
-            known = ", ".join(p.name for p in self.config.playbooks) or "none are configured"
-            raise InvalidInput(f"There is no playbook `{name}`. Playbooks: {known}.")
+            known = ", ".join(p.name for p in self.config.playbooks)
+            if not known:
+                raise InvalidInput(Msg("errors.no_playbooks", name=name))
+            raise InvalidInput(Msg("errors.unknown_playbook", name=name, known=known))
 
         async def change(repo: Repository, row: Incident, fx: _Effects) -> None:
             if not await self._start_playbooks(repo, row, [playbook], actor=actor, fx=fx):
-                raise InvalidInput(f"Playbook `{playbook.name}` is already running on INC-{row.id}.")
+                raise InvalidInput(Msg("errors.playbook_running", name=playbook.name, id=row.id))
 
         await self._change(incident_id, change)
         return playbook.title
@@ -723,14 +753,13 @@ class IncidentService:
                     (now if ticked else None),
                 )
                 repo.session.add(item)
-                verb = "Done" if ticked else "Not done"
                 await self._event(
                     repo,
                     row,
                     at=now,
                     kind=EventKind.CHECKLIST,
                     actor=actor,
-                    text=f"{verb}: {item.title}",
+                    text=Msg("timeline.item_done" if ticked else "timeline.item_undone", title=item.title),
                     data={"playbook": playbook, "key": item.key},
                     fx=fx,
                 )
@@ -782,7 +811,7 @@ class IncidentService:
                 at=self._clock.now(),
                 kind=EventKind.CHECKLIST,
                 actor=actor,
-                text=f"Playbook started: {playbook.title}",
+                text=Msg("timeline.playbook_started", title=playbook.title),
                 data={"playbook": playbook.name},
                 fx=fx,
             )
@@ -917,14 +946,23 @@ class IncidentService:
         at: datetime,
         kind: EventKind,
         actor: str | None,
-        text: str,
+        text: Text,
         data: dict[str, Any] | None = None,
         source_ref: str | None = None,
         permalink: str | None = None,
         fx: _Effects | None = None,
     ) -> bool:
+        """Adds one timeline event (user words as they are; Hashi's own words as a Msg, stored as English text
+        and as its key and parameters, so each reader sees it in their language)."""
         assert row.id is not None
         now = self._clock.now()
+        message: Msg | None = None
+        if isinstance(text, Msg):
+            message = Msg(
+                text.key, **{k: clean(v) if isinstance(v, str) else v for k, v in text.params.items()}
+            )
+            data = {**(data or {}), "msg": message.as_data()}
+            text = str(message)
         text = clean(text)
         event_id = await repo.add_event(
             incident_id=row.id,
@@ -947,6 +985,7 @@ class IncidentService:
                     text=text,
                     source_ref=source_ref,
                     permalink=permalink,
+                    message=message,
                 )
             )
         return event_id is not None
@@ -954,38 +993,27 @@ class IncidentService:
     async def _get(self, repo: Repository, incident_id: int, *, for_update: bool = False) -> Incident:
         row = await repo.incident(incident_id=incident_id, for_update=for_update)
         if row is None:
-            raise IncidentNotFound(
-                f"There is no incident INC-{incident_id}. `/incident list` shows open ones."
-            )
+            raise IncidentNotFound(Msg("errors.no_incident", id=incident_id))
         return row
 
     @staticmethod
     def _require_open(row: Incident, what: str) -> None:
+        """`what` names the change (`acts.severity`-like key under `changes.`)."""
         if row.status not in {s.value for s in OPEN_STATUSES}:
-            hint = (
-                "reopen it first with `/incident reopen`"
+            key = (
+                "errors.not_open_resolved"
                 if row.status == Status.RESOLVED.value
-                else ("it is closed")
+                else "errors.not_open_closed"
             )
-            raise InvalidTransition(f"INC-{row.id} is {row.status}: to {what}, {hint}.")
+            raise InvalidTransition(
+                Msg(key, id=row.id, status=Msg(f"status_word.{row.status}"), what=Msg(f"changes.{what}"))
+            )
 
     async def _record_setup(self, incident_id: int, *, error: str) -> None:
         async with self._store.transaction() as repo:
             row = await self._get(repo, incident_id)
             row.setup_error = error
             repo.session.add(row)
-
-
-_ACT_WORDS = {
-    Act.DECLARE: "declare incidents",
-    Act.SEVERITY: "change the severity",
-    Act.STATUS: "change the status",
-    Act.RESOLVE: "resolve it",
-    Act.REOPEN: "reopen it",
-    Act.CLOSE: "close it",
-    Act.EXPORT: "export the postmortem",
-    Act.ROLES: "assign roles",
-}
 
 
 def clean(text: str) -> str:

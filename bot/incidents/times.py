@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil.parser import isoparse
 
+from bot.i18n import DEFAULT_LANG, Lang, Msg, t
+
 TIME_FORMS = "14:05, 14:05 JST, 2:05pm, 2026-11-24 14:05, 2026-11-24T05:05Z, 10m ago, 1h30m ago, now"
 DURATION_FORMS = "30d, 12w, 24h, 90m, 1h30m"
 # Clocks disagree a little; a time up to this far ahead is taken as "now" instead of refused.
@@ -70,15 +72,15 @@ ZONE_ABBREVIATIONS: dict[str, str] = {
 class TimeParseError(ValueError):
     """A time or duration a user wrote that cannot be used; `str()` says why and shows the accepted forms."""
 
-    def __init__(self, reason: str, *, forms: str = TIME_FORMS, recognized: bool = False) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Msg, *, forms: str = TIME_FORMS, recognized: bool = False) -> None:
+        super().__init__(str(reason))
         self.reason = reason
         self.forms = forms
         # True when the text had the shape of a time but its value was refused (future, no such date …).
         self.recognized = recognized
 
     def __str__(self) -> str:
-        return f"{self.reason} Accepted forms: {self.forms}."
+        return t("time.error_with_forms", DEFAULT_LANG, reason=self.reason, forms=self.forms)
 
 
 _OFFSET = r"[+-]\d{1,2}(?::?\d{2})?"
@@ -157,7 +159,7 @@ def _offset(text: str) -> timezone:
     else:
         hours, minutes = int(digits[:-2]), int(digits[-2:])
     if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
-        raise TimeParseError(f"{_shown(text)} is not a UTC offset (use -12:00 … +14:00).", recognized=True)
+        raise TimeParseError(Msg("time.bad_offset", text=_shown(text)), recognized=True)
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
@@ -172,10 +174,7 @@ def _tz_for(name: str) -> tzinfo:
         return _offset(name[3:])
     found = _iana(name)
     if found is None:
-        raise TimeParseError(
-            f"{_shown(name)} is not a time zone I know; use an abbreviation such as JST or PST, "
-            "an offset such as +09:00, or a name such as Asia/Tokyo."
-        )
+        raise TimeParseError(Msg("time.unknown_zone", text=_shown(name)))
     return found
 
 
@@ -190,12 +189,12 @@ def _seconds(parts: str) -> float:
     return sum(float(number) * _UNITS[unit.lower()] for number, unit in _ONE_PART.findall(parts))
 
 
-def _check_bounds(result: datetime, *, now: datetime, future_hint: str) -> datetime:
+def _check_bounds(result: datetime, *, now: datetime, future_hint: Msg) -> datetime:
     """Refuses a time in the future or before 1970; clamps small clock skew to `now`."""
     if result > now + CLOCK_SKEW:
-        raise TimeParseError(f"That is in the future; {future_hint}.", recognized=True)
+        raise TimeParseError(Msg("time.future", hint=future_hint), recognized=True)
     if result < EARLIEST:
-        raise TimeParseError("That is before 1970; check the date.", recognized=True)
+        raise TimeParseError(Msg("time.before_1970_date"), recognized=True)
     return min(result, now)
 
 
@@ -206,13 +205,13 @@ def parse_time(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
     now = now.astimezone(UTC)
     cleaned = _normalise(text)
     if not cleaned:
-        raise TimeParseError("No time given.")
+        raise TimeParseError(Msg("time.missing"))
     try:
         return _parse(cleaned, now=now, tz=tz)
     except TimeParseError:
         raise
     except (ValueError, OverflowError) as exc:
-        raise TimeParseError(f"{_shown(cleaned)} is not a valid time.", recognized=True) from exc
+        raise TimeParseError(Msg("time.invalid", text=_shown(cleaned)), recognized=True) from exc
 
 
 def _parse(cleaned: str, *, now: datetime, tz: ZoneInfo) -> datetime:
@@ -222,15 +221,13 @@ def _parse(cleaned: str, *, now: datetime, tz: ZoneInfo) -> datetime:
     if relative := _RELATIVE.fullmatch(cleaned):
         seconds = _seconds(relative["parts"])
         if not seconds < (now - EARLIEST).total_seconds():
-            raise TimeParseError("That is before 1970; check the number.", recognized=True)
+            raise TimeParseError(Msg("time.before_1970_number"), recognized=True)
         return now - timedelta(seconds=seconds)
     if _DATE_ONLY.fullmatch(cleaned):
-        raise TimeParseError(
-            f"{_shown(cleaned)} has no time of day; write e.g. {cleaned} 14:05.", recognized=True
-        )
+        raise TimeParseError(Msg("time.no_clock", text=_shown(cleaned), example=cleaned), recognized=True)
     found = _ABSOLUTE.fullmatch(cleaned)
     if found is None:
-        raise TimeParseError(f"I could not read {_shown(cleaned)} as a time.")
+        raise TimeParseError(Msg("time.unreadable", text=_shown(cleaned)))
     zone_text = found["zone"]
     where: tzinfo = tz if zone_text is None else _tz_for(zone_text)
     clock = _clock(found)
@@ -240,19 +237,16 @@ def _parse(cleaned: str, *, now: datetime, tz: ZoneInfo) -> datetime:
         try:
             day = isoparse(iso_day).date()
         except ValueError as exc:
-            raise TimeParseError(f"{iso_day} is not a date in the calendar.", recognized=True) from exc
-        hint = f"it is now {format_local(now, where)}"
+            raise TimeParseError(Msg("time.no_such_date", date=iso_day), recognized=True) from exc
+        hint: Msg = Msg("time.hint_now", now=format_local(now, where))
     else:
         today = now.astimezone(where).date()
         day = today - timedelta(days=1) if (found["dayword"] or "").lower() == "yesterday" else today
         yesterday = day - timedelta(days=1)
-        hint = f"for yesterday write {yesterday.isoformat()} {clock:%H:%M}{suffix}"
+        hint = Msg("time.hint_yesterday", example=f"{yesterday.isoformat()} {clock:%H:%M}{suffix}")
     local = datetime.combine(day, clock, tzinfo=where)
     if not _exists(local):
-        raise TimeParseError(
-            f"{cleaned} does not exist in {where} (the clocks skipped it); pick a time outside the change.",
-            recognized=True,
-        )
+        raise TimeParseError(Msg("time.skipped", text=cleaned, zone=str(where)), recognized=True)
     return _check_bounds(local.astimezone(UTC), now=now, future_hint=hint)
 
 
@@ -261,16 +255,12 @@ def _clock(found: re.Match[str]) -> time:
     if found["ampm"] is not None:
         hour = int(found["hour12"])
         if not 1 <= hour <= 12:
-            raise TimeParseError(
-                f"{hour}{found['ampm']}m is not a time of day; use 1 … 12 with am/pm.", recognized=True
-            )
+            raise TimeParseError(Msg("time.bad_hour12", text=f"{hour}{found['ampm']}m"), recognized=True)
         hour = hour % 12 + (12 if found["ampm"].lower() == "p" else 0)
         return time(hour, int(found["minute12"] or 0))
     hour, minute = int(found["hour"]), int(found["minute"])
     if hour > 23 or minute > 59:
-        raise TimeParseError(
-            f"{hour:02d}:{minute:02d} is not a time of day; use 00:00 … 23:59.", recognized=True
-        )
+        raise TimeParseError(Msg("time.bad_clock", text=f"{hour:02d}:{minute:02d}"), recognized=True)
     second = int(found["second"] or 0)
     fraction = int((found["fraction"] or "").ljust(6, "0"))
     return time(hour, minute, min(second, 59), fraction)
@@ -280,30 +270,31 @@ def parse_duration(text: str) -> timedelta:
     """Reads a duration a user wrote (`30d`, `12w`, `24h`, `90m`, `1h30m`)."""
     cleaned = _normalise(text)
     if not _PARTS.fullmatch(cleaned):
-        raise TimeParseError(f"I could not read {_shown(cleaned)} as a duration.", forms=DURATION_FORMS)
+        raise TimeParseError(Msg("time.duration_unreadable", text=_shown(cleaned)), forms=DURATION_FORMS)
     seconds = _seconds(cleaned)
     if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
-        raise TimeParseError("That duration is too long (at most 10 years).", forms=DURATION_FORMS)
+        raise TimeParseError(Msg("time.duration_too_long"), forms=DURATION_FORMS)
     if seconds <= 0:
-        raise TimeParseError("A duration must be longer than zero.", forms=DURATION_FORMS)
+        raise TimeParseError(Msg("time.duration_zero"), forms=DURATION_FORMS)
     return timedelta(seconds=seconds)
 
 
-def format_duration(seconds: float | None) -> str:
-    """Shows a number of seconds as `45s`, `12m`, `1h 05m` or `2d 03h` (`—` when unknown)."""
+def format_duration(seconds: float | None, lang: Lang = DEFAULT_LANG) -> str:
+    """Shows a number of seconds as `45s`, `12m`, `1h 05m` or `2d 03h` (`45秒`, `1時間05分` in Japanese;
+    `—` when unknown)."""
     if seconds is None or not math.isfinite(seconds):
         return "—"
     total = int(abs(seconds))
     sign = "-" if seconds < 0 and total else ""
     if total < 60:
-        return f"{sign}{total}s"
+        return sign + t("time.seconds", lang, s=total)
     if total < 3600:
-        return f"{sign}{total // 60}m"
+        return sign + t("time.minutes", lang, m=total // 60)
     if total < 86400:
         hours, rest = divmod(total, 3600)
-        return f"{sign}{hours}h {rest // 60:02d}m"
+        return sign + t("time.hours_minutes", lang, h=hours, m=f"{rest // 60:02d}")
     days, rest = divmod(total, 86400)
-    return f"{sign}{days}d {rest // 3600:02d}h"
+    return sign + t("time.days_hours", lang, d=days, h=f"{rest // 3600:02d}")
 
 
 def known_zone(name: str) -> ZoneInfo | None:
@@ -321,8 +312,9 @@ def zone(name: str | None, *, default: str = "UTC") -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def format_local(dt: datetime, tz: tzinfo) -> str:
-    """Shows an aware datetime in a zone as `2026-11-24 14:05 JST` (`UTC+09:00` when the zone has no name)."""
+def format_local(dt: datetime, tz: tzinfo, lang: Lang = DEFAULT_LANG) -> str:
+    """Shows an aware datetime in a zone as `2026-11-24 14:05 JST` (`2026年11月24日 14:05 JST` in Japanese;
+    `UTC+09:00` when the zone has no name)."""
     if dt.tzinfo is None:
         raise ValueError("format_local needs a timezone-aware datetime")
     local = dt.astimezone(tz)
@@ -332,4 +324,12 @@ def format_local(dt: datetime, tz: tzinfo) -> str:
         sign = "-" if offset < timedelta(0) else "+"
         minutes = int(abs(offset).total_seconds()) // 60
         name = f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    return f"{local:%Y-%m-%d %H:%M} {name}"
+    return t(
+        "time.local",
+        lang,
+        year=local.year,
+        month=local.month,
+        day=local.day,
+        clock=f"{local:%H:%M}",
+        zone=name,
+    )

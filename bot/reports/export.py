@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.model import IncidentSnapshot
 from bot.reports.metrics import incident_metrics, iso_utc
 
 
-def export_json(snap: IncidentSnapshot) -> dict[str, Any]:
-    """Everything about one incident as JSON-ready data (times ISO 8601 UTC, durations in seconds)."""
+def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
+    """Everything about one incident as JSON-ready data (times ISO 8601 UTC, durations in seconds), Hashi's
+    own words on the timeline in `lang`."""
     playbooks: dict[str, list[dict[str, Any]]] = {}
     for item in snap.checklists:
         playbooks.setdefault(item.playbook, []).append(
@@ -38,7 +40,7 @@ def export_json(snap: IncidentSnapshot) -> dict[str, Any]:
                 "recorded_at": iso_utc(e.recorded_at),
                 "kind": e.kind,
                 "actor": e.actor,
-                "text": e.text,
+                "text": e.text_in(lang),
             }
             for e in timeline
         ],

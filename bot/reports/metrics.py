@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.model import IncidentSnapshot, Milestones, Status
 from bot.incidents.times import format_duration, format_local
 
@@ -25,20 +26,8 @@ METRICS: tuple[str, ...] = (
     "time_to_resolve",
     "impact_duration",
 )
-METRIC_LABELS: Mapping[str, str] = {
-    "time_to_detect": "time to detect",
-    "time_to_acknowledge": "time to acknowledge",
-    "time_to_mitigate": "time to mitigate",
-    "time_to_resolve": "time to resolve",
-    "impact_duration": "impact duration",
-}
 # Data-quality flags, in the order reports show them.
 FLAGS: tuple[str, ...] = ("missing_acknowledgement", "out_of_order", "still_open")
-FLAG_LABELS: Mapping[str, str] = {
-    "missing_acknowledgement": "no acknowledgement recorded",
-    "out_of_order": "milestones out of order",
-    "still_open": "still open",
-}
 ALL_GROUP = "all"
 NO_SERVICE_GROUP = "(no service)"
 _UTC_ZONE = ZoneInfo("UTC")
@@ -511,50 +500,62 @@ def _slo_text(slo: float) -> str:
     return f"{slo * 100:.4f}".rstrip("0").rstrip(".") + "%"
 
 
-def _incidents(count: int) -> str:
-    return f"{count} incident" if count == 1 else f"{count} incidents"
+def metric_label(name: str, lang: Lang) -> str:
+    """`time to detect` / `検知までの時間`."""
+    return t(f"metrics.{name}", lang)
 
 
-def _flag_ids(flag: Flag) -> str:
+def _flag_ids(flag: Flag, lang: Lang) -> str:
     """The listed ids of a flag, shortened for the table."""
     shown = [f"INC-{i}" for i in flag.incident_ids[:_TABLE_IDS]]
     more = len(flag.incident_ids) - len(shown)
     if more:
-        shown.append(f"and {more} more")
+        shown.append(t("stats.more", lang, count=more))
     if flag.private_count:
-        shown.append(f"{flag.private_count} private")
-    return ", ".join(shown)
+        shown.append(t("stats.private", lang, count=flag.private_count))
+    return t("list.separator", lang).join(shown)
 
 
-def stats_table(report: StatsReport) -> str:
+def _group_name(name: str, lang: Lang) -> str:
+    if name == ALL_GROUP:
+        return t("stats.all", lang)
+    return t("stats.no_service", lang) if name == NO_SERVICE_GROUP else name
+
+
+def stats_table(report: StatsReport, lang: Lang = DEFAULT_LANG) -> str:
     """The report as aligned plain text: distributions first (means alone mislead), durations readable."""
-    since, until = format_local(report.since, _UTC_ZONE), format_local(report.until, _UTC_ZONE)
-    grouping = f", by {report.by}" if report.by else ""
-    lines = [f"Incidents that started {since} → {until}{grouping}: {report.count}", ""]
+    since, until = format_local(report.since, _UTC_ZONE, lang), format_local(report.until, _UTC_ZONE, lang)
+    key = f"stats.window_by_{report.by}" if report.by else "stats.window"
+    lines = [t(key, lang, since=since, until=until, count=report.count), ""]
     if not report.groups:
-        lines += ["  No incidents in this window.", ""]
+        lines += ["  " + t("stats.empty", lang), ""]
+
+    def took(seconds: float | None) -> str:
+        return format_duration(seconds, lang)
+
     for group in report.groups:
-        lines.append(f"{group.name}: {_incidents(group.count)}")
-        rows = [["metric", "n", "p50", "p90", "max", "mean"]]
+        lines.append(t("stats.group", lang, name=_group_name(group.name, lang), count=group.count))
+        rows = [[t(f"stats.column.{c}", lang) for c in ("metric", "n", "p50", "p90", "max", "mean")]]
         for name, dist in group.metrics:
             rows.append(
                 [
-                    METRIC_LABELS[name],
+                    metric_label(name, lang),
                     str(dist.count),
-                    format_duration(dist.p50),
-                    format_duration(dist.p90),
-                    format_duration(dist.max),
-                    format_duration(dist.mean),
+                    took(dist.p50),
+                    took(dist.p90),
+                    took(dist.max),
+                    took(dist.mean),
                 ]
             )
         lines += _align(rows, right=frozenset({1, 2, 3, 4, 5}))
         if group.time_at_severity:
-            spent = ", ".join(f"{code} {format_duration(s)}" for code, s in group.time_at_severity)
-            lines.append(f"  time at severity: {spent}")
+            spent = t("list.separator", lang).join(f"{code} {took(s)}" for code, s in group.time_at_severity)
+            lines.append("  " + t("stats.time_at_severity", lang, spent=spent))
         lines.append("")
     if report.services:
-        lines.append("Services with an SLO")
-        rows = [["service", "SLO", "availability", "error budget used", "impact", "budget", "incidents"]]
+        lines.append(t("stats.services", lang))
+        columns = ("service", "slo", "availability", "budget_used", "impact", "budget", "incidents")
+        rows = [[t(f"stats.column.{c}", lang) for c in columns]]
         for s in report.services:
             rows.append(
                 [
@@ -562,15 +563,15 @@ def stats_table(report: StatsReport) -> str:
                     _slo_text(s.slo),
                     _percent(s.availability, 4),
                     _percent(s.error_budget_used, 1),
-                    format_duration(s.impact_seconds),
-                    format_duration(s.error_budget_seconds),
+                    took(s.impact_seconds),
+                    took(s.error_budget_seconds),
                     str(s.incidents),
                 ]
             )
         lines += _align(rows, right=frozenset({1, 2, 3, 4, 5, 6}))
         lines.append("")
-    lines.append("Data quality")
-    rows = [[FLAG_LABELS[f.name], str(f.count), _flag_ids(f)] for f in report.flags]
+    lines.append(t("stats.data_quality", lang))
+    rows = [[t(f"stats.flag.{f.name}", lang), str(f.count), _flag_ids(f, lang)] for f in report.flags]
     lines += _align(rows, right=frozenset({1}))
     return "\n".join(lines) + "\n"
 

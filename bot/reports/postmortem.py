@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.escaping import escape_markdown, escape_markdown_cell
 from bot.incidents.model import ChecklistItemView, EventKind, IncidentSnapshot, Milestones, TimelineEntry
 from bot.incidents.times import format_duration, format_local
-from bot.reports.metrics import METRIC_LABELS, impact_end, incident_metrics
+from bot.reports.metrics import impact_end, incident_metrics, metric_label
 
 _UTC = ZoneInfo("UTC")
 # A timeline event recorded this long after it happened (a backdated note) shows when it was recorded.
@@ -27,51 +28,68 @@ _MARKER_LINE = re.compile(r"<!-- hashi:(?P<edge>begin|end) (?P<name>[a-z][a-z0-9
 # Anything that looks like it was meant to be a Hashi marker, so a mangled one is reported, not ignored.
 _MARKER_LIKE = re.compile(r"<!--\s*/?\s*hashi\s*:", re.IGNORECASE)
 
-# The headings of the draft, in order (the SRE book's example postmortem).
-SECTION_HEADINGS: tuple[str, ...] = (
-    "Date",
-    "Authors",
-    "Status",
-    "Summary",
-    "Impact",
-    "Root Causes",
-    "Trigger",
-    "Resolution",
-    "Detection",
-    "Action Items",
-    "Lessons Learned",
-    "Timeline",
-    "Supporting information",
+# The sections of the draft, in order (the SRE book's example postmortem); their headings are in the
+# catalogue under `postmortem.heading.<key>`.
+SECTIONS: tuple[str, ...] = (
+    "date",
+    "authors",
+    "status",
+    "summary",
+    "impact",
+    "root_causes",
+    "trigger",
+    "resolution",
+    "detection",
+    "action_items",
+    "lessons",
+    "timeline",
+    "supporting",
 )
-LESSONS_HEADINGS: tuple[str, ...] = ("What went well", "What went wrong", "Where we got lucky")
+LESSONS: tuple[str, ...] = ("went_well", "went_wrong", "got_lucky")
 
 
-def _when(dt: datetime, tz: ZoneInfo) -> str:
-    """`2026-11-24 14:05 JST (2026-11-24 05:05 UTC)`, or the UTC time alone when the zone shows UTC."""
-    local, utc = format_local(dt, tz), format_local(dt, _UTC)
-    return utc if local == utc else f"{local} ({utc})"
+def section_headings(lang: Lang) -> tuple[str, ...]:
+    """The level-2 headings of the draft in a language, in order."""
+    return tuple(t(f"postmortem.heading.{key}", lang) for key in SECTIONS)
 
 
-def _after(later: datetime | None, earlier: datetime | None, what: str) -> str:
-    """`, 5m after the outage began` when both are known."""
-    if later is None or earlier is None:
-        return ""
-    return f", {format_duration((later - earlier).total_seconds())} after {what}"
+def lessons_headings(lang: Lang) -> tuple[str, ...]:
+    """The level-3 headings under Lessons Learned."""
+    return tuple(t(f"postmortem.heading.{key}", lang) for key in LESSONS)
 
 
 class _Writer:
-    """Turns one snapshot into Markdown pieces; holds the zone and the names for people."""
+    """Turns one snapshot into Markdown pieces; holds the zone, the language and the names for people."""
 
-    def __init__(self, snap: IncidentSnapshot, *, tz: ZoneInfo, names: Mapping[str, str]) -> None:
+    def __init__(self, snap: IncidentSnapshot, *, tz: ZoneInfo, names: Mapping[str, str], lang: Lang) -> None:
         self.snap = snap
         self.tz = tz
         self.names = names
+        self.lang = lang
         self.m: Milestones = snap.milestones
+
+    def t(self, key: str, /, **params: object) -> str:
+        """A postmortem text (`postmortem.<key>`) in the draft's language."""
+        return t(f"postmortem.{key}", self.lang, **params)
+
+    def prompt(self, key: str, /, **params: object) -> str:
+        """A note where only people can write."""
+        return _prompt(self.t(key, **params))
+
+    def duration(self, seconds: float | None) -> str:
+        return format_duration(seconds, self.lang)
+
+    def after(self, later: datetime | None, earlier: datetime | None, what: str) -> str:
+        """`, 5m after the outage began` when both are known (`what`: a `postmortem.since.*` key)."""
+        if later is None or earlier is None:
+            return ""
+        took = self.duration((later - earlier).total_seconds())
+        return self.t("after", took=took, what=self.t(f"since.{what}"))
 
     def person(self, user_id: str | None) -> str:
         """A user's display name (their id when unknown), escaped."""
         if not user_id:
-            return "_nobody_"
+            return self.t("nobody")
         return escape_markdown(self.names.get(user_id) or user_id)
 
     def _unwrap(self, text: str) -> str:
@@ -94,7 +112,12 @@ class _Writer:
         return escape_markdown_cell(self._unwrap(text))
 
     def when(self, dt: datetime) -> str:
-        return _when(dt, self.tz)
+        """`2026-11-24 14:05 JST (2026-11-24 05:05 UTC)`, or the UTC time alone when the zone shows UTC."""
+        local, utc = format_local(dt, self.tz, self.lang), format_local(dt, _UTC, self.lang)
+        return utc if local == utc else self.t("local_and_utc", local=local, utc=utc)
+
+    def local(self, dt: datetime) -> str:
+        return format_local(dt, self.tz, self.lang)
 
     def severity_history(self) -> tuple[tuple[datetime, str], ...]:
         """Severity changes oldest first (the declared severity when none was recorded)."""
@@ -108,8 +131,9 @@ class _Writer:
         return [e for e in _ordered(self.snap.timeline) if e.kind == kind.value]
 
     def start_label(self) -> str:
+        """The `postmortem.since.*` key of the incident's start."""
         if self.m.impact_started_at is not None:
-            return "the outage began"
+            return "outage"
         return "detection" if self.m.detected_at is not None else "declaration"
 
 
@@ -137,82 +161,82 @@ def _prompt(text: str) -> str:
 def _about(w: _Writer, generated_at: datetime) -> str:
     lines = []
     if w.snap.private:
-        lines += ["> **Private incident.** Share this draft only with the incident's members.", ""]
-    lines.append(
-        f"_Draft generated by Hashi on {w.when(generated_at)} from the incident's record in Slack. "
-        f"`hashi export {w.snap.id} --update FILE` refreshes the parts Hashi wrote (between "
-        "`hashi:begin` and `hashi:end` comments) and keeps everything else as you wrote it; "
-        "delete a pair of comments to take that part over._"
-    )
+        lines += [w.t("private_notice"), ""]
+    lines.append(w.prompt("about", when=w.when(generated_at), id=w.snap.id))
     return "\n".join(lines)
 
 
 def _date(w: _Writer) -> str:
     known = [dt for dt in w.m.as_dict().values() if dt is not None] + [e.at for e in w.snap.timeline]
     if not known:
-        return _prompt("No times were recorded.")
+        return w.prompt("no_times")
     first, last = (min(known).astimezone(w.tz).date(), max(known).astimezone(w.tz).date())
     days = first.isoformat() if first == last else f"{first.isoformat()} → {last.isoformat()}"
-    line = f"**{days}** (times in {escape_markdown(w.tz.key)})"
+    line = w.t("date_line", days=days, zone=escape_markdown(w.tz.key))
     if w.m.declared_at is not None:
-        line += f"; declared {w.when(w.m.declared_at)}"
-    return line + "."
+        line += w.t("date_declared", when=w.when(w.m.declared_at))
+    return line + w.t("full_stop")
 
 
 def _status(w: _Writer, generated_at: datetime) -> str:
     snap = w.snap
     reopened = len(w.events(EventKind.REOPENED))
-    line = f"Incident **{snap.status.value}** at **{escape_markdown(snap.severity)}**"
-    line += f" as of {w.when(generated_at)}."
+    line = w.t(
+        "status_line",
+        status=t(f"status_word.{snap.status.value}", w.lang),
+        severity=escape_markdown(snap.severity),
+        when=w.when(generated_at),
+    )
     if reopened:
-        line += f" Reopened {reopened} time{'s' if reopened > 1 else ''}."
+        line += w.t("reopened_times", count=reopened)
     return line
 
 
 def _summary(w: _Writer) -> str:
     snap = w.snap
     paragraphs = [w.text(p) for p in re.split(r"\n\s*\n", snap.summary) if p.strip()]
-    lines = ["\n\n".join(paragraphs) if paragraphs else _prompt("No summary was recorded in Slack."), ""]
+    lines = ["\n\n".join(paragraphs) if paragraphs else w.prompt("no_summary"), ""]
     history = w.severity_history()
     severity = escape_markdown(snap.severity)
     if history and history[0][1] != snap.severity:
-        severity += f" (declared {escape_markdown(history[0][1])})"
-    services = ", ".join(escape_markdown(s) for s in snap.services) or _prompt("none recorded")
+        severity += w.t("declared_as", severity=escape_markdown(history[0][1]))
+    services = t("list.separator", w.lang).join(escape_markdown(s) for s in snap.services)
     lines += [
-        f"- **Severity:** {severity}",
-        f"- **Services:** {services}",
-        f"- **Lead:** {w.person(snap.lead) if snap.lead else _prompt('none assigned')}",
+        w.t("field", name=w.t("label.severity"), value=severity),
+        w.t("field", name=w.t("label.services"), value=services or w.prompt("none_recorded")),
+        w.t(
+            "field",
+            name=w.t("label.lead"),
+            value=w.person(snap.lead) if snap.lead else w.prompt("none_assigned"),
+        ),
     ]
     if snap.channel_id:
-        lines.append(f"- **Slack channel:** {escape_markdown(snap.channel_id)}")
+        lines.append(w.t("field", name=w.t("label.channel"), value=escape_markdown(snap.channel_id)))
     return "\n".join(lines)
 
 
 def _metrics_table(w: _Writer) -> str:
     m = w.m
-    start = {
-        "outage begins": m.impact_started_at,
-        "detected": m.detected_at,
-        "declared": m.declared_at,
-    }
+    start = {"outage_begins": m.impact_started_at, "detected": m.detected_at, "declared": m.declared_at}
     start_name = next((name for name, dt in start.items() if dt is not None), "start")
     end_names = (
-        ("impact ends", m.impact_ended_at),
+        ("impact_ends", m.impact_ended_at),
         ("mitigated", m.mitigated_at),
         ("resolved", m.resolved_at),
     )
-    end_name = next((name for name, dt in end_names if dt is not None), "impact ends")
+    end_name = next((name for name, dt in end_names if dt is not None), "impact_ends")
     spans = {
-        "time_to_detect": ("outage begins", "detected"),
+        "time_to_detect": ("outage_begins", "detected"),
         "time_to_acknowledge": ("declared", "acknowledged"),
         "time_to_mitigate": (start_name, "mitigated"),
         "time_to_resolve": (start_name, "resolved"),
         "impact_duration": (start_name, end_name),
     }
-    rows = ["| Metric | Duration | From | To |", "|---|---|---|---|"]
+    rows = [w.t("metrics_header"), "|---|---|---|---|"]
     for name, seconds in incident_metrics(m).as_dict().items():
-        begin, end = spans[name]
-        rows.append(f"| {METRIC_LABELS[name].capitalize()} | {format_duration(seconds)} | {begin} | {end} |")
+        begin, end = (w.t(f"point.{p}") for p in spans[name])
+        label = metric_label(name, w.lang)
+        rows.append(f"| {label[:1].upper() + label[1:]} | {w.duration(seconds)} | {begin} | {end} |")
     return "\n".join(rows)
 
 
@@ -220,22 +244,23 @@ def _impact(w: _Writer, generated_at: datetime) -> str:
     m = w.m
     start, end = m.start, impact_end(m)
     if start is None:
-        window = _prompt("not recorded")
+        window = w.prompt("not_recorded")
     elif end is None:
-        ongoing = format_duration((generated_at - start).total_seconds())
-        window = f"{w.when(start)} → still ongoing at {w.when(generated_at)}, {ongoing} so far"
+        ongoing = w.duration((generated_at - start).total_seconds())
+        window = w.t("window_ongoing", start=w.when(start), now=w.when(generated_at), took=ongoing)
     else:
-        window = f"{w.when(start)} → {w.when(end)}, {format_duration((end - start).total_seconds())}"
-    services = ", ".join(escape_markdown(s) for s in w.snap.services) or _prompt("none recorded")
+        took = w.duration((end - start).total_seconds())
+        window = w.t("window", start=w.when(start), end=w.when(end), took=took)
+    services = t("list.separator", w.lang).join(escape_markdown(s) for s in w.snap.services)
     lines = [
-        f"- **Impact window:** {window}",
-        f"- **Services affected:** {services}",
-        "- **Severity history:**",
+        w.t("field", name=w.t("label.impact_window"), value=window),
+        w.t("field", name=w.t("label.services_affected"), value=services or w.prompt("none_recorded")),
+        w.t("field_heading", name=w.t("label.severity_history")),
     ]
     for index, (at, code) in enumerate(w.severity_history()):
-        note = " (declared)" if index == 0 else ""
+        note = w.t("declared_marker") if index == 0 else ""
         lines.append(f"  - {w.when(at)}: {escape_markdown(code)}{note}")
-    lines += ["", "**Recovery metrics**", "", _metrics_table(w)]
+    lines += ["", w.t("recovery_metrics"), "", _metrics_table(w)]
     return "\n".join(lines)
 
 
@@ -243,58 +268,61 @@ def _resolution(w: _Writer) -> str:
     m = w.m
     start = m.start
     mitigated = (
-        f"{w.when(m.mitigated_at)}{_after(m.mitigated_at, start, w.start_label())}"
+        f"{w.when(m.mitigated_at)}{w.after(m.mitigated_at, start, w.start_label())}"
         if m.mitigated_at is not None
-        else _prompt("not recorded")
+        else w.prompt("not_recorded")
     )
     resolved = (
-        f"{w.when(m.resolved_at)}{_after(m.resolved_at, start, w.start_label())}"
+        f"{w.when(m.resolved_at)}{w.after(m.resolved_at, start, w.start_label())}"
         if m.resolved_at is not None
-        else _prompt("not resolved yet")
+        else w.prompt("not_resolved")
     )
-    lines = [f"- **Mitigated:** {mitigated}", f"- **Resolved:** {resolved}"]
+    lines = [
+        w.t("field", name=w.t("label.mitigated"), value=mitigated),
+        w.t("field", name=w.t("label.resolved"), value=resolved),
+    ]
     moves = [e for e in _ordered(w.snap.timeline) if e.kind in (EventKind.RESOLVED, EventKind.REOPENED)]
     if moves:
-        lines.append("- **Resolutions and reopenings in Slack:**")
+        lines.append(w.t("field_heading", name=w.t("label.resolutions")))
         for event in moves:
             actor = f"{w.person(event.actor)}: " if event.actor else ""
-            lines.append(f"  - {w.when(event.at)} — {actor}{w.text(event.text)}")
+            lines.append(f"  - {w.when(event.at)} — {actor}{w.text(event.text_in(w.lang))}")
     return "\n".join(lines)
 
 
 def _detection(w: _Writer) -> str:
     m = w.m
-    began = w.when(m.impact_started_at) if m.impact_started_at else _prompt("not recorded")
+    began = w.when(m.impact_started_at) if m.impact_started_at else w.prompt("not_recorded")
     detected = (
-        f"{w.when(m.detected_at)}{_after(m.detected_at, m.impact_started_at, 'the outage began')}"
+        f"{w.when(m.detected_at)}{w.after(m.detected_at, m.impact_started_at, 'outage')}"
         if m.detected_at
-        else _prompt("not recorded")
+        else w.prompt("not_recorded")
     )
-    declared = _prompt("not recorded")
+    declared = w.prompt("not_recorded")
     if m.declared_at is not None:
-        by = f" by {w.person(w.snap.declared_by)}" if w.snap.declared_by else ""
+        by = w.t("by", person=w.person(w.snap.declared_by)) if w.snap.declared_by else ""
         declared = f"{w.when(m.declared_at)}{by}"
     acknowledged = (
-        f"{w.when(m.acknowledged_at)}{_after(m.acknowledged_at, m.declared_at, 'declaration')}"
+        f"{w.when(m.acknowledged_at)}{w.after(m.acknowledged_at, m.declared_at, 'declaration')}"
         if m.acknowledged_at
-        else _prompt("not recorded")
+        else w.prompt("not_recorded")
     )
     return "\n".join(
         [
-            f"- **Outage began:** {began}",
-            f"- **Detected:** {detected}",
-            f"- **Declared:** {declared}",
-            f"- **Acknowledged:** {acknowledged}",
+            w.t("field", name=w.t("label.outage_began"), value=began),
+            w.t("field", name=w.t("label.detected"), value=detected),
+            w.t("field", name=w.t("label.declared"), value=declared),
+            w.t("field", name=w.t("label.acknowledged"), value=acknowledged),
         ]
     )
 
 
 def _action_items(w: _Writer) -> str:
     if not w.snap.followups:
-        return _prompt("No follow-ups were recorded in Slack (`/incident followup <text>`).")
-    rows = ["| Action | Type | Owner | Link |", "|---|---|---|---|"]
+        return w.prompt("no_followups")
+    rows = [w.t("actions_header"), "|---|---|---|---|"]
     for item in w.snap.followups:
-        action = w.cell(item.text) + (" **(done)**" if item.done else "")
+        action = w.cell(item.text) + (w.t("done_marker") if item.done else "")
         owner = escape_markdown_cell(w.names.get(item.owner) or item.owner) if item.owner else "—"
         rows.append(f"| {action} | — | {owner} | — |")
     return "\n".join(rows)
@@ -316,22 +344,25 @@ def _gantt(w: _Writer, generated_at: datetime) -> str:
     def bar(label: str, begin: datetime, end: datetime, tag: str = "") -> str | None:
         if end <= begin:
             return None
-        return f"    {label} :{tag}{at(begin)}, {at(end)}"
+        return f"    {_mermaid_label(label)} :{tag}{at(begin)}, {at(end)}"
+
+    def g(key: str) -> str:
+        return w.t(f"gantt.{key}")
 
     impact: list[str | None] = []
     if m.start is not None:
         end = impact_end(m)
-        label = "Outage" if end is not None else "Outage ongoing"
+        label = g("outage") if end is not None else g("outage_ongoing")
         impact.append(bar(label, m.start, end or generated_at, "crit, "))
     # Each phase runs from one milestone to the next one reached, named after the one it ends at;
     # milestones out of order are skipped.
     points = [
-        (m.impact_started_at, "Outage began"),
-        (m.detected_at, "Until detected"),
-        (m.declared_at, "Until declared"),
-        (m.acknowledged_at, "Until acknowledged"),
-        (m.mitigated_at, "Until mitigated"),
-        (m.resolved_at, "Until resolved"),
+        (m.impact_started_at, g("outage_began")),
+        (m.detected_at, g("until_detected")),
+        (m.declared_at, g("until_declared")),
+        (m.acknowledged_at, g("until_acknowledged")),
+        (m.mitigated_at, g("until_mitigated")),
+        (m.resolved_at, g("until_resolved")),
     ]
     kept: list[tuple[datetime, str]] = []
     for dt, label in points:
@@ -339,31 +370,27 @@ def _gantt(w: _Writer, generated_at: datetime) -> str:
             kept.append((dt, label))
     response = [bar(label, begin, end) for (begin, _), (end, label) in itertools.pairwise(kept)]
     if kept and m.resolved_at is None:
-        response.append(bar("Open", kept[-1][0], generated_at, "active, "))
+        response.append(bar(g("open"), kept[-1][0], generated_at, "active, "))
     history = w.severity_history()
     severity_end = m.resolved_at or m.closed_at or generated_at
     severities = [
-        bar(
-            _mermaid_label(code),
-            begin,
-            min(history[i + 1][0], severity_end) if i + 1 < len(history) else severity_end,
-        )
+        bar(code, begin, min(history[i + 1][0], severity_end) if i + 1 < len(history) else severity_end)
         for i, (begin, code) in enumerate(history)
     ]
     lines = [
         "```mermaid",
         "gantt",
-        f"    title INC-{w.snap.id} phases",
+        f"    title {_mermaid_label(g('title').format(id=w.snap.id))}",
         "    dateFormat YYYY-MM-DD HH:mm:ss",
         "    axisFormat %m-%d %H:%M",
     ]
-    for name, bars in (("Impact", impact), ("Response", response), ("Severity", severities)):
+    for name, bars in (("impact", impact), ("response", response), ("severity", severities)):
         present = [b for b in bars if b is not None]
         if present:
-            lines.append(f"    section {name}")
+            lines.append(f"    section {_mermaid_label(g(name))}")
             lines += present
     if len(lines) == 5:
-        return _prompt("Not enough milestones were recorded to draw the phases.")
+        return w.prompt("no_phases")
     return "\n".join([*lines, "```"])
 
 
@@ -379,36 +406,33 @@ class _Line:
 def _timeline(w: _Writer, generated_at: datetime) -> str:
     m = w.m
     markers = (
-        (m.impact_started_at, "OUTAGE BEGINS"),
-        (m.detected_at, "DETECTED"),
-        (m.mitigated_at, "MITIGATED"),
-        (m.resolved_at, "RESOLVED"),
-        (m.impact_ended_at, "OUTAGE ENDS"),
+        (m.impact_started_at, "outage_begins"),
+        (m.detected_at, "detected"),
+        (m.mitigated_at, "mitigated"),
+        (m.resolved_at, "resolved"),
+        (m.impact_ended_at, "outage_ends"),
     )
     lines = [
-        _Line(at=dt, order=(0, dt, index), text=f"**{label}**")
-        for index, (dt, label) in enumerate(markers)
+        _Line(at=dt, order=(0, dt, index), text=f"**{w.t(f'marker.{key}')}**")
+        for index, (dt, key) in enumerate(markers)
         if dt is not None
     ]
     for index, event in enumerate(w.snap.timeline):
         text = f"{w.person(event.actor)}: " if event.actor else ""
-        text += w.text(event.text) or _prompt("(no text)")
+        text += w.text(event.text_in(w.lang)) or w.prompt("no_text")
         if (event.recorded_at - event.at).total_seconds() >= _BACKDATED_SECONDS:
-            text += f" _(recorded {format_local(event.recorded_at, w.tz)})_"
+            text += " " + w.prompt("recorded", when=w.local(event.recorded_at))
         if event.permalink and _SLACK_PERMALINK.fullmatch(event.permalink):
             text += f" <{event.permalink}>"
         lines.append(_Line(at=event.at, order=(1, event.recorded_at, index), text=text))
     lines.sort(key=lambda line: (line.at, line.order))
     zone = escape_markdown(w.tz.key)
-    intro = (
-        f"Times in {zone}, with UTC in brackets."
-        if format_local(generated_at, w.tz) != format_local(generated_at, _UTC)
-        else "Times in UTC."
-    )
+    in_utc = format_local(generated_at, w.tz) == format_local(generated_at, _UTC)
+    intro = w.t("times_in_utc") if in_utc else w.t("times_in_zone", zone=zone)
     body = [_gantt(w, generated_at), "", intro, ""]
     body += [f"- {w.when(line.at)} — {line.text}" for line in lines]
     if not lines:
-        body.append(_prompt("Nothing was recorded on the timeline."))
+        body.append(w.prompt("empty_timeline"))
     return "\n".join(body)
 
 
@@ -416,33 +440,35 @@ def _checklist_line(w: _Writer, item: ChecklistItemView) -> str:
     box = "[x]" if item.done else "[ ]"
     line = f"  - {box} {w.text(item.title)}"
     if item.required and not item.done:
-        line += " _(required)_"
+        line += " " + w.prompt("required")
     if item.done and (item.done_by or item.done_at):
         who = w.person(item.done_by) if item.done_by else ""
         when = w.when(item.done_at) if item.done_at else ""
-        line += " — " + ", ".join(part for part in (who, when) if part)
+        line += " — " + t("list.separator", w.lang).join(part for part in (who, when) if part)
     return line
 
 
 def _supporting(w: _Writer) -> str:
     snap = w.snap
-    lines = ["**Responders and roles**", ""]
-    lines.append(f"- Lead: {w.person(snap.lead) if snap.lead else _prompt('none assigned')}")
+    lines = [w.t("responders"), ""]
+    lead = w.person(snap.lead) if snap.lead else w.prompt("none_assigned")
+    lines.append(w.t("item", name=w.t("label.lead"), value=lead))
     for role, user_id in snap.roles:
         if role == "lead" and user_id == snap.lead:
             continue
-        lines.append(f"- {escape_markdown(role[:1].upper() + role[1:])}: {w.person(user_id)}")
+        lines.append(w.t("item", name=escape_markdown(role[:1].upper() + role[1:]), value=w.person(user_id)))
     if snap.declared_by:
-        lines.append(f"- Declared by: {w.person(snap.declared_by)}")
+        lines.append(w.t("item", name=w.t("label.declared_by"), value=w.person(snap.declared_by)))
     if snap.participants:
-        lines.append(f"- Participants: {', '.join(w.person(p) for p in snap.participants)}")
+        people = t("list.separator", w.lang).join(w.person(p) for p in snap.participants)
+        lines.append(w.t("item", name=w.t("label.participants"), value=people))
     if snap.checklists:
-        lines += ["", "**Checklists**", ""]
+        lines += ["", w.t("checklists"), ""]
         playbooks = list(dict.fromkeys(item.playbook for item in snap.checklists))
         for playbook in playbooks:
             items = [item for item in snap.checklists if item.playbook == playbook]
             done = sum(item.done for item in items)
-            lines.append(f"- {w.text(playbook)} ({done} of {len(items)} done)")
+            lines.append(w.t("playbook_progress", playbook=w.text(playbook), done=done, count=len(items)))
             lines += [_checklist_line(w, item) for item in items]
     return "\n".join(lines)
 
@@ -453,57 +479,56 @@ def render_postmortem(
     tz: ZoneInfo,
     generated_at: datetime,
     names: Mapping[str, str] | None = None,
+    lang: Lang = DEFAULT_LANG,
 ) -> str:
-    """The postmortem draft of an incident as Markdown (deterministic for the same arguments)."""
-    w = _Writer(snap, tz=tz, names=names or {})
-    pm = _prompt
+    """The postmortem draft of an incident as Markdown in a language (the same arguments, the same text)."""
+    w = _Writer(snap, tz=tz, names=names or {}, lang=lang)
+
+    def heading(key: str, level: int = 2) -> str:
+        return "#" * level + " " + w.t(f"heading.{key}")
+
     parts = [
         _title(snap),
         _section("about", _about(w, generated_at)),
-        "## Date",
+        heading("date"),
         _section("date", _date(w)),
-        "## Authors",
-        pm(
-            "Who wrote this postmortem? (Hashi cannot know; the responders are under Supporting information.)"
-        ),
-        "## Status",
+        heading("authors"),
+        w.prompt("ask.authors"),
+        heading("status"),
         _section("status", _status(w, generated_at)),
-        pm('Postmortem: draft. Change this to "Complete, action items in progress" once it is reviewed.'),
-        "## Summary",
+        w.prompt("ask.status"),
+        heading("summary"),
         _section("summary", _summary(w)),
-        pm("In two or three sentences: what broke, for how long, for whom, and how it was fixed."),
-        "## Impact",
+        w.prompt("ask.summary"),
+        heading("impact"),
         _section("impact", _impact(w, generated_at)),
-        pm("Who was affected, and how much? Users, requests, revenue, data. (Hashi cannot know.)"),
-        "## Root Causes",
-        pm("Why did it happen? Keep asking why until you reach causes you can fix. (Hashi cannot know.)"),
-        "## Trigger",
-        pm("What set this off? (Hashi cannot know.)"),
-        "## Resolution",
+        w.prompt("ask.impact"),
+        heading("root_causes"),
+        w.prompt("ask.root_causes"),
+        heading("trigger"),
+        w.prompt("ask.trigger"),
+        heading("resolution"),
         _section("resolution", _resolution(w)),
-        pm("What fixed it, and what is still temporary? (Hashi cannot know.)"),
-        "## Detection",
+        w.prompt("ask.resolution"),
+        heading("detection"),
         _section("detection", _detection(w)),
-        pm("How did you find out: an alert, a customer, a colleague? Could you have known sooner?"),
-        "## Action Items",
+        w.prompt("ask.detection"),
+        heading("action_items"),
         _section("action-items", _action_items(w)),
-        pm(
-            "Hashi refreshes this table from the incident's follow-ups. To fill in Type (prevent, mitigate, "
-            "detect, process) and Link, delete the two action-items comments around it first."
-        ),
-        "## Lessons Learned",
-        "### What went well",
-        pm("What helped? (Hashi cannot know.)"),
-        "### What went wrong",
-        pm("What made it worse or slower? (Hashi cannot know.)"),
-        "### Where we got lucky",
-        pm("What could have gone worse, and did not? (Hashi cannot know.)"),
-        "## Timeline",
+        w.prompt("ask.action_items"),
+        heading("lessons"),
+        heading("went_well", 3),
+        w.prompt("ask.went_well"),
+        heading("went_wrong", 3),
+        w.prompt("ask.went_wrong"),
+        heading("got_lucky", 3),
+        w.prompt("ask.got_lucky"),
+        heading("timeline"),
         _section("timeline", _timeline(w, generated_at)),
-        pm("Add what happened outside Slack here, below Hashi's list."),
-        "## Supporting information",
+        w.prompt("ask.timeline"),
+        heading("supporting"),
         _section("supporting", _supporting(w)),
-        pm("Add links to dashboards, graphs, logs and documents. (Hashi cannot know.)"),
+        w.prompt("ask.supporting"),
     ]
     return "\n\n".join(parts) + "\n"
 

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -27,9 +27,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View as SlackView
 
+from bot.i18n import Lang, t
 from bot.incidents.escaping import escape_mrkdwn, plain_excerpt
 from bot.incidents.model import SETTABLE_STATUSES, IncidentSnapshot, Status, TimelineEntry
 from bot.incidents.reminders import Reminder, ReminderKind
+from bot.incidents.times import format_local
 from bot.slack.ids import Action, Field, View
 from bot.slack.ids import Block as BlockId
 from bot.slack.parse import id_number
@@ -40,13 +42,6 @@ SECTION_TEXT_LIMIT = 3000
 # A user mention that survived escaping (`&lt;@U123|name&gt;`) is put back: pinging a person someone named is
 # intended; `<!channel>`, `<!here>` and `<!subteam^…>` are never put back.
 _SAFE_MENTION = re.compile(r"&lt;([@#][UWC][A-Z0-9]{2,})(\|[^&|]{0,80})?&gt;")
-STATUS_LABEL = {
-    Status.INVESTIGATING: "Investigating",
-    Status.IDENTIFIED: "Identified",
-    Status.MONITORING: "Monitoring",
-    Status.RESOLVED: "Resolved",
-    Status.CLOSED: "Closed",
-}
 STATUS_EMOJI = {
     Status.INVESTIGATING: ":mag:",
     Status.IDENTIFIED: ":bulb:",
@@ -62,17 +57,23 @@ def user_text(text: str, *, limit: int = SECTION_TEXT_LIMIT) -> str:
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
-def slack_time(dt: datetime | None) -> str:
-    """A time Slack shows in each reader's own time zone, with the date (`<!date^…>`)."""
+def status_label(status: Status, lang: Lang) -> str:
+    """`Investigating` / `調査中`."""
+    return t(f"status.{status.value}", lang)
+
+
+def slack_time(dt: datetime | None, lang: Lang) -> str:
+    """A time Slack shows in each reader's own time zone, with the date (`<!date^…>`); the fallback (for
+    clients that cannot) is UTC in the language's own way of writing dates."""
     if dt is None:
         return "—"
-    fallback = dt.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(dt.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    fallback = format_local(dt, UTC, lang)
+    return t("slack.date_token", lang, ts=int(dt.timestamp()), fallback=fallback)
 
 
-def mention(user_id: str | None) -> str:
+def mention(user_id: str | None, lang: Lang) -> str:
     """A Slack user mention, or a placeholder."""
-    return f"<@{user_id}>" if user_id else "_unassigned_"
+    return f"<@{user_id}>" if user_id else t("slack.unassigned", lang)
 
 
 def incident_ref(incident: IncidentSnapshot) -> str:
@@ -88,8 +89,10 @@ def _severity_options(severities: Sequence[str]) -> list[Option]:
     return [Option(text=PlainTextObject(text=code), value=code) for code in severities]
 
 
-def _status_options() -> list[Option]:
-    return [Option(text=PlainTextObject(text=STATUS_LABEL[s]), value=s.value) for s in SETTABLE_STATUSES]
+def _status_options(lang: Lang) -> list[Option]:
+    return [
+        Option(text=PlainTextObject(text=status_label(s, lang)), value=s.value) for s in SETTABLE_STATUSES
+    ]
 
 
 def card_text(incident: IncidentSnapshot) -> str:
@@ -97,21 +100,24 @@ def card_text(incident: IncidentSnapshot) -> str:
     return f"{incident_ref(incident)} [{incident.severity}] {user_text(plain_excerpt(incident.title, 150))}"
 
 
-def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str]) -> list[dict[str, Any]]:
+def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: Lang) -> list[dict[str, Any]]:
     """The pinned incident card: what, how bad, who leads, where it stands, and buttons to move it."""
     m = incident.milestones
+
+    def field(name: str, value: str) -> MarkdownTextObject:
+        return MarkdownTextObject(text=f"*{t(f'slack.card.{name}', lang)}*\n{value}")
+
+    status = f"{STATUS_EMOJI[incident.status]} {status_label(incident.status, lang)}"
     fields = [
-        MarkdownTextObject(text=f"*Severity*\n{incident.severity}"),
-        MarkdownTextObject(text=f"*Status*\n{STATUS_EMOJI[incident.status]} {STATUS_LABEL[incident.status]}"),
-        MarkdownTextObject(text=f"*Lead*\n{mention(incident.lead)}"),
-        MarkdownTextObject(text=f"*Declared*\n{slack_time(m.declared_at)}"),
+        field("severity", escape_mrkdwn(incident.severity)),
+        field("status", status),
+        field("lead", mention(incident.lead, lang)),
+        field("declared", slack_time(m.declared_at, lang)),
     ]
     if incident.services:
-        fields.append(
-            MarkdownTextObject(text="*Services*\n" + user_text(", ".join(incident.services), limit=1900))
-        )
+        fields.append(field("services", user_text(", ".join(incident.services), limit=1900)))
     if incident.private:
-        fields.append(MarkdownTextObject(text="*Visibility*\n:lock: Private"))
+        fields.append(field("visibility", t("slack.card.private", lang)))
     blocks: list[Block] = [
         HeaderBlock(text=_plain(f"{incident_ref(incident)} · {incident.title}", 150)),
         SectionBlock(fields=fields),
@@ -119,98 +125,107 @@ def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str]) -> lis
     if incident.summary:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=user_text(incident.summary))))
     reached = [
-        ("Impact started", m.impact_started_at),
-        ("Detected", m.detected_at),
-        ("Acknowledged", m.acknowledged_at),
-        ("Mitigated", m.mitigated_at),
-        ("Resolved", m.resolved_at),
+        ("impact_started", m.impact_started_at),
+        ("detected", m.detected_at),
+        ("acknowledged", m.acknowledged_at),
+        ("mitigated", m.mitigated_at),
+        ("resolved", m.resolved_at),
     ]
-    line = " · ".join(f"{name} {slack_time(at)}" for name, at in reached if at is not None)
+    line = " · ".join(
+        f"{t(f'slack.card.{name}', lang)} {slack_time(at, lang)}" for name, at in reached if at is not None
+    )
     if line:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line)]))
-    progress = checklist_progress(incident)
+    progress = checklist_progress(incident, lang)
     if progress:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=progress)]))
-    blocks.append(ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=card_buttons(incident, severities)))
+    blocks.append(
+        ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=card_buttons(incident, severities, lang))
+    )
     return [b.to_dict() for b in blocks]
 
 
-def checklist_progress(incident: IncidentSnapshot) -> str:
-    """`Checklist: 3/7 done` per playbook, or an empty string."""
+def checklist_progress(incident: IncidentSnapshot, lang: Lang) -> str:
+    """`:ballot_box_with_check: triage 3/7` per playbook, or an empty string."""
     by_playbook: dict[str, list[bool]] = {}
     for item in incident.checklists:
         by_playbook.setdefault(item.playbook, []).append(item.done)
     parts = [f"{escape_mrkdwn(name)} {sum(done)}/{len(done)}" for name, done in by_playbook.items()]
-    return ":ballot_box_with_check: " + " · ".join(parts) if parts else ""
+    return t("slack.card.checklists", lang, progress=" · ".join(parts)) if parts else ""
 
 
-def card_buttons(incident: IncidentSnapshot, severities: Sequence[str]) -> list[Any]:
+def card_buttons(incident: IncidentSnapshot, severities: Sequence[str], lang: Lang) -> list[Any]:
     """The card's actions for the incident's current state."""
     value = str(incident.id)
+
+    def label(name: str) -> str:
+        return t(f"slack.button.{name}", lang)
+
+    export = ButtonElement(text=label("export"), action_id=Action.EXPORT, value=value)
     if not incident.status.is_open:
-        buttons: list[Any] = [ButtonElement(text="Export postmortem", action_id=Action.EXPORT, value=value)]
+        buttons: list[Any] = [export]
         if incident.status is Status.RESOLVED:
-            buttons.insert(0, ButtonElement(text="Reopen", action_id=Action.REOPEN, value=value))
+            buttons.insert(0, ButtonElement(text=label("reopen"), action_id=Action.REOPEN, value=value))
         return buttons
     buttons = []
     if incident.milestones.acknowledged_at is None:
-        buttons.append(ButtonElement(text="Acknowledge", action_id=Action.ACK, value=value, style="primary"))
+        buttons.append(ButtonElement(text=label("ack"), action_id=Action.ACK, value=value, style="primary"))
     buttons += [
         StaticSelectElement(
             action_id=Action.SEVERITY,
-            placeholder=PlainTextObject(text="Severity"),
+            placeholder=PlainTextObject(text=label("severity")),
             options=_severity_options(severities),
         ),
         StaticSelectElement(
-            action_id=Action.STATUS, placeholder=PlainTextObject(text="Status"), options=_status_options()
+            action_id=Action.STATUS,
+            placeholder=PlainTextObject(text=label("status")),
+            options=_status_options(lang),
         ),
-        ButtonElement(text="Add note", action_id=Action.NOTE, value=value),
-        ButtonElement(text="Resolve", action_id=Action.RESOLVE, value=value, style="danger"),
-        ButtonElement(text="Export postmortem", action_id=Action.EXPORT, value=value),
+        ButtonElement(text=label("note"), action_id=Action.NOTE, value=value),
+        ButtonElement(text=label("resolve"), action_id=Action.RESOLVE, value=value, style="danger"),
+        export,
     ]
     return buttons
 
 
-def change_text(incident: IncidentSnapshot, change: TimelineEntry) -> str:
+def change_text(incident: IncidentSnapshot, change: TimelineEntry, lang: Lang) -> str:
     """The short line posted in the channel for one change."""
     who = f"<@{change.actor}> " if change.actor else ""
     backdated = ""
     if abs((change.recorded_at - change.at).total_seconds()) > 120:
-        backdated = f" (at {slack_time(change.at)})"
-    return f"*{incident_ref(incident)}* · {who}{user_text(change.text, limit=2800)}{backdated}"
+        backdated = t("slack.backdated", lang, at=slack_time(change.at, lang))
+    return f"*{incident_ref(incident)}* · {who}{user_text(change.text_in(lang), limit=2800)}{backdated}"
 
 
-def topic_text(incident: IncidentSnapshot) -> str:
+def topic_text(incident: IncidentSnapshot, lang: Lang) -> str:
     """The channel topic (Slack allows 250 characters; plain text, so nothing can be pinged)."""
-    lead = f" · lead <@{incident.lead}>" if incident.lead else ""
-    head = f"{incident.severity} · {STATUS_LABEL[incident.status]}{lead} · "
+    lead = t("slack.topic_lead", lang, user=incident.lead) if incident.lead else ""
+    head = f"{escape_mrkdwn(incident.severity)} · {status_label(incident.status, lang)}{lead} · "
     return head + plain_excerpt(escape_mrkdwn(incident.title), 250 - len(head))
 
 
-def reminder_text(incident: IncidentSnapshot, reminder: Reminder) -> str:
+def reminder_text(incident: IncidentSnapshot, reminder: Reminder, lang: Lang) -> str:
     """The text of a scheduled reminder: who it is for, what is due, how to do it."""
     who = f"<@{reminder.mention}> " if reminder.mention else ""
     ref = incident_ref(incident)
     if reminder.kind is ReminderKind.STATUS_UPDATE:
-        return (
-            f"{who}:alarm_clock: Time for a status update on *{ref}*: where do things stand? "
-            "`/incident status <investigating|identified|monitoring> <what changed>`"
-        )
+        return who + t("slack.reminder.status_update", lang, ref=ref)
     if reminder.kind is ReminderKind.STATUS_OVERDUE:
-        return (
-            f"{who}:rotating_light: *{ref}* is overdue for a status update. "
-            "Please post one, e.g. `/incident status identified Rolling back the deploy`."
-        )
-    return f"{who}:hourglass: Due now on *{ref}*: {user_text(reminder.title, limit=500)}"
+        return who + t("slack.reminder.status_overdue", lang, ref=ref)
+    return who + t("slack.reminder.item_due", lang, ref=ref, title=user_text(reminder.title, limit=500))
 
 
-def announcement_blocks(incident: IncidentSnapshot) -> list[dict[str, Any]]:
+def announcement_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, Any]]:
     """The announcement of a new (public) incident."""
-    channel = f"<#{incident.channel_id}>" if incident.channel_id else "_channel not created yet_"
-    title = user_text(incident.title, limit=500)
-    text = (
-        f":rotating_light: *{incident_ref(incident)}* [{incident.severity}] {title}\n"
-        f"Declared by {mention(incident.declared_by)} · join {channel}"
+    channel = f"<#{incident.channel_id}>" if incident.channel_id else t("slack.no_channel_yet", lang)
+    text = t(
+        "slack.announcement",
+        lang,
+        ref=incident_ref(incident),
+        severity=escape_mrkdwn(incident.severity),
+        title=user_text(incident.title, limit=500),
+        by=mention(incident.declared_by, lang),
+        channel=channel,
     )
     return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
 
@@ -227,61 +242,62 @@ def _input(
     )
 
 
-TIME_HINT = "14:05 · 14:05 JST · 2026-11-24 14:05 · 10m ago — empty means now"
-
-
 def declare_modal(
-    *, severities: Sequence[str], default_severity: str, channel_id: str = ""
+    *, severities: Sequence[str], default_severity: str, lang: Lang, channel_id: str = ""
 ) -> dict[str, Any]:
     """The declare modal: title, severity, services, summary, private, detected at."""
     options = _severity_options(severities)
     initial = next((o for o in options if o.value == default_severity), options[0])
+
+    def say(name: str) -> str:
+        return t(f"slack.declare_modal.{name}", lang)
+
     view = SlackView(
         type="modal",
         callback_id=View.DECLARE,
         private_metadata=channel_id,
-        title=PlainTextObject(text="Declare an incident"),
-        submit=PlainTextObject(text="Declare"),
-        close=PlainTextObject(text="Cancel"),
+        title=PlainTextObject(text=say("title")),
+        submit=PlainTextObject(text=say("submit")),
+        close=PlainTextObject(text=t("slack.modal_cancel", lang)),
         blocks=[
-            _input(BlockId.TITLE, "Title", PlainTextInputElement(action_id=Field.TITLE, max_length=150)),
+            _input(
+                BlockId.TITLE,
+                say("title_label"),
+                PlainTextInputElement(action_id=Field.TITLE, max_length=150),
+            ),
             _input(
                 BlockId.SEVERITY,
-                "Severity",
+                say("severity"),
                 StaticSelectElement(action_id=Field.SEVERITY, options=options, initial_option=initial),
             ),
             _input(
                 BlockId.SERVICES,
-                "Services",
+                say("services"),
                 PlainTextInputElement(action_id=Field.SERVICES, max_length=500),
                 optional=True,
-                hint="Comma-separated, e.g. checkout, payments",
+                hint=say("services_hint"),
             ),
             _input(
                 BlockId.SUMMARY,
-                "What is happening?",
+                say("summary"),
                 PlainTextInputElement(action_id=Field.SUMMARY, multiline=True, max_length=2900),
                 optional=True,
             ),
             _input(
                 BlockId.PRIVATE,
-                "Visibility",
+                say("visibility"),
                 CheckboxesElement(
                     action_id=Field.PRIVATE,
-                    options=[
-                        Option(
-                            text=PlainTextObject(text="Private incident (private channel)"), value="private"
-                        )
-                    ],
+                    options=[Option(text=PlainTextObject(text=say("private")), value="private")],
                 ),
                 optional=True,
             ),
             _input(
                 BlockId.DETECTED,
-                "Detected at",
+                say("detected"),
                 PlainTextInputElement(action_id=Field.DETECTED, max_length=60),
                 optional=True,
-                hint=TIME_HINT,
+                hint=t("slack.time_hint", lang),
             ),
         ],
     )
@@ -296,6 +312,7 @@ def _text_and_time_modal(
     submit: str,
     text: tuple[str, str, str, bool],
     at: tuple[str, str, str],
+    lang: Lang,
 ) -> dict[str, Any]:
     """A modal asking for some text and when it happened; `text` is (block, action, label, optional)."""
     text_block, text_action, text_label, text_optional = text
@@ -318,45 +335,51 @@ def _text_and_time_modal(
                 at_label,
                 PlainTextInputElement(action_id=at_action, max_length=60),
                 optional=True,
-                hint=TIME_HINT,
+                hint=t("slack.time_hint", lang),
             ),
         ],
     )
     return view.to_dict()
 
 
-def note_modal(*, incident_id: int) -> dict[str, Any]:
+def note_modal(*, incident_id: int, lang: Lang) -> dict[str, Any]:
     """The add-note modal (text and an optional time)."""
     return _text_and_time_modal(
         callback_id=View.NOTE,
         incident_id=incident_id,
-        title=f"Note on INC-{incident_id}",
-        submit="Add",
-        text=(BlockId.NOTE_TEXT, Field.NOTE_TEXT, "Note", False),
-        at=(BlockId.NOTE_AT, Field.NOTE_AT, "When did it happen?"),
+        title=t("slack.note_modal.title", lang, id=incident_id),
+        submit=t("slack.note_modal.submit", lang),
+        text=(BlockId.NOTE_TEXT, Field.NOTE_TEXT, t("slack.note_modal.text", lang), False),
+        at=(BlockId.NOTE_AT, Field.NOTE_AT, t("slack.note_modal.at", lang)),
+        lang=lang,
     )
 
 
-def resolve_modal(*, incident_id: int) -> dict[str, Any]:
+def resolve_modal(*, incident_id: int, lang: Lang) -> dict[str, Any]:
     """The resolve modal (summary and an optional time)."""
     return _text_and_time_modal(
         callback_id=View.RESOLVE,
         incident_id=incident_id,
-        title=f"Resolve INC-{incident_id}",
-        submit="Resolve",
-        text=(BlockId.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY, "How was it resolved?", True),
-        at=(BlockId.RESOLVE_AT, Field.RESOLVE_AT, "Resolved at"),
+        title=t("slack.resolve_modal.title", lang, id=incident_id),
+        submit=t("slack.resolve_modal.submit", lang),
+        text=(BlockId.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY, t("slack.resolve_modal.text", lang), True),
+        at=(BlockId.RESOLVE_AT, Field.RESOLVE_AT, t("slack.resolve_modal.at", lang)),
+        lang=lang,
     )
 
 
-def incident_line(incident: IncidentSnapshot) -> str:
+def incident_line(incident: IncidentSnapshot, lang: Lang) -> str:
     """One incident in a list."""
-    channel = f" · <#{incident.channel_id}>" if incident.channel_id else ""
-    lock = " :lock:" if incident.private else ""
-    declared = slack_time(incident.milestones.declared_at)
-    return (
-        f"*{incident_ref(incident)}* [{incident.severity}] {STATUS_LABEL[incident.status]}{lock} · "
-        f"{user_text(incident.title, limit=300)}{channel} · declared {declared}"
+    return t(
+        "slack.list.line",
+        lang,
+        ref=incident_ref(incident),
+        severity=escape_mrkdwn(incident.severity),
+        status=status_label(incident.status, lang),
+        lock=" :lock:" if incident.private else "",
+        title=user_text(incident.title, limit=300),
+        channel=f" · <#{incident.channel_id}>" if incident.channel_id else "",
+        declared=slack_time(incident.milestones.declared_at, lang),
     )
 
 
@@ -383,39 +406,50 @@ class Page:
         return (self.number - 1) * self.size
 
 
-def list_blocks(incidents: Sequence[IncidentSnapshot], *, page: Page, action_id: str) -> list[dict[str, Any]]:
+def list_blocks(
+    incidents: Sequence[IncidentSnapshot], *, page: Page, action_id: str, lang: Lang
+) -> list[dict[str, Any]]:
     """One page of open incidents, newest first, with buttons to the other pages."""
     if not page.total:
-        return [SectionBlock(text=MarkdownTextObject(text=":sunny: No open incidents.")).to_dict()]
-    blocks: list[Block] = [HeaderBlock(text=_plain(f"Open incidents ({page.total})", 150))]
-    blocks += [SectionBlock(text=MarkdownTextObject(text=incident_line(i))) for i in incidents[: page.size]]
+        return [SectionBlock(text=MarkdownTextObject(text=t("slack.list.empty", lang))).to_dict()]
+    blocks: list[Block] = [HeaderBlock(text=_plain(t("slack.list.header", lang, count=page.total), 150))]
+    blocks += [
+        SectionBlock(text=MarkdownTextObject(text=incident_line(i, lang))) for i in incidents[: page.size]
+    ]
     if page.count > 1:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Page {page.number} of {page.count}")]))
+        where = t("slack.list.page", lang, number=page.number, count=page.count)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=where)]))
         buttons = []
         if page.number > 1:
             buttons.append(
-                ButtonElement(text="Newer", action_id=f"{action_id}_prev", value=str(page.number - 1))
+                ButtonElement(
+                    text=t("slack.list.newer", lang),
+                    action_id=f"{action_id}_prev",
+                    value=str(page.number - 1),
+                )
             )
         if page.number < page.count:
             buttons.append(
-                ButtonElement(text="Older", action_id=f"{action_id}_next", value=str(page.number + 1))
+                ButtonElement(
+                    text=t("slack.list.older", lang),
+                    action_id=f"{action_id}_next",
+                    value=str(page.number + 1),
+                )
             )
         blocks.append(ActionsBlock(elements=buttons))
     return [b.to_dict() for b in blocks]
 
 
-def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page) -> dict[str, Any]:
+def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) -> dict[str, Any]:
     """App Home: open incidents the user may see, and how to declare one."""
     intro = SectionBlock(
-        text=MarkdownTextObject(
-            text="Type `/incident` anywhere to declare an incident, `/incident help` for more."
-        ),
-        accessory=ButtonElement(text="Declare an incident", action_id=Action.DECLARE, style="danger"),
+        text=MarkdownTextObject(text=t("slack.home.intro", lang)),
+        accessory=ButtonElement(text=t("slack.home.declare", lang), action_id=Action.DECLARE, style="danger"),
     )
     blocks = [
         intro.to_dict(),
         DividerBlock().to_dict(),
-        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE),
+        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE, lang=lang),
     ]
     return {"type": "home", "blocks": blocks}
 
@@ -428,24 +462,23 @@ def message_blocks(text: str) -> list[dict[str, Any]]:
 MAX_CHECKBOX_OPTIONS = 10
 
 
-def checklist_blocks(incident: IncidentSnapshot) -> list[dict[str, Any]]:
+def checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, Any]]:
     """The incident's checklists as checkbox groups (Slack allows 10 options each, so long lists split)."""
     if not incident.checklists:
-        return message_blocks(f"INC-{incident.id} has no checklist. `/incident playbook <name>` starts one.")
+        return message_blocks(t("slack.checklist.none", lang, id=incident.id))
     by_playbook: dict[str, list[Any]] = {}
     for item in incident.checklists:
         by_playbook.setdefault(item.playbook, []).append(item)
     out: list[Block] = []
     for playbook, items in by_playbook.items():
         done = sum(i.done for i in items)
-        out.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=f"*{escape_mrkdwn(playbook)}* · {done}/{len(items)} done")
-            )
+        heading = t(
+            "slack.checklist.heading", lang, playbook=escape_mrkdwn(playbook), done=done, count=len(items)
         )
+        out.append(SectionBlock(text=MarkdownTextObject(text=heading)))
         for start in range(0, len(items), MAX_CHECKBOX_OPTIONS):
             chunk = items[start : start + MAX_CHECKBOX_OPTIONS]
-            options = [_checklist_option(i) for i in chunk]
+            options = [_checklist_option(i, lang) for i in chunk]
             initial = [o for o, i in zip(options, chunk, strict=True) if i.done]
             element = CheckboxesElement(
                 action_id=Action.CHECKLIST, options=options, initial_options=initial or None
@@ -473,8 +506,8 @@ def parse_checklist_block_id(block_id: str) -> tuple[int, int, str] | None:
     return incident_id, start, parts[4]
 
 
-def _checklist_option(item: Any) -> Option:
-    gate = " (required)" if item.required else ""
+def _checklist_option(item: Any, lang: Lang) -> Option:
+    gate = t("slack.checklist.required", lang) if item.required else ""
     who = f"✓ {item.done_by}" if item.done and item.done_by else ""
     return Option(
         text=PlainTextObject(text=plain_excerpt(item.title + gate, 75)),
@@ -484,22 +517,22 @@ def _checklist_option(item: Any) -> Option:
 
 
 def gate_blocks(
-    *, incident_id: int, items: Sequence[str], summary: str, at: datetime | None
+    *, incident_id: int, items: Sequence[str], summary: str, at: datetime | None, lang: Lang
 ) -> list[dict[str, Any]]:
     """Asks to confirm a resolve that would leave required checklist items open."""
     listed = "\n".join(f"• {user_text(title, limit=300)}" for title in items[:20])
     value = json.dumps({"id": incident_id, "summary": summary[:1500], "at": at.isoformat() if at else None})
     return [
         SectionBlock(
-            text=MarkdownTextObject(
-                text=f":no_entry: *INC-{incident_id}* has required checklist items open:\n{listed}\n"
-                "Tick them in the checklist, or resolve anyway (the override goes on the timeline)."
-            )
+            text=MarkdownTextObject(text=t("slack.gate.text", lang, id=incident_id, items=listed))
         ).to_dict(),
         ActionsBlock(
             elements=[
                 ButtonElement(
-                    text="Resolve anyway", action_id=Action.RESOLVE_ANYWAY, value=value, style="danger"
+                    text=t("slack.gate.button", lang),
+                    action_id=Action.RESOLVE_ANYWAY,
+                    value=value,
+                    style="danger",
                 )
             ]
         ).to_dict(),

@@ -13,6 +13,7 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.errors import ChatError
 from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import Room
@@ -63,8 +64,11 @@ class SlackGateway:
         client: AsyncWebClient,
         severities: Sequence[str],
         announce_channel: str | None = None,
+        language: Lang = DEFAULT_LANG,
     ) -> None:
         self.client = client
+        # The workspace language: what everything posted to a channel (cards, changes, reminders) is in.
+        self.language = language
         self._severities = tuple(severities)
         self._announce_channel = announce_channel
         self._users: dict[str, tuple[float, UserProfile]] = {}
@@ -212,13 +216,13 @@ class SlackGateway:
     async def set_topic(self, *, incident: IncidentSnapshot) -> None:
         """Sets the channel topic and purpose."""
         assert incident.channel_id is not None
-        purpose = f"Incident room of INC-{incident.id}. Type /incident help for commands."
+        purpose = t("slack.purpose", self.language, id=incident.id)
         await asyncio.gather(
             self._call(
                 "topic",
                 "conversations.setTopic",
                 channel=incident.channel_id,
-                topic=blocks.topic_text(incident),
+                topic=blocks.topic_text(incident, self.language),
             ),
             self._call("topic", "conversations.setPurpose", channel=incident.channel_id, purpose=purpose),
         )
@@ -235,7 +239,7 @@ class SlackGateway:
             "chat.postMessage",
             channel=incident.channel_id,
             text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(incident, severities=self._severities),
+            blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
             unfurl_links=False,
         )
         return str(data["ts"])
@@ -261,7 +265,7 @@ class SlackGateway:
             "chat.postMessage",
             channel=self._announce_channel,
             text=blocks.card_text(incident),
-            blocks=blocks.announcement_blocks(incident),
+            blocks=blocks.announcement_blocks(incident, self.language),
             unfurl_links=False,
         )
         return str(data["ts"])
@@ -288,7 +292,7 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.card_ts,
             text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(incident, severities=self._severities),
+            blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
         )
 
     async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
@@ -299,7 +303,7 @@ class SlackGateway:
                 "update",
                 "chat.postMessage",
                 channel=incident.channel_id,
-                text=blocks.change_text(incident, change),
+                text=blocks.change_text(incident, change, self.language),
                 unfurl_links=False,
             )
         ]
@@ -309,7 +313,7 @@ class SlackGateway:
                     "topic",
                     "conversations.setTopic",
                     channel=incident.channel_id,
-                    topic=blocks.topic_text(incident),
+                    topic=blocks.topic_text(incident, self.language),
                 )
             )
         await asyncio.gather(*work)
@@ -321,8 +325,8 @@ class SlackGateway:
             "checklist",
             "chat.postMessage",
             channel=incident.channel_id,
-            text=f"Checklists of INC-{incident.id}",
-            blocks=blocks.checklist_blocks(incident),
+            text=t("slack.checklist.fallback", self.language, id=incident.id),
+            blocks=blocks.checklist_blocks(incident, self.language),
         )
         return str(data["ts"])
 
@@ -335,8 +339,8 @@ class SlackGateway:
             "chat.update",
             channel=incident.channel_id,
             ts=incident.checklist_ts,
-            text=f"Checklists of INC-{incident.id}",
-            blocks=blocks.checklist_blocks(incident),
+            text=t("slack.checklist.fallback", self.language, id=incident.id),
+            blocks=blocks.checklist_blocks(incident, self.language),
         )
 
     async def schedule_reminder(self, *, incident: IncidentSnapshot, reminder: Reminder) -> str:
@@ -347,7 +351,7 @@ class SlackGateway:
             "chat.scheduleMessage",
             channel=incident.channel_id,
             post_at=int(reminder.post_at.timestamp()),
-            text=blocks.reminder_text(incident, reminder),
+            text=blocks.reminder_text(incident, reminder, self.language),
         )
         return str(data["scheduled_message_id"])
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.commands import (
     Acknowledge,
     AddFollowup,
@@ -92,6 +93,11 @@ class _Context:
     roles: tuple[str, ...]
     now: datetime
     tz: ZoneInfo
+    lang: Lang
+
+    def t(self, key: str, /, **params: object) -> str:
+        """A catalogue text in the user's language."""
+        return t(key, self.lang, **params)
 
 
 class _Args:
@@ -197,55 +203,33 @@ def parse_mention(token: str) -> str | None:
     return found.group(1) if found else None
 
 
-# Usage lines, plain text; {sev} and {roles} are filled from the configuration.
-_USAGE: dict[str, str] = {
-    "declare": "/incident declare [{sev}] <title>",
-    "list": "/incident list",
-    "stats": "/incident stats [<window>] [service:<name>]",
-    "help": "/incident help",
-    "sev": "/incident sev <{sev}> [reason]",
-    "status": "/incident status <{statuses}> [at <time>] [message]",
-    "ack": "/incident ack [at <time>]",
-    "mitigated": "/incident mitigated [at <time>]",
-    "lead": "/incident lead <@user>",
-    "role": "/incident role <{roles}> <@user>",
-    "note": "/incident note [at <time>] <text>",
-    "impact": "/incident impact start|end <time>",
-    "detected": "/incident detected <time>",
-    "resolve": "/incident resolve [at <time>] [summary]",
-    "reopen": "/incident reopen",
-    "close": "/incident close",
-    "checklist": "/incident checklist",
-    "playbook": "/incident playbook <name>",
-    "followup": "/incident followup <text> [<@owner>]",
-    "postmortem": "/incident postmortem",
-    "retry": "/incident retry INC-<id>",
-}
-_EFFECTS: dict[str, str] = {
-    "declare": "declare at once (no severity: the configured default)",
-    "list": "open incidents you may see, newest first",
-    "stats": "recovery-time metrics, e.g. `30d`, `12w` (default 30d)",
-    "help": "this help",
-    "sev": "change the severity",
-    "status": "change the status",
-    "ack": "acknowledge the incident",
-    "mitigated": "record that the impact is mitigated",
-    "lead": "set the incident lead and invite them",
-    "role": "assign another role",
-    "note": "add a timeline event (alias `log`)",
-    "impact": "record when the impact started or ended",
-    "detected": "record when the incident was detected",
-    "resolve": "resolve the incident",
-    "reopen": "reopen a resolved incident",
-    "close": "close a resolved incident (after the postmortem)",
-    "checklist": "show the playbook checklists",
-    "playbook": "start another playbook",
-    "followup": "record a follow-up action item",
-    "postmortem": "export the postmortem draft to this channel",
-    "retry": "finish the Slack set-up a declaration could not (channel, card, invites)",
-}
+# The subcommands, in the order help lists them; their usage lines and effects are in the catalogue
+# (`usage.<name>`, `help.<name>`), usage filled from the configuration ({sev}, {roles}, {statuses}).
+_NAMES = (
+    "declare",
+    "list",
+    "stats",
+    "help",
+    "sev",
+    "status",
+    "ack",
+    "mitigated",
+    "lead",
+    "role",
+    "note",
+    "impact",
+    "detected",
+    "resolve",
+    "reopen",
+    "close",
+    "checklist",
+    "playbook",
+    "followup",
+    "postmortem",
+    "retry",
+)
 _ANYWHERE = ("declare", "list", "stats", "help")
-_ALIASES: dict[str, str] = {name: name for name in _USAGE} | {
+_ALIASES: dict[str, str] = {name: name for name in _NAMES} | {
     "severity": "sev",
     "acknowledge": "ack",
     "mitigate": "mitigated",
@@ -265,9 +249,11 @@ _IMPACT_EDGES: dict[str, Literal["start", "end"]] = {
 }
 
 
-def _usage(name: str, *, severities: Sequence[str], roles: Sequence[str]) -> str:
+def _usage(name: str, *, severities: Sequence[str], roles: Sequence[str], lang: Lang) -> str:
     """The usage line of one subcommand, filled from the configuration (plain text)."""
-    return _USAGE[name].format(
+    return t(
+        f"usage.{name}",
+        lang,
         sev="|".join(severities) or "SEVn",
         roles="|".join(r for r in roles if r != LEAD_ROLE) or "role",
         statuses="|".join(SETTABLE_STATUSES),
@@ -276,45 +262,54 @@ def _usage(name: str, *, severities: Sequence[str], roles: Sequence[str]) -> str
 
 def _refuse(message: str, name: str, ctx: _Context, *, forms: str = "") -> _Refusal:
     """The refusal for a subcommand, with its one-line usage (and the accepted forms of a time or window)."""
-    usage = _usage(name, severities=ctx.severities, roles=ctx.roles)
+    usage = _usage(name, severities=ctx.severities, roles=ctx.roles, lang=ctx.lang)
     if forms:
-        message = f"{message} {forms}."
+        message = f"{message} {forms}"
     return _Refusal(ParseError(message=message, usage=usage))
 
 
-def usage_text(severities: Sequence[str], roles: Sequence[str]) -> str:
+def _times(ctx: _Context) -> str:
+    return ctx.t("parse.time_forms", forms=TIME_FORMS)
+
+
+def usage_text(severities: Sequence[str], roles: Sequence[str], lang: Lang = DEFAULT_LANG) -> str:
     """The whole `/incident` help, in Slack mrkdwn."""
 
     def line(name: str) -> str:
-        return f"• `{escape_mrkdwn(_usage(name, severities=severities, roles=roles))}` — {_EFFECTS[name]}"
+        usage = escape_mrkdwn(_usage(name, severities=severities, roles=roles, lang=lang))
+        return t("help.line", lang, usage=usage, effect=t(f"help.{name}", lang))
 
-    anywhere = [
-        "• `/incident` or `/incident declare` — open the declare form",
-        *(line(name) for name in _ANYWHERE),
-    ]
-    in_channel = [line(name) for name in _USAGE if name not in _ANYWHERE]
-    codes = ", ".join(f"`{escape_mrkdwn(code)}`" for code in severities) or "none configured"
-    role_list = ", ".join(f"`{escape_mrkdwn(role)}`" for role in roles) or "none configured"
+    anywhere = [t("help.modal", lang), *(line(name) for name in _ANYWHERE)]
+    in_channel = [line(name) for name in _NAMES if name not in _ANYWHERE]
+    none = t("help.none_configured", lang)
+    codes = t("list.separator", lang).join(f"`{escape_mrkdwn(code)}`" for code in severities) or none
+    role_list = t("list.separator", lang).join(f"`{escape_mrkdwn(role)}`" for role in roles) or none
     return "\n".join(
         [
-            "*Hashi — `/incident` commands*",
-            "*Anywhere*",
+            t("help.title", lang),
+            t("help.anywhere", lang),
             *anywhere,
-            "*In an incident's channel* (or anywhere, with `INC-12` or `#12` as the first argument)",
+            t("help.in_channel", lang),
             *in_channel,
-            f"*Times:* {escape_mrkdwn(TIME_FORMS)}. A time in the future is refused.",
-            f"*Severities:* {codes} (case-insensitive; a bare number such as `1` works with `sev`).",
-            f"*Roles:* {role_list}.",
-            "Mention people with Slack's autocomplete, so `@name` becomes a real mention.",
+            t("help.times", lang, forms=escape_mrkdwn(TIME_FORMS)),
+            t("help.severities", lang, codes=codes),
+            t("help.roles", lang, roles=role_list),
+            t("help.mentions", lang),
         ]
     )
 
 
 def parse_command(
-    text: str, *, severities: Sequence[str], roles: Sequence[str], now: datetime, tz: ZoneInfo
+    text: str,
+    *,
+    severities: Sequence[str],
+    roles: Sequence[str],
+    now: datetime,
+    tz: ZoneInfo,
+    lang: Lang = DEFAULT_LANG,
 ) -> Command | ParseError:
-    """Parses the text of an `/incident` command into a command, or a ParseError for the user."""
-    ctx = _Context(tuple(severities), tuple(roles), now, tz)
+    """Parses the text of an `/incident` command into a command, or a ParseError for the user (in `lang`)."""
+    ctx = _Context(tuple(severities), tuple(roles), now, tz, lang)
     source = _without_controls(text)
     tokens = [_Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(source)]
     try:
@@ -341,40 +336,40 @@ def _parse(args: _Args, ctx: _Context) -> Command:
         if args.remaining() == 0:
             raise _Refusal(
                 ParseError(
-                    message=f"What should happen to {_shown(shown_id)}? Add a command after it.",
-                    usage=f"/incident INC-{incident_id} <command> … (see /incident help)",
+                    message=ctx.t("parse.id_without_command", id=_shown(shown_id)),
+                    usage=ctx.t("parse.id_usage", id=incident_id),
                 )
             )
     word = args.take()
     name = _ALIASES.get(_fold(word))
     if name is None:
-        raise _unknown(word, args)
+        raise _unknown(word, args, ctx)
     second_id = _incident_id(args.peek())
     if second_id is not None:
         if incident_id is not None:
-            raise _refuse("Give the incident only once (`INC-12` or `#12`).", name, ctx)
+            raise _refuse(ctx.t("parse.id_twice"), name, ctx)
         args.take()
         incident_id = second_id
     if name in _ANYWHERE:
         if incident_id is not None:
-            raise _refuse(f"`{name}` works anywhere and takes no incident id.", name, ctx)
+            raise _refuse(ctx.t("parse.no_id_here", name=name), name, ctx)
         return _GLOBAL_READERS[name](args, ctx)
     if incident_id == 0:
-        raise _refuse("There is no incident 0; ids start at 1.", name, ctx)
+        raise _refuse(ctx.t("parse.id_zero"), name, ctx)
     return _INCIDENT_READERS[name](args, ctx, incident_id)
 
 
-def _unknown(word: str, args: _Args) -> _Refusal:
+def _unknown(word: str, args: _Args, ctx: _Context) -> _Refusal:
     """The refusal for a subcommand that does not exist, suggesting the closest one."""
     close = difflib.get_close_matches(_fold(word), list(_ALIASES), n=3, cutoff=0.6)
     names = list(dict.fromkeys(_ALIASES[match] for match in close))[:2]
-    message = f"I don't know the command {_shown(word)}."
+    parts = [ctx.t("parse.unknown_command", word=_shown(word))]
     if names:
-        message += " Did you mean " + " or ".join(f"`{name}`" for name in names) + "?"
+        parts.append(ctx.t("parse.did_you_mean", names=tuple(f"`{name}`" for name in names)))
     if args.remaining() > 0:
-        message += " To declare an incident, write `/incident declare <title>`."
-    message += " `/incident help` lists every command."
-    return _Refusal(ParseError(message=message, usage="/incident help"))
+        parts.append(ctx.t("parse.declare_hint"))
+    parts.append(ctx.t("parse.help_hint"))
+    return _Refusal(ParseError(message=ctx.t("parse.sentences_joiner").join(parts), usage="/incident help"))
 
 
 # Commands usable anywhere
@@ -391,7 +386,11 @@ def _read_declare(args: _Args, ctx: _Context) -> Command:
     if not title:
         return OpenDeclareModal()
     if len(title) > MAX_TITLE:
-        raise _refuse(f"The title is {len(title)} characters; the limit is {MAX_TITLE}.", "declare", ctx)
+        raise _refuse(
+            ctx.t("parse.too_long", what=ctx.t("parse.what.title"), length=len(title), limit=MAX_TITLE),
+            "declare",
+            ctx,
+        )
     return Declare(severity=severity, title=title)
 
 
@@ -416,15 +415,20 @@ def _read_stats(args: _Args, ctx: _Context) -> Command:
         if (named := _SERVICE.fullmatch(unicodedata.normalize("NFKC", word))) is not None:
             value = named.group(1) or (args.take() if args.peek() is not None else "")
             if service is not None or not (service := _free_text(value, one_line=True)):
-                raise _refuse("Name one service, like `service:checkout`.", "stats", ctx)
+                raise _refuse(ctx.t("parse.one_service"), "stats", ctx)
         elif window_text is None:
             try:
                 parse_duration(word)
             except TimeParseError as exc:
-                raise _refuse(_time_message(exc), "stats", ctx, forms=f"Windows: {DURATION_FORMS}") from exc
+                raise _refuse(
+                    _time_message(exc, ctx),
+                    "stats",
+                    ctx,
+                    forms=ctx.t("parse.window_forms", forms=DURATION_FORMS),
+                ) from exc
             window_text = "".join(_fold(word).split())
         else:
-            raise _refuse(f"I did not understand {_shown(word)}.", "stats", ctx)
+            raise _refuse(ctx.t("parse.not_understood", word=_shown(word)), "stats", ctx)
     text = window_text or DEFAULT_STATS_WINDOW
     return Stats(window=parse_duration(text), window_text=text, service=service)
 
@@ -444,11 +448,11 @@ def _read_sev(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`sev <SEVn> [reason]`."""
     word = args.peek()
     if word is None:
-        raise _refuse("Which severity?", "sev", ctx)
+        raise _refuse(ctx.t("parse.which_severity"), "sev", ctx)
     severity = _severity(word, ctx, allow_number=True)
     if severity is None:
         codes = ", ".join(ctx.severities)
-        raise _refuse(f"{_shown(word)} is not a severity; use one of {codes}.", "sev", ctx)
+        raise _refuse(ctx.t("parse.not_severity", word=_shown(word), codes=codes), "sev", ctx)
     args.take()
     reason = _limited(_free_text(args.rest()), MAX_REASON, "reason", "sev", ctx)
     return SetSeverity(incident_id=incident_id, severity=severity, reason=reason)
@@ -458,7 +462,7 @@ def _read_status(args: _Args, ctx: _Context, incident_id: int | None) -> Command
     """`status <status> [at <time>] [message]`."""
     word = args.peek()
     if word is None:
-        raise _refuse("Which status?", "status", ctx)
+        raise _refuse(ctx.t("parse.which_status"), "status", ctx)
     status = _status(word, ctx)
     args.take()
     at = _at_option(args, ctx, "status")
@@ -480,7 +484,7 @@ def _read_lead(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`lead <@user>`."""
     word = args.peek()
     if word is None:
-        raise _refuse("Who should lead? Mention them.", "lead", ctx)
+        raise _refuse(ctx.t("parse.who_leads"), "lead", ctx)
     user_id = _mention(word, "lead", ctx)
     args.take()
     _no_more(args, "lead", ctx)
@@ -491,7 +495,7 @@ def _read_role(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`role <role> <@user>` (the mention may come first); `role lead` sets the lead."""
     first, second = args.peek(), args.peek(1)
     if first is None or second is None:
-        raise _refuse("Name the role and mention the person.", "role", ctx)
+        raise _refuse(ctx.t("parse.role_and_person"), "role", ctx)
     role_word, person = (second, first) if parse_mention(first) else (first, second)
     role = _role(role_word, ctx)
     user_id = _mention(person, "role", ctx)
@@ -507,7 +511,7 @@ def _read_note(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     at = _at_option(args, ctx, "note")
     text = _free_text(args.rest())
     if not text:
-        raise _refuse("The note is empty; write what happened.", "note", ctx)
+        raise _refuse(ctx.t("parse.note_empty"), "note", ctx)
     return AddNote(incident_id=incident_id, at=at, text=_limited(text, MAX_TEXT, "note", "note", ctx))
 
 
@@ -516,7 +520,7 @@ def _read_impact(args: _Args, ctx: _Context, incident_id: int | None) -> Command
     word = args.peek()
     edge = _IMPACT_EDGES.get(_fold(word)) if word is not None else None
     if word is None or edge is None:
-        raise _refuse("Say whether the impact started or ended: `start` or `end`.", "impact", ctx)
+        raise _refuse(ctx.t("parse.impact_edge"), "impact", ctx)
     args.take()
     return SetImpact(incident_id=incident_id, edge=edge, at=_required_time(args, ctx, "impact"))
 
@@ -555,7 +559,7 @@ def _read_playbook(args: _Args, ctx: _Context, incident_id: int | None) -> Comma
     """`playbook <name>`."""
     name = _free_text(args.rest(), one_line=True)
     if not name:
-        raise _refuse("Which playbook? Name it.", "playbook", ctx)
+        raise _refuse(ctx.t("parse.which_playbook"), "playbook", ctx)
     return StartPlaybook(incident_id=incident_id, name=_limited(name, MAX_TITLE, "name", "playbook", ctx))
 
 
@@ -565,12 +569,12 @@ def _read_followup(args: _Args, ctx: _Context, incident_id: int | None) -> Comma
     if args.remaining() > 0:
         last = args.tokens[-1].text
         if (owner := parse_mention(last)) is None and last.startswith("@") and len(last) > 1:
-            raise _refuse(_bare_mention_message(last), "followup", ctx)
+            raise _refuse(_bare_mention_message(last, ctx), "followup", ctx)
     if owner is not None:
         args.tokens = args.tokens[:-1]
     text = _free_text(args.rest())
     if not text:
-        raise _refuse("The follow-up is empty; write what should be done.", "followup", ctx)
+        raise _refuse(ctx.t("parse.followup_empty"), "followup", ctx)
     text = _limited(text, MAX_TEXT, "follow-up", "followup", ctx)
     return AddFollowup(incident_id=incident_id, text=text, owner=owner)
 
@@ -615,13 +619,17 @@ def _no_more(args: _Args, name: str, ctx: _Context) -> None:
     """Refuses words the subcommand does not take."""
     if args.remaining() > 0:
         unexpected = args.rest()
-        raise _refuse(f"`{name}` takes nothing more; I did not expect {_shown(unexpected)}.", name, ctx)
+        raise _refuse(ctx.t("parse.nothing_more", name=name, word=_shown(unexpected)), name, ctx)
 
 
 def _limited(text: str, limit: int, what: str, name: str, ctx: _Context) -> str:
     """The text, or a refusal naming the limit."""
     if len(text) > limit:
-        raise _refuse(f"The {what} is {len(text)} characters; the limit is {limit}.", name, ctx)
+        raise _refuse(
+            ctx.t("parse.too_long", what=ctx.t(f"parse.what.{what}"), length=len(text), limit=limit),
+            name,
+            ctx,
+        )
     return text
 
 
@@ -654,13 +662,13 @@ def _status(word: str, ctx: _Context) -> Status:
     if len(matches) == 1:
         return matches[0]
     if folded in ("close", "closed"):
-        raise _refuse("Close an incident with `/incident close`.", "status", ctx)
+        raise _refuse(ctx.t("parse.use_close"), "status", ctx)
     if folded in ("open", "reopen", "reopened"):
-        raise _refuse("Reopen an incident with `/incident reopen`.", "status", ctx)
-    message = f"{_shown(word)} is not a status; use one of {', '.join(names)}."
+        raise _refuse(ctx.t("parse.use_reopen"), "status", ctx)
+    message = ctx.t("parse.not_status", word=_shown(word), names=", ".join(names))
     close = difflib.get_close_matches(folded, names, n=1, cutoff=0.6)
     if close:
-        message += f" Did you mean `{close[0]}`?"
+        message += ctx.t("parse.sentences_joiner") + ctx.t("parse.did_you_mean", names=(f"`{close[0]}`",))
     raise _refuse(message, "status", ctx)
 
 
@@ -673,17 +681,14 @@ def _role(word: str, ctx: _Context) -> str:
     if folded == LEAD_ROLE:
         return LEAD_ROLE
     if word.startswith("@"):
-        raise _refuse(_bare_mention_message(word), "role", ctx)
-    roles = ", ".join(ctx.roles) or "none configured"
-    raise _refuse(f"{_shown(word)} is not a role; the roles are {roles}.", "role", ctx)
+        raise _refuse(_bare_mention_message(word, ctx), "role", ctx)
+    roles = ", ".join(ctx.roles) or ctx.t("help.none_configured")
+    raise _refuse(ctx.t("parse.not_role", word=_shown(word), roles=roles), "role", ctx)
 
 
-def _bare_mention_message(word: str) -> str:
+def _bare_mention_message(word: str, ctx: _Context) -> str:
     """Why `@name` typed as text does not name anyone."""
-    return (
-        f"{_shown(word)} is plain text, not a mention. Pick the person from Slack's autocomplete list "
-        "as you type `@`, so it becomes a real mention."
-    )
+    return ctx.t("parse.bare_mention", word=_shown(word))
 
 
 def _mention(word: str, name: str, ctx: _Context) -> str:
@@ -692,19 +697,19 @@ def _mention(word: str, name: str, ctx: _Context) -> str:
     if user_id is not None:
         return user_id
     if word.startswith("<!subteam"):
-        message = "That is a user group; mention one person."
+        message = ctx.t("parse.mention_group")
     elif word.startswith("<#"):
-        message = "That is a channel; mention a person."
+        message = ctx.t("parse.mention_channel")
     elif word.startswith(("@", "＠")):
-        message = _bare_mention_message(word)
+        message = _bare_mention_message(word, ctx)
     else:
-        message = f"{_shown(word)} is not a mention; mention the person with `@`."
+        message = ctx.t("parse.not_mention", word=_shown(word))
     raise _refuse(message, name, ctx)
 
 
-def _time_message(exc: TimeParseError) -> str:
+def _time_message(exc: TimeParseError, ctx: _Context) -> str:
     """What was wrong with a time or duration (the forms go in the usage)."""
-    return exc.reason
+    return exc.reason.render(ctx.lang)
 
 
 def _at_option(args: _Args, ctx: _Context, name: str) -> datetime | None:
@@ -720,19 +725,19 @@ def _at_option(args: _Args, ctx: _Context, name: str) -> datetime | None:
             at = parse_time(candidate, now=ctx.now, tz=ctx.tz)
         except TimeParseError as exc:
             if exc.recognized:
-                raise _refuse(_time_message(exc), name, ctx, forms=f"Times: {TIME_FORMS}") from exc
+                raise _refuse(_time_message(exc, ctx), name, ctx, forms=_times(ctx)) from exc
             continue
         args.take(count)
         return at
     following = args.peek()
     message = (
-        "`at` needs a time after it."
+        ctx.t("parse.at_without_time")
         if following is None
-        else f"I could not read {_shown(following)} as the time after `at`."
+        else ctx.t("parse.at_unreadable", word=_shown(following))
     )
     if name == "note" and following is not None:
-        message += ' To start a note with the word "at", quote it: `/incident note "at least…"`.'
-    raise _refuse(message, name, ctx, forms=f"Times: {TIME_FORMS}")
+        message += ctx.t("parse.sentences_joiner") + ctx.t("parse.note_at_hint")
+    raise _refuse(message, name, ctx, forms=_times(ctx))
 
 
 def _only_time(args: _Args, ctx: _Context, name: str) -> datetime | None:
@@ -754,11 +759,11 @@ def _required_time(args: _Args, ctx: _Context, name: str) -> datetime:
         args.take()
     text = args.rest()
     if not text:
-        raise _refuse("When? Give a time.", name, ctx, forms=f"Times: {TIME_FORMS}")
+        raise _refuse(ctx.t("parse.when"), name, ctx, forms=_times(ctx))
     try:
         return parse_time(text, now=ctx.now, tz=ctx.tz)
     except TimeParseError as exc:
-        raise _refuse(_time_message(exc), name, ctx, forms=f"Times: {TIME_FORMS}") from exc
+        raise _refuse(_time_message(exc, ctx), name, ctx, forms=_times(ctx)) from exc
 
 
 def id_number(value: object) -> int | None:

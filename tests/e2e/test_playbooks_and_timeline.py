@@ -251,13 +251,15 @@ async def test_failed_set_up_is_reported_and_retry_finishes_it(hashi: Hashi) -> 
     reply = await hashi.eventually(
         lambda: hashi.standin.responses_to(sent.response_url or ""), within=15, what="reply"
     )
-    assert "could not do: pin" in reply[0]["text"] and "/incident retry INC-1" in reply[0]["text"]
+    # Alice's Slack is in Japanese, so she is told in Japanese.
+    assert "Slack で次の処理ができませんでした: pin" in reply[0]["text"]
+    assert "/incident retry INC-1" in reply[0]["text"]
     room = hashi.channel_named("inc-1-")
     assert room and not hashi.standin.channels[room].pins
     hashi.standin.clear_faults()
     retried = await hashi.driver.command("retry INC-1", user_id=ALICE, channel_id=GENERAL)
     answer = await hashi.eventually(lambda: hashi.standin.responses_to(retried.response_url or ""))
-    assert "Set up *INC-1*" in answer[0]["text"] and "could not" not in answer[0]["text"]
+    assert "*INC-1* [SEV3] の準備ができました" in answer[0]["text"] and "できませんでした" not in answer[0]["text"]
     assert hashi.standin.channels[room].pins
     assert len(hashi.standin.calls_to("conversations.create")) == 1
     assert len(hashi.standin.calls_to("chat.postMessage")) == len(

@@ -53,9 +53,11 @@ def test_rules(rule: list[str], user: str, groups: tuple[str, ...], allowed: boo
 
 def test_description_names_who_may_without_pinging() -> None:
     policy = Policy(rules={Act.CLOSE: ("lead", "role:comms", "usergroup:S0SRE")})
-    said = policy.describe(Act.CLOSE)
+    said = policy.describe(Act.CLOSE).render("en")
     assert said == "the incident lead, the comms role or members of user group S0SRE"
     assert "<!subteam" not in said
+    in_japanese = policy.describe(Act.CLOSE).render("ja")
+    assert in_japanese == "インシデントのリード、comms ロールの人、またはユーザーグループ S0SRE のメンバー"
     assert policy.groups() == frozenset({"S0SRE"})
 
 

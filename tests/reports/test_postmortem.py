@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.incidents.model import FollowupView, IncidentSnapshot, Milestones, Status
-from bot.reports.postmortem import LESSONS_HEADINGS, SECTION_HEADINGS, render_postmortem, update_postmortem
+from bot.reports.postmortem import lessons_headings, render_postmortem, section_headings, update_postmortem
 from tests.reports import scripted
 from tests.reports.scripted import event, utc
 
@@ -117,10 +117,10 @@ def test_sections_are_headings_in_the_sre_book_order(name: str) -> None:
     assert found[0][0] == "h1"
     assert found[0][1].startswith(f"INC-{case.snap().id}: ")
     expected = []
-    for section in SECTION_HEADINGS:
+    for section in section_headings("en"):
         expected.append(("h2", section))
         if section == "Lessons Learned":
-            expected += [("h3", lesson) for lesson in LESSONS_HEADINGS]
+            expected += [("h3", lesson) for lesson in lessons_headings("en")]
     assert found[1:] == expected
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.i18n import Lang, Msg, t
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.model import Status
 from bot.slack import blocks
@@ -35,7 +37,7 @@ async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
     if incident_id is None:
         incident_id = await deps.service.incident_for_channel(channel_id=_channel(body))
         if incident_id is None:
-            raise IncidentError("This message is not in an incident channel any more.")
+            raise IncidentError(Msg("errors.message_not_in_incident"))
     await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
     return incident_id
 
@@ -44,7 +46,9 @@ async def _answer(body: dict[str, Any], respond: AsyncRespond, deps: Deps, messa
     """An ephemeral answer to the clicking user (through response_url, else chat.postEphemeral)."""
     if message is None:
         return
-    text = message if isinstance(message, str) else "Hashi"
+    text = (
+        message if isinstance(message, str) else "Hashi"
+    )  # blocks carry the words; the fallback is the name
     extra: dict[str, Any] = {} if isinstance(message, str) else {"blocks": message}
     if body.get("response_url"):
         await respond(text=text, response_type="ephemeral", replace_original=False, **extra)
@@ -60,101 +64,107 @@ async def _answer(body: dict[str, Any], respond: AsyncRespond, deps: Deps, messa
 def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the action listeners."""
 
-    async def run(body: dict[str, Any], respond: AsyncRespond, work: Any) -> None:
+    async def run(
+        body: dict[str, Any], respond: AsyncRespond, work: Callable[[Lang], Awaitable[Reply]]
+    ) -> None:
         action = _action(body)
         delivery = f"action:{body.get('trigger_id', '')}:{action.get('action_id')}:{action.get('action_ts')}"
         if not await deps.service.claim_delivery(delivery_id=delivery[:255], kind="action"):
-            work.close()  # a redelivered click that already took effect
-            return
+            return  # a redelivered click that already took effect
+        lang = await deps.user_language(body["user"]["id"])
         try:
-            await _answer(body, respond, deps, await work)
+            await _answer(body, respond, deps, await work(lang))
         except IncidentError as exc:
-            await _answer(body, respond, deps, f":warning: {blocks.user_text(exc.message)}")
-        except ChatError as exc:
             await _answer(
-                body, respond, deps, f":warning: Slack refused {exc.step}: {blocks.user_text(exc.reason)}"
+                body, respond, deps, t("commands.error", lang, message=blocks.user_text(exc.text(lang)))
+            )
+        except ChatError as exc:
+            reason = blocks.user_text(exc.reason)
+            await _answer(
+                body, respond, deps, t("commands.slack_refused", lang, step=exc.step, reason=reason)
             )
 
     @app.action(Action.ACK)
     async def ack_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> Reply:
+        async def work(_lang: Lang) -> Reply:
             await deps.service.acknowledge(
                 incident_id=await _incident_id(body, deps), actor=body["user"]["id"]
             )
             return None
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.SEVERITY)
     async def severity_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         code = str((_action(body).get("selected_option") or {}).get("value") or "")
 
-        async def work() -> Reply:
+        async def work(_lang: Lang) -> Reply:
             await deps.service.set_severity(
                 incident_id=await _incident_id(body, deps), severity=code, actor=body["user"]["id"]
             )
             return None
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.STATUS)
     async def status_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         value = str((_action(body).get("selected_option") or {}).get("value") or "")
 
-        async def work() -> Reply:
+        async def work(lang: Lang) -> Reply:
             incident_id = await _incident_id(body, deps)
             if value == Status.RESOLVED.value:
                 await deps.gateway.open_modal(
-                    trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id=incident_id)
+                    trigger_id=body["trigger_id"],
+                    view=blocks.resolve_modal(incident_id=incident_id, lang=lang),
                 )
                 return None
             try:
                 status = Status(value)
             except ValueError:
-                return f":warning: Unknown status `{blocks.user_text(value, limit=40)}`."
+                return t("actions.unknown_status", lang, value=blocks.user_text(value, limit=40))
             await deps.service.set_status(incident_id=incident_id, status=status, actor=body["user"]["id"])
             return None
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.NOTE)
     async def note_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> Reply:
+        async def work(lang: Lang) -> Reply:
             incident_id = await _incident_id(body, deps)
             await deps.gateway.open_modal(
-                trigger_id=body["trigger_id"], view=blocks.note_modal(incident_id=incident_id)
+                trigger_id=body["trigger_id"], view=blocks.note_modal(incident_id=incident_id, lang=lang)
             )
             return None
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.RESOLVE)
     async def resolve_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> Reply:
+        async def work(lang: Lang) -> Reply:
             incident_id = await _incident_id(body, deps)
             await deps.gateway.open_modal(
-                trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id=incident_id)
+                trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id=incident_id, lang=lang)
             )
             return None
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.RESOLVE_ANYWAY)
     async def resolve_anyway_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> Reply:
+        async def work(lang: Lang) -> Reply:
             asked = _resolve_request(_action(body).get("value"))
             if asked is None:
-                return ":warning: That confirmation is out of date; resolve again."
+                return t("actions.confirmation_stale", lang)
             incident_id, at, summary = asked
             await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.resolve(
@@ -164,42 +174,42 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 summary=summary,
                 override_gates=True,
             )
-            return f"Resolved INC-{incident_id}; the open required items are noted on the timeline."
+            return t("actions.resolved_anyway", lang, id=incident_id)
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.REOPEN)
     async def reopen_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> Reply:
+        async def work(_lang: Lang) -> Reply:
             await deps.service.reopen(incident_id=await _incident_id(body, deps), actor=body["user"]["id"])
             return None
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.EXPORT)
     async def export_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> Reply:
+        async def work(lang: Lang) -> Reply:
             return await export_postmortem(
-                deps, incident_id=await _incident_id(body, deps), user_id=body["user"]["id"]
+                deps, incident_id=await _incident_id(body, deps), user_id=body["user"]["id"], lang=lang
             )
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.RETRY_SETUP)
     async def retry_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> Reply:
+        async def work(lang: Lang) -> Reply:
             setup = await deps.service.ensure_room(incident_id=await _incident_id(body, deps))
             if setup.missing:
-                return f":warning: Still missing: {', '.join(setup.missing)}."
-            return f"INC-{setup.incident.id} is set up: <#{setup.incident.channel_id}>."
+                return t("actions.still_missing", lang, steps=", ".join(setup.missing))
+            return t("actions.set_up", lang, id=setup.incident.id, channel=setup.incident.channel_id)
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.CHECKLIST)
     async def checklist_ticked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -208,9 +218,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         where = blocks.parse_checklist_block_id(str(action.get("block_id", "")))
         selected = {str(o["value"]) for o in action.get("selected_options", [])}
 
-        async def work() -> Reply:
+        async def work(lang: Lang) -> Reply:
             if where is None:
-                return ":warning: That checklist is out of date; `/incident checklist` shows the current one."
+                return t("actions.checklist_stale", lang)
             incident_id, start, playbook = where
             await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.tick_items(
@@ -223,34 +233,41 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return None
 
-        await run(body, respond, work())
+        await run(body, respond, work)
 
     @app.action(Action.DECLARE)
     async def declare_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user_id = body["user"]["id"]
-        tz = await deps.user_zone(user_id)
-        meta = json.dumps({"channel": "", "tz": tz.key})
+        tz, lang = await deps.user_prefs(user_id)
+        meta = json.dumps({"channel": "", "tz": tz.key, "lang": lang})
         view = blocks.declare_modal(
-            severities=deps.severities, default_severity=deps.settings.team.default, channel_id=meta
+            severities=deps.severities,
+            default_severity=deps.settings.team.default,
+            lang=lang,
+            channel_id=meta,
         )
         await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
 
     @app.action(re.compile(f"^{Action.LIST_PAGE}_(prev|next)$"))
     async def list_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        number = _page_number(body)
+        number, user_id = _page_number(body), body["user"]["id"]
+        lang = await deps.user_language(user_id)
         await respond(
             replace_original=True,
             response_type="ephemeral",
-            text="Open incidents",
-            blocks=await list_page(deps, user_id=body["user"]["id"], number=number),
+            text=t("slack.list.fallback", lang),
+            blocks=await list_page(deps, user_id=user_id, number=number, lang=lang),
         )
 
     @app.action(re.compile(f"^{Action.HOME_PAGE}_(prev|next)$"))
     async def home_page_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await home_page(deps, user_id=body["user"]["id"], number=_page_number(body))
+        user_id = body["user"]["id"]
+        await home_page(
+            deps, user_id=user_id, number=_page_number(body), lang=await deps.user_language(user_id)
+        )
 
 
 def _page_number(body: dict[str, Any]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.i18n import DEFAULT_LANG, Lang, Msg, t
 from bot.incidents import commands as cmd
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.model import Milestone, Status
@@ -32,6 +34,12 @@ class Invocation:
     channel_id: str
     trigger_id: str
     tz: ZoneInfo
+    # The user's language, looked up beside the command's work (users.info must not lengthen a declaration).
+    language_lookup: Awaitable[Lang]
+
+    async def language(self) -> Lang:
+        """The language to answer in."""
+        return await self.language_lookup
 
 
 Handler = Callable[[Any, Invocation, Deps], Awaitable[Reply]]
@@ -51,19 +59,20 @@ async def _incident_id(command: Any, where: Invocation, deps: Deps) -> int:
     else:
         found = await deps.service.incident_for_channel(channel_id=where.channel_id)
         if found is None:
-            raise IncidentError(
-                "This channel is not an incident channel. Run the command in the incident's channel, "
-                "or name the incident first, e.g. `/incident note INC-12 Restarted the API`."
-            )
+            raise IncidentError(Msg("errors.not_incident_channel"))
         incident_id = found
     await deps.service.check_visible(incident_id=incident_id, user_id=where.user_id)
     return incident_id
 
 
 async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:
-    meta = json.dumps({"channel": where.channel_id, "tz": where.tz.key})
+    lang = await where.language()
+    meta = json.dumps({"channel": where.channel_id, "tz": where.tz.key, "lang": lang})
     view = blocks.declare_modal(
-        severities=deps.severities, default_severity=deps.settings.team.default, channel_id=meta
+        severities=deps.severities,
+        default_severity=deps.settings.team.default,
+        lang=lang,
+        channel_id=meta,
     )
     await deps.gateway.open_modal(trigger_id=where.trigger_id, view=view)
     return None
@@ -73,31 +82,32 @@ async def _declare(c: cmd.Declare, where: Invocation, deps: Deps) -> Reply:
     setup = await deps.service.declare(
         title=c.title, severity=c.severity, actor=where.user_id, request_key=f"command:{where.trigger_id}"
     )
-    return declared_reply(setup.incident, setup.missing)
+    return declared_reply(setup.incident, setup.missing, lang=await where.language())
 
 
-def declared_reply(incident: Any, missing: tuple[str, ...], *, verb: str = "Declared") -> str:
-    """What the declarer is told: where the room is, and what Slack could not do."""
-    where = f"<#{incident.channel_id}>" if incident.channel_id else "no channel yet"
-    text = f":rotating_light: {verb} *INC-{incident.id}* [{incident.severity}] — {where}"
+def declared_reply(incident: Any, missing: tuple[str, ...], *, lang: Lang, verb: str = "declared") -> str:
+    """What the declarer is told: where the room is, what Slack could not do (`verb`: declared, set_up)."""
+    room = f"<#{incident.channel_id}>" if incident.channel_id else t("commands.no_channel", lang)
+    text = t(
+        f"commands.{verb}", lang, id=incident.id, severity=blocks.user_text(incident.severity), room=room
+    )
     if missing:
-        text += (
-            f"\n:warning: Slack could not do: {', '.join(missing)}. The incident is recorded; "
-            f"`/incident retry INC-{incident.id}` finishes it."
-        )
+        text += "\n" + t("commands.missing", lang, steps=", ".join(missing), id=incident.id)
     return text
 
 
 async def _list(_: cmd.ListIncidents, where: Invocation, deps: Deps) -> Reply:
-    return await list_page(deps, user_id=where.user_id, number=1)
+    return await list_page(deps, user_id=where.user_id, number=1, lang=await where.language())
 
 
-async def _help(_: cmd.Help, _where: Invocation, deps: Deps) -> Reply:
-    return usage_text(deps.severities, deps.roles)
+async def _help(_: cmd.Help, where: Invocation, deps: Deps) -> Reply:
+    return usage_text(deps.severities, deps.roles, await where.language())
 
 
-async def _stats(c: cmd.Stats, _where: Invocation, deps: Deps) -> Reply:
-    return await show_stats(deps, window=c.window, window_text=c.window_text, service=c.service)
+async def _stats(c: cmd.Stats, where: Invocation, deps: Deps) -> Reply:
+    return await show_stats(
+        deps, window=c.window, window_text=c.window_text, service=c.service, lang=await where.language()
+    )
 
 
 async def _severity(c: cmd.SetSeverity, where: Invocation, deps: Deps) -> Reply:
@@ -181,7 +191,9 @@ async def _resolve(c: cmd.Resolve, where: Invocation, deps: Deps) -> Reply:
     try:
         await deps.service.resolve(incident_id=incident_id, actor=where.user_id, at=c.at, summary=c.summary)
     except RequiredItemsOpen as exc:
-        return blocks.gate_blocks(incident_id=incident_id, items=exc.items, summary=c.summary, at=c.at)
+        return blocks.gate_blocks(
+            incident_id=incident_id, items=exc.items, summary=c.summary, at=c.at, lang=await where.language()
+        )
     return None
 
 
@@ -196,14 +208,17 @@ async def _close(c: cmd.Close, where: Invocation, deps: Deps) -> Reply:
 
 
 async def _checklist(c: cmd.ShowChecklist, where: Invocation, deps: Deps) -> Reply:
-    return await show_checklist(deps, incident_id=await _incident_id(c, where, deps), user_id=where.user_id)
+    incident_id = await _incident_id(c, where, deps)
+    return await show_checklist(
+        deps, incident_id=incident_id, user_id=where.user_id, lang=await where.language()
+    )
 
 
 async def _playbook(c: cmd.StartPlaybook, where: Invocation, deps: Deps) -> Reply:
     started = await deps.service.start_playbook(
         incident_id=await _incident_id(c, where, deps), name=c.name, actor=where.user_id
     )
-    return f"Started playbook *{blocks.user_text(started)}*."
+    return t("commands.playbook_started", await where.language(), title=blocks.user_text(started))
 
 
 async def _followup(c: cmd.AddFollowup, where: Invocation, deps: Deps) -> Reply:
@@ -214,14 +229,15 @@ async def _followup(c: cmd.AddFollowup, where: Invocation, deps: Deps) -> Reply:
 
 
 async def _postmortem(c: cmd.Postmortem, where: Invocation, deps: Deps) -> Reply:
+    incident_id = await _incident_id(c, where, deps)
     return await export_postmortem(
-        deps, incident_id=await _incident_id(c, where, deps), user_id=where.user_id
+        deps, incident_id=incident_id, user_id=where.user_id, lang=await where.language()
     )
 
 
 async def _retry(c: cmd.RetrySetup, where: Invocation, deps: Deps) -> Reply:
     setup = await deps.service.ensure_room(incident_id=await _incident_id(c, where, deps))
-    return declared_reply(setup.incident, setup.missing, verb="Set up")
+    return declared_reply(setup.incident, setup.missing, lang=await where.language(), verb="set_up")
 
 
 HANDLERS: dict[type, Handler] = {
@@ -267,32 +283,49 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user_id, text, now = command["user_id"], command.get("text", ""), SystemClock().now()
-        # Most commands carry no time, so the user's zone (a users.info call) is looked up only when one does,
-        # or when the command failed (a time may be why), or for the declare modal's "detected at".
-        tz = UTC_ZONE
-        parsed = parse_command(text, severities=deps.severities, roles=deps.roles, now=now, tz=tz)
+        # The user's zone and language come from users.info (cached). With the language fixed in hashi.toml,
+        # most commands carry no time and need no lookup at all; the zone matters when one does, when the
+        # command failed (a time may be why), and for the declare modal's "detected at".
+        tz, fixed = UTC_ZONE, deps.settings.team.language
+        parsed = parse_command(
+            text, severities=deps.severities, roles=deps.roles, now=now, tz=tz, lang=fixed or DEFAULT_LANG
+        )
+        lookup: asyncio.Future[Lang] = asyncio.get_running_loop().create_future()
         if isinstance(parsed, ParseError | cmd.OpenDeclareModal) or _carries_time(parsed):
-            tz = await deps.user_zone(user_id)
-            parsed = parse_command(text, severities=deps.severities, roles=deps.roles, now=now, tz=tz)
+            tz, lang = await deps.user_prefs(user_id)
+            lookup.set_result(lang)
+            parsed = parse_command(
+                text, severities=deps.severities, roles=deps.roles, now=now, tz=tz, lang=lang
+            )
+        elif fixed is not None:
+            lookup.set_result(fixed)
+        else:
+            lookup = asyncio.ensure_future(deps.user_language(user_id))
         where = Invocation(
             user_id=user_id,
             channel_id=command.get("channel_id", ""),
             trigger_id=command.get("trigger_id", ""),
             tz=tz,
+            language_lookup=lookup,
         )
         if isinstance(parsed, ParseError):
-            usage = blocks.user_text(parsed.usage)
-            await reply(respond, f":warning: {blocks.user_text(parsed.message)}\nUsage: `{usage}`")
+            lang = await where.language()
+            message, usage = blocks.user_text(parsed.message), blocks.user_text(parsed.usage)
+            await reply(respond, t("commands.refused", lang, message=message, usage=usage))
             return
         if where.trigger_id and not await deps.service.claim_delivery(
             delivery_id=f"command:{where.trigger_id}", kind="command"
         ):
+            await asyncio.gather(lookup, return_exceptions=True)
             return  # a retried delivery of a command that already ran
         try:
             await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps))
         except IncidentError as exc:
-            await reply(respond, f":warning: {blocks.user_text(exc.message)}")
+            lang = await where.language()
+            await reply(respond, t("commands.error", lang, message=blocks.user_text(exc.text(lang))))
         except ChatError as exc:
-            await reply(
-                respond, f":warning: Slack refused a step ({exc.step}: {blocks.user_text(exc.reason)})."
-            )
+            lang = await where.language()
+            reason = blocks.user_text(exc.reason)
+            await reply(respond, t("commands.slack_refused", lang, step=exc.step, reason=reason))
+        finally:
+            await asyncio.gather(lookup, return_exceptions=True)  # never leave the lookup unawaited

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from bot.i18n import DEFAULT_LANG, Lang, language_of
 from bot.incidents.service import IncidentService
 from bot.incidents.times import zone
 from bot.settings import Settings
@@ -33,8 +34,26 @@ class Deps:
     async def user_zone(self, user_id: str, *, within: float | None = None) -> ZoneInfo:
         """The user's Slack time zone, else the configured one; `within` bounds the wait (before an ack,
         which Slack wants within 3 seconds, a slow users.info must not hold it up)."""
+        return (await self.user_prefs(user_id, within=within))[0]
+
+    async def user_language(self, user_id: str, *, within: float | None = None) -> Lang:
+        """The language to answer a user in: the workspace's when hashi.toml sets one, else their Slack
+        locale's (users.info, cached), else English."""
+        if self.settings.team.language is not None:
+            return self.settings.team.language
+        return (await self.user_prefs(user_id, within=within))[1]
+
+    async def user_prefs(self, user_id: str, *, within: float | None = None) -> tuple[ZoneInfo, Lang]:
+        """The user's time zone and language from one (cached) users.info."""
+        fixed = self.settings.team.language
         try:
             profile = await asyncio.wait_for(self.gateway.user_profile(user_id), timeout=within)
         except TimeoutError:
-            return zone(None, default=self.settings.env.timezone)
-        return zone(profile.tz, default=self.settings.env.timezone)
+            return zone(None, default=self.settings.env.timezone), fixed or DEFAULT_LANG
+        lang = fixed or language_of(profile.locale) or DEFAULT_LANG
+        return zone(profile.tz, default=self.settings.env.timezone), lang
+
+    @property
+    def channel_language(self) -> Lang:
+        """The language of messages everyone in a channel reads."""
+        return self.settings.team.workspace_language

@@ -148,7 +148,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if event.get("tab", "home") != "home" or not _is_id(user_id):
             return
         try:
-            await home_page(deps, user_id=str(user_id), number=1)
+            lang = await deps.user_language(str(user_id))
+            await home_page(deps, user_id=str(user_id), number=1, lang=lang)
         except ChatError as exc:  # e.g. a user Slack no longer knows
             log.info("could not publish App Home for %s: %s", user_id, exc.reason)
 

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any, Literal
 
+from bot.i18n import Lang, t
 from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import IncidentSnapshot
 from bot.incidents.permissions import Act
@@ -21,7 +22,9 @@ from bot.slack.listeners.context import Deps
 Reply = str | list[dict[str, Any]] | None
 
 
-async def show_stats(deps: Deps, *, window: timedelta, window_text: str, service: str | None) -> Reply:
+async def show_stats(
+    deps: Deps, *, window: timedelta, window_text: str, service: str | None, lang: Lang
+) -> Reply:
     """Recovery-time metrics over a window, as a code block (private incidents count, never named)."""
     now = SystemClock().now()
     since = now - window
@@ -30,35 +33,41 @@ async def show_stats(deps: Deps, *, window: timedelta, window_text: str, service
         facts = [f for f in facts if service.lower() in (s.lower() for s in f.services)]
     by: Literal["severity", "service"] = "service" if service else "severity"
     report = compute_stats(facts, since=since, until=now, by=by, slos=deps.settings.team.slos(), now=now)
-    scope = f" for service {blocks.user_text(service, limit=100)}" if service else ""
-    table = escape_mrkdwn(stats_table(report))
-    return f"*Recovery-time metrics, last {escape_mrkdwn(window_text)}{scope}*\n```{table}```"
+    table = escape_mrkdwn(stats_table(report, lang))
+    window_shown = escape_mrkdwn(window_text)
+    if service:
+        heading = t(
+            "stats.heading_service", lang, window=window_shown, service=blocks.user_text(service, limit=100)
+        )
+    else:
+        heading = t("stats.heading", lang, window=window_shown)
+    return f"{heading}\n```{table}```"
 
 
-async def list_page(deps: Deps, *, user_id: str, number: int) -> list[dict[str, Any]]:
+async def list_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> list[dict[str, Any]]:
     """One page of the open incidents a user may see, for a message."""
     size = blocks.LIST_PAGE_SIZE
     incidents, total = await deps.service.visible_incidents(
         user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
     )
     page = blocks.Page(number=max(1, number), size=size, total=total)
-    return blocks.list_blocks(incidents, page=page, action_id=Action.LIST_PAGE)
+    return blocks.list_blocks(incidents, page=page, action_id=Action.LIST_PAGE, lang=lang)
 
 
-async def home_page(deps: Deps, *, user_id: str, number: int) -> None:
+async def home_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> None:
     """Publishes one page of a user's App Home."""
     size = blocks.HOME_PAGE_SIZE
     incidents, total = await deps.service.visible_incidents(
         user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
     )
     page = blocks.Page(number=max(1, number), size=size, total=total)
-    await deps.gateway.publish_home(user_id=user_id, view=blocks.home_view(incidents, page=page))
+    await deps.gateway.publish_home(user_id=user_id, view=blocks.home_view(incidents, page=page, lang=lang))
 
 
-async def show_checklist(deps: Deps, *, incident_id: int, user_id: str) -> Reply:
+async def show_checklist(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> Reply:
     """The incident's checklists with what is done, by whom."""
     snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id)
-    return blocks.checklist_blocks(snap)
+    return blocks.checklist_blocks(snap, lang)
 
 
 async def people_names(deps: Deps, snap: IncidentSnapshot) -> dict[str, str]:
@@ -70,22 +79,23 @@ async def people_names(deps: Deps, snap: IncidentSnapshot) -> dict[str, str]:
     return {p.user_id: p.name for p in profiles}
 
 
-async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str) -> Reply:
-    """Uploads the postmortem draft as a Markdown file into the incident channel."""
+async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> Reply:
+    """Uploads the postmortem draft as a Markdown file into the incident channel (in the workspace language:
+    the channel reads it; the requester is answered in theirs)."""
     snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id)
     await deps.service.authorize(Act.EXPORT, actor=user_id, incident_id=incident_id)
     if not snap.channel_id:
-        return f":warning: INC-{snap.id} has no channel yet; `hashi export {snap.id}` prints the draft."
+        return t("postmortem_upload.no_channel", lang, id=snap.id)
     names = await people_names(deps, snap)
+    shared = deps.channel_language
     markdown = render_postmortem(
-        snap, tz=zone(deps.settings.env.timezone), generated_at=SystemClock().now(), names=names
+        snap, tz=zone(deps.settings.env.timezone), generated_at=SystemClock().now(), names=names, lang=shared
     )
     await deps.gateway.upload_markdown(
         channel_id=snap.channel_id,
         filename=f"INC-{snap.id}-postmortem.md",
-        title=f"INC-{snap.id} postmortem draft",
+        title=t("postmortem_upload.title", shared, id=snap.id),
         content=markdown,
-        comment=f":memo: Postmortem draft for *INC-{snap.id}* ({len(snap.timeline)} timeline events), "
-        f"requested by <@{user_id}>.",
+        comment=t("postmortem_upload.comment", shared, id=snap.id, count=len(snap.timeline), user=user_id),
     )
-    return f"Uploaded the postmortem draft of INC-{snap.id} to <#{snap.channel_id}>."
+    return t("postmortem_upload.done", lang, id=snap.id, channel=snap.channel_id)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.i18n import LANGUAGES, Lang, Msg, t
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.ports import SystemClock
 from bot.incidents.times import TimeParseError, parse_time, zone
@@ -50,13 +51,13 @@ def _incident_of(view: dict[str, Any]) -> int | None:
     return id_number(view.get("private_metadata"))
 
 
-def _time(text: str | None, tz: ZoneInfo, block: str, errors: dict[str, str]) -> datetime | None:
+def _time(text: str | None, tz: ZoneInfo, block: str, errors: dict[str, str], lang: Lang) -> datetime | None:
     if not text or not text.strip():
         return None
     try:
         return parse_time(text, now=SystemClock().now(), tz=tz)
     except TimeParseError as exc:
-        errors[block] = exc.reason[:150]
+        errors[block] = exc.reason.render(lang)[:150]
         return None
 
 
@@ -88,7 +89,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         """The modal's incident, if the submitter may see it (the modal may be stale, or forged)."""
         incident_id = _incident_of(view)
         if incident_id is None:
-            raise IncidentError("That form is out of date; open it again from the incident card.")
+            raise IncidentError(Msg("errors.form_out_of_date"))
         await deps.service.check_visible(incident_id=incident_id, user_id=user_id)
         return incident_id
 
@@ -99,16 +100,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
         tz = zone(
             meta.get("tz") if isinstance(meta.get("tz"), str) else None, default=deps.settings.env.timezone
         )
+        # The modal was opened in the user's language, which it carries (no lookup before the ack).
+        lang: Lang = next((code for code in LANGUAGES if code == meta.get("lang")), deps.channel_language)
         errors: dict[str, str] = {}
         title = (_value(view, Block.TITLE, Field.TITLE) or "").strip()
         if not title:
-            errors[Block.TITLE] = "Give the incident a title, e.g. “Checkout returns 500s”."
+            errors[Block.TITLE] = t("views.title_missing", lang)
         elif len(title) > TITLE_LIMIT:
-            errors[Block.TITLE] = f"At most {TITLE_LIMIT} characters."
+            errors[Block.TITLE] = t("views.at_most", lang, limit=TITLE_LIMIT)
         severity = _value(view, Block.SEVERITY, Field.SEVERITY)
         if severity not in deps.severities:
-            errors[Block.SEVERITY] = f"Choose one of {', '.join(deps.severities)}."
-        detected = _time(_value(view, Block.DETECTED, Field.DETECTED), tz, Block.DETECTED, errors)
+            errors[Block.SEVERITY] = t("views.choose_severity", lang, codes=", ".join(deps.severities))
+        detected = _time(_value(view, Block.DETECTED, Field.DETECTED), tz, Block.DETECTED, errors, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -132,24 +135,23 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 team_id=(body.get("team") or {}).get("id"),
             )
         except IncidentError as exc:
-            await tell(user_id, str(meta.get("channel", "")), f":warning: {blocks.user_text(exc.message)}")
+            message = t("commands.error", lang, message=blocks.user_text(exc.text(lang)))
+            await tell(user_id, str(meta.get("channel", "")), message)
             return
         origin = str(meta.get("channel", ""))
-        await tell(user_id, "" if private else origin, declared_reply(setup.incident, setup.missing))
+        await tell(
+            user_id, "" if private else origin, declared_reply(setup.incident, setup.missing, lang=lang)
+        )
 
     @app.view(View.NOTE)
     async def note_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         errors: dict[str, str] = {}
+        tz, lang = await deps.user_prefs(user_id, within=PRE_ACK_LOOKUP)
         text = (_value(view, Block.NOTE_TEXT, Field.NOTE_TEXT) or "").strip()
         if not text:
-            errors[Block.NOTE_TEXT] = "Write what happened."
-        at = _time(
-            _value(view, Block.NOTE_AT, Field.NOTE_AT),
-            await deps.user_zone(user_id, within=PRE_ACK_LOOKUP),
-            Block.NOTE_AT,
-            errors,
-        )
+            errors[Block.NOTE_TEXT] = t("views.note_missing", lang)
+        at = _time(_value(view, Block.NOTE_AT, Field.NOTE_AT), tz, Block.NOTE_AT, errors, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -158,18 +160,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             incident_id = await visible_incident(view, user_id)
             await deps.service.add_note(incident_id=incident_id, text=text, actor=user_id, at=at)
         except IncidentError as exc:
-            await tell(user_id, "", f":warning: {blocks.user_text(exc.message)}")
+            await tell(user_id, "", t("commands.error", lang, message=blocks.user_text(exc.text(lang))))
 
     @app.view(View.RESOLVE)
     async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         errors: dict[str, str] = {}
-        at = _time(
-            _value(view, Block.RESOLVE_AT, Field.RESOLVE_AT),
-            await deps.user_zone(user_id, within=PRE_ACK_LOOKUP),
-            Block.RESOLVE_AT,
-            errors,
-        )
+        tz, lang = await deps.user_prefs(user_id, within=PRE_ACK_LOOKUP)
+        at = _time(_value(view, Block.RESOLVE_AT, Field.RESOLVE_AT), tz, Block.RESOLVE_AT, errors, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -180,10 +178,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.service.resolve(incident_id=incident_id, actor=user_id, at=at, summary=summary)
         except RequiredItemsOpen as exc:
             snap = await deps.service.snapshot(incident_id=incident_id)
-            gate = blocks.gate_blocks(incident_id=incident_id, items=exc.items, summary=summary, at=at)
+            gate = blocks.gate_blocks(
+                incident_id=incident_id, items=exc.items, summary=summary, at=at, lang=lang
+            )
             if snap.channel_id:
                 await deps.gateway.post_ephemeral(
-                    channel_id=snap.channel_id, user_id=user_id, text=exc.message, extra_blocks=gate
+                    channel_id=snap.channel_id, user_id=user_id, text=exc.text(lang), extra_blocks=gate
                 )
         except IncidentError as exc:
-            await deps.gateway.post_direct(user_id=user_id, text=f":warning: {blocks.user_text(exc.message)}")
+            message = t("commands.error", lang, message=blocks.user_text(exc.text(lang)))
+            await deps.gateway.post_direct(user_id=user_id, text=message)
