@@ -259,7 +259,10 @@ async def test_failed_set_up_is_reported_and_retry_finishes_it(hashi: Hashi) -> 
     hashi.standin.clear_faults()
     retried = await hashi.driver.command("retry INC-1", user_id=ALICE, channel_id=GENERAL)
     answer = await hashi.eventually(lambda: hashi.standin.responses_to(retried.response_url or ""))
-    assert "*INC-1* [SEV3] の準備ができました" in answer[0]["text"] and "できませんでした" not in answer[0]["text"]
+    assert (
+        "*INC-1* [SEV3] の準備ができました" in answer[0]["text"]
+        and "できませんでした" not in answer[0]["text"]
+    )
     assert hashi.standin.channels[room].pins
     assert len(hashi.standin.calls_to("conversations.create")) == 1
     assert len(hashi.standin.calls_to("chat.postMessage")) == len(
