@@ -95,6 +95,7 @@ async def running_hashi(
     announce: bool = True,
     timezone: str = "UTC",
     slack_timeout: float = 10.0,
+    playbooks_dir: str | None = None,
 ) -> AsyncIterator[Hashi]:
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards."""
     from bot.cli import build_runtime  # the composition root, as `hashi serve` uses it
@@ -112,6 +113,7 @@ async def running_hashi(
         HASHI_ANNOUNCE_CHANNEL=ANNOUNCE if announce else None,
         HASHI_TIMEZONE=timezone,
         HASHI_SLACK_TIMEOUT=slack_timeout,
+        HASHI_PLAYBOOKS_DIR=playbooks_dir,
     )
     settings = Settings(env=env, team=team or TeamConfig())
     runtime = await build_runtime(settings)

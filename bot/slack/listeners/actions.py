@@ -42,13 +42,13 @@ async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
     return incident_id
 
 
-async def _answer(body: dict[str, Any], respond: AsyncRespond, deps: Deps, message: Reply) -> None:
+async def _answer(
+    body: dict[str, Any], respond: AsyncRespond, deps: Deps, message: Reply, lang: Lang
+) -> None:
     """An ephemeral answer to the clicking user (through response_url, else chat.postEphemeral)."""
     if message is None:
         return
-    text = (
-        message if isinstance(message, str) else "Hashi"
-    )  # blocks carry the words; the fallback is the name
+    text = message if isinstance(message, str) else t("slack.blocks_fallback", lang)
     extra: dict[str, Any] = {} if isinstance(message, str) else {"blocks": message}
     if body.get("response_url"):
         await respond(text=text, response_type="ephemeral", replace_original=False, **extra)
@@ -73,16 +73,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return  # a redelivered click that already took effect
         lang = await deps.user_language(body["user"]["id"])
         try:
-            await _answer(body, respond, deps, await work(lang))
+            await _answer(body, respond, deps, await work(lang), lang)
         except IncidentError as exc:
-            await _answer(
-                body, respond, deps, t("commands.error", lang, message=blocks.user_text(exc.text(lang)))
-            )
+            message = t("commands.error", lang, message=blocks.user_text(exc.text(lang)))
+            await _answer(body, respond, deps, message, lang)
         except ChatError as exc:
             reason = blocks.user_text(exc.reason)
-            await _answer(
-                body, respond, deps, t("commands.slack_refused", lang, step=exc.step, reason=reason)
-            )
+            refused = t("commands.slack_refused", lang, step=exc.step, reason=reason)
+            await _answer(body, respond, deps, refused, lang)
 
     @app.action(Action.ACK)
     async def ack_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

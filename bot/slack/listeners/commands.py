@@ -266,14 +266,15 @@ HANDLERS: dict[type, Handler] = {
 }
 
 
-async def reply(respond: AsyncRespond, message: Reply) -> None:
+async def reply(respond: AsyncRespond, message: Reply, where: Invocation) -> None:
     """Sends an ephemeral reply (text or blocks) to the user who typed the command."""
     if message is None:
         return
     if isinstance(message, str):
         await respond(text=message, blocks=blocks.message_blocks(message), response_type="ephemeral")
     else:
-        await respond(text="Hashi", blocks=message, response_type="ephemeral")
+        fallback = t("slack.blocks_fallback", await where.language())
+        await respond(text=fallback, blocks=message, response_type="ephemeral")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -311,7 +312,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if isinstance(parsed, ParseError):
             lang = await where.language()
             message, usage = blocks.user_text(parsed.message), blocks.user_text(parsed.usage)
-            await reply(respond, t("commands.refused", lang, message=message, usage=usage))
+            await reply(respond, t("commands.refused", lang, message=message, usage=usage), where)
             return
         if where.trigger_id and not await deps.service.claim_delivery(
             delivery_id=f"command:{where.trigger_id}", kind="command"
@@ -319,13 +320,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await asyncio.gather(lookup, return_exceptions=True)
             return  # a retried delivery of a command that already ran
         try:
-            await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps))
+            await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps), where)
         except IncidentError as exc:
             lang = await where.language()
-            await reply(respond, t("commands.error", lang, message=blocks.user_text(exc.text(lang))))
+            await reply(respond, t("commands.error", lang, message=blocks.user_text(exc.text(lang))), where)
         except ChatError as exc:
             lang = await where.language()
             reason = blocks.user_text(exc.reason)
-            await reply(respond, t("commands.slack_refused", lang, step=exc.step, reason=reason))
+            await reply(respond, t("commands.slack_refused", lang, step=exc.step, reason=reason), where)
         finally:
             await asyncio.gather(lookup, return_exceptions=True)  # never leave the lookup unawaited
