@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.i18n import Msg
 from bot.incidents.model import (
     ChecklistItemView,
     FollowupView,
@@ -39,6 +40,20 @@ def event(
     )
 
 
+def said(
+    at: str, kind: str, message: Msg, actor: str | None = "U01", *, recorded: str | None = None
+) -> TimelineEntry:
+    """An event in Hashi's own words, stored as the service stores it: English text plus the message."""
+    return TimelineEntry(
+        at=utc(at),
+        recorded_at=utc(recorded or at),
+        kind=kind,
+        actor=actor,
+        text=str(message),
+        message=message,
+    )
+
+
 def japanese() -> IncidentSnapshot:
     """A SEV2 in Tokyo, written in Japanese, resolved the same afternoon."""
     return IncidentSnapshot(
@@ -66,12 +81,32 @@ def japanese() -> IncidentSnapshot:
         roles=(("lead", "U01"), ("comms", "U03")),
         participants=("U01", "U02", "U03"),
         timeline=(
-            event("2026-11-24 05:05", "declared", "Declared SEV3: 決済APIのエラー率が上昇", "U02"),
-            event("2026-11-24 04:58", "milestone", "Detected", "U02", recorded="2026-11-24 05:05"),
-            event("2026-11-24 05:07", "acknowledged", "Acknowledged"),
-            event("2026-11-24 05:07", "lead", "Lead: <@U01>", "U02"),
-            event("2026-11-24 05:12", "severity", "Severity SEV3 → SEV2: 影響が全ユーザーに拡大"),
-            event("2026-11-24 05:20", "status", "Status investigating → identified: 14:45 のデプロイが原因"),
+            said(
+                "2026-11-24 05:05",
+                "declared",
+                Msg("timeline.declared", severity="SEV3", title="決済APIのエラー率が上昇"),
+                "U02",
+            ),
+            said(
+                "2026-11-24 04:58", "milestone", Msg("timeline.detected"), "U02", recorded="2026-11-24 05:05"
+            ),
+            said("2026-11-24 05:07", "acknowledged", Msg("timeline.acknowledged")),
+            said("2026-11-24 05:07", "lead", Msg("timeline.lead", user="U01"), "U02"),
+            said(
+                "2026-11-24 05:12",
+                "severity",
+                Msg("timeline.severity_reason", old="SEV3", new="SEV2", reason="影響が全ユーザーに拡大"),
+            ),
+            said(
+                "2026-11-24 05:20",
+                "status",
+                Msg(
+                    "timeline.status_message",
+                    old=Msg("status_word.investigating"),
+                    new=Msg("status_word.identified"),
+                    message="14:45 のデプロイが原因",
+                ),
+            ),
             event(
                 "2026-11-24 05:25",
                 "slack_message",
@@ -79,10 +114,25 @@ def japanese() -> IncidentSnapshot:
                 "U01",
                 permalink="https://example.slack.com/archives/C0INC42/p1795000000000100",
             ),
-            event("2026-11-24 05:40", "status", "Status identified → monitoring: エラー率が低下"),
-            event("2026-11-24 05:40", "mitigated", "Mitigated"),
-            event("2026-11-24 06:10", "resolved", "Resolved: ロールバックで復旧"),
-            event("2026-11-24 06:15", "followup", "Follow-up: デプロイ前のカナリア検証を追加 (<@U03>)"),
+            said(
+                "2026-11-24 05:40",
+                "status",
+                Msg(
+                    "timeline.status_message",
+                    old=Msg("status_word.identified"),
+                    new=Msg("status_word.monitoring"),
+                    message="エラー率が低下",
+                ),
+            ),
+            said("2026-11-24 05:40", "mitigated", Msg("timeline.mitigated")),
+            said(
+                "2026-11-24 06:10", "resolved", Msg("timeline.resolved_summary", summary="ロールバックで復旧")
+            ),
+            said(
+                "2026-11-24 06:15",
+                "followup",
+                Msg("timeline.followup_owner", text="デプロイ前のカナリア検証を追加", owner="U03"),
+            ),
         ),
         checklists=(
             ChecklistItemView(
