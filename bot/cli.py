@@ -52,9 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="HTTP port (default HASHI_PORT or 3000)")
     serve.add_argument("--log-format", choices=["text", "json"], default="text")
 
-    sub.add_parser(
+    demo = sub.add_parser(
         "demo", help="run a scripted incident against a local Slack stand-in and print its postmortem"
     )
+    demo.add_argument("--lang", choices=["en", "ja"], default="en", help="the workspace's language")
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -419,7 +420,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            return asyncio.run(run_demo())
+            return asyncio.run(run_demo(lang=args.lang))
         raise UsageError(f"unknown command {args.command}")
     except (UsageError, ConfigError, DatabaseURLError, IncidentError) as exc:
         message = exc.message if isinstance(exc, IncidentError) else str(exc)

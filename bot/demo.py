@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.times import zone
+from bot.settings import TeamConfig
 from bot.slack.ids import Action, Block, Field
 from bot.standin.driver import input_value
 from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
@@ -119,7 +121,7 @@ async def script(hashi: Hashi) -> int:
         },
     )
     await hashi.eventually(
-        lambda: ":white_check_mark: Resolved" in json.dumps(hashi.card(room)), what="the resolved card"
+        lambda: Action.REOPEN in json.dumps(hashi.card(room)), what="the resolved card (it offers Reopen)"
     )
     await hashi.settle()
     incident_id = await hashi.runtime.service.incident_for_channel(channel_id=room)
@@ -127,8 +129,8 @@ async def script(hashi: Hashi) -> int:
     return int(incident_id)
 
 
-async def run_demo() -> int:
-    """Runs the scripted incident and prints its postmortem draft to stdout."""
+async def run_demo(*, lang: Lang = DEFAULT_LANG) -> int:
+    """Runs the scripted incident in a workspace speaking `lang` and prints its postmortem draft to stdout."""
     from bot.incidents.ports import SystemClock
     from bot.reports.postmortem import render_postmortem
 
@@ -136,7 +138,8 @@ async def run_demo() -> int:
     spec = ApiSpec.load(spec_path) if spec_path else None
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'demo.db'}"
-        async with running_hashi(database_url=url, spec=spec, timezone="Asia/Tokyo") as hashi:
+        team = TeamConfig(language=lang)
+        async with running_hashi(database_url=url, spec=spec, team=team, timezone="Asia/Tokyo") as hashi:
             _say(
                 "Hashi is running against a local Slack stand-in"
                 + (" that checks every call against Slack's published spec" if spec else "")
@@ -147,7 +150,9 @@ async def run_demo() -> int:
             rejected = len(hashi.standin.rejections)
             names = {u.id: u.real_name for u in hashi.standin.users.values()}
             print(
-                render_postmortem(snap, tz=zone("Asia/Tokyo"), generated_at=SystemClock().now(), names=names)
+                render_postmortem(
+                    snap, tz=zone("Asia/Tokyo"), generated_at=SystemClock().now(), names=names, lang=lang
+                )
             )
     _say(f"{calls} Slack Web API calls, {rejected} rejected by the stand-in")
     return 0 if rejected == 0 else 1
