@@ -209,12 +209,14 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 async def repair_loop(service: IncidentService, *, lease: int) -> None:
     """At start and then every so often, finishes Slack set-ups a crash or a Slack fault left incomplete."""
+    from bot.incidents.service import SETUP_IN_PROGRESS
+
     log = logging.getLogger("hashi.repair")
     interval = min(30.0, max(1.0, lease / 2))
     while True:
         try:
             for setup in await service.repair_rooms():
-                if setup.missing and "set-up already in progress" not in setup.missing:
+                if setup.missing and SETUP_IN_PROGRESS not in setup.missing:
                     log.warning("INC-%s still lacks %s", setup.incident.id, ", ".join(setup.missing))
                 elif not setup.missing:
                     log.info("INC-%s set up", setup.incident.id)

@@ -282,7 +282,7 @@ class IncidentService:
             )
         if not claimed:
             snap = await self.snapshot(incident_id=incident_id)
-            return RoomSetup(incident=snap, created=False, missing=("set-up already in progress",))
+            return RoomSetup(incident=snap, created=False, missing=(SETUP_IN_PROGRESS,))
         try:
             return await self._set_up_room(incident_id, look_first=not first_attempt)
         finally:
@@ -367,7 +367,7 @@ class IncidentService:
         repaired = []
         for incident_id in ids:
             setup = await self.ensure_room(incident_id=incident_id)
-            if "set-up already in progress" not in setup.missing:
+            if SETUP_IN_PROGRESS not in setup.missing:
                 await self.sync_reminders(incident_id=incident_id)
             repaired.append(setup)
         return repaired
@@ -1014,6 +1014,11 @@ class IncidentService:
             row = await self._get(repo, incident_id)
             row.setup_error = error
             repo.session.add(row)
+
+
+# The steps of a room's set-up, as RoomSetup.missing names them (the catalogue words them: `steps.<name>`).
+SETUP_STEPS = ("channel", "invite", "topic", "card", "announcement", "checklist", "pin", "in_progress")
+SETUP_IN_PROGRESS = "in_progress"
 
 
 def clean(text: str) -> str:

@@ -71,6 +71,11 @@ def slack_time(dt: datetime | None, lang: Lang) -> str:
     return t("slack.date_token", lang, ts=int(dt.timestamp()), fallback=fallback)
 
 
+def steps_text(steps: Sequence[str], lang: Lang) -> str:
+    """The set-up steps Slack could not do, in words (`pin` → `pinning the card`)."""
+    return t("list.separator", lang).join(t(f"steps.{step}", lang) for step in steps)
+
+
 def mention(user_id: str | None, lang: Lang) -> str:
     """A Slack user mention, or a placeholder."""
     return f"<@{user_id}>" if user_id else t("slack.unassigned", lang)

@@ -68,7 +68,7 @@ async def test_doctor_finds_problems_and_repairs(tmp_path: Path, slack_spec: Api
             within=20,
             what="the declarer's reply",
         )
-        assert "できませんでした: pin" in told[0]["text"]  # Alice's Slack is in Japanese
+        assert "できませんでした: カードのピン留め" in told[0]["text"]  # Alice's Slack is in Japanese
         room = hashi.channel_named("inc-1-")
         assert room is not None
         assert not hashi.standin.channels[room].pins

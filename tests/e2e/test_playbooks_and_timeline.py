@@ -252,7 +252,7 @@ async def test_failed_set_up_is_reported_and_retry_finishes_it(hashi: Hashi) -> 
         lambda: hashi.standin.responses_to(sent.response_url or ""), within=15, what="reply"
     )
     # Alice's Slack is in Japanese, so she is told in Japanese.
-    assert "Slack で次の処理ができませんでした: pin" in reply[0]["text"]
+    assert "Slack で次の処理ができませんでした: カードのピン留め" in reply[0]["text"]
     assert "/incident retry INC-1" in reply[0]["text"]
     room = hashi.channel_named("inc-1-")
     assert room and not hashi.standin.channels[room].pins

@@ -100,3 +100,23 @@ def test_a_message_survives_storage() -> None:
 )
 def test_language_of_a_slack_locale(locale: str | None, lang: str | None) -> None:
     assert language_of(locale) == lang
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_word_the_code_looks_up_is_in_the_catalogue(lang: str) -> None:
+    """Keys built from the code's own vocabularies (statuses, acts, steps, metrics, flags, subcommands)."""
+    from bot.incidents.model import Status
+    from bot.incidents.permissions import SIMPLE_PRINCIPALS, Act
+    from bot.incidents.service import SETUP_STEPS
+    from bot.reports.metrics import FLAGS, IncidentMetrics
+    from bot.reports.postmortem import LESSONS, SECTIONS
+    from bot.slack.parse import _NAMES
+
+    keys = catalogue(lang)  # type: ignore[arg-type]
+    wanted = [f"status.{s.value}" for s in Status] + [f"status_word.{s.value}" for s in Status]
+    wanted += [f"acts.{a.value}" for a in Act] + [f"who.{p}" for p in SIMPLE_PRINCIPALS]
+    wanted += [f"steps.{s}" for s in SETUP_STEPS] + [f"stats.flag.{f}" for f in FLAGS]
+    wanted += [f"metrics.{name}" for name in IncidentMetrics.__dataclass_fields__]
+    wanted += [f"postmortem.heading.{h}" for h in (*SECTIONS, *LESSONS)]
+    wanted += [f"usage.{n}" for n in _NAMES] + [f"help.{n}" for n in _NAMES]
+    assert [key for key in wanted if key not in keys] == []

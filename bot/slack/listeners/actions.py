@@ -204,7 +204,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         async def work(lang: Lang) -> Reply:
             setup = await deps.service.ensure_room(incident_id=await _incident_id(body, deps))
             if setup.missing:
-                return t("actions.still_missing", lang, steps=", ".join(setup.missing))
+                return t("actions.still_missing", lang, steps=blocks.steps_text(setup.missing, lang))
             return t("actions.set_up", lang, id=setup.incident.id, channel=setup.incident.channel_id)
 
         await run(body, respond, work)

@@ -92,7 +92,7 @@ def declared_reply(incident: Any, missing: tuple[str, ...], *, lang: Lang, verb:
         f"commands.{verb}", lang, id=incident.id, severity=blocks.user_text(incident.severity), room=room
     )
     if missing:
-        text += "\n" + t("commands.missing", lang, steps=", ".join(missing), id=incident.id)
+        text += "\n" + t("commands.missing", lang, steps=blocks.steps_text(missing, lang), id=incident.id)
     return text
 
 
