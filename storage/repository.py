@@ -7,7 +7,23 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, RowMapping, and_, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Executable,
+    Float,
+    Integer,
+    RowMapping,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -157,41 +173,66 @@ class Repository:
             stmt = stmt.limit(limit)
         return list((await self.session.execute(stmt)).scalars()), int(total)
 
-    def _epoch(self, column: Any) -> ColumnElement[float]:
-        """A UTC timestamp column as Unix seconds, computed by the database (stats read many rows, and
-        plain numbers cost a fraction of datetime objects)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            return cast(func.extract("epoch", column), Float)
-        return (func.julianday(column) - JULIAN_UNIX_EPOCH) * 86400.0
+    def _epoch_us(self, column: Any) -> ColumnElement[int]:
+        """A UTC timestamp column as integer Unix microseconds, rounded to the millisecond, computed by the
+        database (stats read many rows; plain integers cost a fraction of datetime objects, and differences
+        of integers are exact).
 
-    async def milestone_rows(self, *, since: datetime, until: datetime) -> list[tuple[Any, ...]]:
-        """(id, severity, services, status, private, then each milestone as Unix seconds or None) of the
-        incidents that started in the window, or before it and were still hurting inside it (availability)."""
+        The rounding is the one stats have always used: the database's Unix seconds as a double, rounded
+        to 3 decimals by Python's round(). On SQLite, julianday() holds whole milliseconds, so the
+        double-free expression gives the same integer. On PostgreSQL the stored microseconds are exact and
+        decide the millisecond, except at exactly half of one (…500 µs): there round() goes up when the
+        double lies above the half, down when below, and to the even millisecond when the double is the
+        half itself (….4375 s). The double's fraction times 10^6 is exact in floating point (for times
+        after mid-January 1970), so the comparisons below decide as round() does."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            seconds = cast(func.extract("epoch", column), Float)
+            micros = cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+            below = (micros + 499) // 1000  # the millisecond, rounding the half down
+            fraction = (seconds - func.floor(seconds)) * 1_000_000.0
+            half = cast(micros % 1_000_000, Float)
+            half_up = ((micros % 1000) == 500) & (
+                (fraction > half) | ((fraction == half) & ((below % 2) == 1))
+            )
+            return cast((below + case((half_up, 1), else_=0)) * 1000, BigInteger)
+        millis = func.round((func.julianday(column) - JULIAN_UNIX_EPOCH) * 86_400_000.0)
+        return cast(millis, Integer) * 1000
+
+    async def stats_rows(self, *, since: datetime, until: datetime) -> list[tuple[Any, ...]]:
+        """(id, severity, services as JSON text, status, private, then each milestone as integer Unix
+        microseconds or None) of the incidents that started in the window, or before it and were still
+        hurting inside it (availability), in id order."""
         columns = [
             col(Incident.id),
             col(Incident.severity),
-            col(Incident.services),
+            cast(col(Incident.services), Text),
             col(Incident.status),
             col(Incident.private),
-            *(self._epoch(getattr(Incident, name)) for name in MILESTONE_COLUMNS),
+            *(self._epoch_us(getattr(Incident, name)) for name in MILESTONE_COLUMNS),
         ]
         stmt = select(*columns).where(_in_window(since, until)).order_by(col(Incident.id))
-        return [tuple(row) for row in (await self.session.execute(stmt)).all()]
+        return await self._core_rows(stmt)
 
-    async def severity_changes(
-        self, *, since: datetime, until: datetime
-    ) -> list[tuple[int, float, str | None]]:
-        """(incident id, Unix seconds, severity code) of the declarations and severity changes of the
-        incidents milestone_rows gives, in recording order."""
+    async def stats_severity_changes(self, *, since: datetime, until: datetime) -> list[tuple[int, int, str]]:
+        """(incident id, integer Unix microseconds, severity code) of the declarations and severity changes
+        that carry a code, of the incidents stats_rows gives, in recording order."""
         data = col(TimelineEvent.data)
         code = func.coalesce(data["to"].as_string(), data["severity"].as_string())
         stmt = (
-            select(col(TimelineEvent.incident_id), self._epoch(col(TimelineEvent.at)), code)
+            select(col(TimelineEvent.incident_id), self._epoch_us(col(TimelineEvent.at)), code)
             .join(Incident, col(Incident.id) == col(TimelineEvent.incident_id))
-            .where(_in_window(since, until), col(TimelineEvent.kind).in_(("declared", "severity")))
+            .where(
+                _in_window(since, until), col(TimelineEvent.kind).in_(("declared", "severity")), code != ""
+            )
             .order_by(col(TimelineEvent.incident_id), col(TimelineEvent.recorded_at), col(TimelineEvent.id))
         )
-        return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
+        return await self._core_rows(stmt)
+
+    async def _core_rows(self, stmt: Executable) -> list[Any]:
+        """The rows of a column query run on the session's connection, as SQLAlchemy Core rows (the ORM's
+        per-row loading costs more than the query when there are a hundred thousand rows)."""
+        connection = await self.session.connection()
+        return list((await connection.execute(stmt)).all())
 
     async def claim_setup(self, *, incident_id: int, at: datetime, stale_before: datetime) -> bool:
         """Takes the set-up lease of an incident unless someone took it after `stale_before`."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import RowMapping
@@ -23,7 +24,7 @@ from storage.models import Incident
 from storage.repository import Repository, Store
 
 if TYPE_CHECKING:
-    from bot.reports.metrics import IncidentFacts
+    from bot.reports.metrics import IncidentFactTable
 
 
 def milestones_of(row: Incident) -> Milestones:
@@ -136,36 +137,40 @@ async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
         return await snapshot_of(repo, row)
 
 
-async def incident_facts(store: Store, *, since: datetime, until: datetime) -> list[IncidentFacts]:
-    """The milestones and severity changes of incidents that started in [since, until), read column-wise."""
-    from bot.reports.metrics import IncidentFacts  # the read side's type; the service never needs it
+async def incident_facts(store: Store, *, since: datetime, until: datetime) -> IncidentFactTable:
+    """The milestones and severity changes of incidents that started in [since, until), or before it and
+    were still hurting inside it, read column-wise as plain rows (compute_stats reads them directly)."""
+    from bot.reports.metrics import IncidentFactTable  # the read side's type; the service never needs it
 
     async with store.transaction() as repo:
-        rows = await repo.milestone_rows(since=since, until=until)
-        changes = await repo.severity_changes(since=since, until=until)
-    by_incident: dict[int, list[tuple[datetime, str]]] = {}
+        rows = await repo.stats_rows(since=since, until=until)
+        changes = await repo.stats_severity_changes(since=since, until=until)
+    by_incident: dict[int, list[tuple[int, str]]] = {}
     for incident_id, at, code in changes:
-        if code and at is not None:
-            by_incident.setdefault(incident_id, []).append((_utc(at), code))
-    statuses = {s.value: s for s in Status}
-    facts = []
-    for incident_id, severity, services, status, private, *times in rows:
-        milestones = Milestones(*(_utc(t) if t is not None else None for t in times))
-        facts.append(
-            IncidentFacts(
-                id=incident_id,
-                severity=severity,
-                services=tuple(services or ()),
-                private=bool(private),
-                status=statuses[status],
-                milestones=milestones,
-                severity_changes=tuple(by_incident.get(incident_id, ())),
+        by_incident.setdefault(incident_id, []).append((at, code))
+    no_changes: tuple[tuple[int, str], ...] = ()
+    changes_of = {incident_id: tuple(found) for incident_id, found in by_incident.items()}.get
+    services_of = _JSONTuples()
+    return IncidentFactTable(
+        [
+            (
+                incident_id,
+                severity,
+                services_of[services],
+                private,
+                status,
+                *times,
+                changes_of(incident_id, no_changes),
             )
-        )
-    return facts
+            for incident_id, severity, services, status, private, *times in rows
+        ]
+    )
 
 
-def _utc(seconds: float) -> datetime:
-    """Unix seconds from the database as a UTC datetime, to the millisecond (the float arithmetic of the
-    conversion must not turn 14:05:00 into 14:04:59.999999)."""
-    return datetime.fromtimestamp(round(seconds, 3), tz=UTC)
+class _JSONTuples(dict[str | None, tuple[str, ...]]):
+    """JSON lists of strings decoded once per distinct text (a few hundred service lists among many rows)."""
+
+    def __missing__(self, text: str | None) -> tuple[str, ...]:
+        value = tuple(json.loads(text)) if text else ()
+        self[text] = value
+        return value

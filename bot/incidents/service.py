@@ -140,7 +140,7 @@ class IncidentService:
             rows = await repo.incidents(open_only=open_only)
             return [bare_snapshot(row) for row in rows]
 
-    async def incident_facts(self, *, since: datetime, until: datetime) -> list[IncidentFacts]:
+    async def incident_facts(self, *, since: datetime, until: datetime) -> Sequence[IncidentFacts]:
         """Cheap per-incident rows (milestones, severity changes) for metrics over a window."""
         return await incident_facts(self._store, since=since, until=until)
 

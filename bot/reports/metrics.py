@@ -7,11 +7,11 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, overload
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
@@ -226,114 +226,154 @@ def _natural_key(text: str) -> tuple[tuple[int, str], ...]:
     )
 
 
-def _out_of_order(m: Milestones) -> bool:
-    """True when milestones contradict each other (detection before impact start is fine)."""
-    start = m.start
-    pairs = (
-        (m.declared_at, m.acknowledged_at),
-        (start, m.mitigated_at),
-        (start, m.resolved_at),
-        (start, m.impact_ended_at),
-        (m.mitigated_at, m.resolved_at),
-        (m.resolved_at, m.closed_at),
-        (m.declared_at, m.closed_at),
-    )
-    return any(a is not None and b is not None and b < a for a, b in pairs)
+# One incident as compute_stats reads it: id, severity, services, private, status, the eight milestones in
+# Milestones field order as integer Unix microseconds (None when not reached), then the severity changes as
+# (integer Unix microseconds, code) in recording order. Integers keep every difference exact: a difference
+# in microseconds divided by 10**6 is the float timedelta.total_seconds() gives.
+StatsRow = tuple[
+    int,
+    str,
+    tuple[str, ...],
+    bool,
+    str,
+    int | None,
+    int | None,
+    int | None,
+    int | None,
+    int | None,
+    int | None,
+    int | None,
+    int | None,
+    tuple[tuple[int, str], ...],
+]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_OPEN = frozenset(status.value for status in Status if status.is_open)
 
 
-def _severity_seconds(fact: IncidentFacts, now: datetime) -> dict[str, float]:
-    """Seconds spent at each severity, from each change to the next and the last to resolution (or now)."""
+def _micros(dt: datetime) -> int:
+    """An aware datetime as integer Unix microseconds (exact)."""
+    return (dt - _EPOCH) // _MICROSECOND
+
+
+def _maybe_micros(dt: datetime | None) -> int | None:
+    return None if dt is None else (dt - _EPOCH) // _MICROSECOND
+
+
+def _datetime(micros: int | None) -> datetime | None:
+    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
+
+
+def stats_row(fact: IncidentFacts) -> StatsRow:
+    """The row compute_stats reads for one incident."""
     m = fact.milestones
-    changes = sorted(fact.severity_changes, key=lambda change: change[0])
-    if not changes:
-        first = m.declared_at or m.start
-        if first is None:
-            return {}
-        changes = [(first, fact.severity)]
-    end = m.resolved_at or m.closed_at or now
-    spent: dict[str, float] = {}
-    for index, (at, code) in enumerate(changes):
-        until = min(changes[index + 1][0], end) if index + 1 < len(changes) else end
-        spent[code] = spent.get(code, 0.0) + max(0.0, (until - at).total_seconds())
-    return spent
+    return (
+        fact.id,
+        fact.severity,
+        fact.services,
+        fact.private,
+        fact.status,
+        _maybe_micros(m.impact_started_at),
+        _maybe_micros(m.detected_at),
+        _maybe_micros(m.declared_at),
+        _maybe_micros(m.acknowledged_at),
+        _maybe_micros(m.mitigated_at),
+        _maybe_micros(m.resolved_at),
+        _maybe_micros(m.closed_at),
+        _maybe_micros(m.impact_ended_at),
+        tuple((_micros(at), code) for at, code in fact.severity_changes),
+    )
 
 
-def _groups_of(fact: IncidentFacts, by: Literal["severity", "service"] | None) -> tuple[str, ...]:
-    """The groups an incident counts in (an incident with two services counts in both)."""
-    if by == "severity":
-        return (fact.severity,)
-    if by == "service":
-        return tuple(dict.fromkeys(fact.services)) or (NO_SERVICE_GROUP,)
-    return (ALL_GROUP,)
+def _fact_of(row: StatsRow) -> IncidentFacts:
+    incident_id, severity, services, private, status, *times, changes = row
+    return IncidentFacts(
+        id=incident_id,
+        severity=severity,
+        services=services,
+        private=bool(private),
+        status=Status(status),
+        milestones=Milestones(*(_datetime(t) for t in times)),
+        severity_changes=tuple((_EPOCH + timedelta(microseconds=at), code) for at, code in changes),
+    )
+
+
+class IncidentFactTable(Sequence[IncidentFacts]):
+    """Incidents for stats as read from the database: plain rows that compute_stats reads directly, and
+    IncidentFacts for anyone who indexes or iterates (built on first use)."""
+
+    __slots__ = ("_facts", "rows")
+
+    def __init__(self, rows: Sequence[StatsRow]) -> None:
+        self.rows = rows
+        self._facts: list[IncidentFacts] | None = None
+
+    def _all(self) -> list[IncidentFacts]:
+        if self._facts is None:
+            self._facts = [_fact_of(row) for row in self.rows]
+        return self._facts
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> IncidentFacts: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[IncidentFacts]: ...
+    def __getitem__(self, index: int | slice) -> IncidentFacts | Sequence[IncidentFacts]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[IncidentFacts]:
+        return iter(self._all())
 
 
 class _GroupAccumulator:
-    """Collects one group's durations while the incidents stream past."""
+    """Collects one group's durations (integer microseconds) while the incidents stream past."""
+
+    __slots__ = ("acknowledge", "count", "detect", "impact", "mitigate", "resolve", "severity")
 
     def __init__(self) -> None:
         self.count = 0
-        self.values: dict[str, list[float]] = {name: [] for name in METRICS}
+        self.detect: list[int] = []
+        self.acknowledge: list[int] = []
+        self.mitigate: list[int] = []
+        self.resolve: list[int] = []
+        self.impact: list[int] = []
         self.severity: dict[str, float] = {}
 
-    def add(self, metrics: IncidentMetrics, severity_seconds: Mapping[str, float]) -> None:
-        self.count += 1
-        for name, value in metrics.as_dict().items():
-            if value is None:
-                continue
-            if value < 0:
-                # Detection before impact start is real (an alert on a precursor): no lag. Any other negative
-                # duration is a data error, flagged as out of order and kept out of the distribution.
-                if name != "time_to_detect":
-                    continue
-                value = 0.0
-            self.values[name].append(value)
-        for code, seconds in severity_seconds.items():
-            self.severity[code] = self.severity.get(code, 0.0) + seconds
-
     def result(self, name: str) -> GroupStats:
+        lists = (self.detect, self.acknowledge, self.mitigate, self.resolve, self.impact)
         return GroupStats(
             name=name,
             count=self.count,
-            metrics=tuple((metric, distribution(self.values[metric])) for metric in METRICS),
+            metrics=tuple(
+                (metric, distribution([v / 1_000_000 for v in values]))
+                for metric, values in zip(METRICS, lists, strict=True)
+            ),
             time_at_severity=tuple(sorted(self.severity.items(), key=lambda item: _natural_key(item[0]))),
         )
 
 
-def _merged_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
-    """Total seconds covered by intervals, overlaps counted once."""
+def _merged_seconds(intervals: list[tuple[int, int]]) -> float:
+    """Total seconds covered by intervals of integer microseconds, overlaps counted once."""
     total = 0.0
-    current: tuple[datetime, datetime] | None = None
+    current: tuple[int, int] | None = None
     for start, end in sorted(intervals):
         if current is None or start > current[1]:
             if current is not None:
-                total += (current[1] - current[0]).total_seconds()
+                total += (current[1] - current[0]) / 1_000_000
             current = (start, end)
         elif end > current[1]:
             current = (current[0], end)
     if current is not None:
-        total += (current[1] - current[0]).total_seconds()
+        total += (current[1] - current[0]) / 1_000_000
     return total
-
-
-def _impact_interval(
-    fact: IncidentFacts, *, since: datetime, until: datetime, now: datetime
-) -> tuple[datetime, datetime] | None:
-    """The incident's impact clipped to the window (an open incident's impact runs until now)."""
-    m = fact.milestones
-    start = m.start
-    if start is None:
-        return None
-    end = impact_end(m)
-    if end is None:
-        end = now if fact.status.is_open else (m.closed_at or now)
-    start, end = max(start, since), min(end, until)
-    return (start, end) if end > start else None
 
 
 def _availability(
     service: str,
     slo: float,
-    intervals: list[tuple[datetime, datetime]],
+    intervals: list[tuple[int, int]],
     incidents: int,
     window_seconds: float,
 ) -> ServiceAvailability:
@@ -376,43 +416,147 @@ def compute_stats(
         raise ValueError("the window must end after it starts")
     if by not in (None, "severity", "service"):
         raise ValueError(f"stats group by severity or service, not {by!r}")
+    rows = facts.rows if isinstance(facts, IncidentFactTable) else [stats_row(fact) for fact in facts]
+    return _stats_of_rows(rows, since=since, until=until, by=by, slos=slos, now=now)
+
+
+def _stats_of_rows(
+    rows: Iterable[StatsRow],
+    *,
+    since: datetime,
+    until: datetime,
+    by: Literal["severity", "service"] | None,
+    slos: Mapping[str, float],
+    now: datetime,
+) -> StatsReport:
+    """compute_stats over plain rows, in one pass: integer arithmetic, floats only where reports show them."""
+    since_us, until_us, now_us = _micros(since), _micros(until), _micros(now)
     groups: dict[str, _GroupAccumulator] = {}
+    everything = _GroupAccumulator()
     if by is None:
-        groups[ALL_GROUP] = _GroupAccumulator()
+        groups[ALL_GROUP] = everything
     flagged: dict[str, list[int]] = {name: [] for name in FLAGS}
-    flagged_private = dict.fromkeys(FLAGS, 0)
-    impact: dict[str, list[tuple[datetime, datetime]]] = {service: [] for service in slos}
+    missing_ack, out_of_order, still_open = (flagged[name] for name in FLAGS)
+    private_missing_ack = private_out_of_order = private_still_open = 0
+    impact: dict[str, list[tuple[int, int]]] = {service: [] for service in slos}
     hit: dict[str, int] = dict.fromkeys(slos, 0)
+    is_open = _OPEN.__contains__
+    slo_of: dict[tuple[str, ...], list[str]] = {}  # the SLO services of each distinct service list
     total = 0
-    for fact in facts:
-        slo_services = [s for s in dict.fromkeys(fact.services) if s in impact]
-        if slo_services:
-            interval = _impact_interval(fact, since=since, until=until, now=now)
-            if interval is not None:
-                for service in slo_services:
-                    impact[service].append(interval)
-                    hit[service] += 1
-        start = fact.milestones.start
-        if start is None or not since <= start < until:
+    for (
+        incident_id,
+        severity,
+        services,
+        private,
+        status,
+        impact_started,
+        detected,
+        declared,
+        acknowledged,
+        mitigated,
+        resolved,
+        closed,
+        impact_ended,
+        changes,
+    ) in rows:
+        start = (
+            impact_started if impact_started is not None else detected if detected is not None else declared
+        )
+        if start is None:
+            continue
+        ended = impact_ended if impact_ended is not None else mitigated if mitigated is not None else resolved
+        open_ = is_open(status)
+        if impact and services:
+            slo_services = slo_of.get(services)
+            if slo_services is None:
+                slo_services = slo_of[services] = [s for s in dict.fromkeys(services) if s in impact]
+            if slo_services:
+                if ended is not None:
+                    end = ended
+                elif open_ or closed is None:
+                    end = now_us
+                else:
+                    end = closed
+                clipped_start = since_us if start < since_us else start
+                clipped_end = until_us if end > until_us else end
+                if clipped_end > clipped_start:
+                    for service in slo_services:
+                        impact[service].append((clipped_start, clipped_end))
+                        hit[service] += 1
+        if not since_us <= start < until_us:
             continue
         total += 1
-        metrics = incident_metrics(fact.milestones)
-        seconds = _severity_seconds(fact, now)
-        for group in _groups_of(fact, by):
-            groups.setdefault(group, _GroupAccumulator()).add(metrics, seconds)
-        m = fact.milestones
-        problems = (
-            ("missing_acknowledgement", m.acknowledged_at is None),
-            ("out_of_order", _out_of_order(m)),
-            ("still_open", fact.status.is_open),
-        )
-        for flag, present in problems:
-            if not present:
-                continue
-            if fact.private:
-                flagged_private[flag] += 1
+
+        # Time at each severity: from each change to the next, the last to resolution (or now).
+        last = resolved if resolved is not None else closed if closed is not None else now_us
+        if len(changes) > 1:
+            ordered = sorted(changes, key=_first) if _unsorted(changes) else changes
+            spent: dict[str, float] = {}
+            for index, (at, code) in enumerate(ordered):
+                if index + 1 < len(ordered):
+                    following = ordered[index + 1][0]
+                    upto = following if following < last else last
+                else:
+                    upto = last
+                spent[code] = spent.get(code, 0.0) + (upto - at if upto > at else 0) / 1_000_000
+            spent_items: Iterable[tuple[str, float]] = spent.items()
+        else:
+            at, code = changes[0] if changes else (declared if declared is not None else start, severity)
+            spent_items = ((code, (last - at if last > at else 0) / 1_000_000),)
+
+        # The five durations; a negative one is out of order and left out, except detection before impact
+        # start, which is real (an alert on a precursor): no lag.
+        if by is None:
+            targets: Iterable[_GroupAccumulator] = (everything,)
+        else:
+            names = (
+                (severity,) if by == "severity" else (tuple(dict.fromkeys(services)) or (NO_SERVICE_GROUP,))
+            )
+            targets = [groups.get(name) or groups.setdefault(name, _GroupAccumulator()) for name in names]
+        for acc in targets:
+            acc.count += 1
+            if detected is not None and impact_started is not None:
+                lag = detected - impact_started
+                acc.detect.append(lag if lag > 0 else 0)
+            if acknowledged is not None and declared is not None and acknowledged >= declared:
+                acc.acknowledge.append(acknowledged - declared)
+            if mitigated is not None and mitigated >= start:
+                acc.mitigate.append(mitigated - start)
+            if resolved is not None and resolved >= start:
+                acc.resolve.append(resolved - start)
+            if ended is not None and ended >= start:
+                acc.impact.append(ended - start)
+            seconds = acc.severity
+            for code, value in spent_items:
+                seconds[code] = seconds.get(code, 0.0) + value
+
+        # Data-quality flags; private incidents are counted, never listed.
+        if acknowledged is None:
+            if private:
+                private_missing_ack += 1
             else:
-                flagged[flag].append(fact.id)
+                missing_ack.append(incident_id)
+        if (
+            (declared is not None and acknowledged is not None and acknowledged < declared)
+            or (mitigated is not None and mitigated < start)
+            or (resolved is not None and resolved < start)
+            or (impact_ended is not None and impact_ended < start)
+            or (mitigated is not None and resolved is not None and resolved < mitigated)
+            or (resolved is not None and closed is not None and closed < resolved)
+            or (declared is not None and closed is not None and closed < declared)
+        ):
+            if private:
+                private_out_of_order += 1
+            else:
+                out_of_order.append(incident_id)
+        if open_:
+            if private:
+                private_still_open += 1
+            else:
+                still_open.append(incident_id)
+    flagged_private = dict(
+        zip(FLAGS, (private_missing_ack, private_out_of_order, private_still_open), strict=True)
+    )
     window_seconds = (until - since).total_seconds()
     order = sorted(groups, key=_natural_key)
     return StatsReport(
@@ -434,6 +578,15 @@ def compute_stats(
             for flag in FLAGS
         ),
     )
+
+
+def _first(change: tuple[int, str]) -> int:
+    return change[0]
+
+
+def _unsorted(changes: Sequence[tuple[int, str]]) -> bool:
+    """Whether the changes are out of time order (a backdated change); sorting is stable either way."""
+    return any(changes[i][0] > changes[i + 1][0] for i in range(len(changes) - 1))
 
 
 def stats_json(report: StatsReport) -> dict[str, object]:

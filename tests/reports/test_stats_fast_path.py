@@ -1,0 +1,69 @@
+"""compute_stats works on integer rows; it must give exactly what the straightforward computation gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.incidents.model import Milestones, Status
+from bot.reports.metrics import IncidentFacts, IncidentFactTable, compute_stats, stats_row
+from tests.reports.reference_stats import reference_stats
+
+SINCE = datetime(2026, 11, 1, tzinfo=UTC)
+UNTIL = SINCE + timedelta(days=30)
+
+# Times around the window (some before it, some after), to the microsecond, in UTC and two other zones.
+moments = st.builds(
+    lambda offset, zone: (SINCE + timedelta(microseconds=offset)).astimezone(zone),
+    st.integers(min_value=-10 * 86_400_000_000, max_value=35 * 86_400_000_000),
+    st.sampled_from([UTC, timezone(timedelta(hours=9)), timezone(timedelta(hours=-3, minutes=-30))]),
+)
+maybe_moments = st.one_of(st.none(), moments)
+codes = st.sampled_from(["SEV1", "SEV2", "SEV10", "sev3"])
+facts = st.builds(
+    IncidentFacts,
+    id=st.integers(min_value=1, max_value=40),
+    severity=codes,
+    services=st.lists(st.sampled_from(["api", "web", "db", "Api"]), max_size=3).map(tuple),
+    private=st.booleans(),
+    status=st.sampled_from(list(Status)),
+    milestones=st.builds(Milestones, *[maybe_moments] * 8),
+    severity_changes=st.lists(st.tuples(moments, codes), max_size=4).map(tuple),
+)
+slos = st.dictionaries(st.sampled_from(["api", "web", "db", "cache"]), st.sampled_from([0.9, 0.99, 0.999]))
+groupings = st.sampled_from([None, "severity", "service"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(facts, max_size=25),
+    groupings,
+    slos,
+    st.integers(min_value=0, max_value=3 * 86_400_000_000),
+)
+def test_compute_stats_equals_the_straightforward_computation(
+    given_facts: list[IncidentFacts],
+    by: Literal["severity", "service"] | None,
+    slo: dict[str, float],
+    later: int,
+) -> None:
+    now = UNTIL + timedelta(microseconds=later)
+    expected = reference_stats(given_facts, since=SINCE, until=UNTIL, by=by, slos=slo, now=now)
+    assert compute_stats(given_facts, since=SINCE, until=UNTIL, by=by, slos=slo, now=now) == expected
+    table = IncidentFactTable([stats_row(f) for f in given_facts])
+    assert compute_stats(table, since=SINCE, until=UNTIL, by=by, slos=slo, now=now) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(facts, max_size=10))
+def test_a_fact_table_reads_as_the_facts_it_holds(given_facts: list[IncidentFacts]) -> None:
+    table = IncidentFactTable([stats_row(f) for f in given_facts])
+    assert len(table) == len(given_facts)
+    assert list(table) == given_facts
+    assert list(table[1:]) == given_facts[1:]
+    if given_facts:
+        assert table[-1] == given_facts[-1]
+        assert all(t.tzinfo is UTC for t in table[0].milestones.as_dict().values() if t is not None)
