@@ -1,7 +1,7 @@
 """Storage at scale: `hashi stats` over 100,000 incidents, export of a 10,000-event incident, insert rates.
 
     .venv/bin/python bench/storage_scale.py [--db sqlite|postgres|both]
-                                            [--incidents 100000] [--events 1000000]
+                                            [--incidents 100000] [--events 1000000] [--stats-only]
 
 Bulk-loads incidents with realistic milestones, severities and services (about 10% private) and timeline
 events (SQLAlchemy core `insert()` executemany, one transaction per chunk, into a database migrated by
@@ -589,6 +589,9 @@ async def measure(url: str, kind: str, args: argparse.Namespace, report: list[li
             ]
         )
 
+        if args.stats_only:
+            return
+
         # export of the largest incident in process
         big = loaded["big_id"]
         tz = ZoneInfo("Asia/Tokyo")
@@ -769,6 +772,11 @@ async def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timing (the median is shown)")
     parser.add_argument("--profile", action="store_true", help="cProfile add_note into the big incident")
+    parser.add_argument(
+        "--stats-only",
+        action="store_true",
+        help="measure stats (in process and CLI) only: no export, no inserts",
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     if "postgres" in kinds and not await postgres_reachable():
