@@ -2,8 +2,9 @@
 
 Texts live in `en.toml` and `ja.toml` beside this module, under dotted keys (`card.severity`). A text is a
 `str.format` template with named placeholders; a table of `one`/`other` is a plural, chosen by the `count`
-parameter. Placeholders are filled with values already made safe for where the text goes (mrkdwn, Markdown or
-plain text): the catalogue's own texts are trusted, what fills them is escaped by the caller.
+parameter. The catalogue's own texts are trusted; people's words are escaped by the caller for where the text
+goes (mrkdwn, Markdown or plain text), either in the values filled in or, for a whole message that carries
+them (an error, a timeline event), in the rendered text.
 
 `Msg` is a text not yet rendered (a key and its parameters), for values that travel before anyone knows who
 will read them: errors raised in the core, timeline events stored once and shown in every language.
@@ -91,11 +92,6 @@ class Msg:
 Text = str | Msg
 
 
-def text_in(value: Text, lang: Lang) -> str:
-    """A plain string as it is, a Msg rendered in the language."""
-    return value.render(lang) if isinstance(value, Msg) else value
-
-
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str | dict[str, str]]:
     out: dict[str, str | dict[str, str]] = {}
     for name, value in table.items():
@@ -153,11 +149,3 @@ def language_of(locale: str | None) -> Lang | None:
         return None
     base = locale.replace("_", "-").split("-", 1)[0].lower()
     return next((lang for lang in LANGUAGES if lang == base), None)
-
-
-def words(key: str, lang: Lang) -> Mapping[str, str]:
-    """A catalogue section as a mapping of its last key part to its text (for closed vocabularies)."""
-    prefix = key + "."
-    return {
-        k[len(prefix) :]: v for k, v in catalogue(lang).items() if k.startswith(prefix) and isinstance(v, str)
-    }

@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View as SlackView
 
 from bot.i18n import Lang, t
+from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.escaping import escape_mrkdwn, plain_excerpt
 from bot.incidents.model import SETTABLE_STATUSES, IncidentSnapshot, Status, TimelineEntry
 from bot.incidents.reminders import Reminder, ReminderKind
@@ -69,6 +70,16 @@ def slack_time(dt: datetime | None, lang: Lang) -> str:
         return "—"
     fallback = format_local(dt, UTC, lang)
     return t("slack.date_token", lang, ts=int(dt.timestamp()), fallback=fallback)
+
+
+def error_text(error: IncidentError, lang: Lang) -> str:
+    """Why a request was refused, in the reader's language, as safe mrkdwn."""
+    return t("commands.error", lang, message=user_text(error.text(lang)))
+
+
+def slack_refused_text(error: ChatError, lang: Lang) -> str:
+    """Which step Slack refused, and why, as safe mrkdwn."""
+    return t("commands.slack_refused", lang, step=error.step, reason=user_text(error.reason))
 
 
 def steps_text(steps: Sequence[str], lang: Lang) -> str:

@@ -75,12 +75,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         try:
             await _answer(body, respond, deps, await work(lang), lang)
         except IncidentError as exc:
-            message = t("commands.error", lang, message=blocks.user_text(exc.text(lang)))
-            await _answer(body, respond, deps, message, lang)
+            await _answer(body, respond, deps, blocks.error_text(exc, lang), lang)
         except ChatError as exc:
-            reason = blocks.user_text(exc.reason)
-            refused = t("commands.slack_refused", lang, step=exc.step, reason=reason)
-            await _answer(body, respond, deps, refused, lang)
+            await _answer(body, respond, deps, blocks.slack_refused_text(exc, lang), lang)
 
     @app.action(Action.ACK)
     async def ack_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

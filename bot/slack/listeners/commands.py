@@ -322,11 +322,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         try:
             await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps), where)
         except IncidentError as exc:
-            lang = await where.language()
-            await reply(respond, t("commands.error", lang, message=blocks.user_text(exc.text(lang))), where)
+            await reply(respond, blocks.error_text(exc, await where.language()), where)
         except ChatError as exc:
-            lang = await where.language()
-            reason = blocks.user_text(exc.reason)
-            await reply(respond, t("commands.slack_refused", lang, step=exc.step, reason=reason), where)
+            await reply(respond, blocks.slack_refused_text(exc, await where.language()), where)
         finally:
             await asyncio.gather(lookup, return_exceptions=True)  # never leave the lookup unawaited

@@ -31,11 +31,6 @@ class Deps:
         """The configured roles."""
         return self.settings.team.roles
 
-    async def user_zone(self, user_id: str, *, within: float | None = None) -> ZoneInfo:
-        """The user's Slack time zone, else the configured one; `within` bounds the wait (before an ack,
-        which Slack wants within 3 seconds, a slow users.info must not hold it up)."""
-        return (await self.user_prefs(user_id, within=within))[0]
-
     async def user_language(self, user_id: str, *, within: float | None = None) -> Lang:
         """The language to answer a user in: the workspace's when hashi.toml sets one, else their Slack
         locale's (users.info, cached), else English."""
@@ -44,7 +39,9 @@ class Deps:
         return (await self.user_prefs(user_id, within=within))[1]
 
     async def user_prefs(self, user_id: str, *, within: float | None = None) -> tuple[ZoneInfo, Lang]:
-        """The user's time zone and language from one (cached) users.info."""
+        """The user's time zone (else the configured one) and language from one (cached) users.info; `within`
+        bounds the wait (before an ack, which Slack wants within 3 seconds, a slow users.info must not hold it
+        up)."""
         fixed = self.settings.team.language
         try:
             profile = await asyncio.wait_for(self.gateway.user_profile(user_id), timeout=within)

@@ -135,8 +135,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 team_id=(body.get("team") or {}).get("id"),
             )
         except IncidentError as exc:
-            message = t("commands.error", lang, message=blocks.user_text(exc.text(lang)))
-            await tell(user_id, str(meta.get("channel", "")), message)
+            await tell(user_id, str(meta.get("channel", "")), blocks.error_text(exc, lang))
             return
         origin = str(meta.get("channel", ""))
         await tell(
@@ -160,7 +159,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             incident_id = await visible_incident(view, user_id)
             await deps.service.add_note(incident_id=incident_id, text=text, actor=user_id, at=at)
         except IncidentError as exc:
-            await tell(user_id, "", t("commands.error", lang, message=blocks.user_text(exc.text(lang))))
+            await tell(user_id, "", blocks.error_text(exc, lang))
 
     @app.view(View.RESOLVE)
     async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -186,5 +185,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     channel_id=snap.channel_id, user_id=user_id, text=exc.text(lang), extra_blocks=gate
                 )
         except IncidentError as exc:
-            message = t("commands.error", lang, message=blocks.user_text(exc.text(lang)))
-            await deps.gateway.post_direct(user_id=user_id, text=message)
+            await deps.gateway.post_direct(user_id=user_id, text=blocks.error_text(exc, lang))
