@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -64,15 +64,19 @@ def _in_window(since: datetime, until: datetime) -> ColumnElement[bool]:
 
 
 class Store:
-    """Hands out repositories bound to one transaction each."""
+    """Hands out repositories bound to one transaction each; `pause`, when given, is awaited before each
+    transaction begins (the Slack app lets waiting answers go first there, see bot.slack.turns)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, pause: Callable[[], Awaitable[None]] | None = None) -> None:
         self.engine = engine
+        self.pause = pause
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repository]:
         """One unit of work: commits when the block ends, rolls back when it raises."""
+        if self.pause is not None:
+            await self.pause()
         async with self._sessions() as session, session.begin():
             yield Repository(session)
 

@@ -21,6 +21,7 @@ from bot.slack.gateway import SlackGateway
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
 from bot.slack.parse import payload_problem
+from bot.slack.turns import AckFirst
 from storage.repository import Store
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,11 @@ class _QuietTokenNote(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def build_app(*, settings: Settings, service: IncidentService, gateway: SlackGateway) -> AsyncApp:
-    """The Bolt app: signature verification on, every listener registered, the gateway's client injected."""
+def build_app(
+    *, settings: Settings, service: IncidentService, gateway: SlackGateway, turns: AckFirst
+) -> AsyncApp:
+    """The Bolt app: signature verification on, every listener registered, the gateway's client injected;
+    listeners wait on `turns` after their ack (the HTTP server counts the requests waiting for theirs)."""
     bolt_logger = logging.getLogger("hashi.bolt")
     if not any(isinstance(f, _QuietTokenNote) for f in bolt_logger.filters):
         bolt_logger.addFilter(_QuietTokenNote())
@@ -44,16 +48,22 @@ def build_app(*, settings: Settings, service: IncidentService, gateway: SlackGat
         request_verification_enabled=bool(settings.env.slack_signing_secret),
         logger=bolt_logger,
     )
-    register_all(app, Deps(service=service, gateway=gateway, settings=settings))
+    register_all(app, Deps(service=service, gateway=gateway, settings=settings, turns=turns))
     return app
 
 
-def build_web(*, app: AsyncApp, store: Store, signing_secret: str | None = None) -> web.Application:
+def build_web(
+    *, app: AsyncApp, store: Store, turns: AckFirst, signing_secret: str | None = None
+) -> web.Application:
     """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics."""
 
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def slack_events(request: web.Request) -> web.Response:
+        with turns.answering():
+            return await answer(request)
+
+    async def answer(request: web.Request) -> web.Response:
         started = time.perf_counter()
         raw = await request.read()
         # The signature is checked on the raw bytes before anything is parsed, so nobody without the signing

@@ -532,12 +532,29 @@ def _checklist_option(item: Any, lang: Lang) -> Option:
     )
 
 
+BUTTON_VALUE_LIMIT = 2000  # Block Kit: a button's value is at most 2,000 characters
+
+
+def _gate_value(incident_id: int, summary: str, at: datetime | None) -> str:
+    """The "Resolve anyway" button's value: the request as JSON, the summary shortened until the encoded
+    whole fits Slack's limit (encoded, a quote or backslash takes 2 characters, a control character 6)."""
+    keep = len(summary)
+    while True:
+        value = json.dumps(
+            {"id": incident_id, "summary": summary[:keep], "at": at.isoformat() if at else None},
+            ensure_ascii=False,
+        )
+        if len(value) <= BUTTON_VALUE_LIMIT:
+            return value
+        keep -= max(1, (len(value) - BUTTON_VALUE_LIMIT) // 6)  # never below the longest that fits
+
+
 def gate_blocks(
     *, incident_id: int, items: Sequence[str], summary: str, at: datetime | None, lang: Lang
 ) -> list[dict[str, Any]]:
     """Asks to confirm a resolve that would leave required checklist items open."""
     listed = "\n".join(f"• {user_text(title, limit=300)}" for title in items[:20])
-    value = json.dumps({"id": incident_id, "summary": summary[:1500], "at": at.isoformat() if at else None})
+    value = _gate_value(incident_id, summary, at)
     return [
         SectionBlock(
             text=MarkdownTextObject(text=t("slack.gate.text", lang, id=incident_id, items=listed))

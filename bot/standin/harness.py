@@ -117,7 +117,7 @@ async def running_hashi(
     )
     settings = Settings(env=env, team=team or TeamConfig())
     runtime = await build_runtime(settings)
-    web_app = build_web(app=runtime.app, store=runtime.store, signing_secret=secret)
+    web_app = build_web(app=runtime.app, store=runtime.store, signing_secret=secret, turns=runtime.turns)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

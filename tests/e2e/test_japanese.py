@@ -36,6 +36,7 @@ _STRIP = re.compile(
     r"|<[@#!][^<>]*>"  # mentions, channels, date tokens
     r"|:[a-z0-9_+-]+:"  # emoji
     r"|https?://\S+"
+    r"|\b[CGDUWT][A-Z0-9]{8,}\b"  # a Slack id (a channel's, in the postmortem)
     r"|/incident(?: [a-z]+)?"  # a command named in plain text (a channel purpose)
     r"|\b\d{4}-\d{2}-\d{2}\b",
     re.DOTALL,

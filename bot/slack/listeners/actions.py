@@ -67,6 +67,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def run(
         body: dict[str, Any], respond: AsyncRespond, work: Callable[[Lang], Awaitable[Reply]]
     ) -> None:
+        await deps.turns.after_ack()
         action = _action(body)
         delivery = f"action:{body.get('trigger_id', '')}:{action.get('action_id')}:{action.get('action_ts')}"
         if not await deps.service.claim_delivery(delivery_id=delivery[:255], kind="action"):
@@ -233,6 +234,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(Action.DECLARE)
     async def declare_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        await deps.turns.after_ack()
         user_id = body["user"]["id"]
         tz, lang = await deps.user_prefs(user_id)
         meta = json.dumps({"channel": "", "tz": tz.key, "lang": lang})
@@ -247,6 +249,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(re.compile(f"^{Action.LIST_PAGE}_(prev|next)$"))
     async def list_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        await deps.turns.after_ack()
         number, user_id = _page_number(body), body["user"]["id"]
         lang = await deps.user_language(user_id)
         await respond(
@@ -259,6 +262,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(re.compile(f"^{Action.HOME_PAGE}_(prev|next)$"))
     async def home_page_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        await deps.turns.after_ack()
         user_id = body["user"]["id"]
         await home_page(
             deps, user_id=user_id, number=_page_number(body), lang=await deps.user_language(user_id)

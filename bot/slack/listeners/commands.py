@@ -283,6 +283,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.command("/incident")
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        await deps.turns.after_ack()
         user_id, text, now = command["user_id"], command.get("text", ""), SystemClock().now()
         # The user's zone and language come from users.info (cached). With the language fixed in hashi.toml,
         # most commands carry no time and need no lookup at all; the zone matters when one does, when the

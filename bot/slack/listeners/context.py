@@ -11,6 +11,7 @@ from bot.incidents.service import IncidentService
 from bot.incidents.times import zone
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
+from bot.slack.turns import AckFirst
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Deps:
     service: IncidentService
     gateway: SlackGateway
     settings: Settings
+    turns: AckFirst
 
     @property
     def severities(self) -> tuple[str, ...]:

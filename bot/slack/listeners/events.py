@@ -38,7 +38,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the event listeners."""
 
     async def first_delivery(body: dict[str, Any]) -> bool:
-        """False for a delivery already handled (Slack's retries, or another replica)."""
+        """False for a delivery already handled (Slack's retries, or another replica); waits its turn
+        first (Bolt acks events before the listener runs)."""
+        await deps.turns.after_ack()
         event_id = body.get("event_id")
         if not event_id:
             return True
@@ -147,6 +149,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user_id = event.get("user")
         if event.get("tab", "home") != "home" or not _is_id(user_id):
             return
+        await deps.turns.after_ack()
         try:
             lang = await deps.user_language(str(user_id))
             await home_page(deps, user_id=str(user_id), number=1, lang=lang)

@@ -116,6 +116,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
+        await deps.turns.after_ack()
         delivery = f"view:{view.get('id', '')}:{view.get('hash', '')}"
         if not await deps.service.claim_delivery(delivery_id=delivery, kind="view"):
             return  # a retried delivery of a submission already handled
@@ -155,6 +156,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
+        await deps.turns.after_ack()
         try:
             incident_id = await visible_incident(view, user_id)
             await deps.service.add_note(incident_id=incident_id, text=text, actor=user_id, at=at)
@@ -171,6 +173,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
+        await deps.turns.after_ack()
         summary = (_value(view, Block.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY) or "").strip()
         try:
             incident_id = await visible_incident(view, user_id)

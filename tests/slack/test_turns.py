@@ -1,0 +1,80 @@
+"""AckFirst: work waits while requests wait for their answer, within a bounded budget."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.slack.turns import AckFirst
+
+
+async def test_nothing_waiting_means_no_wait() -> None:
+    turns = AckFirst(patience=5)
+    started = time.monotonic()
+    await turns.after_ack()
+    await turns.pause()
+    assert time.monotonic() - started < 0.05
+
+
+async def test_work_goes_on_when_the_last_answer_is_ready() -> None:
+    turns = AckFirst(patience=5)
+    order: list[str] = []
+
+    async def work() -> None:
+        await turns.after_ack()
+        order.append("work")
+
+    with turns.answering(), turns.answering():
+        task = asyncio.ensure_future(work())
+        await asyncio.sleep(0.05)
+        assert turns.waiting == 2 and order == []
+    await asyncio.wait_for(task, 1)
+    assert order == ["work"] and turns.waiting == 0
+
+
+async def test_a_requests_work_yields_at_most_patience_in_all() -> None:
+    turns = AckFirst(patience=0.2)
+    with turns.answering():  # a request that is never answered: work must still go on
+        started = time.monotonic()
+        await turns.after_ack()
+        await turns.pause()
+        await turns.pause()
+        spent = time.monotonic() - started
+    assert 0.15 < spent < 0.5
+
+
+async def test_each_requests_budget_is_its_own() -> None:
+    turns = AckFirst(patience=0.2)
+
+    async def request_work() -> float:
+        await asyncio.sleep(0)
+        started = time.monotonic()
+        await turns.after_ack()
+        await turns.pause()
+        return time.monotonic() - started
+
+    with turns.answering():
+        first = await asyncio.ensure_future(request_work())
+        second = await asyncio.ensure_future(request_work())
+    assert 0.15 < first < 0.5 and 0.15 < second < 0.5
+
+
+async def test_work_outside_a_request_waits_patience_each_time() -> None:
+    turns = AckFirst(patience=0.1)
+    with turns.answering():
+        started = time.monotonic()
+        await turns.pause()
+        await turns.pause()
+        spent = time.monotonic() - started
+    assert 0.18 < spent < 0.5
+
+
+async def test_an_answer_that_raises_is_still_counted_out() -> None:
+    turns = AckFirst()
+    try:
+        with turns.answering():
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert turns.waiting == 0
+    await asyncio.wait_for(turns.pause(), 0.05)
