@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.db import UTCDateTime
@@ -155,3 +155,33 @@ class ProcessedDelivery(SQLModel, table=True):
     delivery_id: str = Field(primary_key=True, max_length=255)
     kind: str = Field(max_length=32)
     received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# What stats read of one incident, kept by every write that changes it (storage.stats): times as integer Unix
+# microseconds rounded to the millisecond, the severity changes as JSON, and the exact start and end of its
+# impact for choosing the incidents of a window. One narrow row per incident, so a year of a large
+# organisation's incidents is read in one scan without converting a time or touching the timeline.
+class IncidentStats(SQLModel, table=True):
+    __tablename__ = "incident_stats"
+    __table_args__ = (Index("ix_incident_stats_window", "window_start_us", "window_end_us"),)
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    severity: str = Field(max_length=32)
+    services: str = Field(sa_type=Text)  # the incident's JSON list, as stored
+    private: bool
+    status: str = Field(max_length=32)
+    impact_started_us: int | None = Field(default=None, sa_type=BigInteger)
+    detected_us: int | None = Field(default=None, sa_type=BigInteger)
+    declared_us: int | None = Field(default=None, sa_type=BigInteger)
+    acknowledged_us: int | None = Field(default=None, sa_type=BigInteger)
+    mitigated_us: int | None = Field(default=None, sa_type=BigInteger)
+    resolved_us: int | None = Field(default=None, sa_type=BigInteger)
+    closed_us: int | None = Field(default=None, sa_type=BigInteger)
+    impact_ended_us: int | None = Field(default=None, sa_type=BigInteger)
+    # [[microseconds, code], …] in recording order; NULL when it is only the declaration, at declared_us
+    # with today's severity (most incidents), so most rows need no decoding.
+    severity_changes: str | None = Field(default=None, sa_type=Text)
+    # Exact (not rounded): impact start (impact_started, else detected, else declared) and end (impact_ended,
+    # else mitigated, else resolved; NULL while it lasts).
+    window_start_us: int = Field(sa_type=BigInteger)
+    window_end_us: int | None = Field(default=None, sa_type=BigInteger)

@@ -2,65 +2,74 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Executable,
-    Float,
-    Integer,
     RowMapping,
-    Text,
-    and_,
-    case,
-    cast,
+    Select,
     delete,
+    event,
     func,
+    inspect,
     or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from storage.models import (
     ChecklistItem,
     Followup,
     Incident,
+    IncidentStats,
     Participant,
     ProcessedDelivery,
     RoleAssignment,
     ScheduledReminder,
     TimelineEvent,
 )
+from storage.stats import (
+    MICROS_COLUMNS,
+    SEVERITY_EVENT_KINDS,
+    STATS_INPUTS,
+    refresh_incident_stats,
+)
 
 OPEN_STATUSES = ("investigating", "identified", "monitoring")
 MAX_ROW_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
-JULIAN_UNIX_EPOCH = 2440587.5  # SQLite's julianday() of 1970-01-01T00:00Z
-MILESTONE_COLUMNS = (
-    "impact_started_at",
-    "detected_at",
-    "declared_at",
-    "acknowledged_at",
-    "mitigated_at",
-    "resolved_at",
-    "closed_at",
-    "impact_ended_at",
-)
+STATS_CHANGED = "hashi_stats_changed"  # session.info key: ids of incidents whose stats row is stale
 
 
-def _in_window(since: datetime, until: datetime) -> ColumnElement[bool]:
-    """Started before `until`, and started at `since` or later or was still hurting at `since`."""
-    start = func.coalesce(
-        col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
-    )
-    end = func.coalesce(col(Incident.impact_ended_at), col(Incident.mitigated_at), col(Incident.resolved_at))
-    return and_(start < until, or_(start >= since, end.is_(None), end > since))
+def _exact_micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _Session(Session):
+    """The ORM session behind each transaction; notes the incidents whose stats inputs a flush changed."""
+
+
+@event.listens_for(_Session, "after_flush")
+def _note_stats_changes(session: Session, _context: Any) -> None:
+    changed: set[int] = session.info.setdefault(STATS_CHANGED, set())
+    for obj in session.new:
+        if isinstance(obj, Incident) and obj.id is not None:
+            changed.add(obj.id)
+    for obj in session.dirty:
+        if isinstance(obj, Incident) and obj.id is not None:
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in STATS_INPUTS):
+                changed.add(obj.id)
+        elif isinstance(obj, TimelineEvent) and obj.kind in SEVERITY_EVENT_KINDS:
+            changed.add(obj.incident_id)
 
 
 class Store:
@@ -70,7 +79,9 @@ class Store:
     def __init__(self, engine: AsyncEngine, *, pause: Callable[[], Awaitable[None]] | None = None) -> None:
         self.engine = engine
         self.pause = pause
-        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            engine, class_=AsyncSession, sync_session_class=_Session, expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repository]:
@@ -78,7 +89,9 @@ class Store:
         if self.pause is not None:
             await self.pause()
         async with self._sessions() as session, session.begin():
-            yield Repository(session)
+            repo = Repository(session)
+            yield repo
+            await repo.refresh_stats()  # the stats rows of what this transaction changed, in it
 
     async def ping(self) -> bool:
         """Whether the database answers."""
@@ -177,66 +190,54 @@ class Repository:
             stmt = stmt.limit(limit)
         return list((await self.session.execute(stmt)).scalars()), int(total)
 
-    def _epoch_us(self, column: Any) -> ColumnElement[int]:
-        """A UTC timestamp column as integer Unix microseconds, rounded to the millisecond, computed by the
-        database (stats read many rows; plain integers cost a fraction of datetime objects, and differences
-        of integers are exact).
-
-        The rounding is the one stats have always used: the database's Unix seconds as a double, rounded
-        to 3 decimals by Python's round(). On SQLite, julianday() holds whole milliseconds, so the
-        double-free expression gives the same integer. On PostgreSQL the stored microseconds are exact and
-        decide the millisecond, except at exactly half of one (…500 µs): there round() goes up when the
-        double lies above the half, down when below, and to the even millisecond when the double is the
-        half itself (….4375 s). The double's fraction times 10^6 is exact in floating point (for times
-        after mid-January 1970), so the comparisons below decide as round() does."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            seconds = cast(func.extract("epoch", column), Float)
-            micros = cast(func.extract("epoch", column) * 1_000_000, BigInteger)
-            below = (micros + 499) // 1000  # the millisecond, rounding the half down
-            fraction = (seconds - func.floor(seconds)) * 1_000_000.0
-            half = cast(micros % 1_000_000, Float)
-            half_up = ((micros % 1000) == 500) & (
-                (fraction > half) | ((fraction == half) & ((below % 2) == 1))
-            )
-            return cast((below + case((half_up, 1), else_=0)) * 1000, BigInteger)
-        millis = func.round((func.julianday(column) - JULIAN_UNIX_EPOCH) * 86_400_000.0)
-        return cast(millis, Integer) * 1000
-
-    async def stats_rows(self, *, since: datetime, until: datetime) -> list[tuple[Any, ...]]:
-        """(id, severity, services as JSON text, status, private, then each milestone as integer Unix
-        microseconds or None) of the incidents that started in the window, or before it and were still
-        hurting inside it (availability), in id order."""
-        columns = [
-            col(Incident.id),
-            col(Incident.severity),
-            cast(col(Incident.services), Text),
-            col(Incident.status),
-            col(Incident.private),
-            *(self._epoch_us(getattr(Incident, name)) for name in MILESTONE_COLUMNS),
-        ]
-        stmt = select(*columns).where(_in_window(since, until)).order_by(col(Incident.id))
-        return await self._core_rows(stmt)
-
-    async def stats_severity_changes(self, *, since: datetime, until: datetime) -> list[tuple[int, int, str]]:
-        """(incident id, integer Unix microseconds, severity code) of the declarations and severity changes
-        that carry a code, of the incidents stats_rows gives, in recording order."""
-        data = col(TimelineEvent.data)
-        code = func.coalesce(data["to"].as_string(), data["severity"].as_string())
+    async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
+        """(id, severity, services as JSON text, private, status, each milestone as integer Unix microseconds
+        rounded to the millisecond or None, severity changes as JSON or None) of the incidents that started
+        in the window, or before it and were still hurting inside it (availability), in id order: the
+        incident_stats rows (storage.stats)."""
+        start, end = col(IncidentStats.window_start_us), col(IncidentStats.window_end_us)
+        since_us, until_us = _exact_micros(since), _exact_micros(until)
         stmt = (
-            select(col(TimelineEvent.incident_id), self._epoch_us(col(TimelineEvent.at)), code)
-            .join(Incident, col(Incident.id) == col(TimelineEvent.incident_id))
-            .where(
-                _in_window(since, until), col(TimelineEvent.kind).in_(("declared", "severity")), code != ""
+            select(
+                col(IncidentStats.incident_id),
+                col(IncidentStats.severity),
+                col(IncidentStats.services),
+                col(IncidentStats.private),
+                col(IncidentStats.status),
+                *(getattr(IncidentStats, name) for name in MICROS_COLUMNS),
+                col(IncidentStats.severity_changes),
             )
-            .order_by(col(TimelineEvent.incident_id), col(TimelineEvent.recorded_at), col(TimelineEvent.id))
+            .where(start < until_us, or_(start >= since_us, end.is_(None), end > since_us))
+            .order_by(col(IncidentStats.incident_id))
         )
-        return await self._core_rows(stmt)
+        return await self._driver_rows(stmt)
 
-    async def _core_rows(self, stmt: Executable) -> list[Any]:
-        """The rows of a column query run on the session's connection, as SQLAlchemy Core rows (the ORM's
-        per-row loading costs more than the query when there are a hundred thousand rows)."""
+    async def refresh_stats(self, incident_ids: Collection[int] | None = None) -> int:
+        """Rebuilds the stats rows of the incidents this transaction changed (flushing first), or of the
+        ones given; returns how many rows it wrote."""
+        await self.session.flush()
+        changed: set[int] = self.session.info.pop(STATS_CHANGED, set())
+        ids = changed if incident_ids is None else changed | set(incident_ids)
+        if not ids:
+            return 0
         connection = await self.session.connection()
-        return list((await connection.execute(stmt)).all())
+        return await connection.run_sync(refresh_incident_stats, ids)
+
+    async def _driver_rows(self, stmt: Select[Any]) -> list[Sequence[Any]]:
+        """The rows of a query of plain columns (integers, text, booleans: nothing a type has to convert),
+        run by the database driver itself on the session's connection, inside its transaction: for a
+        hundred thousand rows, building SQLAlchemy rows costs as much as the query."""
+        connection = await self.session.connection()
+        compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+        params = [compiled.params[name] for name in compiled.positiontup or ()]
+        driver = (await connection.get_raw_connection()).driver_connection
+        if connection.dialect.name == "postgresql":
+            return list(await driver.fetch(compiled.string, *params))  # type: ignore[union-attr]
+        cursor = await driver.execute(compiled.string, params)  # type: ignore[union-attr]
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
 
     async def claim_setup(self, *, incident_id: int, at: datetime, stale_before: datetime) -> bool:
         """Takes the set-up lease of an incident unless someone took it after `stale_before`."""
@@ -291,6 +292,8 @@ class Repository:
         if source_ref is not None:
             stmt = stmt.on_conflict_do_nothing(index_elements=["incident_id", "source_ref"])
         result = await self.session.execute(stmt.returning(col(TimelineEvent.id)))
+        if kind in SEVERITY_EVENT_KINDS:  # stats read the severity history from these
+            self.session.info.setdefault(STATS_CHANGED, set()).add(incident_id)
         return result.scalar_one_or_none()
 
     async def event_by_source(self, *, incident_id: int, source_ref: str) -> TimelineEvent | None:

@@ -26,6 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 TABLES = (
+    "incident_stats",
     "timeline_event",
     "role_assignment",
     "participant",

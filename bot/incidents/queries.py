@@ -22,6 +22,7 @@ from bot.incidents.model import (
 )
 from storage.models import Incident
 from storage.repository import Repository, Store
+from storage.stats import decode_changes
 
 if TYPE_CHECKING:
     from bot.reports.metrics import IncidentFactTable
@@ -140,31 +141,27 @@ async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
 async def incident_facts(store: Store, *, since: datetime, until: datetime) -> IncidentFactTable:
     """The milestones and severity changes of incidents that started in [since, until), or before it and
     were still hurting inside it, read column-wise as plain rows (compute_stats reads them directly)."""
-    from bot.reports.metrics import IncidentFactTable  # the read side's type; the service never needs it
+    from bot.reports.metrics import IncidentFactTable, collector_paused  # the read side's; the service's not
 
     async with store.transaction() as repo:
         rows = await repo.stats_rows(since=since, until=until)
-        changes = await repo.stats_severity_changes(since=since, until=until)
-    by_incident: dict[int, list[tuple[int, str]]] = {}
-    for incident_id, at, code in changes:
-        by_incident.setdefault(incident_id, []).append((at, code))
-    no_changes: tuple[tuple[int, str], ...] = ()
-    changes_of = {incident_id: tuple(found) for incident_id, found in by_incident.items()}.get
     services_of = _JSONTuples()
-    return IncidentFactTable(
-        [
-            (
-                incident_id,
-                severity,
-                services_of[services],
-                private,
-                status,
-                *times,
-                changes_of(incident_id, no_changes),
-            )
-            for incident_id, severity, services, status, private, *times in rows
-        ]
-    )
+    with collector_paused():
+        return IncidentFactTable(
+            [
+                (
+                    incident_id,
+                    severity,
+                    services_of[services],
+                    private,
+                    status,
+                    *times,
+                    # NULL: only the declaration, at declared_at, with today's severity (storage.stats)
+                    ((times[2], severity),) if changes is None else decode_changes(changes),
+                )
+                for incident_id, severity, services, private, status, *times, changes in rows
+            ]
+        )
 
 
 class _JSONTuples(dict[str | None, tuple[str, ...]]):

@@ -6,19 +6,11 @@ import json
 from dataclasses import replace
 
 from bot.reports.export import export_json
+from storage.stats import MILESTONE_COLUMNS
 from tests.reports import scripted
 from tests.reports.scripted import event
 
-MILESTONES = (
-    "impact_started_at",
-    "detected_at",
-    "declared_at",
-    "acknowledged_at",
-    "mitigated_at",
-    "resolved_at",
-    "closed_at",
-    "impact_ended_at",
-)
+MILESTONES = MILESTONE_COLUMNS  # the milestone columns, in lifecycle order
 
 
 def test_has_exactly_the_interface_fields() -> None:

@@ -62,6 +62,6 @@ def test_milestone_columns_follow_the_milestones_fields() -> None:
     from dataclasses import fields
 
     from bot.incidents.model import Milestones
-    from storage.repository import MILESTONE_COLUMNS
+    from storage.stats import MILESTONE_COLUMNS
 
     assert tuple(f.name for f in fields(Milestones)) == MILESTONE_COLUMNS

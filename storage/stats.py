@@ -1,0 +1,168 @@
+"""The incident_stats table: one narrow row per incident, rebuilt from the incident and its timeline by every
+write that changes what stats read, so `hashi stats` reads a year of incidents in one scan.
+
+What a row holds is computed here only, from the same SQL as stats always read (milestones as integer Unix
+microseconds rounded by the database, the severity codes of the declaration and severity events), so a row
+is exactly what a fresh read would give. Writes mark the incidents they change (storage.repository: an
+ORM change to a stats column, a declaration or severity event) and the transaction refreshes their rows
+before it commits. `refresh_incident_stats(connection, None)` rebuilds every row: migration 0004 and bulk
+loads run it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Float,
+    Integer,
+    Text,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlmodel import col
+
+from storage.models import Incident, IncidentStats, TimelineEvent
+
+JULIAN_UNIX_EPOCH = 2440587.5  # SQLite's julianday() of 1970-01-01T00:00Z
+MILESTONE_COLUMNS = (
+    "impact_started_at",
+    "detected_at",
+    "declared_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "closed_at",
+    "impact_ended_at",
+)
+SEVERITY_EVENT_KINDS = ("declared", "severity")  # the timeline events that carry a severity code
+# The incident attributes a stats row is made of: an ORM change to one of them refreshes the row.
+STATS_INPUTS = frozenset({"severity", "services", "private", "status", *MILESTONE_COLUMNS})
+MICROS_COLUMNS = tuple(name.removesuffix("_at") + "_us" for name in MILESTONE_COLUMNS)
+BATCH = 5_000  # incidents refreshed per statement when rebuilding everything
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_us(column: Any, dialect: str) -> ColumnElement[int]:
+    """A UTC timestamp column as integer Unix microseconds, rounded to the millisecond, computed by the
+    database (differences of integers are exact).
+
+    The rounding is the one stats have always used: the database's Unix seconds as a double, rounded
+    to 3 decimals by Python's round(). On SQLite, julianday() holds whole milliseconds, so the
+    double-free expression gives the same integer. On PostgreSQL the stored microseconds are exact and
+    decide the millisecond, except at exactly half of one (…500 µs): there round() goes up when the
+    double lies above the half, down when below, and to the even millisecond when the double is the
+    half itself (….4375 s). The double's fraction times 10^6 is exact in floating point (for times
+    after mid-January 1970), so the comparisons below decide as round() does."""
+    if dialect == "postgresql":
+        seconds = cast(func.extract("epoch", column), Float)
+        micros = cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+        below = (micros + 499) // 1000  # the millisecond, rounding the half down
+        fraction = (seconds - func.floor(seconds)) * 1_000_000.0
+        half = cast(micros % 1_000_000, Float)
+        half_up = ((micros % 1000) == 500) & ((fraction > half) | ((fraction == half) & ((below % 2) == 1)))
+        return cast((below + case((half_up, 1), else_=0)) * 1000, BigInteger)
+    millis = func.round((func.julianday(column) - JULIAN_UNIX_EPOCH) * 86_400_000.0)
+    return cast(millis, Integer) * 1000
+
+
+def _micros(at: datetime | None) -> int | None:
+    """An aware datetime as exact integer Unix microseconds."""
+    return None if at is None else (at - _EPOCH) // _MICROSECOND
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
+def refresh_incident_stats(connection: Connection, ids: Collection[int] | None) -> int:
+    """Rebuilds the stats rows of the given incidents (every incident when `ids` is None) inside the
+    connection's transaction; returns how many rows it wrote. An id without an incident loses its row."""
+    dialect = connection.dialect.name
+    wanted: list[int]
+    if ids is None:
+        wanted = list(connection.execute(text("SELECT id FROM incident ORDER BY id")).scalars())
+        connection.execute(delete(IncidentStats))
+    else:
+        wanted = sorted(set(ids))
+    written = 0
+    for chunk in _chunks(wanted):
+        if ids is not None:
+            connection.execute(delete(IncidentStats).where(col(IncidentStats.incident_id).in_(chunk)))
+        records = list(_records(connection, dialect, chunk))
+        if records:
+            connection.execute(insert(IncidentStats), records)
+        written += len(records)
+    return written
+
+
+def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[dict[str, Any]]:
+    """The incident_stats rows of some incidents, from the incident rows and their timelines."""
+    data = col(TimelineEvent.data)
+    code = func.coalesce(data["to"].as_string(), data["severity"].as_string())
+    changes: dict[int, list[list[Any]]] = {}
+    change_rows = connection.execute(
+        select(col(TimelineEvent.incident_id), epoch_us(col(TimelineEvent.at), dialect), code)
+        .where(
+            col(TimelineEvent.incident_id).in_(ids),
+            col(TimelineEvent.kind).in_(SEVERITY_EVENT_KINDS),
+            code != "",
+        )
+        .order_by(col(TimelineEvent.incident_id), col(TimelineEvent.recorded_at), col(TimelineEvent.id))
+    )
+    for changed_id, at, severity in change_rows:
+        changes.setdefault(changed_id, []).append([at, severity])
+    rows = connection.execute(
+        select(
+            col(Incident.id),
+            col(Incident.severity),
+            cast(col(Incident.services), Text),
+            col(Incident.private),
+            col(Incident.status),
+            *(epoch_us(getattr(Incident, name), dialect) for name in MILESTONE_COLUMNS),
+            col(Incident.impact_started_at),
+            col(Incident.detected_at),
+            col(Incident.declared_at),
+            col(Incident.impact_ended_at),
+            col(Incident.mitigated_at),
+            col(Incident.resolved_at),
+        ).where(col(Incident.id).in_(ids))
+    )
+    for row in rows:
+        incident_id, severity, services, private, status = row[:5]
+        times = row[5:13]
+        impact_started, detected, declared, impact_ended, mitigated, resolved = row[13:]
+        start: Any = impact_started or detected or declared
+        end: Any = impact_ended or mitigated or resolved
+        found = changes.get(int(incident_id or 0), [])
+        declared_us = times[2]
+        trivial = len(found) == 1 and found[0] == [declared_us, severity]
+        yield {
+            "incident_id": incident_id,
+            "severity": severity,
+            "services": services or "[]",
+            "private": bool(private),
+            "status": status,
+            **dict(zip(MICROS_COLUMNS, times, strict=True)),
+            "severity_changes": None if trivial else json.dumps(found, separators=(",", ":")),
+            "window_start_us": _micros(start),
+            "window_end_us": _micros(end),
+        }
+
+
+def decode_changes(encoded: str) -> tuple[tuple[int, str], ...]:
+    """A row's severity changes (not NULL) as (microseconds, code) pairs, in recording order."""
+    return tuple((at, code) for at, code in json.loads(encoded))

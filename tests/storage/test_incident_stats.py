@@ -1,0 +1,119 @@
+"""incident_stats: every write keeps each incident's stats row what a fresh computation gives, and
+migration 0004 fills the rows of incidents stored before it."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+
+from bot.incidents.model import Milestone, Status
+from bot.incidents.service import IncidentService
+from storage.migrate import upgrade
+from storage.models import IncidentStats
+from storage.repository import Store
+from storage.stats import refresh_incident_stats
+from tests.fakes import FixedClock
+
+
+async def _stored(store: Store) -> dict[int, dict[str, Any]]:
+    async with store.transaction() as repo:
+        rows = (await repo.session.execute(select(IncidentStats))).scalars().all()
+        return {row.incident_id: row.model_dump() for row in rows}
+
+
+async def _recomputed(store: Store) -> dict[int, dict[str, Any]]:
+    """The rows a rebuild from scratch writes (rolled back, so the stored ones stay as they were)."""
+    async with store.engine.connect() as conn:
+        transaction = await conn.begin()
+        await conn.run_sync(refresh_incident_stats, None)
+        result = await conn.execute(select(IncidentStats))
+        rows = {row.incident_id: dict(row._mapping) for row in result}
+        await transaction.rollback()
+    return rows
+
+
+async def test_every_write_keeps_the_stats_rows_exact(
+    store: Store, service: IncidentService, clock: FixedClock
+) -> None:
+    rng = random.Random(7)
+    ids: list[int] = []
+    for step in range(120):
+        clock.advance(seconds=rng.randrange(1, 900), microseconds=rng.randrange(1_000_000))
+        action = rng.randrange(10)
+        if action == 0 or not ids:
+            setup = await service.declare(
+                title=f"Outage {step}",
+                actor="U1",
+                severity=rng.choice(("SEV1", "SEV2", "SEV3")),
+                services=rng.choice((["api"], ["api", "web"], [])),
+                private=rng.random() < 0.2,
+                detected_at=clock.now() - timedelta(minutes=rng.randrange(30))
+                if rng.random() < 0.5
+                else None,
+            )
+            ids.append(setup.incident.id)
+            continue
+        incident_id = rng.choice(ids)
+        snap = await service.snapshot(incident_id=incident_id)
+        try:
+            if action == 1:
+                await service.set_severity(
+                    incident_id=incident_id, severity=rng.choice(("SEV1", "SEV2", "SEV3", "SEV4")), actor="U2"
+                )
+            elif action == 2:
+                await service.set_status(incident_id=incident_id, status=Status.IDENTIFIED, actor="U2")
+            elif action == 3:
+                await service.acknowledge(incident_id=incident_id, actor="U2")
+            elif action == 4:
+                milestone = rng.choice(
+                    (
+                        Milestone.IMPACT_STARTED,
+                        Milestone.DETECTED,
+                        Milestone.MITIGATED,
+                        Milestone.IMPACT_ENDED,
+                    )
+                )
+                at = clock.now() - timedelta(minutes=rng.randrange(120), microseconds=rng.randrange(10**6))
+                await service.set_milestone(incident_id=incident_id, milestone=milestone, actor="U2", at=at)
+            elif action == 5:
+                await service.resolve(incident_id=incident_id, actor="U2", override_gates=True)
+            elif action == 6:
+                await service.reopen(incident_id=incident_id, actor="U2")
+            elif action == 7:
+                await service.close(incident_id=incident_id, actor="U2")
+            elif action == 8:
+                await service.add_note(incident_id=incident_id, text=f"note {step}", actor="U2")
+            else:
+                await service.resolve(
+                    incident_id=incident_id,
+                    actor="U2",
+                    at=clock.now() - timedelta(minutes=rng.randrange(60)),
+                    override_gates=True,
+                )
+        except Exception as exc:  # a change the incident's state refuses (already resolved, …)
+            assert type(exc).__module__.startswith("bot."), exc
+            assert await service.snapshot(incident_id=incident_id) == snap  # refused: nothing changed
+        if step % 10 == 0:
+            assert await _stored(store) == await _recomputed(store), f"after step {step}"
+    assert len(ids) > 5
+    assert await _stored(store) == await _recomputed(store)
+
+
+async def test_migration_fills_the_rows_of_incidents_stored_before_it(
+    store: Store, service: IncidentService
+) -> None:
+    for n in range(5):
+        setup = await service.declare(title=f"Before {n}", actor="U1", severity="SEV2")
+        await service.set_severity(incident_id=setup.incident.id, severity="SEV1", actor="U1")
+    expected = await _stored(store)
+    assert len(expected) == 5
+    try:
+        async with store.engine.begin() as conn:  # as a database from before migration 0004 was
+            await conn.execute(text("DROP TABLE incident_stats"))
+            await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+    finally:
+        await upgrade(store.engine)
+    assert await _stored(store) == expected
