@@ -251,6 +251,9 @@ async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]
     from storage.repository import Store
 
     engine = make_engine(settings.env.database_url)
+    # A command reading many rows (stats over a year, a long export) makes the cyclic collector walk every
+    # object the process holds, again and again; what is loaded by now (modules, settings) stays to the end.
+    gc.freeze()
     try:
         return await work(Store(engine))
     finally:
