@@ -54,8 +54,10 @@ class AckFirst:
                 self._clear.set()
 
     async def after_ack(self) -> None:
-        """Called by a listener right after its ack: starts this request's budget of `patience` and waits."""
-        _deadline.set(time.monotonic() + self.patience)
+        """Called by a listener right after its ack: starts this request's budget of `patience` (once: a
+        second call in the same request's work keeps it) and waits."""
+        if _deadline.get() is None:
+            _deadline.set(time.monotonic() + self.patience)
         await self.pause()
 
     async def pause(self) -> None:

@@ -43,6 +43,20 @@ async def test_a_requests_work_yields_at_most_patience_in_all() -> None:
     assert 0.15 < spent < 0.5
 
 
+async def test_a_second_after_ack_keeps_the_requests_budget() -> None:
+    turns = AckFirst(patience=0.2)
+
+    async def request_work() -> float:
+        started = time.monotonic()
+        await turns.after_ack()
+        await turns.after_ack()  # a listener whose helper acks its turn again (events: first_delivery)
+        return time.monotonic() - started
+
+    with turns.answering():
+        spent = await asyncio.ensure_future(request_work())
+    assert 0.15 < spent < 0.35
+
+
 async def test_each_requests_budget_is_its_own() -> None:
     turns = AckFirst(patience=0.2)
 

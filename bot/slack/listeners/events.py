@@ -124,6 +124,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         channel_id, ts, text = event.get("channel"), message.get("ts"), message.get("text")
         if not (_is_id(channel_id) and _is_ts(ts) and isinstance(text, str) and text.strip()):
             return
+        await deps.turns.after_ack()  # before the lookup, so the one budget covers all of this event's work
         incident_id = await deps.service.incident_for_channel(channel_id=str(channel_id))
         if incident_id is not None and await first_delivery(body):
             await deps.service.update_slack_message(incident_id=incident_id, source_ref=str(ts), text=text)
