@@ -23,6 +23,7 @@ from bot.settings import ConfigError, Settings, load_settings
 # The Slack and database stacks load only for commands that need them, so `hashi --help` starts fast.
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from bot.incidents.service import IncidentService
     from bot.slack.gateway import SlackGateway
@@ -247,6 +248,8 @@ def configure_logging(fmt: str) -> None:
 
 
 async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from storage.db import make_engine
     from storage.repository import Store
 
@@ -256,8 +259,28 @@ async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]
     gc.freeze()
     try:
         return await work(Store(engine))
+    except DBAPIError:
+        await _require_current_schema(engine)
+        raise
     finally:
         await engine.dispose()
+
+
+async def _require_current_schema(engine: AsyncEngine) -> None:
+    """After a database error: a UsageError saying how to upgrade when the schema is not this Hashi's (a
+    database from an older version, or none yet); returns when it is, or when that cannot be told."""
+    from storage.migrate import current_revision, head_revision
+
+    try:
+        found = await current_revision(engine)
+    except Exception:  # the database does not answer at all: the original error says more
+        return
+    wanted = head_revision()
+    if found != wanted:
+        raise UsageError(
+            f"the database is at schema revision {found or 'none (empty)'} and this Hashi needs {wanted}: "
+            "run `hashi db upgrade` first (`hashi serve` upgrades at start)"
+        )
 
 
 async def cmd_db_upgrade(settings: Settings) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -38,19 +39,13 @@ from storage.stats import (
     MICROS_COLUMNS,
     SEVERITY_EVENT_KINDS,
     STATS_INPUTS,
+    exact_micros,
     refresh_incident_stats,
 )
 
 OPEN_STATUSES = ("investigating", "identified", "monitoring")
 MAX_ROW_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
 STATS_CHANGED = "hashi_stats_changed"  # session.info key: ids of incidents whose stats row is stale
-
-
-def _exact_micros(at: datetime) -> int:
-    return (at - _EPOCH) // timedelta(microseconds=1)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Session(Session):
@@ -196,7 +191,7 @@ class Repository:
         in the window, or before it and were still hurting inside it (availability), in id order: the
         incident_stats rows (storage.stats)."""
         start, end = col(IncidentStats.window_start_us), col(IncidentStats.window_end_us)
-        since_us, until_us = _exact_micros(since), _exact_micros(until)
+        since_us, until_us = exact_micros(since), exact_micros(until)
         stmt = (
             select(
                 col(IncidentStats.incident_id),
@@ -231,13 +226,16 @@ class Repository:
         compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
         params = [compiled.params[name] for name in compiled.positiontup or ()]
         driver = (await connection.get_raw_connection()).driver_connection
-        if connection.dialect.name == "postgresql":
-            return list(await driver.fetch(compiled.string, *params))  # type: ignore[union-attr]
-        cursor = await driver.execute(compiled.string, params)  # type: ignore[union-attr]
         try:
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+            if connection.dialect.name == "postgresql":
+                return list(await driver.fetch(compiled.string, *params))  # type: ignore[union-attr]
+            cursor = await driver.execute(compiled.string, params)  # type: ignore[union-attr]
+            try:
+                return list(await cursor.fetchall())
+            finally:
+                await cursor.close()
+        except Exception as exc:  # the driver's own error, raised as SQLAlchemy raises any other query's
+            raise DBAPIError(compiled.string, params, exc) from exc
 
     async def claim_setup(self, *, incident_id: int, at: datetime, stale_before: datetime) -> bool:
         """Takes the set-up lease of an incident unless someone took it after `stale_before`."""

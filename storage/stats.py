@@ -78,9 +78,9 @@ def epoch_us(column: Any, dialect: str) -> ColumnElement[int]:
     return cast(millis, Integer) * 1000
 
 
-def _micros(at: datetime | None) -> int | None:
-    """An aware datetime as exact integer Unix microseconds."""
-    return None if at is None else (at - _EPOCH) // _MICROSECOND
+def exact_micros(at: datetime) -> int:
+    """An aware datetime as exact (not rounded) integer Unix microseconds, as window_*_us hold them."""
+    return (at - _EPOCH) // _MICROSECOND
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -158,8 +158,8 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
             "status": status,
             **dict(zip(MICROS_COLUMNS, times, strict=True)),
             "severity_changes": None if trivial else json.dumps(found, separators=(",", ":")),
-            "window_start_us": _micros(start),
-            "window_end_us": _micros(end),
+            "window_start_us": exact_micros(start),
+            "window_end_us": None if end is None else exact_micros(end),
         }
 
 

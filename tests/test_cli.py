@@ -28,6 +28,7 @@ from bot.incidents.model import Milestone, Status
 from bot.incidents.playbooks import Playbook, PlaybookItem
 from bot.incidents.service import IncidentConfig, IncidentService
 from storage.db import make_engine
+from storage.migrate import upgrade
 from storage.repository import Store
 from tests.fakes import FixedClock, RecordingChat
 
@@ -951,3 +952,18 @@ async def test_update_with_json_format_is_refused(sqlite_url: str, tmp_path: Pat
     )
     assert draft.read_text(encoding="utf-8") == HAND_DRAFT
     assert_one_line_error(result, 2, "--update")
+
+
+async def test_reports_on_a_database_from_an_older_version_say_how_to_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    try:
+        await upgrade(engine, revision="0003")  # before incident_stats
+    finally:
+        await engine.dispose()
+    stats = await hashi("stats", "--since", "30d", cwd=tmp_path, url=url)
+    assert_one_line_error(stats, 2, "revision 0003", "hashi db upgrade")
+    assert_ok(await hashi("db", "upgrade", cwd=tmp_path, url=url))
+    assert_ok(await hashi("stats", "--since", "30d", cwd=tmp_path, url=url))
+    empty = await hashi("export", "1", cwd=tmp_path, url=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert_one_line_error(empty, 2, "none (empty)", "hashi db upgrade")
