@@ -167,6 +167,9 @@ class IncidentSnapshot:
     checklists: tuple[ChecklistItemView, ...] = ()
     followups: tuple[FollowupView, ...] = ()
     severity_history: tuple[tuple[datetime, str], ...] = field(default=())
+    # When someone last told the channel where things stand (declared, status, severity, reopened): recorded
+    # time, so a back-dated update does not look old.
+    status_updated_at: datetime | None = None
 
     @property
     def people(self) -> frozenset[str]:

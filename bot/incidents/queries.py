@@ -20,6 +20,7 @@ from bot.incidents.model import (
     Status,
     TimelineEntry,
 )
+from bot.incidents.reminders import STATUS_UPDATE_KINDS
 from storage.models import Incident
 from storage.repository import Repository, Store
 from storage.stats import decode_changes
@@ -75,10 +76,13 @@ def bare_snapshot(row: Incident) -> IncidentSnapshot:
     )
 
 
-async def snapshot_of(repo: Repository, row: Incident) -> IncidentSnapshot:
-    """Everything stored about an incident."""
+async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True) -> IncidentSnapshot:
+    """Everything stored about an incident; without its timeline (`timeline=False`: an empty tuple) for what
+    acts on a change (card, checklist, reminders, permissions), which needs none of it, while a long
+    incident's timeline is thousands of rows to read on every note."""
     assert row.id is not None
-    events = await repo.events(incident_id=row.id)
+    state_kinds = {EventKind.DECLARED.value, EventKind.SEVERITY.value, *STATUS_UPDATE_KINDS}
+    events = await repo.events(incident_id=row.id, kinds=None if timeline else state_kinds)
     roles = await repo.roles(incident_id=row.id)
     people = await repo.participants(incident_id=row.id)
     items = await repo.checklist_items(incident_id=row.id)
@@ -88,6 +92,7 @@ async def snapshot_of(repo: Repository, row: Incident) -> IncidentSnapshot:
         (e for e in events if e["kind"] in severity_kinds), key=lambda e: (e["recorded_at"], e["id"])
     )
     history = tuple((e["at"], str(e["data"].get("to") or e["data"].get("severity"))) for e in changes)
+    updates = [e["recorded_at"] for e in events if e["kind"] in STATUS_UPDATE_KINDS]
     bare = bare_snapshot(row)
     return IncidentSnapshot(
         id=bare.id,
@@ -106,7 +111,7 @@ async def snapshot_of(repo: Repository, row: Incident) -> IncidentSnapshot:
         checklist_ts=bare.checklist_ts,
         roles=tuple((r.role, r.user_id) for r in roles),
         participants=tuple(p.user_id for p in people),
-        timeline=tuple(entry_of(e) for e in events),
+        timeline=tuple(entry_of(e) for e in events) if timeline else (),
         checklists=tuple(
             ChecklistItemView(
                 playbook=i.playbook,
@@ -126,16 +131,17 @@ async def snapshot_of(repo: Repository, row: Incident) -> IncidentSnapshot:
             FollowupView(text=f.text, owner=f.owner, done=f.done, created_at=f.created_at) for f in followups
         ),
         severity_history=history,
+        status_updated_at=max(updates, default=None),
     )
 
 
-async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
-    """Everything stored about an incident, or IncidentNotFound."""
+async def load_snapshot(store: Store, *, incident_id: int, timeline: bool = True) -> IncidentSnapshot:
+    """Everything stored about an incident (see snapshot_of for `timeline`), or IncidentNotFound."""
     async with store.transaction() as repo:
         row = await repo.incident(incident_id=incident_id)
         if row is None:
             raise IncidentNotFound(Msg("errors.no_such_incident", id=incident_id))
-        return await snapshot_of(repo, row)
+        return await snapshot_of(repo, row, timeline=timeline)
 
 
 async def incident_facts(store: Store, *, since: datetime, until: datetime) -> IncidentFactTable:

@@ -40,8 +40,7 @@ class Reminder:
 
 def last_status_update(incident: IncidentSnapshot) -> datetime | None:
     """When someone last told the channel where things stand (declared, status, severity, reopened)."""
-    times = [e.recorded_at for e in incident.timeline if e.kind in STATUS_UPDATE_KINDS]
-    return max(times) if times else incident.milestones.declared_at
+    return incident.status_updated_at or incident.milestones.declared_at
 
 
 def desired_reminders(

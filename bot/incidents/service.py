@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 LEAD_ROLE = "lead"
 MAX_CHANNEL_NAME = 80
 _SECOND = timedelta(seconds=1)
+# How many times a change looks again for newer state to show on the card (see _dispatch).
+CATCH_UP_PASSES = 3
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,9 @@ class IncidentService:
         policy = self.config.policy
         if policy.who(act) == (ANYONE,):
             return
-        incident = await self.snapshot(incident_id=incident_id) if incident_id is not None else None
+        incident = (
+            await self.snapshot(incident_id=incident_id, timeline=False) if incident_id is not None else None
+        )
         wanted = policy.groups()
         groups = (
             await self._directory.groups_of(user_id=actor, among=wanted)
@@ -122,11 +126,11 @@ class IncidentService:
 
     # Reading
 
-    async def snapshot(self, *, incident_id: int) -> IncidentSnapshot:
-        """Everything known about an incident."""
+    async def snapshot(self, *, incident_id: int, timeline: bool = True) -> IncidentSnapshot:
+        """Everything known about an incident (`timeline=False`: all but the timeline, see snapshot_of)."""
         async with self._store.transaction() as repo:
             incident = await self._get(repo, incident_id)
-            return await snapshot_of(repo, incident)
+            return await snapshot_of(repo, incident, timeline=timeline)
 
     async def incident_for_channel(self, *, channel_id: str) -> int | None:
         """The id of the incident whose room is that channel."""
@@ -170,9 +174,11 @@ class IncidentService:
         if user_id not in people:
             raise IncidentNotFound(Msg("errors.not_visible", id=incident_id))
 
-    async def visible_snapshot(self, *, incident_id: int, user_id: str) -> IncidentSnapshot:
+    async def visible_snapshot(
+        self, *, incident_id: int, user_id: str, timeline: bool = True
+    ) -> IncidentSnapshot:
         """Everything about an incident if the user may see it; private ones are 'not found' to outsiders."""
-        snap = await self.snapshot(incident_id=incident_id)
+        snap = await self.snapshot(incident_id=incident_id, timeline=timeline)
         if not may_see(snap, user_id):
             raise IncidentNotFound(Msg("errors.not_visible", id=incident_id))
         return snap
@@ -267,7 +273,9 @@ class IncidentService:
         assert incident.id is not None
         if not created:
             # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
-            return RoomSetup(incident=await self.snapshot(incident_id=incident.id), created=False)
+            return RoomSetup(
+                incident=await self.snapshot(incident_id=incident.id, timeline=False), created=False
+            )
         setup = await self.ensure_room(incident_id=incident.id, first_attempt=True)
         await self.sync_reminders(incident_id=incident.id, current=setup.incident)
         return RoomSetup(incident=setup.incident, created=True, missing=setup.missing)
@@ -281,7 +289,7 @@ class IncidentService:
                 incident_id=incident_id, at=now, stale_before=now - self.config.setup_lease
             )
         if not claimed:
-            snap = await self.snapshot(incident_id=incident_id)
+            snap = await self.snapshot(incident_id=incident_id, timeline=False)
             return RoomSetup(incident=snap, created=False, missing=(SETUP_IN_PROGRESS,))
         try:
             return await self._set_up_room(incident_id, look_first=not first_attempt)
@@ -295,7 +303,7 @@ class IncidentService:
         # effect, a crash between the post and the commit), so it looks for its own messages before posting.
         async with self._store.transaction() as repo:
             incident = await self._get(repo, incident_id)
-            snap = await snapshot_of(repo, incident)
+            snap = await snapshot_of(repo, incident, timeline=False)
         missing: list[str] = []
         channel_id = incident.channel_id
         if channel_id is None:
@@ -309,7 +317,7 @@ class IncidentService:
             async with self._store.transaction() as repo:
                 row = await self._get(repo, incident_id)
                 row.channel_id, row.channel_name = room.channel_id, room.name
-                snap = await snapshot_of(repo, row)
+                snap = await snapshot_of(repo, row, timeline=False)
         people = [u for u in dict.fromkeys([incident.declared_by, incident.lead]) if u]
 
         async def step(name: str, work: Awaitable[Any]) -> Any:
@@ -357,7 +365,7 @@ class IncidentService:
             row.checklist_ts = checklist_ts or row.checklist_ts
             row.setup_error = ", ".join(missing)
             row.updated_at = self._clock.now()
-            snap = await snapshot_of(repo, row)
+            snap = await snapshot_of(repo, row, timeline=False)
         return RoomSetup(incident=snap, created=True, missing=tuple(missing))
 
     async def repair_rooms(self) -> list[RoomSetup]:
@@ -580,7 +588,7 @@ class IncidentService:
             if added and actor:
                 assert row.id is not None
                 await repo.add_participant(incident_id=row.id, user_id=actor, at=self._clock.now())
-            snap = await snapshot_of(repo, row)
+            snap = await snapshot_of(repo, row, timeline=False)
         await self._dispatch(snap, fx)
         return added
 
@@ -847,14 +855,16 @@ class IncidentService:
             await change(repo, row, fx)
             row.updated_at = self._clock.now()
             repo.session.add(row)
-            snap = await snapshot_of(repo, row)
+            snap = await snapshot_of(repo, row, timeline=False)
         await self._dispatch(snap, fx)
         return snap
 
     async def sync_reminders(self, *, incident_id: int, current: IncidentSnapshot | None = None) -> None:
         """Brings Slack's scheduler in line with the reminders the incident should have (idempotent);
         `current` is a snapshot just read, so it is not read again."""
-        snap = current if current is not None else await self.snapshot(incident_id=incident_id)
+        snap = (
+            current if current is not None else await self.snapshot(incident_id=incident_id, timeline=False)
+        )
         wanted = desired_reminders(snap, cadence=self.cadence(snap), now=self._clock.now())
         async with self._store.transaction() as repo:
             rows = await repo.reminders(incident_id=incident_id)
@@ -924,12 +934,28 @@ class IncidentService:
             work.append(self._chat.update_checklist(incident=snap))
         elif fx.checklist:
             work.append(self._post_checklist(snap))
+        await self._run_effects(snap.id, work)
+        # Changes made at the same time (two people, two replicas) each show their own snapshot, and the one
+        # that lands last in Slack may be the older: look again, and show what is stored until Slack has it.
+        shown = snap
+        for _ in range(CATCH_UP_PASSES):
+            latest = await self.snapshot(incident_id=snap.id, timeline=False)
+            if latest == shown or not latest.channel_id:
+                break
+            work = [self._chat.update_card(incident=latest)]
+            if latest.checklist_ts and latest.checklists != shown.checklists:
+                work.append(self._chat.update_checklist(incident=latest))
+            await self._run_effects(snap.id, work)
+            shown = latest
+        await self.sync_reminders(incident_id=snap.id, current=shown)
+
+    async def _run_effects(self, incident_id: int, work: list[Awaitable[Any]]) -> None:
+        """Runs Slack effects concurrently; a failed one is logged (the record stands), a bug is raised."""
         for outcome in await asyncio.gather(*work, return_exceptions=True):
             if isinstance(outcome, ChatError):
-                log.warning("Slack update failed: %s", outcome, extra={"incident_id": snap.id})
+                log.warning("Slack update failed: %s", outcome, extra={"incident_id": incident_id})
             elif isinstance(outcome, BaseException):
                 raise outcome
-        await self.sync_reminders(incident_id=snap.id, current=snap)
 
     async def _post_checklist(self, snap: IncidentSnapshot) -> None:
         """Posts the checklists as a message and remembers it, so ticks update it in place."""

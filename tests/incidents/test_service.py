@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,10 @@ async def test_declare_records_row_then_sets_up_room(service: IncidentService, c
     assert steps[0] == "create_room" and steps[-1] == "pin"
     assert {"invite", "set_topic", "post_card", "announce"} <= set(steps)
     assert chat.calls[0][1]["name"] == f"inc-{snap.id}-checkout-500s"
-    assert [e.kind for e in snap.timeline] == [EventKind.DECLARED.value]
+    # What a change returns leaves the timeline out (its effects need none of it); a read has it.
+    assert snap.timeline == () and snap.status_updated_at == T0
+    full = await service.snapshot(incident_id=snap.id)
+    assert [e.kind for e in full.timeline] == [EventKind.DECLARED.value]
 
 
 async def test_private_incident_is_never_announced(service: IncidentService, chat: RecordingChat) -> None:
@@ -92,9 +96,14 @@ async def test_whole_lifecycle_with_backdated_times(service: IncidentService, cl
     assert m.mitigated_at == T0 + timedelta(minutes=25)  # the first move to monitoring, kept after going back
     assert m.resolved_at == T0 + timedelta(minutes=45)
     assert snap.status is Status.RESOLVED
-    times = [e.at for e in snap.timeline]
-    assert times == sorted(times)
-    assert all(e.recorded_at >= T0 for e in snap.timeline)
+    # The last status update counts when it was recorded (the two status moves, 25 minutes in); a note
+    # added later is not one.
+    await service.add_note(incident_id=inc.id, text="postmortem owner: U2", actor="U2")
+    assert (await service.snapshot(incident_id=inc.id)).status_updated_at == T0 + timedelta(minutes=25)
+    timeline = (await service.snapshot(incident_id=inc.id)).timeline
+    times = [e.at for e in timeline]
+    assert len(times) == 8 and times == sorted(times)
+    assert all(e.recorded_at >= T0 for e in timeline)
 
 
 async def test_reopen_clears_resolved_and_close_needs_resolved(
@@ -114,7 +123,7 @@ async def test_reopen_clears_resolved_and_close_needs_resolved(
     assert closed.status is Status.CLOSED and closed.milestones.closed_at == clock.now()
     with pytest.raises(InvalidTransition):
         await service.set_severity(incident_id=inc.id, severity="SEV1", actor="U1")
-    kinds = [e.kind for e in closed.timeline]
+    kinds = [e.kind for e in (await service.snapshot(incident_id=inc.id)).timeline]
     assert kinds.count("resolved") == 2 and "reopened" in kinds
 
 
@@ -133,6 +142,36 @@ async def test_severity_and_roles(service: IncidentService, chat: RecordingChat)
         await service.assign_role(incident_id=inc.id, role="wizard", user_id="U8", actor="U1")
     assert ("invite", {"channel_id": snap.channel_id, "user_ids": ["U8"]}) in chat.calls
     assert "post_change" in chat.steps() and "update_card" in chat.steps()
+
+
+async def test_card_shows_the_latest_state_when_changes_race(
+    service: IncidentService, chat: RecordingChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inc = (await service.declare(title="Queue backlog", actor="U1")).incident
+    before = len(chat.calls)
+    await service.set_severity(incident_id=inc.id, severity="SEV1", actor="U1")
+    # Alone, a change updates the card once: looking again finds nothing newer.
+    assert [s for s, _ in chat.calls[before:]].count("update_card") == 1
+
+    # A note commits first, but its card update reaches Slack only after a status change has shown its own.
+    held, release = asyncio.Event(), asyncio.Event()
+    recorded = RecordingChat.update_card
+
+    async def slow_first_update(self: RecordingChat, *, incident: Any) -> None:
+        if not held.is_set():
+            held.set()
+            await release.wait()
+        await recorded(self, incident=incident)
+
+    monkeypatch.setattr(RecordingChat, "update_card", slow_first_update)
+    note = asyncio.create_task(service.add_note(incident_id=inc.id, text="consumers restarted", actor="U2"))
+    await held.wait()
+    await service.set_status(incident_id=inc.id, status=Status.MONITORING, actor="U1")
+    release.set()
+    await note
+    cards = [args for step, args in chat.calls if step == "update_card"]
+    assert cards[-2]["status"] == Status.INVESTIGATING.value  # the note's snapshot, shown late
+    assert cards[-1]["status"] == Status.MONITORING.value  # and put right by the note's second look
 
 
 async def test_unknown_incident(service: IncidentService) -> None:

@@ -66,7 +66,7 @@ async def home_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> Non
 
 async def show_checklist(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> Reply:
     """The incident's checklists with what is done, by whom."""
-    snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id)
+    snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id, timeline=False)
     return blocks.checklist_blocks(snap, lang)
 
 

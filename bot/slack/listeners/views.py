@@ -179,7 +179,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             incident_id = await visible_incident(view, user_id)
             await deps.service.resolve(incident_id=incident_id, actor=user_id, at=at, summary=summary)
         except RequiredItemsOpen as exc:
-            snap = await deps.service.snapshot(incident_id=incident_id)
+            snap = await deps.service.snapshot(incident_id=incident_id, timeline=False)
             gate = blocks.gate_blocks(
                 incident_id=incident_id, items=exc.items, summary=summary, at=at, lang=lang
             )
