@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import json
 import math
@@ -24,6 +25,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
+from bot.cli import YOUNG_GENERATION, settle_heap
 from bot.incidents.model import Milestone, Status
 from bot.incidents.playbooks import Playbook, PlaybookItem
 from bot.incidents.service import IncidentConfig, IncidentService
@@ -967,3 +969,14 @@ async def test_reports_on_a_database_from_an_older_version_say_how_to_upgrade(tm
     assert_ok(await hashi("stats", "--since", "30d", cwd=tmp_path, url=url))
     empty = await hashi("export", "1", cwd=tmp_path, url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert_one_line_error(empty, 2, "none (empty)", "hashi db upgrade")
+
+
+def test_settle_heap_freezes_what_start_up_built_and_widens_the_young_generation() -> None:
+    before = gc.get_threshold()
+    try:
+        settle_heap()
+        assert gc.get_threshold() == (YOUNG_GENERATION, before[1], before[2])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
