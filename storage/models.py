@@ -54,6 +54,9 @@ class Incident(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     impact_ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # Counts the changes made to the incident (Repository.count_change), so a change that showed its state in
+    # Slack can tell whether another one committed since and its state needs showing instead.
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # One row per timeline event. An event that came from Slack carries its message ts as source_ref,

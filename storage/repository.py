@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from storage.models import (
@@ -136,6 +137,23 @@ class Repository:
         stmt = select(Incident).where(col(Incident.id) == incident_id)
         if for_update:
             stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def count_change(self, row: Incident) -> None:
+        """Adds one to the incident's revision in the database (atomic, whoever else changes it meanwhile);
+        `row` learns the new value."""
+        stmt = (
+            update(Incident)
+            .where(col(Incident.id) == row.id)
+            .values(revision=col(Incident.revision) + 1)
+            .returning(col(Incident.revision))
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(row, "revision", (await self.session.execute(stmt)).scalar_one())
+
+    async def revision(self, *, incident_id: int) -> int | None:
+        """The incident's revision as committed now (None when there is no such incident)."""
+        stmt = select(col(Incident.revision)).where(col(Incident.id) == incident_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def incident_by_request_key(self, *, request_key: str) -> Incident | None:

@@ -170,6 +170,7 @@ class IncidentSnapshot:
     # When someone last told the channel where things stand (declared, status, severity, reopened): recorded
     # time, so a back-dated update does not look old.
     status_updated_at: datetime | None = None
+    revision: int = 0  # how many changes the incident's state has had (storage: Incident.revision)
 
     @property
     def people(self) -> frozenset[str]:

@@ -73,6 +73,7 @@ def bare_snapshot(row: Incident) -> IncidentSnapshot:
         card_ts=row.card_ts,
         channel_name=row.channel_name,
         checklist_ts=row.checklist_ts,
+        revision=row.revision,
     )
 
 
@@ -109,6 +110,7 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
         card_ts=bare.card_ts,
         channel_name=bare.channel_name,
         checklist_ts=bare.checklist_ts,
+        revision=bare.revision,
         roles=tuple((r.role, r.user_id) for r in roles),
         participants=tuple(p.user_id for p in people),
         timeline=tuple(entry_of(e) for e in events) if timeline else (),

@@ -855,6 +855,7 @@ class IncidentService:
             await change(repo, row, fx)
             row.updated_at = self._clock.now()
             repo.session.add(row)
+            await repo.count_change(row)
             snap = await snapshot_of(repo, row, timeline=False)
         await self._dispatch(snap, fx)
         return snap
@@ -936,12 +937,15 @@ class IncidentService:
             work.append(self._post_checklist(snap))
         await self._run_effects(snap.id, work)
         # Changes made at the same time (two people, two replicas) each show their own snapshot, and the one
-        # that lands last in Slack may be the older: look again, and show what is stored until Slack has it.
+        # that lands last in Slack may be the older: when another change has committed since, show what is
+        # stored now, until nothing newer has.
         shown = snap
         for _ in range(CATCH_UP_PASSES):
-            latest = await self.snapshot(incident_id=snap.id, timeline=False)
-            if latest == shown or not latest.channel_id:
+            async with self._store.transaction() as repo:
+                stored = await repo.revision(incident_id=snap.id)
+            if stored is None or stored == shown.revision:
                 break
+            latest = await self.snapshot(incident_id=snap.id, timeline=False)
             work = [self._chat.update_card(incident=latest)]
             if latest.checklist_ts and latest.checklists != shown.checklists:
                 work.append(self._chat.update_checklist(incident=latest))

@@ -174,6 +174,19 @@ async def test_card_shows_the_latest_state_when_changes_race(
     assert cards[-1]["status"] == Status.MONITORING.value  # and put right by the note's second look
 
 
+async def test_every_change_counts_once_in_the_revision(service: IncidentService) -> None:
+    inc = (await service.declare(title="Cache stampede", actor="U1")).incident
+    before = (await service.snapshot(incident_id=inc.id)).revision
+    await asyncio.gather(
+        *(
+            service.assign_role(incident_id=inc.id, role="comms", user_id=f"U{n}", actor="U1")
+            for n in range(10)
+        )
+    )
+    await service.add_note(incident_id=inc.id, text="a note is not a change of state", actor="U2")
+    assert (await service.snapshot(incident_id=inc.id)).revision == before + 10
+
+
 async def test_unknown_incident(service: IncidentService) -> None:
     with pytest.raises(IncidentNotFound):
         await service.snapshot(incident_id=999)

@@ -113,6 +113,7 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
     try:
         async with store.engine.begin() as conn:  # as a database from before migration 0004 was
             await conn.execute(text("DROP TABLE incident_stats"))
+            await conn.execute(text("ALTER TABLE incident DROP COLUMN revision"))  # 0005
             await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     finally:
         await upgrade(store.engine)
