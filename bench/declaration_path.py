@@ -11,10 +11,14 @@ How round trips are counted: the stand-in records each call when it answers it (
 not when it started. This script swaps that list, on the running stand-in only, for one that also notes the
 monotonic time of each append (the moment the answer was ready); nothing of Hashi or the stand-in is
 subclassed or wrapped. A call's start is then its end minus the latency (the stand-in sleeps that long before
-handling, and handling takes well under a millisecond). Two calls are sequential when the later one started
-after the earlier one ended (with half a latency of slack); the depth is the longest chain of such calls
-among the calls that finished by the time the room was ready. `elapsed / latency` is shown beside it as a
-cross-check. Target (issue 7): at most 4 sequential round trips.
+handling, and handling takes well under a millisecond), so the estimate is never earlier than the true
+start. Two calls are sequential when the later one started after the earlier one's answer was ready (2 ms
+of tolerance for timers): a call that started before then cannot have waited for that answer, however
+close the two are. (Until 0afc19d the tolerance was half a latency, which counted a call started up to
+50 ms before another's answer as waiting for it: the first declaration after start, whose own database
+work runs about 90 ms beside the declarer's users.info, came out at 4 or 5 from run to run.) The depth is
+the longest chain of such calls among the calls that finished by the time the room was ready.
+`elapsed / latency` is shown beside it as a cross-check. Target (issue 7): at most 4 sequential round trips.
 
 Scenarios: the first declaration after start (Bolt's own auth.test and the declarer's users.info are not
 cached yet; `hashi serve` looks up the bot's identity at start, and so does this script), declarers Hashi
@@ -76,11 +80,14 @@ class Declaration:
     calls_total: int
 
 
+TIMER_TOLERANCE = 0.002  # seconds: asyncio timers and the stand-in's handling, not a share of the latency
+
+
 def critical_chain(calls: list[tuple[str, float]], *, latency: float, until: float) -> tuple[int, list[str]]:
     """The longest chain of calls (method, end time) each started after the previous one ended, and the
     calls at each step of it: a call's step is the length of the longest such chain ending with it."""
     done = sorted((c for c in calls if c[1] <= until + 1e-6), key=lambda c: c[1])
-    slack = latency / 2
+    slack = TIMER_TOLERANCE
     step: list[int] = []
     for j, (_, end_j) in enumerate(done):
         start_j = end_j - latency

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from bot.i18n import LANGUAGES, catalogue
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.times import TimeParseError, parse_duration
 from bot.logs import JsonLogFormatter, TextLogFormatter
@@ -170,6 +171,8 @@ async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         store=store, chat=gateway, clock=SystemClock(), config=settings.incident_config(), directory=gateway
     )
     app = build_app(settings=settings, service=service, gateway=gateway, turns=turns)
+    for lang in LANGUAGES:  # read now rather than by the first request (the first declaration's path)
+        catalogue(lang)
     return Runtime(settings=settings, store=store, gateway=gateway, service=service, app=app, turns=turns)
 
 
