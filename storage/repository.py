@@ -89,6 +89,13 @@ class Store:
             yield repo
             await repo.refresh_stats()  # the stats rows of what this transaction changed, in it
 
+    async def revision(self, *, incident_id: int) -> int | None:
+        """The incident's revision as committed now (None when there is no such incident): one number, read
+        on a bare connection rather than in a unit of work, for a change to check after its Slack effects."""
+        stmt = select(col(Incident.revision)).where(col(Incident.id) == incident_id)
+        async with self.engine.connect() as conn:
+            return (await conn.execute(stmt)).scalar_one_or_none()
+
     async def ping(self) -> bool:
         """Whether the database answers."""
         async with self.engine.connect() as conn:
@@ -150,11 +157,6 @@ class Repository:
             .execution_options(synchronize_session=False)
         )
         set_committed_value(row, "revision", (await self.session.execute(stmt)).scalar_one())
-
-    async def revision(self, *, incident_id: int) -> int | None:
-        """The incident's revision as committed now (None when there is no such incident)."""
-        stmt = select(col(Incident.revision)).where(col(Incident.id) == incident_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def incident_by_request_key(self, *, request_key: str) -> Incident | None:
         """The incident a request declared."""

@@ -941,8 +941,7 @@ class IncidentService:
         # stored now, until nothing newer has.
         shown = snap
         for _ in range(CATCH_UP_PASSES):
-            async with self._store.transaction() as repo:
-                stored = await repo.revision(incident_id=snap.id)
+            stored = await self._store.revision(incident_id=snap.id)
             if stored is None or stored == shown.revision:
                 break
             latest = await self.snapshot(incident_id=snap.id, timeline=False)
