@@ -57,7 +57,7 @@ class RecordingChat:
         self._record("set_topic", incident_id=incident.id)
 
     async def post_card(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
-        self._record("post_card", incident_id=incident.id)
+        self._record("post_card", incident_id=incident.id, status=incident.status.value)
         return f"1700000000.{next(self._ids):06d}"
 
     async def pin(self, *, channel_id: str, ts: str) -> None:

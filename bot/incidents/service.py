@@ -328,6 +328,7 @@ class IncidentService:
                 missing.append(name)
                 return None
 
+        posted = snap  # what the card and checklist will show
         # Independent calls run concurrently: invite, topic and card only need the channel.
         steps: list[Awaitable[Any]] = [
             step("invite", self._chat.invite(channel_id=channel_id, user_ids=people))
@@ -366,6 +367,12 @@ class IncidentService:
             row.setup_error = ", ".join(missing)
             row.updated_at = self._clock.now()
             snap = await snapshot_of(repo, row, timeline=False)
+        if snap.revision != posted.revision:
+            # A change committed while the room was being set up, when there was no card for it to update yet.
+            work: list[Awaitable[Any]] = [self._chat.update_card(incident=snap)] if snap.card_ts else []
+            if snap.checklist_ts and snap.checklists != posted.checklists:
+                work.append(self._chat.update_checklist(incident=snap))
+            await self._run_effects(incident_id, work)
         return RoomSetup(incident=snap, created=True, missing=tuple(missing))
 
     async def repair_rooms(self) -> list[RoomSetup]:

@@ -174,6 +174,30 @@ async def test_card_shows_the_latest_state_when_changes_race(
     assert cards[-1]["status"] == Status.MONITORING.value  # and put right by the note's second look
 
 
+async def test_a_change_made_during_the_room_set_up_reaches_the_card(
+    service: IncidentService, chat: RecordingChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The card is being posted (from the declaration's snapshot) when a status change commits; that change
+    # finds no card to update yet, so the set-up shows it once the card is there.
+    posting, release = asyncio.Event(), asyncio.Event()
+    recorded = RecordingChat.post_card
+
+    async def slow_post(self: RecordingChat, *, incident: Any, look_first: bool = False) -> str:
+        posting.set()
+        await release.wait()
+        return await recorded(self, incident=incident, look_first=look_first)
+
+    monkeypatch.setattr(RecordingChat, "post_card", slow_post)
+    declaring = asyncio.create_task(service.declare(title="DNS flapping", actor="U1"))
+    await posting.wait()
+    incident_id = (await service.list_incidents())[0].id
+    await service.set_status(incident_id=incident_id, status=Status.IDENTIFIED, actor="U1")
+    release.set()
+    await declaring
+    cards = [args for step, args in chat.calls if step in ("post_card", "update_card")]
+    assert cards[-1]["status"] == Status.IDENTIFIED.value, cards
+
+
 async def test_every_change_counts_once_in_the_revision(service: IncidentService) -> None:
     inc = (await service.declare(title="Cache stampede", actor="U1")).incident
     before = (await service.snapshot(incident_id=inc.id)).revision
