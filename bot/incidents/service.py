@@ -369,10 +369,7 @@ class IncidentService:
             snap = await snapshot_of(repo, row, timeline=False)
         if snap.revision != posted.revision:
             # A change committed while the room was being set up, when there was no card for it to update yet.
-            work: list[Awaitable[Any]] = [self._chat.update_card(incident=snap)] if snap.card_ts else []
-            if snap.checklist_ts and snap.checklists != posted.checklists:
-                work.append(self._chat.update_checklist(incident=snap))
-            await self._run_effects(incident_id, work)
+            await self._show_newer(snap, over=posted)
         return RoomSetup(incident=snap, created=True, missing=tuple(missing))
 
     async def repair_rooms(self) -> list[RoomSetup]:
@@ -952,14 +949,19 @@ class IncidentService:
             if stored is None or stored == shown.revision:
                 break
             latest = await self.snapshot(incident_id=snap.id, timeline=False)
-            work = [self._chat.update_card(incident=latest)]
-            if latest.checklist_ts and latest.checklists != shown.checklists:
-                work.append(self._chat.update_checklist(incident=latest))
-            await self._run_effects(snap.id, work)
+            await self._show_newer(latest, over=shown)
             shown = latest
         await self.sync_reminders(incident_id=snap.id, current=shown)
 
-    async def _run_effects(self, incident_id: int, work: list[Awaitable[Any]]) -> None:
+    async def _show_newer(self, latest: IncidentSnapshot, *, over: IncidentSnapshot) -> None:
+        """Shows a newer state on the card (if there is one yet), and on the checklist message when its items
+        differ from what `over` showed."""
+        work = [self._chat.update_card(incident=latest)]
+        if latest.checklist_ts and latest.checklists != over.checklists:
+            work.append(self._chat.update_checklist(incident=latest))
+        await self._run_effects(latest.id, work)
+
+    async def _run_effects(self, incident_id: int, work: Sequence[Awaitable[Any]]) -> None:
         """Runs Slack effects concurrently; a failed one is logged (the record stands), a bug is raised."""
         for outcome in await asyncio.gather(*work, return_exceptions=True):
             if isinstance(outcome, ChatError):
