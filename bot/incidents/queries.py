@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from bot.reports.metrics import IncidentFactTable
 
 
+# The events a snapshot without its timeline still reads: the severity history and the last status update.
+_STATE_KINDS = frozenset({EventKind.DECLARED.value, EventKind.SEVERITY.value, *STATUS_UPDATE_KINDS})
+
+
 def milestones_of(row: Incident) -> Milestones:
     """The milestone timestamps of a stored incident."""
     return Milestones(**{m.value: getattr(row, m.value) for m in Milestone})
@@ -82,8 +86,7 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
     acts on a change (card, checklist, reminders, permissions), which needs none of it, while a long
     incident's timeline is thousands of rows to read on every note."""
     assert row.id is not None
-    state_kinds = {EventKind.DECLARED.value, EventKind.SEVERITY.value, *STATUS_UPDATE_KINDS}
-    events = await repo.events(incident_id=row.id, kinds=None if timeline else state_kinds)
+    events = await repo.events(incident_id=row.id, kinds=None if timeline else _STATE_KINDS)
     roles = await repo.roles(incident_id=row.id)
     people = await repo.participants(incident_id=row.id)
     items = await repo.checklist_items(incident_id=row.id)
@@ -137,13 +140,13 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
     )
 
 
-async def load_snapshot(store: Store, *, incident_id: int, timeline: bool = True) -> IncidentSnapshot:
-    """Everything stored about an incident (see snapshot_of for `timeline`), or IncidentNotFound."""
+async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
+    """Everything stored about an incident, or IncidentNotFound."""
     async with store.transaction() as repo:
         row = await repo.incident(incident_id=incident_id)
         if row is None:
             raise IncidentNotFound(Msg("errors.no_such_incident", id=incident_id))
-        return await snapshot_of(repo, row, timeline=timeline)
+        return await snapshot_of(repo, row)
 
 
 async def incident_facts(store: Store, *, since: datetime, until: datetime) -> IncidentFactTable:
