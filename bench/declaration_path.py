@@ -14,7 +14,7 @@ subclassed or wrapped. A call's start is then its end minus the latency (the sta
 handling, and handling takes well under a millisecond), so the estimate is never earlier than the true
 start. Two calls are sequential when the later one started after the earlier one's answer was ready (2 ms
 of tolerance for timers): a call that started before then cannot have waited for that answer, however
-close the two are. (Until 0afc19d the tolerance was half a latency, which counted a call started up to
+close the two are. (Before fb2d1fe the tolerance was half a latency, which counted a call started up to
 50 ms before another's answer as waiting for it: the first declaration after start, whose own database
 work runs about 90 ms beside the declarer's users.info, came out at 4 or 5 from run to run.) The depth is
 the longest chain of such calls among the calls that finished by the time the room was ready.
@@ -87,11 +87,12 @@ def critical_chain(calls: list[tuple[str, float]], *, latency: float, until: flo
     """The longest chain of calls (method, end time) each started after the previous one ended, and the
     calls at each step of it: a call's step is the length of the longest such chain ending with it."""
     done = sorted((c for c in calls if c[1] <= until + 1e-6), key=lambda c: c[1])
-    slack = TIMER_TOLERANCE
     step: list[int] = []
     for j, (_, end_j) in enumerate(done):
         start_j = end_j - latency
-        step.append(1 + max((step[i] for i in range(j) if done[i][1] <= start_j + slack), default=0))
+        step.append(
+            1 + max((step[i] for i in range(j) if done[i][1] <= start_j + TIMER_TOLERANCE), default=0)
+        )
     depth = max(step, default=0)
     levels = []
     for level in range(1, depth + 1):
