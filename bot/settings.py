@@ -14,7 +14,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.model import DEFAULT_SEVERITIES
 from bot.incidents.permissions import Act, Policy, principal_problem
-from bot.incidents.playbooks import load_playbooks
 from bot.incidents.times import known_zone
 
 if TYPE_CHECKING:
@@ -141,6 +140,7 @@ class Settings(BaseModel):
 
     def incident_config(self) -> IncidentConfig:
         """The part of the configuration the incident service needs (playbooks loaded and checked)."""
+        from bot.incidents.playbooks import load_playbooks
         from bot.incidents.service import IncidentConfig
 
         playbooks, problems = load_playbooks(

@@ -18,7 +18,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -110,6 +109,8 @@ class Repository:
         self.session = session
 
     def _insert(self, table: Any) -> Any:
+        from sqlalchemy.dialects import postgresql, sqlite  # the one in use is loaded already; not both
+
         dialect = self.session.get_bind().dialect.name
         return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 

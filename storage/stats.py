@@ -161,8 +161,3 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
             "window_start_us": exact_micros(start),
             "window_end_us": None if end is None else exact_micros(end),
         }
-
-
-def decode_changes(encoded: str) -> tuple[tuple[int, str], ...]:
-    """A row's severity changes (not NULL) as (microseconds, code) pairs, in recording order."""
-    return tuple((at, code) for at, code in json.loads(encoded))

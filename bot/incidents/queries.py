@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,6 @@ from bot.incidents.model import (
 from bot.incidents.reminders import STATUS_UPDATE_KINDS
 from storage.models import Incident
 from storage.repository import Repository, Store
-from storage.stats import decode_changes
 
 if TYPE_CHECKING:
     from bot.reports.metrics import IncidentFactTable
@@ -151,34 +149,10 @@ async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
 
 async def incident_facts(store: Store, *, since: datetime, until: datetime) -> IncidentFactTable:
     """The milestones and severity changes of incidents that started in [since, until), or before it and
-    were still hurting inside it, read column-wise as plain rows (compute_stats reads them directly)."""
-    from bot.reports.metrics import IncidentFactTable, collector_paused  # the read side's; the service's not
+    were still hurting inside it: the incident_stats rows as the database driver gives them, which
+    compute_stats reads directly (bot.reports.metrics.StatsRow)."""
+    from bot.reports.metrics import IncidentFactTable  # the read side's; the service's not
 
     async with store.transaction() as repo:
         rows = await repo.stats_rows(since=since, until=until)
-    services_of = _JSONTuples()
-    with collector_paused():
-        return IncidentFactTable(
-            [
-                (
-                    incident_id,
-                    severity,
-                    services_of[services],
-                    private,
-                    status,
-                    *times,
-                    # NULL: only the declaration, at declared_at, with today's severity (storage.stats)
-                    ((times[2], severity),) if changes is None else decode_changes(changes),
-                )
-                for incident_id, severity, services, private, status, *times, changes in rows
-            ]
-        )
-
-
-class _JSONTuples(dict[str | None, tuple[str, ...]]):
-    """JSON lists of strings decoded once per distinct text (a few hundred service lists among many rows)."""
-
-    def __missing__(self, text: str | None) -> tuple[str, ...]:
-        value = tuple(json.loads(text)) if text else ()
-        self[text] = value
-        return value
+    return IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import json
 import math
 import re
 import unicodedata
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Literal, overload
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
@@ -228,14 +229,18 @@ def _natural_key(text: str) -> tuple[tuple[int, str], ...]:
     )
 
 
-# One incident as compute_stats reads it: id, severity, services, private, status, the eight milestones in
-# Milestones field order as integer Unix microseconds (None when not reached), then the severity changes as
-# (integer Unix microseconds, code) in recording order. Integers keep every difference exact: a difference
-# in microseconds divided by 10**6 is the float timedelta.total_seconds() gives.
+# One incident as compute_stats reads it, which is how storage holds it (storage.stats): id, severity, the
+# services as a JSON list of strings (None or "[]": none), private, status, the eight milestones in Milestones
+# field order as integer Unix microseconds (None when not reached), then the severity changes as a JSON list
+# of [integer Unix microseconds, code] in recording order, or None when the only one is the declaration, at
+# declared_at, with today's severity. Integers keep every difference exact: a difference in microseconds
+# divided by 10**6 is the float timedelta.total_seconds() gives. The JSON is decoded as the rows are read,
+# once per distinct service list, so a hundred thousand rows go from the database driver to the
+# computation untouched.
 StatsRow = tuple[
     int,
     str,
-    tuple[str, ...],
+    str | None,
     bool,
     str,
     int | None,
@@ -246,7 +251,7 @@ StatsRow = tuple[
     int | None,
     int | None,
     int | None,
-    tuple[tuple[int, str], ...],
+    str | None,
 ]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -267,36 +272,39 @@ def _datetime(micros: int | None) -> datetime | None:
 
 
 def stats_row(fact: IncidentFacts) -> StatsRow:
-    """The row compute_stats reads for one incident."""
+    """The row compute_stats reads for one incident, as storage would hold it."""
     m = fact.milestones
+    changes = [[_micros(at), code] for at, code in fact.severity_changes]
+    declared = _maybe_micros(m.declared_at)
     return (
         fact.id,
         fact.severity,
-        fact.services,
+        json.dumps(fact.services, ensure_ascii=False),
         fact.private,
         fact.status,
         _maybe_micros(m.impact_started_at),
         _maybe_micros(m.detected_at),
-        _maybe_micros(m.declared_at),
+        declared,
         _maybe_micros(m.acknowledged_at),
         _maybe_micros(m.mitigated_at),
         _maybe_micros(m.resolved_at),
         _maybe_micros(m.closed_at),
         _maybe_micros(m.impact_ended_at),
-        tuple((_micros(at), code) for at, code in fact.severity_changes),
+        None if changes == [[declared, fact.severity]] else json.dumps(changes, ensure_ascii=False),
     )
 
 
 def _fact_of(row: StatsRow) -> IncidentFacts:
     incident_id, severity, services, private, status, *times, changes = row
+    recorded: list[list[Any]] = [[times[2], severity]] if changes is None else json.loads(changes)
     return IncidentFacts(
         id=incident_id,
         severity=severity,
-        services=services,
+        services=tuple(json.loads(services)) if services else (),
         private=bool(private),
         status=Status(status),
         milestones=Milestones(*(_datetime(t) for t in times)),
-        severity_changes=tuple((_EPOCH + timedelta(microseconds=at), code) for at, code in changes),
+        severity_changes=tuple((_EPOCH + timedelta(microseconds=at), code) for at, code in recorded),
     )
 
 
@@ -459,7 +467,9 @@ def _stats_of_rows(
     impact: dict[str, list[tuple[int, int]]] = {service: [] for service in slos}
     hit: dict[str, int] = dict.fromkeys(slos, 0)
     is_open = _OPEN.__contains__
-    slo_of: dict[tuple[str, ...], list[str]] = {}  # the SLO services of each distinct service list
+    loads = json.loads
+    slo_of: dict[str | None, list[str]] = {}  # the SLO services of each distinct service list
+    group_names: dict[str | None, tuple[str, ...]] = {}  # the groups of each, by service
     total = 0
     for (
         incident_id,
@@ -487,7 +497,7 @@ def _stats_of_rows(
         if impact and services:
             slo_services = slo_of.get(services)
             if slo_services is None:
-                slo_services = slo_of[services] = [s for s in dict.fromkeys(services) if s in impact]
+                slo_services = slo_of[services] = [s for s in dict.fromkeys(loads(services)) if s in impact]
             if slo_services:
                 if ended is not None:
                     end = ended
@@ -507,8 +517,9 @@ def _stats_of_rows(
 
         # Time at each severity: from each change to the next, the last to resolution (or now).
         last = resolved if resolved is not None else closed if closed is not None else now_us
-        if len(changes) > 1:
-            ordered = sorted(changes, key=_first) if _unsorted(changes) else changes
+        recorded: list[list[Any]] = [] if changes is None else loads(changes)
+        if len(recorded) > 1:
+            ordered = sorted(recorded, key=_first) if _unsorted(recorded) else recorded
             spent: dict[str, float] = {}
             for index, (at, code) in enumerate(ordered):
                 if index + 1 < len(ordered):
@@ -519,7 +530,7 @@ def _stats_of_rows(
                 spent[code] = spent.get(code, 0.0) + (upto - at if upto > at else 0) / 1_000_000
             spent_items: Iterable[tuple[str, float]] = spent.items()
         else:
-            at, code = changes[0] if changes else (declared if declared is not None else start, severity)
+            at, code = recorded[0] if recorded else (declared if declared is not None else start, severity)
             spent_items = ((code, (last - at if last > at else 0) / 1_000_000),)
 
         # The five durations; a negative one is out of order and left out, except detection before impact
@@ -527,9 +538,12 @@ def _stats_of_rows(
         if by is None:
             targets: Iterable[_GroupAccumulator] = (everything,)
         else:
-            names = (
-                (severity,) if by == "severity" else (tuple(dict.fromkeys(services)) or (NO_SERVICE_GROUP,))
-            )
+            if by == "severity":
+                names: tuple[str, ...] = (severity,)
+            else:
+                names = group_names.get(services) or group_names.setdefault(
+                    services, tuple(dict.fromkeys(loads(services) if services else ())) or (NO_SERVICE_GROUP,)
+                )
             targets = [groups.get(name) or groups.setdefault(name, _GroupAccumulator()) for name in names]
         for acc in targets:
             acc.count += 1
@@ -598,11 +612,12 @@ def _stats_of_rows(
     )
 
 
-def _first(change: tuple[int, str]) -> int:
-    return change[0]
+def _first(change: Sequence[Any]) -> int:
+    at: int = change[0]
+    return at
 
 
-def _unsorted(changes: Sequence[tuple[int, str]]) -> bool:
+def _unsorted(changes: Sequence[Sequence[Any]]) -> bool:
     """Whether the changes are out of time order (a backdated change); sorting is stable either way."""
     return any(changes[i][0] > changes[i + 1][0] for i in range(len(changes) - 1))
 
