@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -77,13 +78,26 @@ class Store:
         self._sessions = async_sessionmaker(
             engine, class_=AsyncSession, sync_session_class=_Session, expire_on_commit=False
         )
+        # SQLite has one writer at a time, and every transaction here takes the write lock at BEGIN
+        # (storage.db). Waiting for it in SQLite's busy handler means sleeping up to 100 ms at a time while
+        # the lock may already be free, so the unlucky wait for seconds: this process's own transactions
+        # queue here instead, first come first served. The busy timeout still covers other processes.
+        self._turn: asyncio.Lock | None = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def _connection_turn(self) -> AsyncIterator[None]:
+        if self._turn is None:
+            yield
+        else:
+            async with self._turn:
+                yield
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repository]:
         """One unit of work: commits when the block ends, rolls back when it raises."""
         if self.pause is not None:
             await self.pause()
-        async with self._sessions() as session, session.begin():
+        async with self._connection_turn(), self._sessions() as session, session.begin():
             repo = Repository(session)
             yield repo
             await repo.refresh_stats()  # the stats rows of what this transaction changed, in it
@@ -92,12 +106,12 @@ class Store:
         """The incident's revision as committed now (None when there is no such incident): one number, read
         on a bare connection rather than in a unit of work, for a change to check after its Slack effects."""
         stmt = select(col(Incident.revision)).where(col(Incident.id) == incident_id)
-        async with self.engine.connect() as conn:
+        async with self._connection_turn(), self.engine.connect() as conn:
             return (await conn.execute(stmt)).scalar_one_or_none()
 
     async def ping(self) -> bool:
         """Whether the database answers."""
-        async with self.engine.connect() as conn:
+        async with self._connection_turn(), self.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
         return True
 

@@ -1,0 +1,77 @@
+"""On SQLite one transaction writes at a time: a process's own transactions take turns in arrival order,
+and another process (a second engine on the same file) still waits on SQLite's busy timeout."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from storage.db import make_engine
+from storage.repository import Store
+
+
+async def test_transactions_of_one_process_take_turns_in_arrival_order(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    store = Store(engine)
+    entered: list[str] = []
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with store.transaction() as repo:
+            await repo.session.execute(text("UPDATE incident SET revision = revision WHERE 0"))
+            entered.append("holder")
+            holding.set()
+            await release.wait()
+
+    async def writer(name: str) -> None:
+        async with store.transaction() as repo:
+            await repo.session.execute(text("UPDATE incident SET revision = revision WHERE 0"))
+            entered.append(name)  # it holds SQLite's write lock now (BEGIN IMMEDIATE ran)
+
+    try:
+        first = asyncio.create_task(holder())
+        await holding.wait()
+        names = [f"w{i}" for i in range(8)]
+        writers = []
+        for name in names:  # they arrive 10 ms apart, while the holder keeps the write lock
+            writers.append(asyncio.create_task(writer(name)))
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.25)
+        assert entered == ["holder"]
+        release.set()
+        await asyncio.wait_for(asyncio.gather(first, *writers), timeout=10)
+        assert entered == ["holder", *names]
+    finally:
+        release.set()
+        await engine.dispose()
+
+
+async def test_another_process_waits_for_the_write_lock_instead_of_failing(sqlite_url: str) -> None:
+    ours, theirs = make_engine(sqlite_url), make_engine(sqlite_url)
+    release = asyncio.Event()
+    holding = asyncio.Event()
+
+    async def holder() -> None:
+        async with Store(ours).transaction() as repo:
+            await repo.session.execute(text("UPDATE incident SET revision = revision WHERE 0"))
+            holding.set()
+            await release.wait()
+
+    try:
+        first = asyncio.create_task(holder())
+        await holding.wait()
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        waiting = asyncio.create_task(Store(theirs).revision(incident_id=1))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # SQLite's busy handler keeps it waiting, no "database is locked"
+        release.set()
+        assert await asyncio.wait_for(waiting, timeout=10) is None
+        assert loop.time() - asked >= 0.3
+        await first
+    finally:
+        release.set()
+        await ours.dispose()
+        await theirs.dispose()
