@@ -90,5 +90,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: two writers wait on busy_timeout instead of one failing
-        # with SQLITE_BUSY when it upgrades a read transaction.
+        # with SQLITE_BUSY when it upgrades a read transaction (in one process they queue in Store first).
         conn.exec_driver_sql("BEGIN IMMEDIATE")
