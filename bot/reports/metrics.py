@@ -408,9 +408,9 @@ def _availability(
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pauses Python's cyclic garbage collector around a synchronous block that builds many acyclic objects
-    (stats rows, a hundred thousand tuples): the collections those allocations set off would walk every
-    object the process holds, for nothing. Nothing else runs meanwhile (no await inside), and reference
-    counting still frees what the block drops."""
+    (the durations and decoded JSON of a hundred thousand incidents): the collections those allocations set
+    off would walk every object the process holds, for nothing. Nothing else runs meanwhile (no await
+    inside), and reference counting still frees what the block drops."""
     enabled = gc.isenabled()
     gc.disable()
     try:
