@@ -8,6 +8,7 @@ import gc
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from bot.incidents.service import IncidentService
     from bot.slack.gateway import SlackGateway
+    from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
     from storage.repository import Store
 
@@ -128,6 +130,7 @@ class Runtime:
     service: IncidentService
     app: AsyncApp
     turns: AckFirst
+    inbox: SlackInbox
 
     async def close(self) -> None:
         """Releases the database pool and the HTTP session."""
@@ -137,14 +140,17 @@ class Runtime:
             await session.close()
 
 
-async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    """The one composition root; applies migrations first."""
+async def build_runtime(settings: Settings, *, migrate: bool = True, replica: str | None = None) -> Runtime:
+    """The one composition root; applies migrations first. `replica` names this replica in the inbox's
+    claims (HASHI_REPLICA_ID, else the given default, else the host name)."""
     from bot.incidents.ports import SystemClock
     from bot.incidents.service import IncidentService
     from bot.slack.app import build_app
     from bot.slack.gateway import SlackGateway, make_client
+    from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
     from storage.db import make_engine
+    from storage.inbox import DeliveryLog
     from storage.repository import Store
 
     if not settings.env.slack_bot_token:
@@ -170,32 +176,51 @@ async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     service = IncidentService(
         store=store, chat=gateway, clock=SystemClock(), config=settings.incident_config(), directory=gateway
     )
-    app = build_app(settings=settings, service=service, gateway=gateway, turns=turns)
+    clock = SystemClock()
+    deliveries = DeliveryLog(
+        store,
+        owner=settings.env.replica_id or replica or socket.gethostname(),
+        lease=timedelta(seconds=settings.team.delivery_lease_seconds),
+        now=clock.now,
+    )
+    inbox = SlackInbox(deliveries)
+    app = build_app(settings=settings, service=service, gateway=gateway, turns=turns, inbox=inbox)
     for lang in LANGUAGES:  # read now rather than by the first request (the first declaration's path)
         catalogue(lang)
-    return Runtime(settings=settings, store=store, gateway=gateway, service=service, app=app, turns=turns)
+    return Runtime(
+        settings=settings, store=store, gateway=gateway, service=service, app=app, turns=turns, inbox=inbox
+    )
 
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Runs the bot: Socket Mode when SLACK_APP_TOKEN is set (and --http is not), else HTTP."""
+    from bot.incidents.ports import SystemClock
     from bot.slack.app import build_web, run_http, run_socket_mode
 
     configure_logging(args.log_format)
     socket_mode = bool(settings.env.slack_app_token) and not args.http
     if not socket_mode and not settings.env.slack_signing_secret:
         raise UsageError("SLACK_SIGNING_SECRET is not set (HTTP mode verifies every request with it)")
-    runtime = await build_runtime(settings)
     port = args.port or settings.env.port
+    replica = f"{socket.gethostname()}:{'socket' if socket_mode else port}"
+    runtime = await build_runtime(settings, replica=replica)
+    started = SystemClock().now()
     web_app = build_web(
         app=runtime.app,
         store=runtime.store,
         signing_secret=settings.env.slack_signing_secret,
         turns=runtime.turns,
     )
+    log = logging.getLogger("hashi")
     try:
         await runtime.gateway.bot_user_id()  # learn who we are once, before the first declaration needs it
     except ChatError as exc:
-        logging.getLogger("hashi").warning("auth.test failed at start (%s); is SLACK_BOT_TOKEN right?", exc)
+        log.warning("auth.test failed at start (%s); is SLACK_BOT_TOKEN right?", exc)
+    # What this replica recorded and had not finished when it last stopped (a crash, a kill) runs first,
+    # in the order it came, before new requests are taken.
+    resumed = await runtime.inbox.resume(mine_since=started)
+    if resumed:
+        log.info("resumed %s recorded deliveries", resumed)
     work: asyncio.Future[Any]
     if socket_mode:
         assert settings.env.slack_app_token is not None
@@ -207,17 +232,47 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         work = asyncio.ensure_future(run_http(web_app, host=settings.env.host, port=port))
     settle_heap()
     repairs = asyncio.ensure_future(repair_loop(runtime.service, lease=settings.team.setup_lease_seconds))
+    inbox = asyncio.ensure_future(inbox_loop(runtime.inbox, lease=settings.team.delivery_lease_seconds))
     loop = asyncio.get_running_loop()
     for stop in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop, work.cancel)
     try:
         await work
     except asyncio.CancelledError:
-        logging.getLogger("hashi").info("stopping")
+        log.info("stopping: no new requests; finishing the work in hand")
     finally:
+        inbox.cancel()
+        # New requests are no longer taken (the server is closed); what is in hand finishes, or goes back to
+        # the inbox for another replica, or this one's next start, to resume.
+        handed_back = await runtime.inbox.drain(within=STOP_GRACE)
+        if handed_back:
+            log.warning("handed %s unfinished deliveries back to the inbox", handed_back)
         repairs.cancel()
         await runtime.close()
     return EXIT_OK
+
+
+STOP_GRACE = 10.0  # seconds a stop waits for work in hand before handing the rest back
+PRUNE_AFTER = timedelta(days=1)  # deliveries done longer ago are forgotten (Slack retries within minutes)
+
+
+async def inbox_loop(inbox: SlackInbox, *, lease: int) -> None:
+    """Every so often, resumes deliveries whose replica stopped without finishing them (their claim ran
+    out), and forgets deliveries done long ago."""
+    log = logging.getLogger("hashi.inbox")
+    interval = min(10.0, max(1.0, lease / 4))
+    passes = 0
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            resumed = await inbox.resume()
+            if resumed:
+                log.info("resumed %s deliveries another replica left unfinished", resumed)
+            passes += 1
+            if passes % 360 == 1:
+                await inbox.deliveries.prune(older_than=PRUNE_AFTER)
+        except Exception:  # a failed pass (database restarting) is tried again next time
+            log.exception("inbox pass failed")
 
 
 # CPython collects its youngest generation of container objects every 700 allocations. Under a burst of

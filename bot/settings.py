@@ -51,6 +51,9 @@ class TeamConfig(BaseModel):
     timeline_emoji: str = "pushpin"
     # Seconds one attempt at an incident's Slack set-up may hold it before a restart or replica takes over.
     setup_lease_seconds: int = Field(default=120, ge=1, le=3600)
+    # Seconds a replica's claim on a recorded delivery lasts: after a crash, another replica resumes the
+    # delivery then (the crashed replica itself resumes it at once when it comes back).
+    delivery_lease_seconds: int = Field(default=60, ge=5, le=3600)
     # The workspace language (`en` or `ja`): channel-wide messages are in it, and when set it also overrides
     # each person's Slack language for what Hashi tells them. Unset: people get their Slack locale's
     # language (English when Hashi has no catalogue for it), channels get English.
@@ -118,6 +121,9 @@ class EnvSettings(BaseSettings):
     host: str = Field(default="0.0.0.0", alias="HASHI_HOST")
     port: int = Field(default=3000, alias="HASHI_PORT")
     config_path: Path = Field(default=Path("hashi.toml"), alias="HASHI_CONFIG")
+    # Names this replica in the durable inbox's claims; the same name after a restart resumes its own
+    # unfinished deliveries at once (default: the host name and the HTTP port).
+    replica_id: str | None = Field(default=None, max_length=128, alias="HASHI_REPLICA_ID")
 
     @field_validator("timezone")
     @classmethod

@@ -150,14 +150,24 @@ class ScheduledReminder(SQLModel, table=True):
     post_at: datetime = Field(sa_type=UTCDateTime)
 
 
-# Slack deliveries already handled (event_id, or a hash of a command/interaction); the primary key makes
-# a retried delivery, or one that reached two replicas, take effect once.
+# The durable inbox: every Slack delivery Hashi acknowledges, written before the ack (event_id, or a key of a
+# command/interaction). The primary key makes a retried delivery, or one that reached two replicas, take
+# effect once; `body` is what Slack sent, so the work runs from this record and a crash, a restart or a deploy
+# resumes it; `done_at` is set in the same transaction as the change the delivery asked for.
 class ProcessedDelivery(SQLModel, table=True):
     __tablename__ = "processed_delivery"
+    __table_args__ = (Index("ix_processed_delivery_pending", "done_at", "received_at"),)
 
     delivery_id: str = Field(primary_key=True, max_length=255)
     kind: str = Field(max_length=32)
     received_at: datetime = Field(sa_type=UTCDateTime)
+    body: str | None = Field(default=None, sa_type=Text)  # the payload as JSON; cleared once done
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Which replica works on it, until when (a crashed one's work is taken over after that).
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    outcome: str = Field(default="", max_length=255, sa_column_kwargs={"server_default": ""})
 
 
 # What stats read of one incident, kept by every write that changes it (storage.stats): times as integer Unix

@@ -20,7 +20,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
@@ -101,6 +101,13 @@ class Store:
             repo = Repository(session)
             yield repo
             await repo.refresh_stats()  # the stats rows of what this transaction changed, in it
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection in one transaction, in this process's turn but without the pause before it (for
+        what must be written before Slack is answered: the durable inbox)."""
+        async with self._connection_turn(), self.engine.begin() as conn:
+            yield conn
 
     async def revision(self, *, incident_id: int) -> int | None:
         """The incident's revision as committed now (None when there is no such incident): one number, read
@@ -478,14 +485,17 @@ class Repository:
         ).scalar_one()
         return by_severity, int(reminders)
 
-    # Idempotency
+    # The durable inbox (storage.inbox records and claims; the change a delivery asked for completes it)
 
-    async def claim_delivery(self, *, delivery_id: str, kind: str, at: datetime) -> bool:
-        """Marks a Slack delivery as handled; False when it already was (a retry, or another replica)."""
+    async def complete_delivery(self, *, delivery_id: str, at: datetime, outcome: str = "done") -> bool:
+        """Marks a delivery done in this transaction; False when it already was (another replica, or an
+        earlier life of this one, finished it: the caller must not make its change again)."""
         stmt = (
-            self._insert(ProcessedDelivery)
-            .values(delivery_id=delivery_id, kind=kind, received_at=at)
-            .on_conflict_do_nothing(index_elements=["delivery_id"])
-            .returning(col(ProcessedDelivery.delivery_id))
+            update(ProcessedDelivery)
+            .where(
+                col(ProcessedDelivery.delivery_id) == delivery_id, col(ProcessedDelivery.done_at).is_(None)
+            )
+            .values(done_at=at, body=None, outcome=outcome[:255], claimed_until=None)
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import Msg, Text
+from bot.incidents.deliveries import AlreadyDone, current_delivery
 from bot.incidents.errors import (
     ChatError,
     IncidentNotFound,
@@ -216,7 +218,7 @@ class IncidentService:
             raise InvalidInput(Msg("errors.title_missing"))
         code = self.severity(severity)
         now = self._clock.now()
-        async with self._store.transaction() as repo:
+        async with self._write() as repo:
             row = Incident(
                 title=title,
                 summary=clean(summary).strip(),
@@ -283,7 +285,7 @@ class IncidentService:
     async def ensure_room(self, *, incident_id: int, first_attempt: bool = False) -> RoomSetup:
         """Does the Slack set-up an incident lacks: channel, invites, topic, card, pin, announcement."""
         now = self._clock.now()
-        async with self._store.transaction() as repo:
+        async with self._write() as repo:
             await self._get(repo, incident_id)
             claimed = await repo.claim_setup(
                 incident_id=incident_id, at=now, stale_before=now - self.config.setup_lease
@@ -576,7 +578,7 @@ class IncidentService:
             raise InvalidInput(Msg("errors.note_missing"))
         when = at or self._clock.now()
         fx = _Effects()
-        async with self._store.transaction() as repo:
+        async with self._write() as repo:
             row = await self._get(repo, incident_id)
             added = await self._event(
                 repo,
@@ -601,7 +603,7 @@ class IncidentService:
     ) -> bool:
         """Keeps a Slack-sourced event in step: new text (an edit), deleted (unpinned, unmarked, deleted) or
         restored (marked again); None leaves that part alone. False when no such event is stored."""
-        async with self._store.transaction() as repo:
+        async with self._write() as repo:
             event = await repo.event_by_source(incident_id=incident_id, source_ref=source_ref)
             if event is None:
                 return False
@@ -834,27 +836,32 @@ class IncidentService:
 
     async def record_participant(self, *, channel_id: str, user_id: str) -> bool:
         """Records someone who joined an incident channel; False when not an incident channel or known."""
-        async with self._store.transaction() as repo:
+        async with self._write() as repo:
             row = await repo.incident_by_channel(channel_id=channel_id)
             if row is None or row.id is None:
                 return False
             return await repo.add_participant(incident_id=row.id, user_id=user_id, at=self._clock.now())
 
-    async def claim_delivery(self, *, delivery_id: str, kind: str) -> bool:
-        """Whether this Slack delivery is new (False: a retry or another replica already took it)."""
-        async with self._store.transaction() as repo:
-            new = await repo.claim_delivery(delivery_id=delivery_id, kind=kind, at=self._clock.now())
-        outcome = "new" if new else "already handled"
-        log.info("delivery %s", outcome, extra={"delivery_id": delivery_id, "kind": kind})
-        return new
-
     # Internals
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[Repository]:
+        """A transaction that changes the record; the first one of a delivery's work also marks the delivery
+        done in it, and raises AlreadyDone (rolling back) when another run of the delivery did so first."""
+        delivery = current_delivery()
+        async with self._store.transaction() as repo:
+            yield repo
+            if delivery is not None and not delivery.completed:
+                if not await repo.complete_delivery(delivery_id=delivery.delivery_id, at=self._clock.now()):
+                    raise AlreadyDone(delivery.delivery_id)
+        if delivery is not None:
+            delivery.completed = True
 
     async def _change(
         self, incident_id: int, change: Callable[[Repository, Incident, _Effects], Awaitable[None]]
     ) -> IncidentSnapshot:
         fx = _Effects()
-        async with self._store.transaction() as repo:
+        async with self._write() as repo:
             row = await self._get(repo, incident_id, for_update=True)
             await change(repo, row, fx)
             row.updated_at = self._clock.now()

@@ -18,6 +18,7 @@ from bot.incidents.service import IncidentService
 from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
+from bot.slack.inbox import SlackInbox
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
 from bot.slack.parse import payload_problem
@@ -35,10 +36,16 @@ class _QuietTokenNote(logging.Filter):
 
 
 def build_app(
-    *, settings: Settings, service: IncidentService, gateway: SlackGateway, turns: AckFirst
+    *,
+    settings: Settings,
+    service: IncidentService,
+    gateway: SlackGateway,
+    turns: AckFirst,
+    inbox: SlackInbox,
 ) -> AsyncApp:
     """The Bolt app: signature verification on, every listener registered, the gateway's client injected;
-    listeners wait on `turns` after their ack (the HTTP server counts the requests waiting for theirs)."""
+    listeners record their delivery in `inbox` before the ack and wait on `turns` after it (the HTTP
+    server counts the requests waiting for theirs); the inbox replays unfinished deliveries through it."""
     bolt_logger = logging.getLogger("hashi.bolt")
     if not any(isinstance(f, _QuietTokenNote) for f in bolt_logger.filters):
         bolt_logger.addFilter(_QuietTokenNote())
@@ -48,7 +55,8 @@ def build_app(
         request_verification_enabled=bool(settings.env.slack_signing_secret),
         logger=bolt_logger,
     )
-    register_all(app, Deps(service=service, gateway=gateway, settings=settings, turns=turns))
+    register_all(app, Deps(service=service, gateway=gateway, settings=settings, turns=turns, inbox=inbox))
+    inbox.app = app
     return app
 
 

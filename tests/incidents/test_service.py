@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from bot.incidents.deliveries import AlreadyDone, Delivery, working_on
 from bot.incidents.errors import IncidentNotFound, InvalidInput, InvalidTransition
 from bot.incidents.model import EventKind, Milestone, Status
 from bot.incidents.service import IncidentService
+from storage.inbox import Arrival, DeliveryLog
 from tests.fakes import FixedClock, RecordingChat
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
@@ -247,11 +249,40 @@ async def test_slack_message_edits_and_deletes_follow(service: IncidentService) 
     assert not await service.update_slack_message(incident_id=inc.id, source_ref="9.9", text="x")
 
 
-async def test_deliveries_are_claimed_once(service: IncidentService) -> None:
-    claims = await asyncio.gather(
-        *(service.claim_delivery(delivery_id="Ev1", kind="event") for _ in range(6))
-    )
-    assert claims.count(True) == 1
+async def test_a_delivery_makes_its_change_once_however_often_it_runs(
+    service: IncidentService, clock: FixedClock
+) -> None:
+    inc = (await service.declare(title="Disk full", actor="U1")).incident
+    deliveries = DeliveryLog(service._store, owner="r1", lease=timedelta(minutes=1), now=clock.now)
+    assert (await deliveries.record(Arrival(delivery_id="command:1", kind="command", body="{}")))[0]
+
+    async def run() -> str:
+        with working_on(Delivery(delivery_id="command:1", received_at=clock.now())):
+            try:
+                await service.add_note(incident_id=inc.id, text="rolled back", actor="U2")
+            except AlreadyDone:
+                return "already done"
+            return "noted"
+
+    # Two runs at once (two replicas), then a third (a restart): the note is stored once.
+    outcomes = [*await asyncio.gather(run(), run()), await run()]
+    assert sorted(outcomes) == ["already done", "already done", "noted"]
+    notes = [e for e in (await service.snapshot(incident_id=inc.id)).timeline if e.text == "rolled back"]
+    assert len(notes) == 1
+    assert await deliveries.pending_count() == 0
+
+
+async def test_a_failed_change_leaves_its_delivery_pending(
+    service: IncidentService, clock: FixedClock
+) -> None:
+    deliveries = DeliveryLog(service._store, owner="r1", lease=timedelta(minutes=1), now=clock.now)
+    await deliveries.record(Arrival(delivery_id="command:2", kind="command", body="{}"))
+    with (
+        working_on(Delivery(delivery_id="command:2", received_at=clock.now())),
+        pytest.raises(IncidentNotFound),
+    ):
+        await service.add_note(incident_id=999, text="nowhere", actor="U2")
+    assert await deliveries.pending_count() == 1
 
 
 async def test_followups_and_participants(service: IncidentService) -> None:

@@ -68,10 +68,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
         body: dict[str, Any], respond: AsyncRespond, work: Callable[[Lang], Awaitable[Reply]]
     ) -> None:
         await deps.turns.after_ack()
-        action = _action(body)
-        delivery = f"action:{body.get('trigger_id', '')}:{action.get('action_id')}:{action.get('action_ts')}"
-        if not await deps.service.claim_delivery(delivery_id=delivery[:255], kind="action"):
-            return  # a redelivered click that already took effect
         lang = await deps.user_language(body["user"]["id"])
         try:
             await _answer(body, respond, deps, await work(lang), lang)
@@ -80,7 +76,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except ChatError as exc:
             await _answer(body, respond, deps, blocks.slack_refused_text(exc, lang), lang)
 
-    @app.action(Action.ACK)
+    @deps.inbox.listen(app.action, Action.ACK)
     async def ack_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
@@ -92,7 +88,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.SEVERITY)
+    @deps.inbox.listen(app.action, Action.SEVERITY)
     async def severity_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         code = str((_action(body).get("selected_option") or {}).get("value") or "")
@@ -105,7 +101,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.STATUS)
+    @deps.inbox.listen(app.action, Action.STATUS)
     async def status_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         value = str((_action(body).get("selected_option") or {}).get("value") or "")
@@ -127,7 +123,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.NOTE)
+    @deps.inbox.listen(app.action, Action.NOTE)
     async def note_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
@@ -140,7 +136,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.RESOLVE)
+    @deps.inbox.listen(app.action, Action.RESOLVE)
     async def resolve_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
@@ -153,7 +149,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.RESOLVE_ANYWAY)
+    @deps.inbox.listen(app.action, Action.RESOLVE_ANYWAY)
     async def resolve_anyway_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
@@ -174,7 +170,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.REOPEN)
+    @deps.inbox.listen(app.action, Action.REOPEN)
     async def reopen_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
@@ -184,7 +180,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.EXPORT)
+    @deps.inbox.listen(app.action, Action.EXPORT)
     async def export_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
@@ -195,7 +191,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.RETRY_SETUP)
+    @deps.inbox.listen(app.action, Action.RETRY_SETUP)
     async def retry_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
 
@@ -207,7 +203,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.CHECKLIST)
+    @deps.inbox.listen(app.action, Action.CHECKLIST)
     async def checklist_ticked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         action = _action(body)
@@ -231,7 +227,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
-    @app.action(Action.DECLARE)
+    @deps.inbox.listen(app.action, Action.DECLARE)
     async def declare_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         await deps.turns.after_ack()
@@ -246,7 +242,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
 
-    @app.action(re.compile(f"^{Action.LIST_PAGE}_(prev|next)$"))
+    @deps.inbox.listen(app.action, re.compile(f"^{Action.LIST_PAGE}_(prev|next)$"))
     async def list_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await deps.turns.after_ack()
@@ -259,7 +255,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             blocks=await list_page(deps, user_id=user_id, number=number, lang=lang),
         )
 
-    @app.action(re.compile(f"^{Action.HOME_PAGE}_(prev|next)$"))
+    @deps.inbox.listen(app.action, re.compile(f"^{Action.HOME_PAGE}_(prev|next)$"))
     async def home_page_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         await deps.turns.after_ack()

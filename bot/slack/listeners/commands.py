@@ -15,9 +15,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.i18n import DEFAULT_LANG, Lang, Msg, t
 from bot.incidents import commands as cmd
+from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.model import Milestone, Status
-from bot.incidents.ports import SystemClock
 from bot.slack import blocks
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import Reply, export_postmortem, list_page, show_checklist, show_stats
@@ -280,11 +280,11 @@ async def reply(respond: AsyncRespond, message: Reply, where: Invocation) -> Non
 def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the `/incident` listener."""
 
-    @app.command("/incident")
+    @deps.inbox.listen(app.command, "/incident")
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await deps.turns.after_ack()
-        user_id, text, now = command["user_id"], command.get("text", ""), SystemClock().now()
+        user_id, text, now = command["user_id"], command.get("text", ""), delivery_time()
         # The user's zone and language come from users.info (cached). With the language fixed in hashi.toml,
         # most commands carry no time and need no lookup at all; the zone matters when one does, when the
         # command failed (a time may be why), and for the declare modal's "detected at".
@@ -315,11 +315,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             message, usage = blocks.user_text(parsed.message), blocks.user_text(parsed.usage)
             await reply(respond, t("commands.refused", lang, message=message, usage=usage), where)
             return
-        if where.trigger_id and not await deps.service.claim_delivery(
-            delivery_id=f"command:{where.trigger_id}", kind="command"
-        ):
-            await asyncio.gather(lookup, return_exceptions=True)
-            return  # a retried delivery of a command that already ran
         try:
             await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps), where)
         except IncidentError as exc:

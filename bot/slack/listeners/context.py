@@ -11,6 +11,7 @@ from bot.incidents.service import IncidentService
 from bot.incidents.times import zone
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
+from bot.slack.inbox import SlackInbox
 from bot.slack.turns import AckFirst
 
 
@@ -22,6 +23,7 @@ class Deps:
     gateway: SlackGateway
     settings: Settings
     turns: AckFirst
+    inbox: SlackInbox
 
     @property
     def severities(self) -> tuple[str, ...]:

@@ -37,14 +37,11 @@ def _message_time(ts: str) -> datetime:
 def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the event listeners."""
 
-    async def first_delivery(body: dict[str, Any]) -> bool:
-        """False for a delivery already handled (Slack's retries, or another replica); waits its turn
-        first (Bolt acks events before the listener runs)."""
+    async def take_turn() -> bool:
+        """Waits for the answers still going out (Bolt acks events before the listener runs); True. A
+        delivery recorded already never gets here: the inbox answers it without running the listener."""
         await deps.turns.after_ack()
-        event_id = body.get("event_id")
-        if not event_id:
-            return True
-        return await deps.service.claim_delivery(delivery_id=f"event:{event_id}", kind="event")
+        return True
 
     async def capture(*, channel_id: str, ts: str, message: dict[str, Any] | None) -> None:
         """Adds one Slack message to its incident's timeline (a restored one comes back)."""
@@ -85,67 +82,67 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 incident_id=incident_id, source_ref=ts, text=None, deleted=True
             )
 
-    @app.event("pin_added")
-    async def pin_added(body: dict[str, Any], event: dict[str, Any]) -> None:
+    @deps.inbox.listen(app.event, "pin_added")
+    async def pin_added(event: dict[str, Any]) -> None:
         item = _dict(event.get("item"))
         message = _dict(item.get("message"))
-        if item.get("type") != "message" or not message or not await first_delivery(body):
+        if item.get("type") != "message" or not message or not await take_turn():
             return
         channel_id = event.get("channel_id") or item.get("channel")
         await capture(channel_id=str(channel_id), ts=str(message.get("ts")), message=message)
 
-    @app.event("pin_removed")
-    async def pin_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
+    @deps.inbox.listen(app.event, "pin_removed")
+    async def pin_removed(event: dict[str, Any]) -> None:
         item = _dict(event.get("item"))
         message = _dict(item.get("message"))
-        if message.get("ts") and await first_delivery(body):
+        if message.get("ts") and await take_turn():
             channel_id = event.get("channel_id") or item.get("channel")
             await forget(channel_id=str(channel_id), ts=str(message.get("ts")))
 
-    @app.event("reaction_added")
-    async def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
+    @deps.inbox.listen(app.event, "reaction_added")
+    async def reaction_added(event: dict[str, Any]) -> None:
         item = _dict(event.get("item"))
         if event.get("reaction") != deps.settings.team.timeline_emoji or item.get("type") != "message":
             return
-        if await first_delivery(body):
+        if await take_turn():
             await capture(channel_id=str(item.get("channel")), ts=str(item.get("ts")), message=None)
 
-    @app.event("reaction_removed")
-    async def reaction_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
+    @deps.inbox.listen(app.event, "reaction_removed")
+    async def reaction_removed(event: dict[str, Any]) -> None:
         item = _dict(event.get("item"))
         if event.get("reaction") != deps.settings.team.timeline_emoji or item.get("type") != "message":
             return
-        if await first_delivery(body):
+        if await take_turn():
             await forget(channel_id=str(item.get("channel")), ts=str(item.get("ts")))
 
-    @app.event({"type": "message", "subtype": "message_changed"})
-    async def message_changed(body: dict[str, Any], event: dict[str, Any]) -> None:
+    @deps.inbox.listen(app.event, {"type": "message", "subtype": "message_changed"})
+    async def message_changed(event: dict[str, Any]) -> None:
         message = _dict(event.get("message"))
         channel_id, ts, text = event.get("channel"), message.get("ts"), message.get("text")
         if not (_is_id(channel_id) and _is_ts(ts) and isinstance(text, str) and text.strip()):
             return
         await deps.turns.after_ack()  # before the lookup, so the one budget covers all of this event's work
         incident_id = await deps.service.incident_for_channel(channel_id=str(channel_id))
-        if incident_id is not None and await first_delivery(body):
+        if incident_id is not None and await take_turn():
             await deps.service.update_slack_message(incident_id=incident_id, source_ref=str(ts), text=text)
 
-    @app.event({"type": "message", "subtype": "message_deleted"})
-    async def message_deleted(body: dict[str, Any], event: dict[str, Any]) -> None:
+    @deps.inbox.listen(app.event, {"type": "message", "subtype": "message_deleted"})
+    async def message_deleted(event: dict[str, Any]) -> None:
         ts = event.get("deleted_ts") or _dict(event.get("previous_message")).get("ts")
-        if ts and await first_delivery(body):
+        if ts and await take_turn():
             await forget(channel_id=str(event.get("channel")), ts=str(ts))
 
     @app.event("message")
     async def message_posted() -> None:
         """Plain messages are not captured; pins and the timeline emoji choose what matters."""
 
-    @app.event("member_joined_channel")
-    async def member_joined(body: dict[str, Any], event: dict[str, Any]) -> None:
+    @deps.inbox.listen(app.event, "member_joined_channel")
+    async def member_joined(event: dict[str, Any]) -> None:
         user_id, channel_id = event.get("user"), event.get("channel")
-        if _is_id(user_id) and _is_id(channel_id) and await first_delivery(body):
+        if _is_id(user_id) and _is_id(channel_id) and await take_turn():
             await deps.service.record_participant(channel_id=str(channel_id), user_id=str(user_id))
 
-    @app.event("app_home_opened")
+    @deps.inbox.listen(app.event, "app_home_opened")
     async def home_opened(event: dict[str, Any]) -> None:
         user_id = event.get("user")
         if event.get("tab", "home") != "home" or not _is_id(user_id):

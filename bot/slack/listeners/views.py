@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.i18n import LANGUAGES, Lang, Msg, t
+from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
-from bot.incidents.ports import SystemClock
 from bot.incidents.times import TimeParseError, parse_time, zone
 from bot.slack import blocks
 from bot.slack.ids import Block, Field, View
@@ -55,7 +55,7 @@ def _time(text: str | None, tz: ZoneInfo, block: str, errors: dict[str, str], la
     if not text or not text.strip():
         return None
     try:
-        return parse_time(text, now=SystemClock().now(), tz=tz)
+        return parse_time(text, now=delivery_time(), tz=tz)
     except TimeParseError as exc:
         errors[block] = exc.reason.render(lang)[:150]
         return None
@@ -93,7 +93,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await deps.service.check_visible(incident_id=incident_id, user_id=user_id)
         return incident_id
 
-    @app.view(View.DECLARE)
+    @deps.inbox.listen(app.view, View.DECLARE)
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = _meta(view)
         user_id = body["user"]["id"]
@@ -117,9 +117,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()
         await deps.turns.after_ack()
-        delivery = f"view:{view.get('id', '')}:{view.get('hash', '')}"
-        if not await deps.service.claim_delivery(delivery_id=delivery, kind="view"):
-            return  # a retried delivery of a submission already handled
         services = [s for s in (_value(view, Block.SERVICES, Field.SERVICES) or "").split(",") if s.strip()]
         private = "private" in (_value(view, Block.PRIVATE, Field.PRIVATE) or [])
         summary = _value(view, Block.SUMMARY, Field.SUMMARY) or ""
@@ -143,7 +140,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             user_id, "" if private else origin, declared_reply(setup.incident, setup.missing, lang=lang)
         )
 
-    @app.view(View.NOTE)
+    @deps.inbox.listen(app.view, View.NOTE)
     async def note_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         errors: dict[str, str] = {}
@@ -163,7 +160,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except IncidentError as exc:
             await tell(user_id, "", blocks.error_text(exc, lang))
 
-    @app.view(View.RESOLVE)
+    @deps.inbox.listen(app.view, View.RESOLVE)
     async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         errors: dict[str, str] = {}

@@ -1,0 +1,220 @@
+"""The durable inbox's table: deliveries recorded before their ack (group commit), claimed, handed back.
+
+Slack never sends an acknowledged request again, so a delivery is in the database before Hashi answers it.
+Requests that arrive together share one commit: while one batch is being written, the next ones gather, so a
+burst does not queue one insert at a time behind SQLite's single writer. The change a delivery asked for
+marks it done in its own transaction (Repository.complete_delivery); what is recorded and not done is
+resumed by whoever holds its claim, or by anyone once the claim has run out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+
+from storage.models import ProcessedDelivery
+from storage.repository import Store
+
+# A delivery that failed this many times (a bug, not a passing fault) is set aside with its error.
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A delivery as it arrives: its id, its kind, and what Slack sent (JSON text)."""
+
+    delivery_id: str
+    kind: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A recorded delivery whose work is not done."""
+
+    delivery_id: str
+    kind: str
+    received_at: datetime
+    body: str
+    attempts: int
+
+
+class DeliveryLog:
+    """Records, claims and finishes deliveries for one replica (`owner`)."""
+
+    def __init__(self, store: Store, *, owner: str, lease: timedelta, now: Callable[[], datetime]) -> None:
+        self.store = store
+        self.owner = owner
+        self.lease = lease
+        self._now = now
+        self._waiting: list[tuple[Arrival, datetime, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.batches = 0  # commits made for arrivals (group commit: fewer than arrivals under a burst)
+
+    async def record(self, arrival: Arrival) -> tuple[bool, datetime]:
+        """Writes the delivery, claimed by this replica, and returns once it is committed: (True, when it
+        was received), or (False, …) when it was recorded already (Slack's retry, another replica)."""
+        received = self._now()
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((arrival, received, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_batches())
+        return await done, received
+
+    async def _write_batches(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                new = await self._insert(batch)
+            except Exception as exc:  # the database did not take them: each request learns it (no ack)
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            seen: set[str] = set()
+            for arrival, _, done in batch:
+                first = arrival.delivery_id in new and arrival.delivery_id not in seen
+                seen.add(arrival.delivery_id)
+                if not done.done():
+                    done.set_result(first)
+
+    async def _insert(self, batch: Sequence[tuple[Arrival, datetime, asyncio.Future[bool]]]) -> set[str]:
+        rows = [
+            {
+                "delivery_id": arrival.delivery_id,
+                "kind": arrival.kind,
+                "received_at": received,
+                "body": arrival.body,
+                "claimed_by": self.owner,
+                "claimed_until": received + self.lease,
+                "attempts": 0,
+                "outcome": "",
+            }
+            for arrival, received, _ in batch
+        ]
+        async with self.store.connection() as conn:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            stmt = (
+                insert(ProcessedDelivery)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["delivery_id"])
+                .returning(col(ProcessedDelivery.delivery_id))
+            )
+            new = {str(row[0]) for row in await conn.execute(stmt)}
+        self.batches += 1
+        return new
+
+    async def claim_pending(self, *, mine_since: datetime | None = None, limit: int = 200) -> list[Pending]:
+        """Claims recorded deliveries not done whose claim has run out, and this replica's own from before
+        `mine_since` (an earlier life of it: nothing of its own from then is in flight), oldest first."""
+        now = self._now()
+        table = ProcessedDelivery
+        free = [col(table.claimed_until).is_(None), col(table.claimed_until) < now]
+        if mine_since is not None:
+            free.append((col(table.claimed_by) == self.owner) & (col(table.received_at) < mine_since))
+        candidates = (
+            select(col(table.delivery_id))
+            .where(col(table.done_at).is_(None), or_(*free))
+            .order_by(col(table.received_at), col(table.delivery_id))
+            .limit(limit)
+        )
+        claimed: list[Pending] = []
+        async with self.store.connection() as conn:
+            ids = [str(row[0]) for row in await conn.execute(candidates)]
+            for delivery_id in ids:
+                # Claimed one by one, each only if it is still free, so two replicas never take the same one.
+                stmt = (
+                    update(table)
+                    .where(col(table.delivery_id) == delivery_id, col(table.done_at).is_(None), or_(*free))
+                    .values(claimed_by=self.owner, claimed_until=now + self.lease)
+                    .returning(col(table.kind), col(table.received_at), col(table.body), col(table.attempts))
+                )
+                row = (await conn.execute(stmt)).one_or_none()
+                if row is not None:
+                    claimed.append(
+                        Pending(
+                            delivery_id=delivery_id,
+                            kind=str(row[0]),
+                            received_at=row[1],
+                            body=str(row[2] or "{}"),
+                            attempts=int(row[3]),
+                        )
+                    )
+        return claimed
+
+    async def finish(self, delivery_id: str, *, outcome: str = "done") -> None:
+        """Marks a delivery done (a no-op when its change already did)."""
+        table = ProcessedDelivery
+        stmt = (
+            update(table)
+            .where(col(table.delivery_id) == delivery_id, col(table.done_at).is_(None))
+            .values(done_at=self._now(), body=None, claimed_until=None, outcome=outcome[:255])
+        )
+        async with self.store.connection() as conn:
+            await conn.execute(stmt)
+
+    async def failed(self, delivery_id: str, *, reason: str) -> bool:
+        """Counts a failed attempt; after MAX_ATTEMPTS the delivery is set aside (done, with the reason).
+        Returns whether it was set aside."""
+        table = ProcessedDelivery
+        async with self.store.connection() as conn:
+            stmt = (
+                update(table)
+                .where(col(table.delivery_id) == delivery_id, col(table.done_at).is_(None))
+                .values(attempts=col(table.attempts) + 1, outcome=reason[:255])
+                .returning(col(table.attempts))
+            )
+            attempts = (await conn.execute(stmt)).scalar_one_or_none()
+            if attempts is None or attempts < MAX_ATTEMPTS:
+                return False
+            await conn.execute(
+                update(table)
+                .where(col(table.delivery_id) == delivery_id)
+                .values(done_at=self._now(), claimed_until=None, outcome=f"failed: {reason}"[:255])
+            )
+            return True
+
+    async def hand_back(self, delivery_ids: Sequence[str]) -> int:
+        """Gives up this replica's claim on deliveries it will not finish (a stop), so another replica, or
+        this one's next life, takes them at once; returns how many."""
+        if not delivery_ids:
+            return 0
+        table = ProcessedDelivery
+        stmt = (
+            update(table)
+            .where(
+                col(table.delivery_id).in_(list(delivery_ids)),
+                col(table.done_at).is_(None),
+                col(table.claimed_by) == self.owner,
+            )
+            .values(claimed_until=None)
+        )
+        async with self.store.connection() as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
+    async def prune(self, *, older_than: timedelta) -> int:
+        """Forgets deliveries done long ago (Slack retries within minutes); returns how many."""
+        table = ProcessedDelivery
+        before = self._now() - older_than
+        stmt = delete(table).where(col(table.done_at).is_not(None), col(table.done_at) < before)
+        async with self.store.connection() as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
+    async def pending_count(self) -> int:
+        """How many recorded deliveries are not done."""
+
+        stmt = (
+            select(func.count())
+            .select_from(ProcessedDelivery)
+            .where(col(ProcessedDelivery.done_at).is_(None))
+        )
+        async with self.store.connection() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
