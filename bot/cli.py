@@ -304,6 +304,7 @@ async def repair_loop(service: IncidentService, *, lease: int) -> None:
                     log.warning("INC-%s still lacks %s", setup.incident.id, ", ".join(setup.missing))
                 elif not setup.missing:
                     log.info("INC-%s set up", setup.incident.id)
+            await service.refresh_due_reminders()
         except Exception:  # a failed pass (database restarting, Slack down) is tried again next time
             log.exception("repair pass failed")
         await asyncio.sleep(interval)

@@ -441,6 +441,17 @@ class Repository:
         stmt = select(ScheduledReminder).where(col(ScheduledReminder.incident_id) == incident_id)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def incidents_with_reminders_before(self, *, at: datetime) -> list[int]:
+        """Open incidents with a reminder due before `at` (Slack has posted it: what comes next is due)."""
+        stmt = (
+            select(col(ScheduledReminder.incident_id))
+            .join(Incident, col(Incident.id) == col(ScheduledReminder.incident_id))
+            .where(col(ScheduledReminder.post_at) < at, col(Incident.status).in_(OPEN_STATUSES))
+            .distinct()
+            .order_by(col(ScheduledReminder.incident_id))
+        )
+        return [int(row[0]) for row in (await self.session.execute(stmt)).all()]
+
     async def claim_reminder(
         self, *, incident_id: int, reason: str, channel_id: str, post_at: datetime
     ) -> int | None:
@@ -453,14 +464,15 @@ class Repository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def set_reminder_message(self, *, reminder_id: int, scheduled_message_id: str) -> None:
-        """Records the id Slack's scheduler gave a claimed reminder."""
+    async def set_reminder_message(self, *, reminder_id: int, scheduled_message_id: str) -> bool:
+        """Records the id Slack's scheduler gave a claimed reminder; False when the claim is gone (a later
+        change, maybe at another replica, dropped it meanwhile)."""
         stmt = (
             update(ScheduledReminder)
             .where(col(ScheduledReminder.id) == reminder_id)
             .values(scheduled_message_id=scheduled_message_id)
         )
-        await self.session.execute(stmt)
+        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
     async def drop_reminder(self, *, reminder_id: int) -> tuple[str, str | None] | None:
         """Removes a reminder row; returns (channel, scheduled message id) to the one who removed it."""

@@ -35,7 +35,7 @@ from bot.incidents.permissions import ANYONE, Act, Policy
 from bot.incidents.playbooks import Playbook, find_playbook, matching, status_update_minutes
 from bot.incidents.ports import Chat, Clock, Directory
 from bot.incidents.queries import bare_snapshot, incident_facts, snapshot_of
-from bot.incidents.reminders import desired_reminders
+from bot.incidents.reminders import Reminder, desired_reminders
 from storage.models import ChecklistItem, Followup, Incident
 from storage.repository import Repository, Store
 
@@ -872,54 +872,98 @@ class IncidentService:
         return snap
 
     async def sync_reminders(self, *, incident_id: int, current: IncidentSnapshot | None = None) -> None:
-        """Brings Slack's scheduler in line with the reminders the incident should have (idempotent);
-        `current` is a snapshot just read, so it is not read again."""
+        """Brings Slack's scheduler in line with the reminders the incident should have (idempotent): one
+        transaction decides what goes and what comes, the Slack calls run together, one more transaction
+        records what Slack answered; nothing moved, no Slack call. `current` is a snapshot just read."""
         snap = (
             current if current is not None else await self.snapshot(incident_id=incident_id, timeline=False)
         )
-        wanted = desired_reminders(snap, cadence=self.cadence(snap), now=self._clock.now())
+        now = self._clock.now()
         async with self._store.transaction() as repo:
+            # Syncs of one incident take turns on its row, and each decides from the state stored now: one
+            # from a change that another has overtaken would schedule what that one just took back.
+            stored = await repo.incident(incident_id=incident_id, for_update=True)
+            if stored is None:
+                return
+            if stored.revision != snap.revision:
+                snap = await snapshot_of(repo, stored, timeline=False)
+            wanted = desired_reminders(snap, cadence=self.cadence(snap), now=now)
             rows = await repo.reminders(incident_id=incident_id)
-        keep = {
-            r.reason
-            for r in rows
-            if r.reason in wanted and abs(r.post_at - wanted[r.reason].post_at) < _SECOND
-        }
-        for row in rows:
-            if row.reason in keep or row.id is None:
-                continue
-            async with self._store.transaction() as repo:
+            keep = {
+                r.reason
+                for r in rows
+                if r.reason in wanted and abs(r.post_at - wanted[r.reason].post_at) < _SECOND
+            }
+            stale = [r for r in rows if r.reason not in keep and r.id is not None]
+            current = snap
+            if not stale and keep == set(wanted):
+                return
+            cancel: list[tuple[str, str]] = []
+            for row in stale:
+                assert row.id is not None
                 dropped = await repo.drop_reminder(reminder_id=row.id)
-            if dropped and dropped[1]:
-                try:
-                    await self._chat.cancel_reminder(channel_id=dropped[0], scheduled_message_id=dropped[1])
-                except ChatError as exc:
-                    log.warning(
-                        "cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id}
+                # One whose time has passed was posted by Slack already: nothing to take back.
+                if dropped and dropped[1] and row.post_at > now:
+                    cancel.append((dropped[0], dropped[1]))
+            claims: list[tuple[int, Reminder]] = []
+            if snap.channel_id:
+                for reason, reminder in wanted.items():
+                    if reason in keep:
+                        continue
+                    claim = await repo.claim_reminder(
+                        incident_id=incident_id,
+                        reason=reason,
+                        channel_id=snap.channel_id,
+                        post_at=reminder.post_at,
                     )
-        for reason, reminder in wanted.items():
-            if reason in keep or not snap.channel_id:
-                continue
-            async with self._store.transaction() as repo:
-                claim = await repo.claim_reminder(
-                    incident_id=incident_id,
-                    reason=reason,
-                    channel_id=snap.channel_id,
-                    post_at=reminder.post_at,
-                )
-            if claim is None:
-                continue  # another replica scheduled it
+                    if claim is not None:  # else another replica scheduled it
+                        claims.append((claim, reminder))
+
+        async def cancelled(channel_id: str, message_id: str) -> None:
             try:
-                scheduled = await self._chat.schedule_reminder(incident=snap, reminder=reminder)
+                await self._chat.cancel_reminder(channel_id=channel_id, scheduled_message_id=message_id)
+            except ChatError as exc:
+                log.warning("cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id})
+
+        async def scheduled(reminder: Reminder) -> str | None:
+            try:
+                return await self._chat.schedule_reminder(incident=current, reminder=reminder)
             except ChatError as exc:
                 log.warning(
-                    "scheduling %s failed: %s", reason, exc.reason, extra={"incident_id": incident_id}
+                    "scheduling %s failed: %s",
+                    reminder.reason,
+                    exc.reason,
+                    extra={"incident_id": incident_id},
                 )
-                async with self._store.transaction() as repo:
+                return None
+
+        outcomes = await asyncio.gather(
+            *(scheduled(reminder) for _, reminder in claims), *(cancelled(c, m) for c, m in cancel)
+        )
+        if not claims:
+            return
+        unwanted: list[str] = []
+        async with self._store.transaction() as repo:
+            for (claim, _), message_id in zip(claims, outcomes, strict=False):
+                if message_id is None:
                     await repo.drop_reminder(reminder_id=claim)
-                continue
-            async with self._store.transaction() as repo:
-                await repo.set_reminder_message(reminder_id=claim, scheduled_message_id=scheduled)
+                elif not await repo.set_reminder_message(
+                    reminder_id=claim, scheduled_message_id=str(message_id)
+                ):
+                    unwanted.append(str(message_id))
+        # Dropped while Slack was scheduling it (a change that came after, at this replica or another): the
+        # one who dropped it could not take it back without its id, so this one does.
+        await asyncio.gather(*(cancelled(current.channel_id or "", message_id) for message_id in unwanted))
+
+    async def refresh_due_reminders(self) -> int:
+        """Schedules what comes next for open incidents one of whose reminders Slack has posted (the next
+        checklist items due; a status update already due); returns how many incidents it looked at."""
+        now = self._clock.now()
+        async with self._store.transaction() as repo:
+            ids = await repo.incidents_with_reminders_before(at=now)
+        for incident_id in ids:
+            await self.sync_reminders(incident_id=incident_id)
+        return len(ids)
 
     def cadence(self, incident: IncidentSnapshot) -> dict[str, int]:
         """Minutes between status updates per severity: the team's, or tighter if a running playbook asks."""

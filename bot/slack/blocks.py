@@ -222,13 +222,15 @@ def topic_text(incident: IncidentSnapshot, lang: Lang) -> str:
 
 def reminder_text(incident: IncidentSnapshot, reminder: Reminder, lang: Lang) -> str:
     """The text of a scheduled reminder: who it is for, what is due, how to do it."""
-    who = f"<@{reminder.mention}> " if reminder.mention else ""
+    who = "".join(f"<@{user}> " for user in reminder.mentions)
     ref = incident_ref(incident)
     if reminder.kind is ReminderKind.STATUS_UPDATE:
         return who + t("slack.reminder.status_update", lang, ref=ref)
     if reminder.kind is ReminderKind.STATUS_OVERDUE:
         return who + t("slack.reminder.status_overdue", lang, ref=ref)
-    return who + t("slack.reminder.item_due", lang, ref=ref, title=user_text(reminder.title, limit=500))
+    # Slack takes 40,000 characters in a message; a checklist's titles (300 each) stay far below that.
+    titles = "".join(f"\n• {user_text(title, limit=300)}" for title in reminder.titles)
+    return who + t("slack.reminder.item_due", lang, ref=ref, title=titles)
 
 
 def announcement_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, Any]]:
