@@ -393,9 +393,16 @@ SECRET = "bench-signing-secret"
 
 
 async def start_hashi(
-    standin: Any, *, folder: Path, database_url: str, port: int, launcher: Sequence[str] = ("-m", "bot")
+    standin: Any,
+    *,
+    folder: Path,
+    database_url: str,
+    port: int,
+    launcher: Sequence[str] = ("-m", "bot"),
+    extra_env: dict[str, str] | None = None,
 ) -> asyncio.subprocess.Process:
-    """`python -m bot serve --http` pointed at the stand-in (`launcher` may put a profiler in between)."""
+    """`python -m bot serve --http` pointed at the stand-in (`launcher` may put a profiler in between;
+    `extra_env` adds variables such as HASHI_REPLICA_ID)."""
     env = serve_env(
         api_url=standin.api_url,
         token=standin.bot_token,
@@ -403,6 +410,7 @@ async def start_hashi(
         database_url=database_url,
         folder=folder,
     )
+    env.update(extra_env or {})
     return await start_process(
         [sys.executable, *launcher, "serve", "--http", "--port", str(port)],
         name="hashi_serve",
@@ -438,6 +446,14 @@ def _signed(body: str) -> tuple[bytes, dict[str, str]]:
 
     headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body, int(time.time()))}
     return body.encode(), headers
+
+
+def command_shot(driver: Any, text: str, *, user: str, channel: str, kind: str = "command") -> Shot:
+    """One signed `/incident <text>` typed by `user` in `channel` (its own trigger_id)."""
+    from urllib.parse import urlencode
+
+    body, headers = _signed(urlencode(driver.command_body(text, user_id=user, channel_id=channel)))
+    return Shot(kind=kind, body=body, headers=headers)
 
 
 def _button(message: dict[str, Any], action_id: str) -> tuple[dict[str, Any], str]:

@@ -150,7 +150,7 @@ class NullChat:
     async def _nothing(self, **_: Any) -> None:
         return None
 
-    invite = set_topic = pin = update_card = post_change = update_checklist = cancel_reminder = _nothing
+    invite = set_topic = pin = update_card = post_changes = update_checklist = cancel_reminder = _nothing
 
 
 # Synthetic data

@@ -305,6 +305,7 @@ async def repair_loop(service: IncidentService, *, lease: int) -> None:
                 elif not setup.missing:
                     log.info("INC-%s set up", setup.incident.id)
             await service.refresh_due_reminders()
+            await service.effects.show_pending()  # what a crash or a Slack failure left unshown
         except Exception:  # a failed pass (database restarting, Slack down) is tried again next time
             log.exception("repair pass failed")
         await asyncio.sleep(interval)

@@ -57,6 +57,8 @@ class Incident(SQLModel, table=True):
     # Counts the changes made to the incident (Repository.count_change), so a change that showed its state in
     # Slack can tell whether another one committed since and its state needs showing instead.
     revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The revision the pinned card was last updated to: below `revision`, the card has a change to show.
+    card_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # One row per timeline event. An event that came from Slack carries its message ts as source_ref,
@@ -68,6 +70,7 @@ class TimelineEvent(SQLModel, table=True):
         Index("ix_timeline_event_incident_at", "incident_id", "at"),
         # Stats read the declaration and severity events of many incidents at once.
         Index("ix_timeline_event_kind", "kind", "incident_id"),
+        Index("ix_timeline_event_lines", "incident_id", "line_posted"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -80,6 +83,9 @@ class TimelineEvent(SQLModel, table=True):
     source_ref: str | None = Field(default=None, max_length=128)
     permalink: str | None = Field(default=None, max_length=500)
     deleted: bool = Field(default=False)
+    # A change the channel is told of in a line: False until a line has been posted (or claimed) for it;
+    # None for events that are not told (declarations, Slack messages, events from before migration 0007).
+    line_posted: bool | None = Field(default=None)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

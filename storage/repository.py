@@ -315,8 +315,10 @@ class Repository:
         source_ref: str | None = None,
         permalink: str | None = None,
         data: dict[str, Any] | None = None,
+        line_posted: bool | None = None,
     ) -> int | None:
-        """Adds an event; returns its id, or None when an event with that source_ref is already stored."""
+        """Adds an event (`line_posted=False`: the channel is to be told of it in a line); returns its id, or
+        None when an event with that source_ref is already stored."""
         stmt = self._insert(TimelineEvent).values(
             incident_id=incident_id,
             at=at,
@@ -328,6 +330,7 @@ class Repository:
             permalink=permalink,
             deleted=False,
             data=data or {},
+            line_posted=line_posted,
         )
         if source_ref is not None:
             stmt = stmt.on_conflict_do_nothing(index_elements=["incident_id", "source_ref"])
@@ -364,6 +367,48 @@ class Repository:
         if kinds is not None:
             stmt = stmt.where(col(TimelineEvent.kind).in_(sorted(kinds)))
         return list((await self.session.execute(stmt)).mappings())
+
+    async def claim_lines(self, *, incident_id: int) -> list[RowMapping]:
+        """Takes the incident's changes not yet told in the channel (so no one else posts them), oldest
+        first, as event rows."""
+        table = TimelineEvent
+        stmt = (
+            update(table)
+            .where(col(table.incident_id) == incident_id, col(table.line_posted).is_(False))
+            .values(line_posted=True)
+            .returning(
+                col(table.id),
+                col(table.at),
+                col(table.recorded_at),
+                col(table.kind),
+                col(table.actor),
+                col(table.text),
+                col(table.source_ref),
+                col(table.permalink),
+                col(table.data),
+            )
+        )
+        rows = list((await self.session.execute(stmt)).mappings())
+        return sorted(rows, key=lambda row: int(row["id"]))
+
+    async def show_card_revision(self, *, incident_id: int, revision: int) -> None:
+        """Notes that the card shows `revision` now (never lowering what an overtaking update noted)."""
+        stmt = (
+            update(Incident)
+            .where(col(Incident.id) == incident_id, col(Incident.card_revision) < revision)
+            .values(card_revision=revision)
+        )
+        await self.session.execute(stmt)
+
+    async def incidents_with_effects_to_show(self) -> list[int]:
+        """Incidents whose card or channel has not been shown a committed change (a crash after the commit,
+        a Slack failure)."""
+        lines = select(col(TimelineEvent.incident_id)).where(col(TimelineEvent.line_posted).is_(False))
+        cards = select(col(Incident.id)).where(
+            col(Incident.card_ts).is_not(None), col(Incident.card_revision) < col(Incident.revision)
+        )
+        stmt = lines.union(cards)
+        return sorted({int(row[0]) for row in (await self.session.execute(stmt)).all()})
 
     # Roles and people
 

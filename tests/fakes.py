@@ -70,8 +70,9 @@ class RecordingChat:
     async def update_card(self, *, incident: IncidentSnapshot) -> None:
         self._record("update_card", incident_id=incident.id, status=incident.status.value)
 
-    async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
-        self._record("post_change", incident_id=incident.id, kind=change.kind, text=change.text)
+    async def post_changes(self, *, incident: IncidentSnapshot, changes: Sequence[TimelineEntry]) -> None:
+        for change in changes:  # one record a line, as the channel reads them
+            self._record("post_change", incident_id=incident.id, kind=change.kind, text=change.text)
 
     async def post_checklist(self, *, incident: IncidentSnapshot) -> str:
         self._record("post_checklist", incident_id=incident.id, items=len(incident.checklists))

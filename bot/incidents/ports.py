@@ -74,8 +74,8 @@ class Chat(Protocol):
         """Updates the pinned card (and topic) in place."""
         ...
 
-    async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
-        """Posts a short line about one change in the incident channel."""
+    async def post_changes(self, *, incident: IncidentSnapshot, changes: Sequence[TimelineEntry]) -> None:
+        """Tells the incident channel of changes, a short line each, in as few messages as fit."""
         ...
 
     async def post_checklist(self, *, incident: IncidentSnapshot) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.i18n import Msg, Text
 from bot.incidents.deliveries import AlreadyDone, current_delivery
+from bot.incidents.effects import Effects
 from bot.incidents.errors import (
     ChatError,
     IncidentNotFound,
@@ -47,8 +48,6 @@ log = logging.getLogger(__name__)
 LEAD_ROLE = "lead"
 MAX_CHANNEL_NAME = 80
 _SECOND = timedelta(seconds=1)
-# How many times a change looks again for newer state to show on the card (see _dispatch).
-CATCH_UP_PASSES = 3
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,6 @@ class _Effects:
     """Slack effects queued inside a transaction, run after it commits."""
 
     changes: list[TimelineEntry] = field(default_factory=list)
-    # "post" a new checklist message (a playbook started) or "update" the one in the channel (a tick)
-    checklist: str | None = None
 
 
 class IncidentService:
@@ -104,6 +101,13 @@ class IncidentService:
         self._clock = clock
         self._directory = directory
         self.config = config
+        self.effects = Effects(
+            store=store,
+            chat=chat,
+            sync_reminders=lambda incident_id, snap: self.sync_reminders(
+                incident_id=incident_id, current=snap
+            ),
+        )
 
     async def authorize(self, act: Act, *, actor: str, incident_id: int | None = None) -> None:
         """Raises PermissionDenied, saying who may, unless the team's rules let the actor do `act`."""
@@ -361,6 +365,8 @@ class IncidentService:
             pinned = "pin" not in missing
         async with self._store.transaction() as repo:
             row = await self._get(repo, incident_id)
+            if card_ts and row.card_ts is None:
+                row.card_revision = posted.revision  # what the card just posted shows
             row.card_ts = card_ts
             row.card_pinned = pinned
             row.topic_set = row.topic_set or "topic" not in missing
@@ -371,7 +377,7 @@ class IncidentService:
             snap = await snapshot_of(repo, row, timeline=False)
         if snap.revision != posted.revision:
             # A change committed while the room was being set up, when there was no card for it to update yet.
-            await self._show_newer(snap, over=posted)
+            await self.effects.show(incident_id)
         return RoomSetup(incident=snap, created=True, missing=tuple(missing))
 
     async def repair_rooms(self) -> list[RoomSetup]:
@@ -777,7 +783,6 @@ class IncidentService:
                     data={"playbook": playbook, "key": item.key},
                     fx=fx,
                 )
-                fx.checklist = fx.checklist or "update"
 
         return await self._change(incident_id, change)
 
@@ -830,8 +835,6 @@ class IncidentService:
                 fx=fx,
             )
             started += 1
-            if fx is not None:
-                fx.checklist = "post"
         return started
 
     async def record_participant(self, *, channel_id: str, user_id: str) -> bool:
@@ -977,55 +980,10 @@ class IncidentService:
         return minutes
 
     async def _dispatch(self, snap: IncidentSnapshot, fx: _Effects) -> None:
-        """Runs the Slack effects of a committed change; a failure is logged, never lost from the record."""
-        if not fx.changes or not snap.channel_id:
-            return
-
-        async def lines() -> None:
-            for change in fx.changes:  # in order: they read as a story in the channel
-                await self._chat.post_change(incident=snap, change=change)
-
-        work: list[Awaitable[Any]] = [lines(), self._chat.update_card(incident=snap)]
-        if fx.checklist == "update" and snap.checklist_ts:
-            work.append(self._chat.update_checklist(incident=snap))
-        elif fx.checklist:
-            work.append(self._post_checklist(snap))
-        await self._run_effects(snap.id, work)
-        # Changes made at the same time (two people, two replicas) each show their own snapshot, and the one
-        # that lands last in Slack may be the older: when another change has committed since, show what is
-        # stored now, until nothing newer has.
-        shown = snap
-        for _ in range(CATCH_UP_PASSES):
-            stored = await self._store.revision(incident_id=snap.id)
-            if stored is None or stored == shown.revision:
-                break
-            latest = await self.snapshot(incident_id=snap.id, timeline=False)
-            await self._show_newer(latest, over=shown)
-            shown = latest
-        await self.sync_reminders(incident_id=snap.id, current=shown)
-
-    async def _show_newer(self, latest: IncidentSnapshot, *, over: IncidentSnapshot) -> None:
-        """Shows a newer state on the card (if there is one yet), and on the checklist message when its items
-        differ from what `over` showed."""
-        work = [self._chat.update_card(incident=latest)]
-        if latest.checklist_ts and latest.checklists != over.checklists:
-            work.append(self._chat.update_checklist(incident=latest))
-        await self._run_effects(latest.id, work)
-
-    async def _run_effects(self, incident_id: int, work: Sequence[Awaitable[Any]]) -> None:
-        """Runs Slack effects concurrently; a failed one is logged (the record stands), a bug is raised."""
-        for outcome in await asyncio.gather(*work, return_exceptions=True):
-            if isinstance(outcome, ChatError):
-                log.warning("Slack update failed: %s", outcome, extra={"incident_id": incident_id})
-            elif isinstance(outcome, BaseException):
-                raise outcome
-
-    async def _post_checklist(self, snap: IncidentSnapshot) -> None:
-        """Posts the checklists as a message and remembers it, so ticks update it in place."""
-        ts = await self._chat.post_checklist(incident=snap)
-        async with self._store.transaction() as repo:
-            row = await self._get(repo, snap.id)
-            row.checklist_ts = ts
+        """Shows a committed change in Slack (bot.incidents.effects: coalesced, and resumed after a crash);
+        a failure is logged, never lost from the record."""
+        if fx.changes and snap.channel_id:
+            await self.effects.show(snap.id)
 
     async def _event(
         self,
@@ -1063,6 +1021,7 @@ class IncidentService:
             source_ref=source_ref,
             permalink=permalink,
             data=data,
+            line_posted=False if fx is not None else None,  # a line tells the channel (effects.py)
         )
         if event_id is not None and fx is not None:
             fx.changes.append(

@@ -213,6 +213,18 @@ def change_text(incident: IncidentSnapshot, change: TimelineEntry, lang: Lang) -
     return f"*{incident_ref(incident)}* · {who}{user_text(change.text_in(lang), limit=2800)}{backdated}"
 
 
+def join_lines(lines: Sequence[str], *, limit: int) -> list[str]:
+    """Lines joined into as few texts of at most `limit` characters as they fit in, in order, never cutting
+    a line (one longer than `limit` stands alone)."""
+    texts: list[str] = []
+    for line in lines:
+        if texts and len(texts[-1]) + 1 + len(line) <= limit:
+            texts[-1] += "\n" + line
+        else:
+            texts.append(line)
+    return texts
+
+
 def topic_text(incident: IncidentSnapshot, lang: Lang) -> str:
     """The channel topic (Slack allows 250 characters; plain text, so nothing can be pinged)."""
     lead = t("slack.topic_lead", lang, user=incident.lead) if incident.lead else ""

@@ -34,6 +34,9 @@ _TOPIC_KINDS = {
     EventKind.CLOSED.value,
 }
 USER_CACHE_SECONDS = 600
+# Characters of change lines in one message: Slack truncates a message's text past 40,000 and advises
+# keeping it under 4,000; a line is at most ~3,000 (blocks.change_text), so each message holds one or more.
+MESSAGE_TEXT_LIMIT = 3900
 MAX_LIST_PAGES = 20
 
 
@@ -295,24 +298,22 @@ class SlackGateway:
             blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
         )
 
-    async def post_change(self, *, incident: IncidentSnapshot, change: TimelineEntry) -> None:
-        """Posts one change in the channel (and refreshes the topic when it shows that change)."""
+    async def post_changes(self, *, incident: IncidentSnapshot, changes: Sequence[TimelineEntry]) -> None:
+        """Tells the channel of changes, a line each, in one message (more when they do not fit in one), and
+        refreshes the topic once when they change what it shows."""
         assert incident.channel_id is not None
+        channel = incident.channel_id
+        lines = [blocks.change_text(incident, change, self.language) for change in changes]
         work = [
-            self._call(
-                "update",
-                "chat.postMessage",
-                channel=incident.channel_id,
-                text=blocks.change_text(incident, change, self.language),
-                unfurl_links=False,
-            )
+            self._call("update", "chat.postMessage", channel=channel, text=text, unfurl_links=False)
+            for text in blocks.join_lines(lines, limit=MESSAGE_TEXT_LIMIT)
         ]
-        if change.kind in _TOPIC_KINDS:
+        if any(change.kind in _TOPIC_KINDS for change in changes):
             work.append(
                 self._call(
                     "topic",
                     "conversations.setTopic",
-                    channel=incident.channel_id,
+                    channel=channel,
                     topic=blocks.topic_text(incident, self.language),
                 )
             )

@@ -155,7 +155,8 @@ async def test_card_shows_the_latest_state_when_changes_race(
     # Alone, a change updates the card once: looking again finds nothing newer.
     assert [s for s, _ in chat.calls[before:]].count("update_card") == 1
 
-    # A note commits first, but its card update reaches Slack only after a status change has shown its own.
+    # An acknowledgement commits first, but its card update reaches Slack only after a status change
+    # committed (a note is no change of state: it leaves the card alone).
     held, release = asyncio.Event(), asyncio.Event()
     recorded = RecordingChat.update_card
 
@@ -166,14 +167,14 @@ async def test_card_shows_the_latest_state_when_changes_race(
         await recorded(self, incident=incident)
 
     monkeypatch.setattr(RecordingChat, "update_card", slow_first_update)
-    note = asyncio.create_task(service.add_note(incident_id=inc.id, text="consumers restarted", actor="U2"))
+    note = asyncio.create_task(service.acknowledge(incident_id=inc.id, actor="U2"))
     await held.wait()
     await service.set_status(incident_id=inc.id, status=Status.MONITORING, actor="U1")
     release.set()
     await note
     cards = [args for step, args in chat.calls if step == "update_card"]
-    assert cards[-2]["status"] == Status.INVESTIGATING.value  # the note's snapshot, shown late
-    assert cards[-1]["status"] == Status.MONITORING.value  # and put right by the note's second look
+    assert cards[-2]["status"] == Status.INVESTIGATING.value  # the acknowledgement's snapshot, shown late
+    assert cards[-1]["status"] == Status.MONITORING.value  # and put right by its second look
 
 
 async def test_a_change_made_during_the_room_set_up_reaches_the_card(

@@ -114,6 +114,9 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
         async with store.engine.begin() as conn:  # as a database from before migration 0004 was
             await conn.execute(text("DROP TABLE incident_stats"))
             await conn.execute(text("ALTER TABLE incident DROP COLUMN revision"))  # 0005
+            await conn.execute(text("ALTER TABLE incident DROP COLUMN card_revision"))  # 0007
+            await conn.execute(text("DROP INDEX ix_timeline_event_lines"))
+            await conn.execute(text("ALTER TABLE timeline_event DROP COLUMN line_posted"))
             await conn.execute(text("DROP INDEX ix_processed_delivery_pending"))  # 0006
             for column in ("body", "done_at", "claimed_by", "claimed_until", "attempts", "outcome"):
                 await conn.execute(text(f"ALTER TABLE processed_delivery DROP COLUMN {column}"))
