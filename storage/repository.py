@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -68,6 +69,43 @@ def _note_stats_changes(session: Session, _context: Any) -> None:
             changed.add(obj.incident_id)
 
 
+class Turns:
+    """A lock handed on first come first served, except that urgent waiters go before the others."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def take(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        """Holds the lock for the block."""
+        if self._busy:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            (self._urgent if urgent else self._others).append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._hand_on()  # handed the lock, then cancelled: pass it on
+                raise
+        else:
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        for queue in (self._urgent, self._others):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    return
+        self._busy = False
+
+
 class Store:
     """Hands out repositories bound to one transaction each; `pause`, when given, is awaited before each
     transaction begins (the Slack app lets waiting answers go first there, see bot.slack.turns)."""
@@ -82,14 +120,15 @@ class Store:
         # (storage.db). Waiting for it in SQLite's busy handler means sleeping up to 100 ms at a time while
         # the lock may already be free, so the unlucky wait for seconds: this process's own transactions
         # queue here instead, first come first served. The busy timeout still covers other processes.
-        self._turn: asyncio.Lock | None = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # What must be written before Slack is answered (the durable inbox) goes ahead of the queue.
+        self._turn: Turns | None = Turns() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
-    async def _connection_turn(self) -> AsyncIterator[None]:
+    async def _connection_turn(self, *, urgent: bool = False) -> AsyncIterator[None]:
         if self._turn is None:
             yield
         else:
-            async with self._turn:
+            async with self._turn.take(urgent=urgent):
                 yield
 
     @asynccontextmanager
@@ -106,7 +145,7 @@ class Store:
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """A bare connection in one transaction, in this process's turn but without the pause before it (for
         what must be written before Slack is answered: the durable inbox)."""
-        async with self._connection_turn(), self.engine.begin() as conn:
+        async with self._connection_turn(urgent=True), self.engine.begin() as conn:
             yield conn
 
     async def revision(self, *, incident_id: int) -> int | None:

@@ -8,7 +8,7 @@ import asyncio
 from sqlalchemy import text
 
 from storage.db import make_engine
-from storage.repository import Store
+from storage.repository import Store, Turns
 
 
 async def test_transactions_of_one_process_take_turns_in_arrival_order(sqlite_url: str) -> None:
@@ -75,3 +75,25 @@ async def test_another_process_waits_for_the_write_lock_instead_of_failing(sqlit
         release.set()
         await ours.dispose()
         await theirs.dispose()
+
+
+async def test_urgent_turns_go_before_waiting_ones() -> None:
+    turns, order = Turns(), []
+    held = asyncio.Event()
+
+    async def holder() -> None:
+        async with turns.take():
+            held.set()
+            await asyncio.sleep(0.05)
+
+    async def waiter(name: str, *, urgent: bool) -> None:
+        async with turns.take(urgent=urgent):
+            order.append(name)
+
+    first = asyncio.create_task(holder())
+    await held.wait()
+    others = [asyncio.create_task(waiter(f"work {n}", urgent=False)) for n in range(3)]
+    await asyncio.sleep(0.01)
+    inbox = asyncio.create_task(waiter("inbox", urgent=True))
+    await asyncio.gather(first, *others, inbox)
+    assert order == ["inbox", "work 0", "work 1", "work 2"]
