@@ -105,6 +105,7 @@ class Effects:
 
     async def _show(self, incident_id: int) -> None:
         shown: IncidentSnapshot | None = None
+        state_changed = False  # reminders follow the state, not lines: a showing of notes leaves them be
         for _ in range(1 + CATCH_UP_PASSES):
             async with self._store.transaction() as repo:
                 row = await repo.incident(incident_id=incident_id)
@@ -113,6 +114,7 @@ class Effects:
                 lines = [(entry_of(e), e["data"]) for e in await repo.claim_lines(incident_id=incident_id)]
                 snap = await snapshot_of(repo, row, timeline=False)
                 card_due = row.card_ts is not None and row.card_revision < row.revision
+                state_changed = state_changed or card_due or row.card_ts is None
             await self._show_one(
                 snap, [entry for entry, _ in lines], [data for _, data in lines], card_due, shown
             )
@@ -122,7 +124,7 @@ class Effects:
             stored = await self._store.revision(incident_id=incident_id)
             if stored is None or stored == snap.revision:
                 break
-        if shown is not None:
+        if shown is not None and state_changed:
             await self._sync_reminders(incident_id, shown)
 
     async def _show_one(

@@ -600,8 +600,10 @@ class IncidentService:
             if added and actor:
                 assert row.id is not None
                 await repo.add_participant(incident_id=row.id, user_id=actor, at=self._clock.now())
-            snap = await snapshot_of(repo, row, timeline=False)
-        await self._dispatch(snap, fx)
+            channel_id = row.channel_id
+        # A note is no change of state: only its line is to show, and the showing reads what it needs.
+        if fx.changes and channel_id:
+            await self.effects.show(incident_id)
         return added
 
     async def update_slack_message(
