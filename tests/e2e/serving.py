@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -18,6 +19,16 @@ from bot.standin.driver import sign
 from bot.standin.server import SlackStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+async def until(check: Callable[[], object], *, within: float, what: str) -> None:
+    """Waits until `check()` is truthy (the app works after it answers), else fails naming `what`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 def free_port() -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,18 +21,9 @@ from storage.inbox import DeliveryLog
 from storage.migrate import upgrade
 from storage.repository import Store
 from tests.conftest import TABLES
-from tests.e2e.serving import Served, free_port, serve
+from tests.e2e.serving import Served, free_port, serve, until
 
 pytestmark = pytest.mark.slow
-
-
-async def _until(check: Callable[[], object], *, within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def _notes(url: str, prefix: str) -> tuple[list[str], int]:
@@ -64,7 +54,7 @@ async def _declared(served: Served, http: aiohttp.ClientSession, standin: SlackS
         await served.command(http, standin, "declare SEV2 Burst then crash", user=ALICE, channel=GENERAL)
         == 200
     )
-    await _until(
+    await until(
         lambda: any(c.name.startswith("inc-1-") and c.pins for c in standin.channels.values()),
         within=15,
         what="the incident room",

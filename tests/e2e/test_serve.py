@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -13,16 +12,7 @@ import aiohttp
 from bot.standin.harness import ALICE, GENERAL, populate
 from bot.standin.server import SlackStandIn
 from bot.standin.spec import ApiSpec
-from tests.e2e.serving import free_port, serve
-
-
-async def _until(check: Callable[[], object], *, within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+from tests.e2e.serving import free_port, serve, until
 
 
 async def test_serve_http_end_to_end(tmp_path: Path, slack_spec: ApiSpec) -> None:
@@ -52,7 +42,7 @@ async def test_serve_http_end_to_end(tmp_path: Path, slack_spec: ApiSpec) -> Non
             }
             async with http.post(f"{served.base}/slack/events", data=bad, headers=headers) as forged:
                 assert forged.status == 401
-            await _until(
+            await until(
                 lambda: any(
                     c.name.startswith("inc-1-served-for-real") and c.pins for c in standin.channels.values()
                 ),
@@ -101,7 +91,7 @@ async def test_killed_mid_declaration_and_restarted_finishes_once(
             assert (
                 await first.command(http, standin, "declare SEV2 Crashy", user=ALICE, channel=GENERAL) == 200
             )
-            await _until(lambda: standin.calls_to("conversations.create"), within=10, what="the channel")
+            await until(lambda: standin.calls_to("conversations.create"), within=10, what="the channel")
             await first.stop(signal.SIGKILL)  # mid-set-up: the channel exists, the card does not yet
             room = next(c for c in standin.channels.values() if c.name.startswith("inc-1-"))
             assert not room.pins
@@ -110,12 +100,12 @@ async def test_killed_mid_declaration_and_restarted_finishes_once(
             )
             try:
                 await second.wait_healthy(http)
-                await _until(lambda: room.pins, within=20, what="the restarted bot to finish the set-up")
+                await until(lambda: room.pins, within=20, what="the restarted bot to finish the set-up")
                 assert (
                     await second.command(http, standin, "note After the restart", user=ALICE, channel=room.id)
                     == 200
                 )
-                await _until(
+                await until(
                     lambda: any("After the restart" in m.get("text", "") for m in room.messages),
                     within=10,
                     what="the note's line",
