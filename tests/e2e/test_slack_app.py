@@ -287,7 +287,10 @@ async def test_whole_incident_from_slack(hashi_on_both: Hashi) -> None:
     # One short line per change in the channel, and the card updated in place (never reposted).
     lines = [m["text"] for m in hashi.messages(room) if m["ts"] not in hashi.standin.channels[room].pins]
     assert any("Severity SEV2 → SEV1" in t for t in lines) and any("Resolved" in t for t in lines)
-    assert len(hashi.standin.calls_to("chat.update")) >= 5
+    # Changes that land while the card is being updated are shown together by the next update (coalesced),
+    # so a run counts between 3 and one update a change; the card is never posted twice.
+    assert len(hashi.standin.calls_to("chat.update")) >= 3
+    assert len([m for m in hashi.messages(room) if str(m.get("text", "")).startswith("INC-1 [")]) == 1
 
 
 async def test_bad_input_is_ephemeral_and_changes_nothing(hashi: Hashi) -> None:
