@@ -429,7 +429,7 @@ class IncidentService:
             )
             await self._start_playbooks(repo, row, self._applicable(row), actor=actor, fx=fx)
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     async def set_status(
         self, *, incident_id: int, status: Status, actor: str, at: datetime | None = None, message: str = ""
@@ -464,7 +464,7 @@ class IncidentService:
             if status is Status.MONITORING and row.mitigated_at is None:
                 row.mitigated_at = when
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     async def acknowledge(
         self, *, incident_id: int, actor: str, at: datetime | None = None
@@ -486,7 +486,7 @@ class IncidentService:
                 fx=fx,
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     async def mark_mitigated(
         self, *, incident_id: int, actor: str, at: datetime | None = None
@@ -525,7 +525,7 @@ class IncidentService:
                 fx=fx,
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     async def assign_role(self, *, incident_id: int, role: str, user_id: str, actor: str) -> IncidentSnapshot:
         """Gives a configured role to someone; the lead also acknowledges the incident."""
@@ -559,7 +559,7 @@ class IncidentService:
                 fx=fx,
             )
 
-        snap = await self._change(incident_id, change, actor=actor)
+        snap = await self._change(incident_id, change)
         if snap.channel_id:
             try:
                 await self._chat.invite(channel_id=snap.channel_id, user_ids=[user_id])
@@ -586,8 +586,6 @@ class IncidentService:
         fx = _Effects()
         async with self._write() as repo:
             row = await self._get(repo, incident_id)
-            # A note is someone's act; a captured Slack message was posted in the channel by its people.
-            await self._require_visible(repo, row, actor if kind is EventKind.NOTE else None)
             added = await self._event(
                 repo,
                 row,
@@ -657,7 +655,7 @@ class IncidentService:
                 fx=fx,
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     async def resolve(
         self,
@@ -704,7 +702,7 @@ class IncidentService:
                 data={"override": list(open_gates)} if open_gates else None,
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     async def reopen(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Reopens a resolved incident (back to investigating; resolved_at is cleared)."""
@@ -722,7 +720,7 @@ class IncidentService:
                 repo, row, at=now, kind=EventKind.REOPENED, actor=actor, text=Msg("timeline.reopened"), fx=fx
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     async def close(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Closes a resolved incident (after its postmortem)."""
@@ -740,7 +738,7 @@ class IncidentService:
                 repo, row, at=now, kind=EventKind.CLOSED, actor=actor, text=Msg("timeline.closed"), fx=fx
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     async def start_playbook(self, *, incident_id: int, name: str, actor: str) -> str:
         """Starts another playbook on the incident; returns its title."""
@@ -755,7 +753,7 @@ class IncidentService:
             if not await self._start_playbooks(repo, row, [playbook], actor=actor, fx=fx):
                 raise InvalidInput(Msg("errors.playbook_running", name=playbook.name, id=row.id))
 
-        await self._change(incident_id, change, actor=actor)
+        await self._change(incident_id, change)
         return playbook.title
 
     async def tick_items(
@@ -788,7 +786,7 @@ class IncidentService:
                     fx=fx,
                 )
 
-        return await self._change(incident_id, change, actor=actor)
+        return await self._change(incident_id, change)
 
     def _applicable(self, row: Incident) -> list[Playbook]:
         return matching(
@@ -865,16 +863,11 @@ class IncidentService:
             delivery.completed = True
 
     async def _change(
-        self,
-        incident_id: int,
-        change: Callable[[Repository, Incident, _Effects], Awaitable[None]],
-        *,
-        actor: str | None,
+        self, incident_id: int, change: Callable[[Repository, Incident, _Effects], Awaitable[None]]
     ) -> IncidentSnapshot:
         fx = _Effects()
         async with self._write() as repo:
             row = await self._get(repo, incident_id, for_update=True)
-            await self._require_visible(repo, row, actor)
             await change(repo, row, fx)
             row.updated_at = self._clock.now()
             repo.session.add(row)
@@ -1052,22 +1045,6 @@ class IncidentService:
         if row is None:
             raise IncidentNotFound(Msg("errors.no_incident", id=incident_id))
         return row
-
-    async def _require_visible(self, repo: Repository, row: Incident, actor: str | None) -> None:
-        """Raises IncidentNotFound unless the actor may see the incident (a private one: its people only),
-        whichever listener called, so one that forgets to check cannot change a private incident. Hashi's
-        own capture of Slack messages (no actor) is let through."""
-        if not row.private or actor is None:
-            return
-        assert row.id is not None
-        people = incident_people(
-            declared_by=row.declared_by,
-            lead=row.lead,
-            participants=[p.user_id for p in await repo.participants(incident_id=row.id)],
-            role_holders=[r.user_id for r in await repo.roles(incident_id=row.id)],
-        )
-        if actor not in people:
-            raise IncidentNotFound(Msg("errors.not_visible", id=row.id))
 
     @staticmethod
     def _require_open(row: Incident, what: str) -> None:
