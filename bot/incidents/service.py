@@ -29,7 +29,6 @@ from bot.incidents.model import (
     IncidentSnapshot,
     Milestone,
     Status,
-    TimelineEntry,
     incident_people,
 )
 from bot.incidents.permissions import ANYONE, Act, Policy
@@ -79,9 +78,9 @@ class RoomSetup:
 
 @dataclass
 class _Effects:
-    """Slack effects queued inside a transaction, run after it commits."""
+    """What a change leaves for Slack to show: how many lines it noted (effects.py reads them back)."""
 
-    changes: list[TimelineEntry] = field(default_factory=list)
+    lines: int = 0
 
 
 class IncidentService:
@@ -602,7 +601,7 @@ class IncidentService:
                 await repo.add_participant(incident_id=row.id, user_id=actor, at=self._clock.now())
             channel_id = row.channel_id
         # A note is no change of state: only its line is to show, and the showing reads what it needs.
-        if fx.changes and channel_id:
+        if fx.lines and channel_id:
             await self.effects.show(incident_id)
         return added
 
@@ -984,7 +983,7 @@ class IncidentService:
     async def _dispatch(self, snap: IncidentSnapshot, fx: _Effects) -> None:
         """Shows a committed change in Slack (bot.incidents.effects: coalesced, and resumed after a crash);
         a failure is logged, never lost from the record."""
-        if fx.changes and snap.channel_id:
+        if fx.lines and snap.channel_id:
             await self.effects.show(snap.id)
 
     async def _event(
@@ -1026,18 +1025,7 @@ class IncidentService:
             line_posted=False if fx is not None else None,  # a line tells the channel (effects.py)
         )
         if event_id is not None and fx is not None:
-            fx.changes.append(
-                TimelineEntry(
-                    at=at,
-                    recorded_at=now,
-                    kind=kind.value,
-                    actor=actor,
-                    text=text,
-                    source_ref=source_ref,
-                    permalink=permalink,
-                    message=message,
-                )
-            )
+            fx.lines += 1
         return event_id is not None
 
     async def _get(self, repo: Repository, incident_id: int, *, for_update: bool = False) -> Incident:
