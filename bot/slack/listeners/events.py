@@ -37,12 +37,6 @@ def _message_time(ts: str) -> datetime:
 def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the event listeners."""
 
-    async def take_turn() -> bool:
-        """Waits for the answers still going out (Bolt acks events before the listener runs); True. A
-        delivery recorded already never gets here: the inbox answers it without running the listener."""
-        await deps.turns.after_ack()
-        return True
-
     async def capture(*, channel_id: str, ts: str, message: dict[str, Any] | None) -> None:
         """Adds one Slack message to its incident's timeline (a restored one comes back)."""
         if not _is_ts(ts) or not _is_id(channel_id):
@@ -86,8 +80,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def pin_added(event: dict[str, Any]) -> None:
         item = _dict(event.get("item"))
         message = _dict(item.get("message"))
-        if item.get("type") != "message" or not message or not await take_turn():
+        if item.get("type") != "message" or not message:
             return
+        await deps.turns.after_ack()
         channel_id = event.get("channel_id") or item.get("channel")
         await capture(channel_id=str(channel_id), ts=str(message.get("ts")), message=message)
 
@@ -95,7 +90,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def pin_removed(event: dict[str, Any]) -> None:
         item = _dict(event.get("item"))
         message = _dict(item.get("message"))
-        if message.get("ts") and await take_turn():
+        if message.get("ts"):
+            await deps.turns.after_ack()
             channel_id = event.get("channel_id") or item.get("channel")
             await forget(channel_id=str(channel_id), ts=str(message.get("ts")))
 
@@ -104,16 +100,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
         item = _dict(event.get("item"))
         if event.get("reaction") != deps.settings.team.timeline_emoji or item.get("type") != "message":
             return
-        if await take_turn():
-            await capture(channel_id=str(item.get("channel")), ts=str(item.get("ts")), message=None)
+        await deps.turns.after_ack()
+        await capture(channel_id=str(item.get("channel")), ts=str(item.get("ts")), message=None)
 
     @deps.inbox.listen(app.event, "reaction_removed")
     async def reaction_removed(event: dict[str, Any]) -> None:
         item = _dict(event.get("item"))
         if event.get("reaction") != deps.settings.team.timeline_emoji or item.get("type") != "message":
             return
-        if await take_turn():
-            await forget(channel_id=str(item.get("channel")), ts=str(item.get("ts")))
+        await deps.turns.after_ack()
+        await forget(channel_id=str(item.get("channel")), ts=str(item.get("ts")))
 
     @deps.inbox.listen(app.event, {"type": "message", "subtype": "message_changed"})
     async def message_changed(event: dict[str, Any]) -> None:
@@ -123,13 +119,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await deps.turns.after_ack()  # before the lookup, so the one budget covers all of this event's work
         incident_id = await deps.service.incident_for_channel(channel_id=str(channel_id))
-        if incident_id is not None and await take_turn():
+        if incident_id is not None:
             await deps.service.update_slack_message(incident_id=incident_id, source_ref=str(ts), text=text)
 
     @deps.inbox.listen(app.event, {"type": "message", "subtype": "message_deleted"})
     async def message_deleted(event: dict[str, Any]) -> None:
         ts = event.get("deleted_ts") or _dict(event.get("previous_message")).get("ts")
-        if ts and await take_turn():
+        if ts:
+            await deps.turns.after_ack()
             await forget(channel_id=str(event.get("channel")), ts=str(ts))
 
     @app.event("message")
@@ -139,7 +136,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @deps.inbox.listen(app.event, "member_joined_channel")
     async def member_joined(event: dict[str, Any]) -> None:
         user_id, channel_id = event.get("user"), event.get("channel")
-        if _is_id(user_id) and _is_id(channel_id) and await take_turn():
+        if _is_id(user_id) and _is_id(channel_id):
+            await deps.turns.after_ack()
             await deps.service.record_participant(channel_id=str(channel_id), user_id=str(user_id))
 
     @deps.inbox.listen(app.event, "app_home_opened")
