@@ -95,6 +95,7 @@ class Bot:
     http: aiohttp.ClientSession
     latency: float
     problems: list[str]
+    profile: Path | None = None
     process: asyncio.subprocess.Process | None = None
     url: str = ""
 
@@ -118,6 +119,9 @@ class Bot:
             database_url=self.database_url,
             port=port,
             extra_env={"HASHI_REPLICA_ID": REPLICA},
+            launcher=("-m", "cProfile", "-o", str(self.profile), "-m", "bot")
+            if self.profile
+            else ("-m", "bot"),
         )
         self.url = f"http://127.0.0.1:{port}/slack/events"
 
@@ -150,7 +154,8 @@ async def section_bot(args: argparse.Namespace, spec: ApiSpec, label: str) -> As
         async with scratch_database("sqlite", label=label) as url, client_session(CLIENT_CONNECTIONS) as http:
             folder = Path(url.removeprefix("sqlite:///")).parent
             driver = SlackDriver(url="", signing_secret="", standin=standin)  # only builds command bodies
-            bot = Bot(standin, calls, folder, url, driver, http, args.latency, problems=[])
+            profile = Path(args.profile).with_suffix(f".{label}.prof") if args.profile else None
+            bot = Bot(standin, calls, folder, url, driver, http, args.latency, problems=[], profile=profile)
             await bot.start()
             try:
                 yield bot
@@ -727,6 +732,9 @@ def main() -> int:
     parser.add_argument("--backlog-limit", type=float, default=120, help="seconds to wait for the backlog")
     parser.add_argument("--burst", type=int, default=60, help="notes in the burst before kill -9")
     parser.add_argument("--term-burst", type=int, default=150, help="notes in the burst before SIGTERM")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the server under cProfile, one FILE.<section>.prof per section"
+    )
     parser.add_argument("--only", type=parse_only, default=list(SECTIONS), help=",".join(SECTIONS))
     args = parser.parse_args()
     with_time = time.monotonic()

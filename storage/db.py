@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from storage.sqlite_inline import inline_creator
+
 
 class DatabaseURLError(ValueError):
     """The database URL is not one Hashi can use."""
@@ -58,14 +60,17 @@ def async_url(url: str) -> str:
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Creates the async engine for HASHI_DATABASE_URL (WAL, foreign keys and a busy timeout on SQLite)."""
+    """Creates the async engine for HASHI_DATABASE_URL (SQLite: on the loop's thread, storage.sqlite_inline;
+    WAL, foreign keys, synchronous NORMAL)."""
     real = async_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     is_sqlite = real.startswith("sqlite")
-    if is_sqlite and (":memory:" in real or real.endswith("sqlite+aiosqlite://")):
-        kwargs["poolclass"] = StaticPool
-        kwargs["connect_args"] = {"check_same_thread": False}
-    if not is_sqlite:
+    if is_sqlite:
+        database = make_url(real).database or ":memory:"
+        kwargs["async_creator"] = inline_creator(database)
+        if database == ":memory:" or database.startswith("file::memory:"):
+            kwargs["poolclass"] = StaticPool
+    else:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(real, **kwargs)
     if is_sqlite:
@@ -83,7 +88,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        # Never wait inside SQLite for another process's lock: storage.sqlite_inline sleeps in asyncio.
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

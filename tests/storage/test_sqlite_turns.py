@@ -1,12 +1,16 @@
 """On SQLite one transaction writes at a time: a process's own transactions take turns in arrival order,
-and another process (a second engine on the same file) still waits on SQLite's busy timeout."""
+and another process (a second engine on the same file) waits for the write lock in asyncio sleeps, up to
+the busy timeout (storage.sqlite_inline), while the event loop goes on."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from storage import sqlite_inline
 from storage.db import make_engine
 from storage.repository import Store, Turns
 
@@ -65,8 +69,12 @@ async def test_another_process_waits_for_the_write_lock_instead_of_failing(sqlit
         loop = asyncio.get_running_loop()
         asked = loop.time()
         waiting = asyncio.create_task(Store(theirs).revision(incident_id=1))
-        await asyncio.sleep(0.3)
-        assert not waiting.done()  # SQLite's busy handler keeps it waiting, no "database is locked"
+        ticks = 0
+        for _ in range(30):  # the loop keeps running while it waits (asyncio sleeps, not SQLite's handler)
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 30
+        assert not waiting.done()  # still waiting, no "database is locked"
         release.set()
         assert await asyncio.wait_for(waiting, timeout=10) is None
         assert loop.time() - asked >= 0.3
@@ -97,3 +105,29 @@ async def test_urgent_turns_go_before_waiting_ones() -> None:
     inbox = asyncio.create_task(waiter("inbox", urgent=True))
     await asyncio.gather(first, *others, inbox)
     assert order == ["inbox", "work 0", "work 1", "work 2"]
+
+
+async def test_a_lock_held_past_the_busy_timeout_is_an_error(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_inline, "BUSY_TIMEOUT", 0.2)
+    ours, theirs = make_engine(sqlite_url), make_engine(sqlite_url)
+    release, holding = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with Store(ours).transaction() as repo:
+            await repo.session.execute(text("UPDATE incident SET revision = revision WHERE 0"))
+            holding.set()
+            await release.wait()
+
+    try:
+        first = asyncio.create_task(holder())
+        await holding.wait()
+        with pytest.raises(OperationalError, match="database is locked"):
+            await Store(theirs).revision(incident_id=1)
+        release.set()
+        await first
+    finally:
+        release.set()
+        await ours.dispose()
+        await theirs.dispose()
