@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     delete,
     event,
+    exists,
     func,
     inspect,
     or_,
@@ -476,6 +477,21 @@ class Repository:
             .returning(col(Participant.user_id))
         )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def is_in(self, *, incident_id: int, user_id: str) -> bool:
+        """Whether the user is recorded on the incident as a participant or a role holder (one query; the
+        declarer and the lead are on the incident's row)."""
+        stmt = select(
+            or_(
+                exists().where(
+                    col(Participant.incident_id) == incident_id, col(Participant.user_id) == user_id
+                ),
+                exists().where(
+                    col(RoleAssignment.incident_id) == incident_id, col(RoleAssignment.user_id) == user_id
+                ),
+            )
+        )
+        return bool((await self.session.execute(stmt)).scalar())
 
     async def participants(self, *, incident_id: int) -> list[Participant]:
         """Everyone recorded on the incident, in order of joining."""

@@ -605,18 +605,18 @@ async def seed_stats(url: str, now: datetime) -> dict[Spec, int]:
             incident_id = setup.incident.id
             if spec.acknowledge is not None:
                 when = clock.current + timedelta(minutes=spec.acknowledge)
-                await service.acknowledge(incident_id=incident_id, actor="U02", at=when)
+                await service.acknowledge(incident_id=incident_id, actor="U01", at=when)
             if spec.mitigate is not None:
                 when = start + timedelta(minutes=spec.mitigate)
-                await service.mark_mitigated(incident_id=incident_id, actor="U02", at=when)
+                await service.mark_mitigated(incident_id=incident_id, actor="U01", at=when)
             if spec.impact_end is not None:
                 when = start + timedelta(minutes=spec.impact_end)
                 await service.set_milestone(
-                    incident_id=incident_id, milestone=Milestone.IMPACT_ENDED, actor="U02", at=when
+                    incident_id=incident_id, milestone=Milestone.IMPACT_ENDED, actor="U01", at=when
                 )
             if spec.resolve is not None:
                 when = start + timedelta(minutes=spec.resolve)
-                await service.resolve(incident_id=incident_id, actor="U02", at=when)
+                await service.resolve(incident_id=incident_id, actor="U01", at=when)
             ids[spec] = incident_id
     return ids
 

@@ -21,7 +21,7 @@ from typing import Any
 from bot.incidents.errors import ChatError
 from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import Chat
-from bot.incidents.queries import entry_of, snapshot_of
+from bot.incidents.queries import bare_snapshot, entry_of, snapshot_of
 from storage.repository import Store
 
 log = logging.getLogger(__name__)
@@ -112,12 +112,18 @@ class Effects:
                 if row is None or not row.channel_id:
                     return
                 lines = [(entry_of(e), e["data"]) for e in await repo.claim_lines(incident_id=incident_id)]
-                snap = await snapshot_of(repo, row, timeline=False)
                 card_due = row.card_ts is not None and row.card_revision < row.revision
+                checklist_lines = any(entry.kind == EventKind.CHECKLIST for entry, _ in lines)
                 state_changed = state_changed or card_due or row.card_ts is None
+                # Lines alone (notes, pinned messages) need only the incident's row; the card, checklist and
+                # reminders need everything but the timeline.
+                whole = state_changed or checklist_lines
+                snap = await snapshot_of(repo, row, timeline=False) if whole else bare_snapshot(row)
             await self._show_one(
                 snap, [entry for entry, _ in lines], [data for _, data in lines], card_due, shown
             )
+            if not whole:
+                return  # no state shown, so none that an overtaking change could have left stale
             shown = snap
             # Changes made at the same time elsewhere (another replica) each show their own state, and the one
             # that lands last in Slack may be the older: look again until nothing newer has committed.

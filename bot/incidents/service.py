@@ -29,7 +29,6 @@ from bot.incidents.model import (
     IncidentSnapshot,
     Milestone,
     Status,
-    incident_people,
 )
 from bot.incidents.permissions import ANYONE, Act, Policy
 from bot.incidents.playbooks import Playbook, find_playbook, matching, status_update_minutes
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEAD_ROLE = "lead"
+ROOMS_REMEMBERED = 10_000  # channel -> incident ids kept in memory (a few hundred kB at most)
 MAX_CHANNEL_NAME = 80
 _SECOND = timedelta(seconds=1)
 
@@ -100,6 +100,7 @@ class IncidentService:
         self._clock = clock
         self._directory = directory
         self.config = config
+        self._rooms: dict[str, int] = {}  # channel id -> incident id, which never changes once set
         self.effects = Effects(
             store=store,
             chat=chat,
@@ -114,7 +115,9 @@ class IncidentService:
         if policy.who(act) == (ANYONE,):
             return
         incident = (
-            await self.snapshot(incident_id=incident_id, timeline=False) if incident_id is not None else None
+            await self.visible_snapshot(incident_id=incident_id, user_id=actor, timeline=False)
+            if incident_id is not None
+            else None
         )
         wanted = policy.groups()
         groups = (
@@ -138,10 +141,18 @@ class IncidentService:
             return await snapshot_of(repo, incident, timeline=timeline)
 
     async def incident_for_channel(self, *, channel_id: str) -> int | None:
-        """The id of the incident whose room is that channel."""
+        """The id of the incident whose room is that channel (remembered: a room never changes incident)."""
+        known = self._rooms.get(channel_id)
+        if known is not None:
+            return known
         async with self._store.transaction() as repo:
             incident = await repo.incident_by_channel(channel_id=channel_id)
-            return incident.id if incident else None
+        if incident is None or incident.id is None:
+            return None
+        if len(self._rooms) >= ROOMS_REMEMBERED:
+            self._rooms.pop(next(iter(self._rooms)))
+        self._rooms[channel_id] = incident.id
+        return incident.id
 
     async def list_incidents(self, *, open_only: bool = True) -> list[IncidentSnapshot]:
         """Incidents newest first, without their timelines (for lists and App Home)."""
@@ -167,17 +178,7 @@ class IncidentService:
     async def check_visible(self, *, incident_id: int, user_id: str) -> None:
         """Raises IncidentNotFound unless the user may see the incident (reads only who is in it)."""
         async with self._store.transaction() as repo:
-            row = await self._get(repo, incident_id)
-            if not row.private:
-                return
-            people = incident_people(
-                declared_by=row.declared_by,
-                lead=row.lead,
-                participants=[p.user_id for p in await repo.participants(incident_id=incident_id)],
-                role_holders=[r.user_id for r in await repo.roles(incident_id=incident_id)],
-            )
-        if user_id not in people:
-            raise IncidentNotFound(Msg("errors.not_visible", id=incident_id))
+            await self._visible(repo, await self._get(repo, incident_id), user_id)
 
     async def visible_snapshot(
         self, *, incident_id: int, user_id: str, timeline: bool = True
@@ -428,7 +429,7 @@ class IncidentService:
             )
             await self._start_playbooks(repo, row, self._applicable(row), actor=actor, fx=fx)
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     async def set_status(
         self, *, incident_id: int, status: Status, actor: str, at: datetime | None = None, message: str = ""
@@ -463,7 +464,7 @@ class IncidentService:
             if status is Status.MONITORING and row.mitigated_at is None:
                 row.mitigated_at = when
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     async def acknowledge(
         self, *, incident_id: int, actor: str, at: datetime | None = None
@@ -485,7 +486,7 @@ class IncidentService:
                 fx=fx,
             )
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     async def mark_mitigated(
         self, *, incident_id: int, actor: str, at: datetime | None = None
@@ -524,7 +525,7 @@ class IncidentService:
                 fx=fx,
             )
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     async def assign_role(self, *, incident_id: int, role: str, user_id: str, actor: str) -> IncidentSnapshot:
         """Gives a configured role to someone; the lead also acknowledges the incident."""
@@ -558,7 +559,7 @@ class IncidentService:
                 fx=fx,
             )
 
-        snap = await self._change(incident_id, change)
+        snap = await self._change(incident_id, change, actor=actor)
         if snap.channel_id:
             try:
                 await self._chat.invite(channel_id=snap.channel_id, user_ids=[user_id])
@@ -585,6 +586,7 @@ class IncidentService:
         fx = _Effects()
         async with self._write() as repo:
             row = await self._get(repo, incident_id)
+            await self._visible(repo, row, actor)
             added = await self._event(
                 repo,
                 row,
@@ -654,7 +656,7 @@ class IncidentService:
                 fx=fx,
             )
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     async def resolve(
         self,
@@ -701,7 +703,7 @@ class IncidentService:
                 data={"override": list(open_gates)} if open_gates else None,
             )
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     async def reopen(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Reopens a resolved incident (back to investigating; resolved_at is cleared)."""
@@ -719,7 +721,7 @@ class IncidentService:
                 repo, row, at=now, kind=EventKind.REOPENED, actor=actor, text=Msg("timeline.reopened"), fx=fx
             )
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     async def close(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Closes a resolved incident (after its postmortem)."""
@@ -737,7 +739,7 @@ class IncidentService:
                 repo, row, at=now, kind=EventKind.CLOSED, actor=actor, text=Msg("timeline.closed"), fx=fx
             )
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     async def start_playbook(self, *, incident_id: int, name: str, actor: str) -> str:
         """Starts another playbook on the incident; returns its title."""
@@ -752,7 +754,7 @@ class IncidentService:
             if not await self._start_playbooks(repo, row, [playbook], actor=actor, fx=fx):
                 raise InvalidInput(Msg("errors.playbook_running", name=playbook.name, id=row.id))
 
-        await self._change(incident_id, change)
+        await self._change(incident_id, change, actor=actor)
         return playbook.title
 
     async def tick_items(
@@ -785,7 +787,7 @@ class IncidentService:
                     fx=fx,
                 )
 
-        return await self._change(incident_id, change)
+        return await self._change(incident_id, change, actor=actor)
 
     def _applicable(self, row: Incident) -> list[Playbook]:
         return matching(
@@ -862,11 +864,17 @@ class IncidentService:
             delivery.completed = True
 
     async def _change(
-        self, incident_id: int, change: Callable[[Repository, Incident, _Effects], Awaitable[None]]
+        self,
+        incident_id: int,
+        change: Callable[[Repository, Incident, _Effects], Awaitable[None]],
+        *,
+        actor: str,
     ) -> IncidentSnapshot:
+        """One change of an incident the actor may see, in one transaction, then shown in Slack."""
         fx = _Effects()
         async with self._write() as repo:
             row = await self._get(repo, incident_id, for_update=True)
+            await self._visible(repo, row, actor)
             await change(repo, row, fx)
             row.updated_at = self._clock.now()
             repo.session.add(row)
@@ -1027,6 +1035,16 @@ class IncidentService:
         if event_id is not None and fx is not None:
             fx.lines += 1
         return event_id is not None
+
+    @staticmethod
+    async def _visible(repo: Repository, row: Incident, user_id: str | None) -> None:
+        """Raises IncidentNotFound, as for a missing incident, unless the user may see it (anyone a public
+        one; the people in a private one). `None` is Hashi itself, or Slack telling of its own channel."""
+        if not row.private or user_id is None or user_id in (row.declared_by, row.lead):
+            return
+        assert row.id is not None
+        if not await repo.is_in(incident_id=row.id, user_id=user_id):
+            raise IncidentNotFound(Msg("errors.not_visible", id=row.id))
 
     async def _get(self, repo: Repository, incident_id: int, *, for_update: bool = False) -> Incident:
         row = await repo.incident(incident_id=incident_id, for_update=for_update)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,11 +12,13 @@ import pytest
 from bot.incidents.deliveries import AlreadyDone, Delivery, working_on
 from bot.incidents.errors import IncidentNotFound, InvalidInput, InvalidTransition
 from bot.incidents.model import EventKind, Milestone, Status
+from bot.incidents.playbooks import Playbook, PlaybookItem
 from bot.incidents.service import IncidentService
 from storage.inbox import Arrival, DeliveryLog
 from tests.fakes import FixedClock, RecordingChat
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+TRIAGE = Playbook(name="triage", title="Triage", items=(PlaybookItem(key="page", title="Page the owner"),))
 
 
 async def test_declare_records_row_then_sets_up_room(service: IncidentService, chat: RecordingChat) -> None:
@@ -294,3 +297,40 @@ async def test_followups_and_participants(service: IncidentService) -> None:
     assert not await service.record_participant(channel_id=snap.channel_id or "", user_id="U5")
     assert not await service.record_participant(channel_id="CNOTINCIDENT", user_id="U5")
     assert "U5" in (await service.snapshot(incident_id=inc.id)).participants
+
+
+async def test_the_service_refuses_outsiders_of_a_private_incident_whoever_calls_it(
+    service: IncidentService,
+) -> None:
+    """A listener that forgets to check cannot leak a private incident: every change checks who acts."""
+    service.config = replace(service.config, playbooks=(TRIAGE,))
+    setup = await service.declare(title="Leaked key", actor="U1", private=True, severity="SEV1")
+    incident_id = setup.incident.id
+    await service.assign_role(incident_id=incident_id, role="comms", user_id="U2", actor="U1")
+    before = await service.snapshot(incident_id=incident_id)
+    changes = {
+        "acknowledge": service.acknowledge(incident_id=incident_id, actor="U9"),
+        "add_note": service.add_note(incident_id=incident_id, text="peek", actor="U9"),
+        "tick_items": service.tick_items(
+            incident_id=incident_id, playbook="triage", first=0, count=10, done={"page"}, actor="U9"
+        ),
+        "set_severity": service.set_severity(incident_id=incident_id, severity="SEV2", actor="U9"),
+        "resolve": service.resolve(incident_id=incident_id, actor="U9"),
+        "add_followup": service.add_followup(incident_id=incident_id, text="x", actor="U9"),
+    }
+    for name, change in changes.items():
+        with pytest.raises(IncidentNotFound) as refused:
+            await change
+        assert f"INC-{incident_id}" in str(refused.value), name
+    after = await service.snapshot(incident_id=incident_id)
+    assert after.timeline == before.timeline and after.revision == before.revision
+    assert "U9" not in after.people
+    # The people in it may: the role holder notes and ticks, the declarer acknowledges.
+    assert await service.add_note(incident_id=incident_id, text="seen", actor="U2")
+    await service.tick_items(
+        incident_id=incident_id, playbook="triage", first=0, count=10, done={"page"}, actor="U2"
+    )
+    await service.acknowledge(incident_id=incident_id, actor="U1")
+    final = await service.snapshot(incident_id=incident_id)
+    assert final.milestones.acknowledged_at is not None
+    assert [i.done for i in final.checklists if i.key == "page"] == [True]

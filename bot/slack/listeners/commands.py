@@ -52,17 +52,14 @@ def _carries_time(command: Any) -> bool:
 
 
 async def _incident_id(command: Any, where: Invocation, deps: Deps) -> int:
-    """The incident a command names (`INC-12`), else the one whose channel it was typed in; a private
-    incident is 'not found' for anyone outside it, so nobody can change what they may not see."""
+    """The incident a command names (`INC-12`), else the one whose channel it was typed in. Whether the user
+    may see it is the service's to check (a private incident is 'not found' for anyone outside it)."""
     if getattr(command, "incident_id", None) is not None:
-        incident_id = int(command.incident_id)
-    else:
-        found = await deps.service.incident_for_channel(channel_id=where.channel_id)
-        if found is None:
-            raise IncidentError(Msg("errors.not_incident_channel"))
-        incident_id = found
-    await deps.service.check_visible(incident_id=incident_id, user_id=where.user_id)
-    return incident_id
+        return int(command.incident_id)
+    found = await deps.service.incident_for_channel(channel_id=where.channel_id)
+    if found is None:
+        raise IncidentError(Msg("errors.not_incident_channel"))
+    return found
 
 
 async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:
@@ -236,7 +233,9 @@ async def _postmortem(c: cmd.Postmortem, where: Invocation, deps: Deps) -> Reply
 
 
 async def _retry(c: cmd.RetrySetup, where: Invocation, deps: Deps) -> Reply:
-    setup = await deps.service.ensure_room(incident_id=await _incident_id(c, where, deps))
+    incident_id = await _incident_id(c, where, deps)
+    await deps.service.check_visible(incident_id=incident_id, user_id=where.user_id)
+    setup = await deps.service.ensure_room(incident_id=incident_id)
     return declared_reply(setup.incident, setup.missing, lang=await where.language(), verb="set_up")
 
 
