@@ -512,18 +512,16 @@ class Repository:
         return list((await self.session.execute(stmt)).scalars())
 
     async def add_checklist_items(self, *, items: Sequence[ChecklistItem]) -> int:
-        """Adds checklist items, skipping ones already there; returns how many were new."""
-        added = 0
-        for item in items:
-            stmt = (
-                self._insert(ChecklistItem)
-                .values(**item.model_dump(exclude={"id"}))
-                .on_conflict_do_nothing(index_elements=["incident_id", "playbook", "key"])
-                .returning(col(ChecklistItem.id))
-            )
-            if (await self.session.execute(stmt)).scalar_one_or_none() is not None:
-                added += 1
-        return added
+        """Adds checklist items, skipping ones already there; returns how many were new (one statement)."""
+        if not items:
+            return 0
+        stmt = (
+            self._insert(ChecklistItem)
+            .on_conflict_do_nothing(index_elements=["incident_id", "playbook", "key"])
+            .returning(col(ChecklistItem.id))
+        )
+        rows = [item.model_dump(exclude={"id"}) for item in items]
+        return len((await self.session.execute(stmt, rows)).all())
 
     async def checklist_items(self, *, incident_id: int) -> list[ChecklistItem]:
         """The incident's checklist items, by playbook then position."""

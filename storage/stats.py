@@ -14,15 +14,19 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
     Connection,
     Float,
     Integer,
+    Select,
     Text,
+    bindparam,
     case,
     cast,
     delete,
@@ -109,12 +113,14 @@ def refresh_incident_stats(connection: Connection, ids: Collection[int] | None) 
     return written
 
 
-def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[dict[str, Any]]:
-    """The incident_stats rows of some incidents, from the incident rows and their timelines."""
+@cache
+def _record_queries(dialect: str) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
+    """The two reads a stats row is made of, built once per dialect (building these expressions costs more
+    than running them for one incident): severity changes, then the incidents' columns; `ids` expands."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
     data = col(TimelineEvent.data)
     code = func.coalesce(data["to"].as_string(), data["severity"].as_string())
-    changes: dict[int, list[list[Any]]] = {}
-    change_rows = connection.execute(
+    changes: Select[*tuple[Any, ...]] = (
         select(col(TimelineEvent.incident_id), epoch_us(col(TimelineEvent.at), dialect), code)
         .where(
             col(TimelineEvent.incident_id).in_(ids),
@@ -123,24 +129,31 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
         )
         .order_by(col(TimelineEvent.incident_id), col(TimelineEvent.recorded_at), col(TimelineEvent.id))
     )
+    incidents: Select[*tuple[Any, ...]] = select(
+        col(Incident.id),
+        col(Incident.severity),
+        cast(col(Incident.services), Text),
+        col(Incident.private),
+        col(Incident.status),
+        *(epoch_us(getattr(Incident, name), dialect) for name in MILESTONE_COLUMNS),
+        col(Incident.impact_started_at),
+        col(Incident.detected_at),
+        col(Incident.declared_at),
+        col(Incident.impact_ended_at),
+        col(Incident.mitigated_at),
+        col(Incident.resolved_at),
+    ).where(col(Incident.id).in_(ids))
+    return changes, incidents
+
+
+def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[dict[str, Any]]:
+    """The incident_stats rows of some incidents, from the incident rows and their timelines."""
+    changes_query, incidents_query = _record_queries(dialect)
+    changes: dict[int, list[list[Any]]] = {}
+    change_rows = connection.execute(changes_query, {"ids": ids})
     for changed_id, at, severity in change_rows:
         changes.setdefault(changed_id, []).append([at, severity])
-    rows = connection.execute(
-        select(
-            col(Incident.id),
-            col(Incident.severity),
-            cast(col(Incident.services), Text),
-            col(Incident.private),
-            col(Incident.status),
-            *(epoch_us(getattr(Incident, name), dialect) for name in MILESTONE_COLUMNS),
-            col(Incident.impact_started_at),
-            col(Incident.detected_at),
-            col(Incident.declared_at),
-            col(Incident.impact_ended_at),
-            col(Incident.mitigated_at),
-            col(Incident.resolved_at),
-        ).where(col(Incident.id).in_(ids))
-    )
+    rows = connection.execute(incidents_query, {"ids": ids})
     for row in rows:
         incident_id, severity, services, private, status = row[:5]
         times = row[5:13]
