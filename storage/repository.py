@@ -319,6 +319,26 @@ class Repository:
         except Exception as exc:  # the driver's own error, raised as SQLAlchemy raises any other query's
             raise DBAPIError(compiled.string, params, exc) from exc
 
+    async def set_channel(self, *, incident_id: int, channel_id: str, name: str) -> None:
+        """Records the incident's channel."""
+        stmt = (
+            update(Incident)
+            .where(col(Incident.id) == incident_id)
+            .values(channel_id=channel_id, channel_name=name)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(stmt)
+
+    async def release_setup(self, *, incident_id: int) -> None:
+        """Gives the set-up lease back (another attempt may start at once)."""
+        stmt = (
+            update(Incident)
+            .where(col(Incident.id) == incident_id)
+            .values(setup_claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(stmt)
+
     async def claim_setup(self, *, incident_id: int, at: datetime, stale_before: datetime) -> bool:
         """Takes the set-up lease of an incident unless someone took it after `stale_before`."""
         stmt = (

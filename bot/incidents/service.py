@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,30 @@ class _Effects:
     """What a change leaves for Slack to show: how many lines it noted (effects.py reads them back)."""
 
     lines: int = 0
+
+
+@dataclass(frozen=True)
+class _RoomState:
+    """What of an incident's Slack room is done, as its row records it."""
+
+    channel_id: str | None
+    topic_set: bool
+    card_ts: str | None
+    card_pinned: bool
+    announce_ts: str | None
+    checklist_ts: str | None
+
+    @classmethod
+    def of(cls, row: Incident) -> _RoomState:
+        """The room state a stored incident records."""
+        return cls(
+            channel_id=row.channel_id,
+            topic_set=row.topic_set,
+            card_ts=row.card_ts,
+            card_pinned=row.card_pinned,
+            announce_ts=row.announce_ts,
+            checklist_ts=row.checklist_ts,
+        )
 
 
 class IncidentService:
@@ -240,6 +264,7 @@ class IncidentService:
                 acknowledged_at=now if lead else None,
                 updated_at=now,
                 setup_error="room not created yet",
+                setup_claimed_at=now,  # this declaration sets the room up: the lease is taken at birth
             )
             incident, created = await repo.add_incident(incident=row)
             if created:
@@ -276,55 +301,61 @@ class IncidentService:
                     )
                 await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
                 await self._start_playbooks(repo, incident, self._applicable(incident), actor=actor, fx=None)
+            snap = await snapshot_of(repo, incident, timeline=False)
+            room = _RoomState.of(incident)
         assert incident.id is not None
         if not created:
             # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
-            return RoomSetup(
-                incident=await self.snapshot(incident_id=incident.id, timeline=False), created=False
-            )
-        setup = await self.ensure_room(incident_id=incident.id, first_attempt=True)
+            return RoomSetup(incident=snap, created=False)
+        setup = await self._holding_setup(incident.id, self._set_up_room(snap, room, look_first=False))
         await self.sync_reminders(incident_id=incident.id, current=setup.incident)
         return RoomSetup(incident=setup.incident, created=True, missing=setup.missing)
 
-    async def ensure_room(self, *, incident_id: int, first_attempt: bool = False) -> RoomSetup:
+    async def ensure_room(self, *, incident_id: int) -> RoomSetup:
         """Does the Slack set-up an incident lacks: channel, invites, topic, card, pin, announcement."""
         now = self._clock.now()
         async with self._write() as repo:
-            await self._get(repo, incident_id)
+            row = await self._get(repo, incident_id)
             claimed = await repo.claim_setup(
                 incident_id=incident_id, at=now, stale_before=now - self.config.setup_lease
             )
+            snap = await snapshot_of(repo, row, timeline=False)
+            room = _RoomState.of(row)
         if not claimed:
-            snap = await self.snapshot(incident_id=incident_id, timeline=False)
             return RoomSetup(incident=snap, created=False, missing=(SETUP_IN_PROGRESS,))
-        try:
-            return await self._set_up_room(incident_id, look_first=not first_attempt)
-        finally:
-            async with self._store.transaction() as repo:
-                row = await self._get(repo, incident_id)
-                row.setup_claimed_at = None
+        # A later attempt may follow one that posted but never recorded it (a timeout that took effect, a
+        # crash between the post and the commit), so it looks for its own messages before posting.
+        return await self._holding_setup(incident_id, self._set_up_room(snap, room, look_first=True))
 
-    async def _set_up_room(self, incident_id: int, *, look_first: bool) -> RoomSetup:
-        # look_first: a later attempt may follow one that posted but never recorded it (a timeout that took
-        # effect, a crash between the post and the commit), so it looks for its own messages before posting.
-        async with self._store.transaction() as repo:
-            incident = await self._get(repo, incident_id)
-            snap = await snapshot_of(repo, incident, timeline=False)
+    async def _holding_setup(self, incident_id: int, setup: Awaitable[RoomSetup]) -> RoomSetup:
+        """Runs a set-up whose lease this process holds: its last transaction gives the lease back, and so
+        does a failure on the way (a bug, a cancelled task at a stop)."""
+        try:
+            return await setup
+        except BaseException:
+            async with self._store.transaction() as repo:
+                await repo.release_setup(incident_id=incident_id)
+            raise
+
+    async def _set_up_room(self, snap: IncidentSnapshot, room: _RoomState, *, look_first: bool) -> RoomSetup:
+        incident_id = snap.id
         missing: list[str] = []
-        channel_id = incident.channel_id
+        channel_id = room.channel_id
         if channel_id is None:
-            name = self.channel_name(incident_id=incident_id, title=incident.title)
+            name = self.channel_name(incident_id=incident_id, title=snap.title)
             try:
-                room = await self._chat.create_room(incident=snap, name=name)
+                created = await self._chat.create_room(incident=snap, name=name)
             except ChatError as exc:
                 await self._record_setup(incident_id, error=f"channel: {exc.reason}")
                 return RoomSetup(incident=snap, created=False, missing=("channel",))
-            channel_id = room.channel_id
+            channel_id = created.channel_id
+            # Recorded at once: a crash before the rest is recorded must not open a second channel.
             async with self._store.transaction() as repo:
-                row = await self._get(repo, incident_id)
-                row.channel_id, row.channel_name = room.channel_id, room.name
-                snap = await snapshot_of(repo, row, timeline=False)
-        people = [u for u in dict.fromkeys([incident.declared_by, incident.lead]) if u]
+                await repo.set_channel(
+                    incident_id=incident_id, channel_id=created.channel_id, name=created.name
+                )
+            snap = replace(snap, channel_id=created.channel_id, channel_name=created.name)
+        people = [u for u in dict.fromkeys([snap.declared_by, snap.lead]) if u]
 
         async def step(name: str, work: Awaitable[Any]) -> Any:
             try:
@@ -339,27 +370,25 @@ class IncidentService:
         steps: list[Awaitable[Any]] = [
             step("invite", self._chat.invite(channel_id=channel_id, user_ids=people))
         ]
-        steps.append(
-            step("topic", self._chat.set_topic(incident=snap)) if not incident.topic_set else _none()
-        )
+        steps.append(step("topic", self._chat.set_topic(incident=snap)) if not room.topic_set else _none())
         steps.append(
             step("card", self._chat.post_card(incident=snap, look_first=look_first))
-            if incident.card_ts is None
+            if room.card_ts is None
             else _none()
         )
-        announce = self.config.announce_channel and not incident.private and incident.announce_ts is None
+        announce = self.config.announce_channel and not snap.private and room.announce_ts is None
         steps.append(
             step("announcement", self._chat.announce(incident=snap, look_first=look_first))
             if announce
             else _none()
         )
-        post_checklist = snap.checklists and incident.checklist_ts is None
+        post_checklist = snap.checklists and room.checklist_ts is None
         steps.append(
             step("checklist", self._chat.post_checklist(incident=snap)) if post_checklist else _none()
         )
         _, _, card_ts, announce_ts, checklist_ts = await asyncio.gather(*steps)
-        card_ts = card_ts or incident.card_ts
-        pinned = incident.card_pinned
+        card_ts = card_ts or room.card_ts
+        pinned = room.card_pinned
         if card_ts and not pinned:
             await step("pin", self._chat.pin(channel_id=channel_id, ts=card_ts))
             pinned = "pin" not in missing
@@ -373,8 +402,12 @@ class IncidentService:
             row.announce_ts = announce_ts or row.announce_ts
             row.checklist_ts = checklist_ts or row.checklist_ts
             row.setup_error = ", ".join(missing)
+            row.setup_claimed_at = None  # the lease goes back with what the set-up did
             row.updated_at = self._clock.now()
-            snap = await snapshot_of(repo, row, timeline=False)
+            if row.revision == posted.revision:
+                snap = replace(snap, card_ts=row.card_ts, checklist_ts=row.checklist_ts)
+            else:
+                snap = await snapshot_of(repo, row, timeline=False)
         if snap.revision != posted.revision:
             # A change committed while the room was being set up, when there was no card for it to update yet.
             await self.effects.show(incident_id)
@@ -1066,9 +1099,11 @@ class IncidentService:
             )
 
     async def _record_setup(self, incident_id: int, *, error: str) -> None:
+        """Notes why the set-up stopped, and gives its lease back."""
         async with self._store.transaction() as repo:
             row = await self._get(repo, incident_id)
             row.setup_error = error
+            row.setup_claimed_at = None
             repo.session.add(row)
 
 
