@@ -31,6 +31,8 @@ _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Characters that start a block (heading, list, quote, rule, setext underline) at the start of a line.
 _LINE_START = "#+-="
 _ORDERED = re.compile(r"(\d{1,9})([.)])")
+# `# Title #` closes the heading: a run of `#` after a space (or alone) at the end of a heading's text.
+_CLOSING_HASHES = re.compile(r"(?:(?<=[ \t])|^)(#+)$")
 
 # Slack lets channel names use these scripts besides a-z, 0-9, - and _ (Japanese teams name channels in it).
 _CJK_RANGES = (
@@ -91,6 +93,12 @@ def escape_markdown(text: str) -> str:
         escaped = "\\" + escaped
     # `1. text` and `1) text` would start an ordered list.
     return _ORDERED.sub(r"\1\\\2", escaped, count=1) if _ORDERED.match(escaped) else escaped
+
+
+def escape_markdown_heading(text: str) -> str:
+    """Escapes user text that ends an ATX heading (`# INC-12: <text>`): as escape_markdown, and a run of `#`
+    at the end after a space is escaped too, or CommonMark would read it as the heading's closing sequence."""
+    return _CLOSING_HASHES.sub(r"\\\1", escape_markdown(text))
 
 
 def escape_markdown_cell(text: str) -> str:

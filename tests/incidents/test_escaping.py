@@ -15,6 +15,7 @@ from bot.incidents.escaping import (
     channel_slug,
     escape_markdown,
     escape_markdown_cell,
+    escape_markdown_heading,
     escape_mrkdwn,
     plain_excerpt,
 )
@@ -176,6 +177,22 @@ def test_escaped_markdown_after_a_list_marker_stays_one_item(text: str) -> None:
     assert rendered.count("<li>") == 1
     for tag in ("<h", "<a", "<img", "<script", "<table", "<code", "<em", "<strong", "<blockquote", "<ol"):
         assert tag not in rendered, rendered
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "Broken #", "Broken ##", "Broken # ", "#", "C#", "a # b", "\\#"])
+def test_escaped_heading_text_shows_as_typed(text: str) -> None:
+    """A title in an ATX heading keeps every character: a closing `#` run at its end is escaped too."""
+    for renderer in (COMMONMARK, GFM):
+        rendered = renderer.render(f"# INC-1: {escape_markdown_heading(text)}\n")
+        assert rendered.startswith("<h1>") and rendered.endswith("</h1>\n"), rendered
+        assert "<" not in rendered[4:-6], rendered
+        assert visible_text(rendered) == " ".join(f"INC-1: {text}".split())
+
+
+def test_escaped_heading_text_changes_only_a_closing_run() -> None:
+    assert escape_markdown_heading("Checkout down") == escape_markdown("Checkout down")
+    assert escape_markdown_heading("C# build") == escape_markdown("C# build")
+    assert escape_markdown_heading("Broken #") == "Broken \\#"
 
 
 def test_escaped_markdown_keeps_readable_words() -> None:
