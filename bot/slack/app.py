@@ -21,7 +21,7 @@ from bot.slack.gateway import SlackGateway
 from bot.slack.inbox import SlackInbox
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
-from bot.slack.parse import payload_problem
+from bot.slack.parse import payload_problem, unused_kind
 from bot.slack.turns import AckFirst
 from storage.repository import Store
 
@@ -91,6 +91,9 @@ def build_web(
             bolt_request = AsyncBoltRequest(
                 body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
             )
+            if (unused := unused_kind(bolt_request.body)) is not None:
+                log.info("ignored a delivery of a kind Hashi does not use: %s", unused)
+                return web.Response(status=200)
             problem = payload_problem(bolt_request.body)
             if problem is None:
                 bolt_response = await app.async_dispatch(bolt_request)

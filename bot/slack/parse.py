@@ -774,6 +774,28 @@ def id_number(value: object) -> int | None:
     return None
 
 
+# Interactivity kinds Hashi never asks for (no legacy attachments, dialogs, shortcuts or external selects):
+# Slack sends them only to an app that posts or registers such things; a signed one is answered and ignored.
+UNUSED_KINDS = frozenset(
+    {
+        "interactive_message",
+        "dialog_submission",
+        "dialog_cancellation",
+        "dialog_suggestion",
+        "message_action",
+        "shortcut",
+        "block_suggestion",
+        "workflow_step_edit",
+    }
+)
+
+
+def unused_kind(body: Any) -> str | None:
+    """The kind of a request Hashi has no use for (see UNUSED_KINDS), else None."""
+    kind = body.get("type") if isinstance(body, dict) and "command" not in body else None
+    return kind if kind in UNUSED_KINDS else None
+
+
 def payload_problem(body: Any) -> str | None:
     """What is wrong with a Slack request body, or None: the fields Hashi's listeners rely on must be there
     with the right types (Slack always sends them; a request without them is not from Slack)."""

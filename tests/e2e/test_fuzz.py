@@ -1342,3 +1342,36 @@ async def test_regression_nul_in_modal_text_on_postgres(
         await hashi.driver.submit(user_id=BOB, view=opened[0].response["view"], values=values)
         await hashi.settle()
         assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "interactive_message", "callback_id": "x", "user": {"id": "U0BOB"}},
+        {
+            "type": "interactive_message",
+            "callback_id": "x",
+            "actions": [{"name": "ok", "type": "button", "value": "1"}],
+            "user": {"id": "U0BOB"},
+            "channel": {"id": "C0GENERAL"},
+            "response_url": "https://hooks.example/x",
+            "trigger_id": "1.2.3",
+        },
+        {"type": "dialog_submission", "callback_id": "x", "submission": {}, "user": {"id": "U0BOB"}},
+        {"type": "dialog_cancellation", "callback_id": "x", "user": {"id": "U0BOB"}},
+        {"type": "message_action", "callback_id": "x", "user": {"id": "U0BOB"}, "trigger_id": "1.2"},
+        {"type": "shortcut", "callback_id": "x", "user": {"id": "U0BOB"}, "trigger_id": "1.2"},
+        {"type": "block_suggestion", "action_id": "x", "block_id": "y", "user": {"id": "U0BOB"}},
+    ],
+    ids=["legacy-no-actions", "legacy", "dialog", "dialog-cancel", "msg-action", "shortcut", "suggestion"],
+)
+def test_regression_kinds_hashi_does_not_use(fuzzed: FuzzedHashi, payload: dict[str, Any]) -> None:
+    """Signed payloads of kinds Hashi never asks for (legacy attachments, dialogs, shortcuts) are answered
+    and ignored: no 500, no traceback."""
+
+    async def build(f: FuzzedHashi, room: str) -> Sent:
+        sent = await f.hashi.driver.interact(payload)
+        assert sent.status == 200, sent
+        return sent
+
+    _send_one(fuzzed, build, str(payload))
