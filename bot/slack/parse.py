@@ -774,6 +774,28 @@ def id_number(value: object) -> int | None:
     return None
 
 
+def selected_option(element: Any) -> str | None:
+    """The value of a select's chosen option (in a click or a view's state), or None when there is none of
+    the right shape (nothing chosen, or a payload Slack would not send)."""
+    option = element.get("selected_option") if isinstance(element, dict) else None
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def selected_options(element: Any) -> frozenset[str] | None:
+    """The values of a checkbox group's ticked options (in a click or a view's state; none ticked: empty), or
+    None when they are not a list of options with text values."""
+    options = element.get("selected_options", []) if isinstance(element, dict) else None
+    if not isinstance(options, list):
+        return None
+    values = [option.get("value") if isinstance(option, dict) else None for option in options]
+    return (
+        frozenset(v for v in values if isinstance(v, str))
+        if all(isinstance(v, str) for v in values)
+        else None
+    )
+
+
 # Interactivity kinds Hashi never asks for (no legacy attachments, dialogs, shortcuts or external selects):
 # Slack sends them only to an app that posts or registers such things; a signed one is answered and ignored.
 UNUSED_KINDS = frozenset(

@@ -1375,3 +1375,32 @@ def test_regression_kinds_hashi_does_not_use(fuzzed: FuzzedHashi, payload: dict[
         return sent
 
     _send_one(fuzzed, build, str(payload))
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"action_id": Action.SEVERITY, "type": "static_select", "selected_option": "SEV1"},
+        {"action_id": Action.STATUS, "type": "static_select", "selected_option": ["monitoring"]},
+        {"action_id": Action.SEVERITY, "type": "static_select", "selected_option": {"value": 1}},
+        {"action_id": Action.CHECKLIST, "type": "checkboxes", "selected_options": "all"},
+        {"action_id": Action.CHECKLIST, "type": "checkboxes", "selected_options": [{}]},
+        {"action_id": Action.CHECKLIST, "type": "checkboxes", "selected_options": [{"value": 5}]},
+    ],
+    ids=["option-text", "option-list", "option-value-number", "options-text", "option-empty", "value-number"],
+)
+def test_regression_malformed_choice(fuzzed: FuzzedHashi, action: dict[str, Any]) -> None:
+    """A click whose choice has the wrong shape is bad input: a :warning: answer, nothing changes, no
+    traceback (it raised before the ack)."""
+
+    async def send() -> Outcome:
+        room = await fuzzed.room("choices", severity="SEV1")  # SEV1 runs a playbook: a checklist
+        block_id, _ = _checklist(fuzzed.hashi, room) if action["action_id"] == Action.CHECKLIST else ("", "")
+        clicked = {**action, "block_id": block_id} if block_id else action
+        return await fuzzed.exchange(
+            lambda: fuzzed.hashi.driver.interact(_click(fuzzed, room, BOB, **clicked))
+        )
+
+    outcome = fuzzed.run(send())
+    fuzzed.check(outcome, action, surface="regression")
+    assert outcome.refused and outcome.sent.status == 200

@@ -18,7 +18,7 @@ from bot.slack import blocks
 from bot.slack.ids import Block, Field, View
 from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
-from bot.slack.parse import id_number
+from bot.slack.parse import id_number, selected_option, selected_options
 
 TITLE_LIMIT = 150
 PRE_ACK_LOOKUP = 1.0  # seconds a submission may wait for the user's time zone before it is acknowledged
@@ -34,14 +34,9 @@ def _value(view: dict[str, Any], block: str, field: str) -> Any:
     if not isinstance(state, dict):
         return None
     if "selected_option" in state:
-        option = state.get("selected_option")
-        value = option.get("value") if isinstance(option, dict) else None
-        return value if isinstance(value, str) else None
+        return selected_option(state)
     if "selected_options" in state:
-        options = state.get("selected_options")
-        if not isinstance(options, list):
-            return []
-        return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
+        return sorted(selected_options(state) or ())
     value = state.get("value")
     return value if isinstance(value, str) else None
 
