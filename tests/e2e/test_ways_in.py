@@ -178,3 +178,37 @@ async def test_a_modal_submitted_three_times_counts_once(hashi: Hashi) -> None:
     snap = await hashi.runtime.service.snapshot(incident_id=1)
     assert snap.status.value == "resolved"
     assert len([e for e in snap.timeline if "rolled back" in e.text]) == 1
+
+
+# Text that reorders or hides itself
+
+HIDING = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200e\u200f\u2060\ufeff"
+
+
+def _every_text(value: object) -> str:
+    """Every string in a call's arguments or an answer, as one."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(_every_text(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return "\n".join(_every_text(v) for v in value)
+    return ""
+
+
+async def test_what_others_read_shows_no_reversed_or_hidden_text(hashi: Hashi) -> None:
+    title = "Invoice \u202egpj.exe\u202c pay\u200bment \u2066now\u2069"
+    room = await _declare(hashi, title)
+    await hashi.driver.command("note \u2067reversed\u2069 \ufeffnote\u200f", user_id=ALICE, channel_id=room)
+    await hashi.driver.command("status identified \u202ewen\u202c cause", user_id=ALICE, channel_id=room)
+    await hashi.driver.command("postmortem", user_id=ALICE, channel_id=room)
+    await hashi.eventually(lambda: list(hashi.standin.files.values()), what="the postmortem upload")
+    await hashi.settle()
+    sent = [_every_text(call.args) for call in hashi.standin.calls]
+    sent += [_every_text(answer) for answer in hashi.standin.responses]
+    sent += [upload.content.decode() for upload in hashi.standin.files.values()]
+    shown = "\n".join(sent)
+    assert [hex(ord(c)) for c in HIDING if c in shown] == []
+    assert "Invoice gpj.exe payment now" in shown  # the card, topic and announcement still show the title
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert snap.title == title  # the record keeps what was typed
