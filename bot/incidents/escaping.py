@@ -28,9 +28,18 @@ _ALWAYS = {
 _LONE_UNDERSCORE = re.compile(r"_(?:(?<![^\W_]_)|(?![^\W_]))")  # starts with `_`, so the search is quick
 # Control characters (Unicode category Cc) and lone surrogates (Cs), which no one means to type.
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Characters that reorder or hide text: bidirectional marks, embeddings, overrides and isolates, zero-width
+# spaces, invisible operators and the byte-order mark. With them a title can show reversed (`‮txt.exe`) or
+# disguised; they are dropped from everything others read (the stored text keeps them).
+_INVISIBLE = re.compile("[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# The zero-width (non-)joiner shapes scripts and joins emoji (👩‍💻): kept between two non-ASCII characters,
+# dropped next to ASCII, a space or an end, where it can only hide something.
+_JOINER = re.compile(r"(?<![^\x00-\x7f\s])[\u200c\u200d]|[\u200c\u200d](?![^\x00-\x7f\s])")
 # Characters that start a block (heading, list, quote, rule, setext underline) at the start of a line.
 _LINE_START = "#+-="
 _ORDERED = re.compile(r"(\d{1,9})([.)])")
+# `# Title #` closes the heading: a run of `#` after a space (or alone) at the end of a heading's text.
+_CLOSING_HASHES = re.compile(r"(?:(?<=[ \t])|^)(#+)$")
 
 # Slack lets channel names use these scripts besides a-z, 0-9, - and _ (Japanese teams name channels in it).
 _CJK_RANGES = (
@@ -49,12 +58,20 @@ _SLUG_ASCII = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 _PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
 
 
+def without_invisible(text: str) -> str:
+    """The text without the characters that reorder or hide it (bidirectional controls, zero-width spaces;
+    joiners only where they join two non-ASCII characters stay): every escape here applies it."""
+    return _JOINER.sub("", _INVISIBLE.sub("", text))
+
+
 def escape_mrkdwn(text: str, *, keep_mentions: bool = False) -> str:
-    """Escapes `&`, `<` and `>` so user text shows as typed in Slack mrkdwn and never mentions or links.
+    """Escapes `&`, `<` and `>` so user text shows as typed in Slack mrkdwn and never mentions or links, and
+    drops the characters that reorder or hide text (without_invisible).
 
     With keep_mentions, user mentions and channel references (`<@U123>`, `<#C123|name>`) stay live;
     special mentions (`<!channel>`, `<!here>`) and links are escaped all the same.
     """
+    text = without_invisible(text)
     if not keep_mentions:
         return text.translate(_MRKDWN)
     pieces: list[str] = []
@@ -69,8 +86,9 @@ def escape_mrkdwn(text: str, *, keep_mentions: bool = False) -> str:
 
 
 def _inline(text: str) -> str:
-    """One line of text: line breaks and tabs as spaces, control characters dropped, ends trimmed."""
-    return _CONTROLS.sub("", _BREAKS.sub(" ", text)).strip(" ")
+    """One line of text: line breaks and tabs as spaces, control and invisible characters dropped, ends
+    trimmed."""
+    return without_invisible(_CONTROLS.sub("", _BREAKS.sub(" ", text))).strip(" ")
 
 
 def escape_markdown(text: str) -> str:
@@ -91,6 +109,12 @@ def escape_markdown(text: str) -> str:
         escaped = "\\" + escaped
     # `1. text` and `1) text` would start an ordered list.
     return _ORDERED.sub(r"\1\\\2", escaped, count=1) if _ORDERED.match(escaped) else escaped
+
+
+def escape_markdown_heading(text: str) -> str:
+    """Escapes user text that ends an ATX heading (`# INC-12: <text>`): as escape_markdown, and a run of `#`
+    at the end after a space is escaped too, or CommonMark would read it as the heading's closing sequence."""
+    return _CLOSING_HASHES.sub(r"\\\1", escape_markdown(text))
 
 
 def escape_markdown_cell(text: str) -> str:

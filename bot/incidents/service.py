@@ -1082,7 +1082,7 @@ class IncidentService:
     async def _get(self, repo: Repository, incident_id: int, *, for_update: bool = False) -> Incident:
         row = await repo.incident(incident_id=incident_id, for_update=for_update)
         if row is None:
-            raise IncidentNotFound(Msg("errors.no_incident", id=incident_id))
+            raise IncidentNotFound(Msg("errors.not_visible", id=incident_id))
         return row
 
     @staticmethod

@@ -10,7 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
-from bot.incidents.escaping import escape_markdown, escape_markdown_cell
+from bot.incidents.escaping import escape_markdown, escape_markdown_cell, escape_markdown_heading
 from bot.incidents.model import ChecklistItemView, EventKind, IncidentSnapshot, Milestones, TimelineEntry
 from bot.incidents.times import format_duration, format_local
 from bot.reports.metrics import impact_end, incident_metrics, metric_label
@@ -149,7 +149,7 @@ def _section(name: str, body: str) -> str:
 
 def _title(snap: IncidentSnapshot) -> str:
     """The first heading, kept tight between its markers (a heading needs no blank lines)."""
-    heading = f"# INC-{snap.id}: {escape_markdown(snap.title)}"
+    heading = f"# INC-{snap.id}: {escape_markdown_heading(snap.title)}"
     return f"<!-- hashi:begin title -->\n{heading}\n<!-- hashi:end title -->"
 
 

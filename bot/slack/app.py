@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -12,6 +13,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.incidents.service import IncidentService
@@ -21,7 +23,7 @@ from bot.slack.gateway import SlackGateway
 from bot.slack.inbox import SlackInbox
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
-from bot.slack.parse import payload_problem
+from bot.slack.parse import payload_problem, unused_kind, without_lone_surrogates
 from bot.slack.turns import AckFirst
 from storage.repository import Store
 
@@ -55,9 +57,21 @@ def build_app(
         request_verification_enabled=bool(settings.env.slack_signing_secret),
         logger=bolt_logger,
     )
+    app.use(_without_lone_surrogates)
     register_all(app, Deps(service=service, gateway=gateway, settings=settings, turns=turns, inbox=inbox))
     inbox.app = app
     return app
+
+
+async def _without_lone_surrogates(
+    req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
+) -> BoltResponse:
+    """Global middleware: a lone surrogate in a payload (`\\ud800` in its JSON) becomes U+FFFD before any
+    listener, the inbox's record or the database sees it (no UTF-8 encoder takes one), over HTTP, Socket Mode
+    and replays alike."""
+    req.body = without_lone_surrogates(req.body)
+    await next()
+    return resp
 
 
 def build_web(
@@ -91,6 +105,9 @@ def build_web(
             bolt_request = AsyncBoltRequest(
                 body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
             )
+            if (unused := unused_kind(bolt_request.body)) is not None:
+                log.info("ignored a delivery of a kind Hashi does not use: %s", unused)
+                return web.Response(status=200)
             problem = payload_problem(bolt_request.body)
             if problem is None:
                 bolt_response = await app.async_dispatch(bolt_request)

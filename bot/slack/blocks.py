@@ -35,7 +35,7 @@ from bot.incidents.reminders import Reminder, ReminderKind
 from bot.incidents.times import format_local
 from bot.slack.ids import Action, Field, View
 from bot.slack.ids import Block as BlockId
-from bot.slack.parse import id_number
+from bot.slack.parse import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE, id_number
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -293,7 +293,7 @@ def declare_modal(
             _input(
                 BlockId.TITLE,
                 say("title_label"),
-                PlainTextInputElement(action_id=Field.TITLE, max_length=150),
+                PlainTextInputElement(action_id=Field.TITLE, max_length=MAX_TITLE),
             ),
             _input(
                 BlockId.SEVERITY,
@@ -303,14 +303,14 @@ def declare_modal(
             _input(
                 BlockId.SERVICES,
                 say("services"),
-                PlainTextInputElement(action_id=Field.SERVICES, max_length=500),
+                PlainTextInputElement(action_id=Field.SERVICES, max_length=MAX_SERVICES),
                 optional=True,
                 hint=say("services_hint"),
             ),
             _input(
                 BlockId.SUMMARY,
                 say("summary"),
-                PlainTextInputElement(action_id=Field.SUMMARY, multiline=True, max_length=2900),
+                PlainTextInputElement(action_id=Field.SUMMARY, multiline=True, max_length=MAX_TEXT),
                 optional=True,
             ),
             _input(
@@ -325,7 +325,7 @@ def declare_modal(
             _input(
                 BlockId.DETECTED,
                 say("detected"),
-                PlainTextInputElement(action_id=Field.DETECTED, max_length=60),
+                PlainTextInputElement(action_id=Field.DETECTED, max_length=MAX_TIME_TEXT),
                 optional=True,
                 hint=t("slack.time_hint", lang),
             ),
@@ -357,13 +357,13 @@ def _text_and_time_modal(
             _input(
                 text_block,
                 text_label,
-                PlainTextInputElement(action_id=text_action, multiline=True, max_length=2900),
+                PlainTextInputElement(action_id=text_action, multiline=True, max_length=MAX_TEXT),
                 optional=text_optional,
             ),
             _input(
                 at_block,
                 at_label,
-                PlainTextInputElement(action_id=at_action, max_length=60),
+                PlainTextInputElement(action_id=at_action, max_length=MAX_TIME_TEXT),
                 optional=True,
                 hint=t("slack.time_hint", lang),
             ),

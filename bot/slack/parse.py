@@ -48,9 +48,12 @@ from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import SETTABLE_STATUSES, Status
 from bot.incidents.times import DURATION_FORMS, TIME_FORMS, TimeParseError, parse_duration, parse_time
 
+# The limits of free text, the same on every way in (slash command, modal fields and their max_length).
 MAX_TITLE = 150
 MAX_TEXT = 2900
 MAX_REASON = 500
+MAX_SERVICES = 500
+MAX_TIME_TEXT = 60
 # `at 1 hour 30 minutes ago` is five tokens; the longest run that reads as a time wins.
 MAX_TIME_TOKENS = 5
 DEFAULT_STATS_WINDOW = "30d"
@@ -772,6 +775,78 @@ def id_number(value: object) -> int | None:
     if isinstance(value, str) and 0 < len(value) <= 10 and value.isascii() and value.isdigit():
         return int(value)
     return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(payload: Any) -> Any:
+    """The payload with every lone surrogate in its texts (a `\\ud800` escape in JSON, which no UTF-8 text,
+    database or log can hold) replaced by U+FFFD, keys included; the same object when there is none."""
+    if isinstance(payload, str):
+        try:
+            payload.encode("utf-8")
+        except UnicodeEncodeError:
+            return _SURROGATE.sub("\ufffd", payload)
+        return payload
+    if isinstance(payload, dict):
+        pairs = [(k, v, without_lone_surrogates(k), without_lone_surrogates(v)) for k, v in payload.items()]
+        if all(k is k2 and v is v2 for k, v, k2, v2 in pairs):
+            return payload
+        return {k2: v2 for _, _, k2, v2 in pairs}
+    if isinstance(payload, list):
+        items = [without_lone_surrogates(item) for item in payload]
+        return payload if all(a is b for a, b in zip(items, payload, strict=True)) else items
+    return payload
+
+
+def clipped(text: str, limit: int = MAX_TEXT) -> str:
+    """Text that came in without a way to refuse it (a pinned message) within Hashi's limit: cut with `…`."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def selected_option(element: Any) -> str | None:
+    """The value of a select's chosen option (in a click or a view's state), or None when there is none of
+    the right shape (nothing chosen, or a payload Slack would not send)."""
+    option = element.get("selected_option") if isinstance(element, dict) else None
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def selected_options(element: Any) -> frozenset[str] | None:
+    """The values of a checkbox group's ticked options (in a click or a view's state; none ticked: empty), or
+    None when they are not a list of options with text values."""
+    options = element.get("selected_options", []) if isinstance(element, dict) else None
+    if not isinstance(options, list):
+        return None
+    values = [option.get("value") if isinstance(option, dict) else None for option in options]
+    return (
+        frozenset(v for v in values if isinstance(v, str))
+        if all(isinstance(v, str) for v in values)
+        else None
+    )
+
+
+# Interactivity kinds Hashi never asks for (no legacy attachments, dialogs, shortcuts or external selects):
+# Slack sends them only to an app that posts or registers such things; a signed one is answered and ignored.
+UNUSED_KINDS = frozenset(
+    {
+        "interactive_message",
+        "dialog_submission",
+        "dialog_cancellation",
+        "dialog_suggestion",
+        "message_action",
+        "shortcut",
+        "block_suggestion",
+        "workflow_step_edit",
+    }
+)
+
+
+def unused_kind(body: Any) -> str | None:
+    """The kind of a request Hashi has no use for (see UNUSED_KINDS), else None."""
+    kind = body.get("type") if isinstance(body, dict) and "command" not in body else None
+    return kind if kind in UNUSED_KINDS else None
 
 
 def payload_problem(body: Any) -> str | None:

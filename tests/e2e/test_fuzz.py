@@ -1342,3 +1342,65 @@ async def test_regression_nul_in_modal_text_on_postgres(
         await hashi.driver.submit(user_id=BOB, view=opened[0].response["view"], values=values)
         await hashi.settle()
         assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "interactive_message", "callback_id": "x", "user": {"id": "U0BOB"}},
+        {
+            "type": "interactive_message",
+            "callback_id": "x",
+            "actions": [{"name": "ok", "type": "button", "value": "1"}],
+            "user": {"id": "U0BOB"},
+            "channel": {"id": "C0GENERAL"},
+            "response_url": "https://hooks.example/x",
+            "trigger_id": "1.2.3",
+        },
+        {"type": "dialog_submission", "callback_id": "x", "submission": {}, "user": {"id": "U0BOB"}},
+        {"type": "dialog_cancellation", "callback_id": "x", "user": {"id": "U0BOB"}},
+        {"type": "message_action", "callback_id": "x", "user": {"id": "U0BOB"}, "trigger_id": "1.2"},
+        {"type": "shortcut", "callback_id": "x", "user": {"id": "U0BOB"}, "trigger_id": "1.2"},
+        {"type": "block_suggestion", "action_id": "x", "block_id": "y", "user": {"id": "U0BOB"}},
+    ],
+    ids=["legacy-no-actions", "legacy", "dialog", "dialog-cancel", "msg-action", "shortcut", "suggestion"],
+)
+def test_regression_kinds_hashi_does_not_use(fuzzed: FuzzedHashi, payload: dict[str, Any]) -> None:
+    """Signed payloads of kinds Hashi never asks for (legacy attachments, dialogs, shortcuts) are answered
+    and ignored: no 500, no traceback."""
+
+    async def build(f: FuzzedHashi, room: str) -> Sent:
+        sent = await f.hashi.driver.interact(payload)
+        assert sent.status == 200, sent
+        return sent
+
+    _send_one(fuzzed, build, str(payload))
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"action_id": Action.SEVERITY, "type": "static_select", "selected_option": "SEV1"},
+        {"action_id": Action.STATUS, "type": "static_select", "selected_option": ["monitoring"]},
+        {"action_id": Action.SEVERITY, "type": "static_select", "selected_option": {"value": 1}},
+        {"action_id": Action.CHECKLIST, "type": "checkboxes", "selected_options": "all"},
+        {"action_id": Action.CHECKLIST, "type": "checkboxes", "selected_options": [{}]},
+        {"action_id": Action.CHECKLIST, "type": "checkboxes", "selected_options": [{"value": 5}]},
+    ],
+    ids=["option-text", "option-list", "option-value-number", "options-text", "option-empty", "value-number"],
+)
+def test_regression_malformed_choice(fuzzed: FuzzedHashi, action: dict[str, Any]) -> None:
+    """A click whose choice has the wrong shape is bad input: a :warning: answer, nothing changes, no
+    traceback (it raised before the ack)."""
+
+    async def send() -> Outcome:
+        room = await fuzzed.room("choices", severity="SEV1")  # SEV1 runs a playbook: a checklist
+        block_id, _ = _checklist(fuzzed.hashi, room) if action["action_id"] == Action.CHECKLIST else ("", "")
+        clicked = {**action, "block_id": block_id} if block_id else action
+        return await fuzzed.exchange(
+            lambda: fuzzed.hashi.driver.interact(_click(fuzzed, room, BOB, **clicked))
+        )
+
+    outcome = fuzzed.run(send())
+    fuzzed.check(outcome, action, surface="regression")
+    assert outcome.refused and outcome.sent.status == 200

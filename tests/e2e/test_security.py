@@ -135,3 +135,61 @@ async def test_private_incident_leaks_nowhere_for_outsiders(hashi: Hashi) -> Non
     listed = await hashi.driver.command("list", user_id=BOB, channel_id=GENERAL)
     await hashi.settle()
     assert "Secret rotation leak" in json.dumps(hashi.standin.responses_to(listed.response_url or ""))
+
+
+# Every way to name an incident in `/incident`, with arguments it accepts (the words come from the parser).
+_ARGUMENTS = {
+    "sev": "SEV2 worse",
+    "status": "identified the cause",
+    "lead": "<@U0BOB|bob>",
+    "role": "comms <@U0BOB|bob>",
+    "note": "hello",
+    "impact": "start 10m ago",
+    "detected": "10m ago",
+    "resolve": "fixed",
+    "playbook": "datastore-outage",
+    "followup": "add an alert",
+}
+
+
+def _incident_forms() -> list[str]:
+    """`<word> INC-{id} <args>` and `INC-{id} <word> <args>` for every subcommand word on one incident."""
+    from bot.slack.parse import _ALIASES, _INCIDENT_READERS
+
+    forms = []
+    for word, name in sorted(_ALIASES.items()):
+        if name in _INCIDENT_READERS:
+            args = _ARGUMENTS.get(name, "")
+            forms += [f"{word} INC-{{id}} {args}".strip(), f"INC-{{id}} {word} {args}".strip()]
+    forms += ["#{id} note hi", "status #{id} resolved done", "status INC-{id} resolved"]
+    return forms
+
+
+async def test_a_private_incident_answers_as_a_missing_one(hashi: Hashi) -> None:
+    """An outsider learns nothing from the answer: a private incident and no incident read the same."""
+    room = await _declare_private(hashi)
+    forms = _incident_forms()
+    assert len(forms) >= 38
+    for form in forms:
+        private = await _reply(hashi, form.format(id=1), MALLORY, GENERAL)
+        missing = await _reply(hashi, form.format(id=9999), MALLORY, GENERAL)
+        assert private.replace("INC-1", "INC-N") == missing.replace("INC-9999", "INC-N"), form
+        assert "no incident INC-1 you can see" in private, form
+    for action_id in (Action.ACK, Action.NOTE, Action.RESOLVE, Action.EXPORT, Action.REOPEN):
+        said = []
+        for value in ("1", "9999"):
+            click = hashi.driver.block_actions(
+                user_id=MALLORY,
+                channel_id=GENERAL,
+                message=hashi.card(room),
+                action={"action_id": action_id, "block_id": Block.CARD_ACTIONS, "type": "button"}
+                | {"value": value},
+            )
+            await hashi.driver.interact(click)
+            answers = await hashi.eventually(
+                lambda click=click: hashi.standin.responses_to(click["response_url"]), what=action_id
+            )
+            said.append(str(answers[0]["text"]).replace(f"INC-{value}", "INC-N"))
+        assert said[0] == said[1], action_id
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert snap.severity == "SEV1" and snap.status.value == "investigating"

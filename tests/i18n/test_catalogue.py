@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -120,3 +122,37 @@ def test_every_word_the_code_looks_up_is_in_the_catalogue(lang: str) -> None:
     wanted += [f"postmortem.heading.{h}" for h in (*SECTIONS, *LESSONS)]
     wanted += [f"usage.{n}" for n in _NAMES] + [f"help.{n}" for n in _NAMES]
     assert [key for key in wanted if key not in keys] == []
+
+
+# Hashi's own markup, filled in at run time: a user mention, a channel reference, a date token.
+HASHI_MARKUP = re.compile(r"<@\{[a-z_]+\}>|<#\{[a-z_]+\}>|<!date\^\{ts\}\^[^<>|]*\|\{fallback\}>")
+# Texts that are not mrkdwn: usage lines and parse errors are plain text the code escapes where it shows them
+# (checked below), the postmortem's are Markdown (its tests check that the draft renders no HTML).
+NOT_MRKDWN = ("usage.", "parse.", "postmortem.")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_mrkdwn_texts_carry_no_markup_but_hashis_own(lang: str) -> None:
+    """Slack reads `<…>` as a link or mention and `&…;` as an entity, even inside backticks: a mrkdwn text has
+    no `<`, `>` or `&` but Hashi's own `<@{user}>`, `<#{channel}>` and `<!date^…>`."""
+    found = {}
+    for key, entry in catalogue(lang).items():  # type: ignore[arg-type]
+        if key.startswith(NOT_MRKDWN):
+            continue
+        for variant in _variants(entry):
+            if re.search("[<>&]", HASHI_MARKUP.sub("", variant)):
+                found[key] = variant
+    assert found == {}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_plain_texts_are_escaped_where_they_are_shown(lang: str) -> None:
+    from bot.slack.blocks import user_text
+    from bot.slack.parse import ParseError, parse_command, usage_text
+
+    assert not re.search("[<>]", usage_text(("SEV1", "SEV2"), ("lead", "comms"), lang))  # type: ignore[arg-type]
+    refused = parse_command(
+        "INC-3", severities=("SEV1",), roles=("lead",), now=datetime.now(UTC), tz=ZoneInfo("UTC"), lang=lang
+    )
+    assert isinstance(refused, ParseError) and "<" in refused.usage
+    assert not re.search("[<>]", user_text(refused.usage) + user_text(refused.message))

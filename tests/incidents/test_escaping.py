@@ -15,8 +15,10 @@ from bot.incidents.escaping import (
     channel_slug,
     escape_markdown,
     escape_markdown_cell,
+    escape_markdown_heading,
     escape_mrkdwn,
     plain_excerpt,
+    without_invisible,
 )
 
 COMMONMARK = MarkdownIt("commonmark")
@@ -69,7 +71,7 @@ class TestMrkdwn:
     def test_unescapes_to_the_same_text(self, text: str) -> None:
         escaped = escape_mrkdwn(text)
         decoded = escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-        assert decoded == text
+        assert decoded == without_invisible(text)
 
     @given(st.text())
     def test_keep_mentions_allows_only_mentions(self, text: str) -> None:
@@ -176,6 +178,22 @@ def test_escaped_markdown_after_a_list_marker_stays_one_item(text: str) -> None:
     assert rendered.count("<li>") == 1
     for tag in ("<h", "<a", "<img", "<script", "<table", "<code", "<em", "<strong", "<blockquote", "<ol"):
         assert tag not in rendered, rendered
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "Broken #", "Broken ##", "Broken # ", "#", "C#", "a # b", "\\#"])
+def test_escaped_heading_text_shows_as_typed(text: str) -> None:
+    """A title in an ATX heading keeps every character: a closing `#` run at its end is escaped too."""
+    for renderer in (COMMONMARK, GFM):
+        rendered = renderer.render(f"# INC-1: {escape_markdown_heading(text)}\n")
+        assert rendered.startswith("<h1>") and rendered.endswith("</h1>\n"), rendered
+        assert "<" not in rendered[4:-6], rendered
+        assert visible_text(rendered) == " ".join(f"INC-1: {text}".split())
+
+
+def test_escaped_heading_text_changes_only_a_closing_run() -> None:
+    assert escape_markdown_heading("Checkout down") == escape_markdown("Checkout down")
+    assert escape_markdown_heading("C# build") == escape_markdown("C# build")
+    assert escape_markdown_heading("Broken #") == "Broken \\#"
 
 
 def test_escaped_markdown_keeps_readable_words() -> None:
@@ -287,3 +305,52 @@ class TestPlainExcerpt:
         assert len(excerpt) <= limit
         assert "\n" not in excerpt
         assert "\r" not in excerpt
+
+
+# Characters that reorder or hide text: every one the escapes must drop.
+INVISIBLE = [
+    *(chr(c) for c in range(0x202A, 0x202F)),  # LRE RLE PDF LRO RLO
+    *(chr(c) for c in range(0x2066, 0x206A)),  # LRI RLI FSI PDI
+    "\u200b",  # zero-width space
+    "\u200e",  # left-to-right mark
+    "\u200f",  # right-to-left mark
+    "\u061c",  # Arabic letter mark
+    "\u2060",  # word joiner
+    "\u2062",  # invisible times
+    "\ufeff",  # byte-order mark
+    "\u180e",  # Mongolian vowel separator
+]
+ESCAPES = {
+    "mrkdwn": escape_mrkdwn,
+    "mrkdwn-mentions": lambda text: escape_mrkdwn(text, keep_mentions=True),
+    "markdown": escape_markdown,
+    "markdown-heading": escape_markdown_heading,
+    "markdown-cell": escape_markdown_cell,
+    "excerpt": lambda text: plain_excerpt(text, 200),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESCAPES))
+@pytest.mark.parametrize("char", INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_every_escape_drops_what_reorders_or_hides_text(name: str, char: str) -> None:
+    escaped = ESCAPES[name](f"{char}Invoice{char} gpj.exe{char}")
+    assert char not in escaped
+    assert "Invoice gpj.exe" in escaped.replace("\\", "")
+
+
+@pytest.mark.parametrize("name", sorted(ESCAPES))
+def test_joiners_stay_only_where_they_join(name: str) -> None:
+    escape = ESCAPES[name]
+    assert escape("on call 👩\u200d💻") == escape("on call 👩") + "\u200d💻"  # one emoji
+    assert "\u200c" in escape("می\u200cخواهم")  # Persian: the non-joiner shapes the word
+    assert "\u200d" not in escape("ad\u200dmin") and "\u200c" not in escape("\u200cadmin\u200c")
+
+
+@given(st.text())
+def test_without_invisible_leaves_no_bidi_control(text: str) -> None:
+    cleaned = without_invisible(text)
+    assert not any(
+        unicodedata.bidirectional(c) in ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
+        for c in cleaned
+    )
+    assert without_invisible(cleaned) == cleaned

@@ -194,6 +194,13 @@ def test_mermaid_labels_are_sanitised() -> None:
         assert bad not in fence.content.split("section Severity")[1], bad
 
 
+def test_a_title_ending_in_a_hash_keeps_it_in_the_heading() -> None:
+    snap = replace(scripted.private(), title="Queue stuck on shard #")
+    markdown = render_postmortem(snap, tz=ZoneInfo("UTC"), generated_at=utc("2026-11-24 04:00"), names=NAMES)
+    heading = re.search(r"<h1>(.*)</h1>", MarkdownIt("commonmark").render(markdown))
+    assert heading is not None and heading[1] == f"INC-{snap.id}: Queue stuck on shard #"
+
+
 def test_japanese_names_and_zone() -> None:
     rendered = CASES["japanese_tokyo"].render()
     assert "# INC-42: 決済APIのエラー率が上昇" in rendered

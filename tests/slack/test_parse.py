@@ -43,6 +43,8 @@ from bot.slack.parse import (
     ParseError,
     parse_command,
     parse_mention,
+    selected_option,
+    selected_options,
     usage_text,
 )
 
@@ -556,3 +558,38 @@ def test_note_text_passes_through_untouched(text: str) -> None:
         assert isinstance(result, ParseError)
     else:
         assert result == AddNote(incident_id=None, at=None, text=expected)
+
+
+@pytest.mark.parametrize(
+    ("element", "expected"),
+    [
+        ({"selected_option": {"text": {"type": "plain_text", "text": "SEV1"}, "value": "SEV1"}}, "SEV1"),
+        ({"selected_option": None}, None),
+        ({}, None),
+        ({"selected_option": "SEV1"}, None),
+        ({"selected_option": ["SEV1"]}, None),
+        ({"selected_option": {"value": 1}}, None),
+        ("SEV1", None),
+    ],
+)
+def test_selected_option_reads_only_an_option(element: object, expected: str | None) -> None:
+    assert selected_option(element) == expected
+
+
+@pytest.mark.parametrize(
+    ("element", "expected"),
+    [
+        ({"selected_options": [{"value": "a/1"}, {"value": "a/2"}]}, frozenset({"a/1", "a/2"})),
+        ({"selected_options": []}, frozenset()),
+        ({}, frozenset()),
+        ({"selected_options": "all"}, None),
+        ({"selected_options": [{}]}, None),
+        ({"selected_options": [{"value": 5}]}, None),
+        ({"selected_options": [{"value": "a/1"}, "a/2"]}, None),
+        ({"selected_options": None}, None),
+    ],
+)
+def test_selected_options_reads_only_a_list_of_options(
+    element: object, expected: frozenset[str] | None
+) -> None:
+    assert selected_options(element) == expected

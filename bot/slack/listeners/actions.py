@@ -18,7 +18,7 @@ from bot.slack import blocks
 from bot.slack.ids import Action
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page
-from bot.slack.parse import id_number
+from bot.slack.parse import id_number, selected_option, selected_options
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @deps.inbox.listen(app.action, Action.SEVERITY)
     async def severity_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        code = str((_action(body).get("selected_option") or {}).get("value") or "")
+        code = selected_option(_action(body))
 
-        async def work(_lang: Lang) -> Reply:
+        async def work(lang: Lang) -> Reply:
+            if code is None:
+                return t("actions.bad_click", lang)
             await deps.service.set_severity(
                 incident_id=await _incident_id(body, deps), severity=code, actor=body["user"]["id"]
             )
@@ -104,9 +106,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @deps.inbox.listen(app.action, Action.STATUS)
     async def status_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        value = str((_action(body).get("selected_option") or {}).get("value") or "")
+        value = selected_option(_action(body))
 
         async def work(lang: Lang) -> Reply:
+            if value is None:
+                return t("actions.bad_click", lang)
             incident_id = await _incident_id(body, deps)
             if value == Status.RESOLVED.value:
                 await deps.gateway.open_modal(
@@ -208,9 +212,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         action = _action(body)
         where = blocks.parse_checklist_block_id(str(action.get("block_id", "")))
-        selected = {str(o["value"]) for o in action.get("selected_options", [])}
+        selected = selected_options(action)
 
         async def work(lang: Lang) -> Reply:
+            if selected is None:
+                return t("actions.bad_click", lang)
             if where is None:
                 return t("actions.checklist_stale", lang)
             incident_id, start, playbook = where

@@ -13,6 +13,7 @@ from bot.incidents.errors import ChatError
 from bot.incidents.model import EventKind
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import home_page
+from bot.slack.parse import clipped
 
 log = logging.getLogger(__name__)
 _TS = re.compile(r"^\d{9,11}\.\d{1,6}$")
@@ -49,7 +50,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if message is None:
             return
         raw = message.get("text")
-        text = raw if isinstance(raw, str) and raw.strip() else "(no text)"  # a file or an emoji-only post
+        text = clipped(raw) if isinstance(raw, str) and raw.strip() else "(no text)"  # a file or an emoji
         author = message.get("user")
         permalink = await deps.gateway.permalink(channel_id=channel_id, ts=ts)
         added = await deps.service.add_note(
@@ -120,7 +121,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await deps.turns.after_ack()  # before the lookup, so the one budget covers all of this event's work
         incident_id = await deps.service.incident_for_channel(channel_id=str(channel_id))
         if incident_id is not None:
-            await deps.service.update_slack_message(incident_id=incident_id, source_ref=str(ts), text=text)
+            await deps.service.update_slack_message(
+                incident_id=incident_id, source_ref=str(ts), text=clipped(text)
+            )
 
     @deps.inbox.listen(app.event, {"type": "message", "subtype": "message_deleted"})
     async def message_deleted(event: dict[str, Any]) -> None:

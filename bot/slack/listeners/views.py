@@ -18,9 +18,16 @@ from bot.slack import blocks
 from bot.slack.ids import Block, Field, View
 from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
-from bot.slack.parse import id_number
+from bot.slack.parse import (
+    MAX_SERVICES,
+    MAX_TEXT,
+    MAX_TIME_TEXT,
+    MAX_TITLE,
+    id_number,
+    selected_option,
+    selected_options,
+)
 
-TITLE_LIMIT = 150
 PRE_ACK_LOOKUP = 1.0  # seconds a submission may wait for the user's time zone before it is acknowledged
 log = logging.getLogger(__name__)
 
@@ -34,16 +41,23 @@ def _value(view: dict[str, Any], block: str, field: str) -> Any:
     if not isinstance(state, dict):
         return None
     if "selected_option" in state:
-        option = state.get("selected_option")
-        value = option.get("value") if isinstance(option, dict) else None
-        return value if isinstance(value, str) else None
+        return selected_option(state)
     if "selected_options" in state:
-        options = state.get("selected_options")
-        if not isinstance(options, list):
-            return []
-        return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
+        return sorted(selected_options(state) or ())
     value = state.get("value")
     return value if isinstance(value, str) else None
+
+
+def _text(
+    view: dict[str, Any], block: str, field: str, limit: int, errors: dict[str, str], lang: Lang
+) -> str:
+    """A text input's value, trimmed ("" when it is missing or not text); longer than `limit` (the same limit
+    the slash command and the modal's own max_length keep), an error next to the field."""
+    value = _value(view, block, field)
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > limit:
+        errors[block] = t("views.at_most", lang, limit=limit)
+    return text
 
 
 def _incident_of(view: dict[str, Any]) -> int | None:
@@ -51,8 +65,12 @@ def _incident_of(view: dict[str, Any]) -> int | None:
     return id_number(view.get("private_metadata"))
 
 
-def _time(text: str | None, tz: ZoneInfo, block: str, errors: dict[str, str], lang: Lang) -> datetime | None:
-    if not text or not text.strip():
+def _time(
+    view: dict[str, Any], block: str, field: str, tz: ZoneInfo, errors: dict[str, str], lang: Lang
+) -> datetime | None:
+    """A time input's value as a time (None when empty); unreadable, an error next to the field."""
+    text = _text(view, block, field, MAX_TIME_TEXT, errors, lang)
+    if not text or block in errors:
         return None
     try:
         return parse_time(text, now=delivery_time(), tz=tz)
@@ -103,23 +121,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # The modal was opened in the user's language, which it carries (no lookup before the ack).
         lang: Lang = next((code for code in LANGUAGES if code == meta.get("lang")), deps.channel_language)
         errors: dict[str, str] = {}
-        title = (_value(view, Block.TITLE, Field.TITLE) or "").strip()
+        title = _text(view, Block.TITLE, Field.TITLE, MAX_TITLE, errors, lang)
         if not title:
             errors[Block.TITLE] = t("views.title_missing", lang)
-        elif len(title) > TITLE_LIMIT:
-            errors[Block.TITLE] = t("views.at_most", lang, limit=TITLE_LIMIT)
         severity = _value(view, Block.SEVERITY, Field.SEVERITY)
         if severity not in deps.severities:
             errors[Block.SEVERITY] = t("views.choose_severity", lang, codes=", ".join(deps.severities))
-        detected = _time(_value(view, Block.DETECTED, Field.DETECTED), tz, Block.DETECTED, errors, lang)
+        services_text = _text(view, Block.SERVICES, Field.SERVICES, MAX_SERVICES, errors, lang)
+        summary = _text(view, Block.SUMMARY, Field.SUMMARY, MAX_TEXT, errors, lang)
+        detected = _time(view, Block.DETECTED, Field.DETECTED, tz, errors, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
         await deps.turns.after_ack()
-        services = [s for s in (_value(view, Block.SERVICES, Field.SERVICES) or "").split(",") if s.strip()]
+        services = [s for s in services_text.split(",") if s.strip()]
         private = "private" in (_value(view, Block.PRIVATE, Field.PRIVATE) or [])
-        summary = _value(view, Block.SUMMARY, Field.SUMMARY) or ""
         try:
             setup = await deps.service.declare(
                 title=title,
@@ -145,10 +162,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user_id = body["user"]["id"]
         errors: dict[str, str] = {}
         tz, lang = await deps.user_prefs(user_id, within=PRE_ACK_LOOKUP)
-        text = (_value(view, Block.NOTE_TEXT, Field.NOTE_TEXT) or "").strip()
+        text = _text(view, Block.NOTE_TEXT, Field.NOTE_TEXT, MAX_TEXT, errors, lang)
         if not text:
             errors[Block.NOTE_TEXT] = t("views.note_missing", lang)
-        at = _time(_value(view, Block.NOTE_AT, Field.NOTE_AT), tz, Block.NOTE_AT, errors, lang)
+        at = _time(view, Block.NOTE_AT, Field.NOTE_AT, tz, errors, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -165,13 +182,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user_id = body["user"]["id"]
         errors: dict[str, str] = {}
         tz, lang = await deps.user_prefs(user_id, within=PRE_ACK_LOOKUP)
-        at = _time(_value(view, Block.RESOLVE_AT, Field.RESOLVE_AT), tz, Block.RESOLVE_AT, errors, lang)
+        summary = _text(view, Block.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY, MAX_TEXT, errors, lang)
+        at = _time(view, Block.RESOLVE_AT, Field.RESOLVE_AT, tz, errors, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
         await deps.turns.after_ack()
-        summary = (_value(view, Block.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY) or "").strip()
         try:
             incident_id = await visible_incident(view, user_id)
             await deps.service.resolve(incident_id=incident_id, actor=user_id, at=at, summary=summary)
