@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     RowMapping,
     Select,
     delete,
@@ -105,6 +106,18 @@ class Turns:
                     waiter.set_result(None)
                     return
         self._busy = False
+
+
+def _is_in(user_id: str) -> ColumnElement[bool]:
+    """Whether the user is in an incident: its declarer, its lead, a participant or a role holder."""
+    member = (
+        select(col(Participant.incident_id))
+        .where(col(Participant.user_id) == user_id)
+        .union(select(col(RoleAssignment.incident_id)).where(col(RoleAssignment.user_id) == user_id))
+    )
+    return or_(
+        col(Incident.declared_by) == user_id, col(Incident.lead) == user_id, col(Incident.id).in_(member)
+    )
 
 
 class Store:
@@ -246,19 +259,7 @@ class Repository:
     ) -> tuple[list[Incident], int]:
         """A page of the incidents the user may see (public ones, private ones they are part of), newest
         first, and how many there are in all."""
-        member = (
-            select(col(Participant.incident_id))
-            .where(col(Participant.user_id) == user_id)
-            .union(select(col(RoleAssignment.incident_id)).where(col(RoleAssignment.user_id) == user_id))
-        )
-        stmt = select(Incident).where(
-            or_(
-                col(Incident.private).is_(False),
-                col(Incident.declared_by) == user_id,
-                col(Incident.lead) == user_id,
-                col(Incident.id).in_(member),
-            )
-        )
+        stmt = select(Incident).where(or_(col(Incident.private).is_(False), _is_in(user_id)))
         if open_only:
             stmt = stmt.where(col(Incident.status).in_(OPEN_STATUSES))
         total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
@@ -266,6 +267,11 @@ class Repository:
         if limit is not None:
             stmt = stmt.limit(limit)
         return list((await self.session.execute(stmt)).scalars()), int(total)
+
+    async def private_incidents_of(self, *, user_id: str) -> set[int]:
+        """The ids of the private incidents the user is in (declarer, lead, participant or role holder)."""
+        stmt = select(col(Incident.id)).where(col(Incident.private).is_(True), _is_in(user_id))
+        return {int(row or 0) for row in (await self.session.execute(stmt)).scalars()}
 
     async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
         """(id, severity, services as JSON text, private, status, each milestone as integer Unix microseconds

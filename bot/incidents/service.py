@@ -188,6 +188,11 @@ class IncidentService:
         """Cheap per-incident rows (milestones, severity changes) for metrics over a window."""
         return await incident_facts(self._store, since=since, until=until)
 
+    async def private_incidents_of(self, *, user_id: str) -> set[int]:
+        """The ids of the private incidents the user may see (the ones they are in)."""
+        async with self._store.transaction() as repo:
+            return await repo.private_incidents_of(user_id=user_id)
+
     async def visible_incidents(
         self, *, user_id: str, open_only: bool = True, limit: int | None = None, offset: int = 0
     ) -> tuple[list[IncidentSnapshot], int]:

@@ -9,9 +9,9 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any, Literal, overload
@@ -160,6 +160,22 @@ def facts_of(snap: IncidentSnapshot) -> IncidentFacts:
         milestones=snap.milestones,
         severity_changes=snap.severity_history,
     )
+
+
+def unnamed_private_services(
+    facts: Sequence[IncidentFacts], *, seen: Collection[int], configured: Collection[str]
+) -> list[IncidentFacts]:
+    """Incidents as someone sees them who is in only the `seen` private ones: every other private incident
+    still counts, but keeps only the services that are configured or that an incident they may see carries,
+    so its other services are never named (nor confirmed by asking for them)."""
+    known = {name.lower() for name in configured}
+    known |= {name.lower() for f in facts if not f.private or f.id in seen for name in f.services}
+    return [
+        f
+        if not f.private or f.id in seen
+        else replace(f, services=tuple(name for name in f.services if name.lower() in known))
+        for f in facts
+    ]
 
 
 @dataclass(frozen=True)

@@ -64,22 +64,50 @@ async def _reply_none(hashi: Hashi, text: str, user: str, channel: str) -> None:
 
 
 async def _declare_private(hashi: Hashi) -> str:
+    return await _declare_in_modal(hashi, "Secret rotation leak", services="vault", private=True)
+
+
+async def _declare_in_modal(hashi: Hashi, title: str, *, services: str, private: bool) -> str:
+    """Declares through the modal as Alice; returns the new incident's channel."""
+    before = set(hashi.standin.channels)
+    opens = len(hashi.standin.calls_to("views.open"))
     await hashi.driver.command("", user_id=ALICE, channel_id=GENERAL)
-    opened = await hashi.eventually(lambda: hashi.standin.calls_to("views.open"), what="the modal")
+    opened = await hashi.eventually(lambda: hashi.standin.calls_to("views.open")[opens:], what="the modal")
     await hashi.driver.submit(
         user_id=ALICE,
         view=opened[0].response["view"],
         values={
-            Block.TITLE: {Field.TITLE: input_value("Secret rotation leak")},
+            Block.TITLE: {Field.TITLE: input_value(title)},
             Block.SEVERITY: {Field.SEVERITY: select_value("SEV1")},
-            Block.SERVICES: {Field.SERVICES: input_value("vault")},
-            Block.PRIVATE: {Field.PRIVATE: checkboxes_value(["private"])},
+            Block.SERVICES: {Field.SERVICES: input_value(services)},
+            Block.PRIVATE: {Field.PRIVATE: checkboxes_value(["private"] if private else [])},
         },
     )
-    room = await hashi.eventually(lambda: hashi.channel_named("inc-1-"), what="the channel")
+    room = await hashi.eventually(
+        lambda: next((c for c in hashi.standin.channels if c not in before), None), what="the channel"
+    )
     await hashi.eventually(lambda: hashi.standin.channels[room].pins, what="the card")
     await hashi.settle()
     return str(room)
+
+
+async def test_stats_never_name_a_service_only_private_incidents_carry(hashi: Hashi) -> None:
+    await _declare_in_modal(hashi, "Secret rotation leak", services="secretsvc, checkout", private=True)
+    await _declare_in_modal(hashi, "Checkout 500s", services="checkout", private=False)
+    # An outsider: checkout's numbers count the private incident, but no group names its other service,
+    # and asking for that service answers as for one nobody has.
+    outside = await _reply(hashi, "stats 30d service:checkout", MALLORY, GENERAL)
+    assert "checkout" in outside and "2" in outside
+    assert "secretsvc" not in outside.lower()
+    secret = await _reply(hashi, "stats 30d service:secretsvc", MALLORY, GENERAL)
+    nothing = await _reply(hashi, "stats 30d service:nosuchsvc", MALLORY, GENERAL)
+    assert secret.replace("secretsvc", "X") == nothing.replace("nosuchsvc", "X")
+    everything = await _reply(hashi, "stats 30d", MALLORY, GENERAL)
+    assert "secretsvc" not in everything.lower()
+    # Alice declared it: she sees it whole.
+    inside = await _reply(hashi, "stats 30d service:checkout", ALICE, GENERAL)
+    assert "secretsvc" in inside
+    assert "secretsvc" in await _reply(hashi, "stats 30d service:secretsvc", ALICE, GENERAL)
 
 
 async def test_private_incident_leaks_nowhere_for_outsiders(hashi: Hashi) -> None:

@@ -103,7 +103,12 @@ async def _help(_: cmd.Help, where: Invocation, deps: Deps) -> Reply:
 
 async def _stats(c: cmd.Stats, where: Invocation, deps: Deps) -> Reply:
     return await show_stats(
-        deps, window=c.window, window_text=c.window_text, service=c.service, lang=await where.language()
+        deps,
+        user_id=where.user_id,
+        window=c.window,
+        window_text=c.window_text,
+        service=c.service,
+        lang=await where.language(),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -12,7 +13,7 @@ from bot.incidents.model import IncidentSnapshot
 from bot.incidents.permissions import Act
 from bot.incidents.ports import SystemClock
 from bot.incidents.times import zone
-from bot.reports.metrics import compute_stats, stats_table
+from bot.reports.metrics import IncidentFacts, compute_stats, stats_table, unnamed_private_services
 from bot.reports.postmortem import render_postmortem
 from bot.slack import blocks
 from bot.slack.ids import Action
@@ -23,12 +24,16 @@ Reply = str | list[dict[str, Any]] | None
 
 
 async def show_stats(
-    deps: Deps, *, window: timedelta, window_text: str, service: str | None, lang: Lang
+    deps: Deps, *, user_id: str, window: timedelta, window_text: str, service: str | None, lang: Lang
 ) -> Reply:
-    """Recovery-time metrics over a window, as a code block (private incidents count, never named)."""
+    """Recovery-time metrics over a window, as a code block (private incidents count, never named, and the
+    services only they carry stay unnamed to the people outside them)."""
     now = SystemClock().now()
     since = now - window
-    facts = await deps.service.incident_facts(since=since, until=now)
+    facts: Sequence[IncidentFacts] = await deps.service.incident_facts(since=since, until=now)
+    if any(f.private for f in facts):
+        seen = await deps.service.private_incidents_of(user_id=user_id)
+        facts = unnamed_private_services(facts, seen=seen, configured=deps.settings.team.slos())
     if service:
         facts = [f for f in facts if service.lower() in (s.lower() for s in f.services)]
     by: Literal["severity", "service"] = "service" if service else "severity"
