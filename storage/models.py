@@ -108,6 +108,8 @@ class Participant(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
     user_id: str = Field(primary_key=True, max_length=64)
     joined_at: datetime = Field(sa_type=UTCDateTime)
+    # When they left the incident's channel (None: still in it); a private incident is hidden from them then.
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # One checklist item of a playbook running on an incident.

@@ -13,11 +13,13 @@ from sqlalchemy import (
     ColumnElement,
     RowMapping,
     Select,
+    and_,
     delete,
     event,
     exists,
     func,
     inspect,
+    literal,
     or_,
     select,
     update,
@@ -109,14 +111,21 @@ class Turns:
 
 
 def _is_in(user_id: str) -> ColumnElement[bool]:
-    """Whether the user is in an incident: its declarer, its lead, a participant or a role holder."""
+    """Whether the user is in an incident: its declarer, its lead, a participant or a role holder, and has
+    not left its channel."""
     member = (
         select(col(Participant.incident_id))
         .where(col(Participant.user_id) == user_id)
         .union(select(col(RoleAssignment.incident_id)).where(col(RoleAssignment.user_id) == user_id))
     )
-    return or_(
-        col(Incident.declared_by) == user_id, col(Incident.lead) == user_id, col(Incident.id).in_(member)
+    left = select(col(Participant.incident_id)).where(
+        col(Participant.user_id) == user_id, col(Participant.left_at).is_not(None)
+    )
+    return and_(
+        or_(
+            col(Incident.declared_by) == user_id, col(Incident.lead) == user_id, col(Incident.id).in_(member)
+        ),
+        col(Incident.id).not_in(left),
     )
 
 
@@ -504,20 +513,47 @@ class Repository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
-    async def is_in(self, *, incident_id: int, user_id: str) -> bool:
-        """Whether the user is recorded on the incident as a participant or a role holder (one query; the
-        declarer and the lead are on the incident's row)."""
+    async def is_in(self, *, incident_id: int, user_id: str, named: bool) -> bool:
+        """Whether the user is in the incident: `named` on its row (declarer, lead), a participant or a role
+        holder, and has not left its channel (one query)."""
+        here = col(Participant.incident_id) == incident_id, col(Participant.user_id) == user_id
+        held = col(RoleAssignment.incident_id) == incident_id, col(RoleAssignment.user_id) == user_id
         stmt = select(
-            or_(
-                exists().where(
-                    col(Participant.incident_id) == incident_id, col(Participant.user_id) == user_id
-                ),
-                exists().where(
-                    col(RoleAssignment.incident_id) == incident_id, col(RoleAssignment.user_id) == user_id
-                ),
+            and_(
+                or_(literal(named), exists().where(*here), exists().where(*held)),
+                ~exists().where(*here, col(Participant.left_at).is_not(None)),
             )
         )
         return bool((await self.session.execute(stmt)).scalar())
+
+    async def join(self, *, incident_id: int, user_id: str, at: datetime) -> bool:
+        """Records someone who joined the incident's channel (again: they are back); False when they were
+        recorded and in it already."""
+        stmt = (
+            self._insert(Participant)
+            .values(incident_id=incident_id, user_id=user_id, joined_at=at)
+            .on_conflict_do_update(
+                index_elements=["incident_id", "user_id"],
+                set_={"left_at": None},
+                where=col(Participant.left_at).is_not(None),
+            )
+            .returning(col(Participant.user_id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def leave(self, *, incident_id: int, user_id: str, at: datetime) -> bool:
+        """Records someone who left the incident's channel; False when that was known already."""
+        stmt = (
+            self._insert(Participant)
+            .values(incident_id=incident_id, user_id=user_id, joined_at=at, left_at=at)
+            .on_conflict_do_update(
+                index_elements=["incident_id", "user_id"],
+                set_={"left_at": at},
+                where=col(Participant.left_at).is_(None),
+            )
+            .returning(col(Participant.user_id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def participants(self, *, incident_id: int) -> list[Participant]:
         """Everyone recorded on the incident, in order of joining."""

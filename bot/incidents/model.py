@@ -137,10 +137,17 @@ class FollowupView:
 
 
 def incident_people(
-    *, declared_by: str | None, lead: str | None, participants: Iterable[str], role_holders: Iterable[str]
+    *,
+    declared_by: str | None,
+    lead: str | None,
+    participants: Iterable[str],
+    role_holders: Iterable[str],
+    departed: Iterable[str] = (),
 ) -> frozenset[str]:
-    """Everyone in an incident: who declared it, its lead, the role holders and the participants."""
-    return frozenset(p for p in (declared_by, lead, *participants, *role_holders) if p)
+    """Everyone in an incident: who declared it, its lead, the role holders and the participants, less the
+    people who have left its channel."""
+    gone = set(departed)
+    return frozenset(p for p in (declared_by, lead, *participants, *role_holders) if p and p not in gone)
 
 
 @dataclass(frozen=True)
@@ -163,6 +170,8 @@ class IncidentSnapshot:
     checklist_ts: str | None = None
     roles: tuple[tuple[str, str], ...] = ()
     participants: tuple[str, ...] = ()
+    # Participants who have left the channel (they stay in `participants`, the record of who took part).
+    departed: tuple[str, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
     checklists: tuple[ChecklistItemView, ...] = ()
     followups: tuple[FollowupView, ...] = ()
@@ -180,4 +189,5 @@ class IncidentSnapshot:
             lead=self.lead,
             participants=self.participants,
             role_holders=(user for _, user in self.roles),
+            departed=self.departed,
         )

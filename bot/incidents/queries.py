@@ -114,6 +114,7 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
         revision=bare.revision,
         roles=tuple((r.role, r.user_id) for r in roles),
         participants=tuple(p.user_id for p in people),
+        departed=tuple(p.user_id for p in people if p.left_at is not None),
         timeline=tuple(entry_of(e) for e in events) if timeline else (),
         checklists=tuple(
             ChecklistItemView(

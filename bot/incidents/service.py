@@ -879,12 +879,22 @@ class IncidentService:
         return started
 
     async def record_participant(self, *, channel_id: str, user_id: str) -> bool:
-        """Records someone who joined an incident channel; False when not an incident channel or known."""
+        """Records someone who joined (or came back to) an incident channel; False when not an incident
+        channel or known."""
         async with self._write() as repo:
             row = await repo.incident_by_channel(channel_id=channel_id)
             if row is None or row.id is None:
                 return False
-            return await repo.add_participant(incident_id=row.id, user_id=user_id, at=self._clock.now())
+            return await repo.join(incident_id=row.id, user_id=user_id, at=self._clock.now())
+
+    async def record_departure(self, *, channel_id: str, user_id: str) -> bool:
+        """Records someone who left (or was removed from) an incident channel: a private incident is hidden
+        from them from now on, until they come back; False when not an incident channel or known."""
+        async with self._write() as repo:
+            row = await repo.incident_by_channel(channel_id=channel_id)
+            if row is None or row.id is None:
+                return False
+            return await repo.leave(incident_id=row.id, user_id=user_id, at=self._clock.now())
 
     # Internals
 
@@ -1078,10 +1088,11 @@ class IncidentService:
     async def _visible(repo: Repository, row: Incident, user_id: str | None) -> None:
         """Raises IncidentNotFound, as for a missing incident, unless the user may see it (anyone a public
         one; the people in a private one). `None` is Hashi itself, or Slack telling of its own channel."""
-        if not row.private or user_id is None or user_id in (row.declared_by, row.lead):
+        if not row.private or user_id is None:
             return
         assert row.id is not None
-        if not await repo.is_in(incident_id=row.id, user_id=user_id):
+        named = user_id in (row.declared_by, row.lead)
+        if not await repo.is_in(incident_id=row.id, user_id=user_id, named=named):
             raise IncidentNotFound(Msg("errors.not_visible", id=row.id))
 
     async def _get(self, repo: Repository, incident_id: int, *, for_update: bool = False) -> Incident:

@@ -28,6 +28,7 @@ BOT_SCOPES = (
 BOT_EVENTS = (
     "app_home_opened",
     "member_joined_channel",
+    "member_left_channel",
     "message.channels",
     "message.groups",
     "pin_added",

@@ -221,3 +221,40 @@ async def test_a_private_incident_answers_as_a_missing_one(hashi: Hashi) -> None
         assert said[0] == said[1], action_id
     snap = await hashi.runtime.service.snapshot(incident_id=1)
     assert snap.severity == "SEV1" and snap.status.value == "investigating"
+
+
+def _membership(hashi: Hashi, kind: str, user: str, room: str, ts: str) -> dict[str, object]:
+    return {
+        "type": kind,
+        "user": user,
+        "channel": room,
+        "channel_type": "G",
+        "team": hashi.driver.team_id,
+        "event_ts": ts,
+    }
+
+
+async def test_leaving_a_private_incidents_channel_hides_it_until_coming_back(hashi: Hashi) -> None:
+    room = await _declare_private(hashi)
+
+    async def sees_it() -> bool:
+        listed = await hashi.driver.command("list", user_id=BOB, channel_id=GENERAL)
+        await hashi.settle()
+        return "Secret rotation leak" in json.dumps(hashi.standin.responses_to(listed.response_url or ""))
+
+    await hashi.driver.event(_membership(hashi, "member_joined_channel", BOB, room, "1.1"))
+    await hashi.settle()
+    assert await sees_it()
+    await _reply_none(hashi, "note INC-1 looking at the vault logs", BOB, GENERAL)
+    await hashi.driver.event(_membership(hashi, "member_left_channel", BOB, room, "1.2"))
+    await hashi.settle()
+    assert not await sees_it()
+    for text in ("checklist INC-1", "note INC-1 still here?", "sev INC-1 SEV2", "postmortem INC-1"):
+        assert "no incident INC-1 you can see" in await _reply(hashi, text, BOB, GENERAL), text
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert all("still here" not in e.text for e in snap.timeline) and snap.severity == "SEV1"
+    # The record keeps who took part; the people who may see it are the ones in the channel.
+    assert BOB in snap.participants and BOB not in snap.people
+    await hashi.driver.event(_membership(hashi, "member_joined_channel", BOB, room, "1.3"))
+    await hashi.settle()
+    assert await sees_it()

@@ -120,6 +120,7 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
             await conn.execute(text("DROP INDEX ix_processed_delivery_pending"))  # 0006
             for column in ("body", "done_at", "claimed_by", "claimed_until", "attempts", "outcome"):
                 await conn.execute(text(f"ALTER TABLE processed_delivery DROP COLUMN {column}"))
+            await conn.execute(text("ALTER TABLE participant DROP COLUMN left_at"))  # 0008
             await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     finally:
         await upgrade(store.engine)

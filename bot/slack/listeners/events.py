@@ -143,6 +143,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.turns.after_ack()
             await deps.service.record_participant(channel_id=str(channel_id), user_id=str(user_id))
 
+    @deps.inbox.listen(app.event, "member_left_channel")
+    async def member_left(event: dict[str, Any]) -> None:
+        user_id, channel_id = event.get("user"), event.get("channel")
+        if _is_id(user_id) and _is_id(channel_id):
+            await deps.turns.after_ack()
+            await deps.service.record_departure(channel_id=str(channel_id), user_id=str(user_id))
+
     @deps.inbox.listen(app.event, "app_home_opened")
     async def home_opened(event: dict[str, Any]) -> None:
         user_id = event.get("user")
