@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import json
 import logging
@@ -12,7 +13,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -173,13 +174,18 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         announce_channel=settings.env.announce_channel,
         language=settings.team.workspace_language,
     )
+    owner = settings.env.replica_id or replica or socket.gethostname()
     service = IncidentService(
-        store=store, chat=gateway, clock=SystemClock(), config=settings.incident_config(), directory=gateway
+        store=store,
+        chat=gateway,
+        clock=SystemClock(),
+        config=dataclasses.replace(settings.incident_config(), replica=owner),
+        directory=gateway,
     )
     clock = SystemClock()
     deliveries = DeliveryLog(
         store,
-        owner=settings.env.replica_id or replica or socket.gethostname(),
+        owner=owner,
         lease=timedelta(seconds=settings.team.delivery_lease_seconds),
         now=clock.now,
     )
@@ -231,7 +237,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     else:
         work = asyncio.ensure_future(run_http(web_app, host=settings.env.host, port=port))
     settle_heap()
-    repairs = asyncio.ensure_future(repair_loop(runtime.service, lease=settings.team.setup_lease_seconds))
+    repairs = asyncio.ensure_future(
+        repair_loop(runtime.service, lease=settings.team.setup_lease_seconds, started=started)
+    )
     inbox = asyncio.ensure_future(inbox_loop(runtime.inbox, lease=settings.team.delivery_lease_seconds))
     loop = asyncio.get_running_loop()
     for stop in (signal.SIGTERM, signal.SIGINT):
@@ -291,15 +299,17 @@ def settle_heap() -> None:
     gc.set_threshold(YOUNG_GENERATION, middle, old)
 
 
-async def repair_loop(service: IncidentService, *, lease: int) -> None:
-    """At start and then every so often, finishes Slack set-ups a crash or a Slack fault left incomplete."""
+async def repair_loop(service: IncidentService, *, lease: int, started: datetime | None = None) -> None:
+    """At start and then every so often, finishes Slack set-ups a crash or a Slack fault left incomplete
+    (at start also this replica's own that a crash interrupted before `started`, without waiting for their
+    lease to run out)."""
     from bot.incidents.service import SETUP_IN_PROGRESS
 
     log = logging.getLogger("hashi.repair")
     interval = min(30.0, max(1.0, lease / 2))
     while True:
         try:
-            for setup in await service.repair_rooms():
+            for setup in await service.repair_rooms(mine_since=started):
                 if setup.missing and SETUP_IN_PROGRESS not in setup.missing:
                     log.warning("INC-%s still lacks %s", setup.incident.id, ", ".join(setup.missing))
                 elif not setup.missing:

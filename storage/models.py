@@ -45,6 +45,8 @@ class Incident(SQLModel, table=True):
     setup_error: str = Field(default="")
     # A lease on the Slack set-up: whoever set it (a replica, a retry) works alone until it expires.
     setup_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Which replica holds that lease (HASHI_REPLICA_ID): a restarted replica takes its own back at once.
+    setup_claimed_by: str | None = Field(default=None, max_length=255)
     impact_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     detected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     declared_at: datetime = Field(sa_type=UTCDateTime)

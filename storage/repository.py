@@ -349,20 +349,31 @@ class Repository:
         stmt = (
             update(Incident)
             .where(col(Incident.id) == incident_id)
-            .values(setup_claimed_at=None)
+            .values(setup_claimed_at=None, setup_claimed_by=None)
             .execution_options(synchronize_session=False)
         )
         await self.session.execute(stmt)
 
-    async def claim_setup(self, *, incident_id: int, at: datetime, stale_before: datetime) -> bool:
-        """Takes the set-up lease of an incident unless someone took it after `stale_before`."""
+    async def claim_setup(
+        self,
+        *,
+        incident_id: int,
+        at: datetime,
+        stale_before: datetime,
+        owner: str | None = None,
+        mine_before: datetime | None = None,
+    ) -> bool:
+        """Takes the set-up lease of an incident for `owner` unless someone took it after `stale_before`;
+        `owner`'s own lease from before `mine_before` (an earlier life of this replica) is free too."""
+        free = [col(Incident.setup_claimed_at).is_(None), col(Incident.setup_claimed_at) < stale_before]
+        if owner is not None and mine_before is not None:
+            free.append(
+                (col(Incident.setup_claimed_by) == owner) & (col(Incident.setup_claimed_at) < mine_before)
+            )
         stmt = (
             update(Incident)
-            .where(
-                col(Incident.id) == incident_id,
-                or_(col(Incident.setup_claimed_at).is_(None), col(Incident.setup_claimed_at) < stale_before),
-            )
-            .values(setup_claimed_at=at)
+            .where(col(Incident.id) == incident_id, or_(*free))
+            .values(setup_claimed_at=at, setup_claimed_by=owner)
         )
         result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -607,6 +618,16 @@ class Repository:
             select(col(ScheduledReminder.incident_id))
             .join(Incident, col(Incident.id) == col(ScheduledReminder.incident_id))
             .where(col(ScheduledReminder.post_at) < at, col(Incident.status).in_(OPEN_STATUSES))
+            .distinct()
+            .order_by(col(ScheduledReminder.incident_id))
+        )
+        return [int(row[0]) for row in (await self.session.execute(stmt)).all()]
+
+    async def incidents_with_unrecorded_reminders(self) -> list[int]:
+        """Incidents with a reminder whose Slack id was never recorded (a crash while Slack scheduled it)."""
+        stmt = (
+            select(col(ScheduledReminder.incident_id))
+            .where(col(ScheduledReminder.scheduled_message_id).is_(None))
             .distinct()
             .order_by(col(ScheduledReminder.incident_id))
         )

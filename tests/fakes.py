@@ -74,7 +74,7 @@ class RecordingChat:
         for change in changes:  # one record a line, as the channel reads them
             self._record("post_change", incident_id=incident.id, kind=change.kind, text=change.text)
 
-    async def post_checklist(self, *, incident: IncidentSnapshot) -> str:
+    async def post_checklist(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
         self._record("post_checklist", incident_id=incident.id, items=len(incident.checklists))
         return f"1700000002.{next(self._ids):06d}"
 
@@ -90,3 +90,7 @@ class RecordingChat:
 
     async def cancel_reminder(self, *, channel_id: str, scheduled_message_id: str) -> None:
         self._record("cancel_reminder", channel_id=channel_id, scheduled_message_id=scheduled_message_id)
+
+    async def scheduled_reminders(self, *, channel_id: str) -> list[tuple[str, datetime]]:
+        self._record("scheduled_reminders", channel_id=channel_id)
+        return []

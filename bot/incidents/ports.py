@@ -78,7 +78,7 @@ class Chat(Protocol):
         """Tells the incident channel of changes, a short line each, in as few messages as fit."""
         ...
 
-    async def post_checklist(self, *, incident: IncidentSnapshot) -> str:
+    async def post_checklist(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
         """Posts the incident's checklists (tickable) in its channel; returns the message ts."""
         ...
 
@@ -92,4 +92,8 @@ class Chat(Protocol):
 
     async def cancel_reminder(self, *, channel_id: str, scheduled_message_id: str) -> None:
         """Takes a reminder out of Slack's scheduler (one already posted is fine)."""
+        ...
+
+    async def scheduled_reminders(self, *, channel_id: str) -> Sequence[tuple[str, datetime]]:
+        """What waits in Slack's scheduler for a channel: (scheduled message id, when it posts)."""
         ...

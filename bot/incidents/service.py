@@ -65,6 +65,8 @@ class IncidentConfig:
     # How long one attempt at the Slack set-up may hold its lease before another (a restart, a replica) may
     # take over: long enough for a slow Slack, short enough that a crashed attempt is finished soon.
     setup_lease: timedelta = timedelta(minutes=2)
+    # This replica's name in set-up leases (HASHI_REPLICA_ID), so that it resumes its own after a restart.
+    replica: str | None = None
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,7 @@ class IncidentService:
                 updated_at=now,
                 setup_error="room not created yet",
                 setup_claimed_at=now,  # this declaration sets the room up: the lease is taken at birth
+                setup_claimed_by=self.config.replica,
             )
             incident, created = await repo.add_incident(incident=row)
             if created:
@@ -316,13 +319,19 @@ class IncidentService:
         await self.sync_reminders(incident_id=incident.id, current=setup.incident)
         return RoomSetup(incident=setup.incident, created=True, missing=setup.missing)
 
-    async def ensure_room(self, *, incident_id: int) -> RoomSetup:
-        """Does the Slack set-up an incident lacks: channel, invites, topic, card, pin, announcement."""
+    async def ensure_room(self, *, incident_id: int, mine_since: datetime | None = None) -> RoomSetup:
+        """Does the Slack set-up an incident lacks (channel, invites, topic, card, pin, announcement,
+        checklist), then its reminders. A set-up under way elsewhere is left to finish unless its lease ran
+        out, or it is this replica's own from before `mine_since` (a crash, a kill: it resumes at once)."""
         now = self._clock.now()
         async with self._write() as repo:
             row = await self._get(repo, incident_id)
             claimed = await repo.claim_setup(
-                incident_id=incident_id, at=now, stale_before=now - self.config.setup_lease
+                incident_id=incident_id,
+                at=now,
+                stale_before=now - self.config.setup_lease,
+                owner=self.config.replica,
+                mine_before=mine_since,
             )
             snap = await snapshot_of(repo, row, timeline=False)
             room = _RoomState.of(row)
@@ -330,7 +339,10 @@ class IncidentService:
             return RoomSetup(incident=snap, created=False, missing=(SETUP_IN_PROGRESS,))
         # A later attempt may follow one that posted but never recorded it (a timeout that took effect, a
         # crash between the post and the commit), so it looks for its own messages before posting.
-        return await self._holding_setup(incident_id, self._set_up_room(snap, room, look_first=True))
+        setup = await self._holding_setup(incident_id, self._set_up_room(snap, room, look_first=True))
+        if setup.incident.channel_id:
+            await self.sync_reminders(incident_id=incident_id, current=setup.incident)
+        return setup
 
     async def _holding_setup(self, incident_id: int, setup: Awaitable[RoomSetup]) -> RoomSetup:
         """Runs a set-up whose lease this process holds: its last transaction gives the lease back, and so
@@ -389,7 +401,9 @@ class IncidentService:
         )
         post_checklist = snap.checklists and room.checklist_ts is None
         steps.append(
-            step("checklist", self._chat.post_checklist(incident=snap)) if post_checklist else _none()
+            step("checklist", self._chat.post_checklist(incident=snap, look_first=look_first))
+            if post_checklist
+            else _none()
         )
         _, _, card_ts, announce_ts, checklist_ts = await asyncio.gather(*steps)
         card_ts = card_ts or room.card_ts
@@ -418,17 +432,12 @@ class IncidentService:
             await self.effects.show(incident_id)
         return RoomSetup(incident=snap, created=True, missing=tuple(missing))
 
-    async def repair_rooms(self) -> list[RoomSetup]:
-        """Finishes the Slack set-up of every incident lacking part of it (after a crash or a Slack fault)."""
+    async def repair_rooms(self, *, mine_since: datetime | None = None) -> list[RoomSetup]:
+        """Finishes the Slack set-up of every incident lacking part of it (after a crash or a Slack fault);
+        `mine_since`: this replica's start, before which its own interrupted set-ups are resumed at once."""
         async with self._store.transaction() as repo:
             ids = [row.id for row in await repo.incidents_needing_setup() if row.id is not None]
-        repaired = []
-        for incident_id in ids:
-            setup = await self.ensure_room(incident_id=incident_id)
-            if SETUP_IN_PROGRESS not in setup.missing:
-                await self.sync_reminders(incident_id=incident_id)
-            repaired.append(setup)
-        return repaired
+        return [await self.ensure_room(incident_id=i, mine_since=mine_since) for i in ids]
 
     def channel_name(self, *, incident_id: int, title: str) -> str:
         """`<prefix>-<id>-<slug>` within Slack's 80 characters."""
@@ -959,12 +968,15 @@ class IncidentService:
             if not stale and keep == set(wanted):
                 return
             cancel: list[tuple[str, str]] = []
+            unknown = False  # a dropped reminder whose Slack id was never recorded (a crash mid-schedule)
             for row in stale:
                 assert row.id is not None
                 dropped = await repo.drop_reminder(reminder_id=row.id)
                 # One whose time has passed was posted by Slack already: nothing to take back.
                 if dropped and dropped[1] and row.post_at > now:
                     cancel.append((dropped[0], dropped[1]))
+                elif dropped and row.post_at > now:
+                    unknown = True
             claims: list[tuple[int, Reminder]] = []
             if snap.channel_id:
                 for reason, reminder in wanted.items():
@@ -1000,6 +1012,8 @@ class IncidentService:
         outcomes = await asyncio.gather(
             *(scheduled(reminder) for _, reminder in claims), *(cancelled(c, m) for c, m in cancel)
         )
+        if unknown:
+            await self.reconcile_reminders(incident_id=incident_id)
         if not claims:
             return
         unwanted: list[str] = []
@@ -1015,12 +1029,52 @@ class IncidentService:
         # one who dropped it could not take it back without its id, so this one does.
         await asyncio.gather(*(cancelled(current.channel_id or "", message_id) for message_id in unwanted))
 
+    async def reconcile_reminders(self, *, incident_id: int) -> int:
+        """Makes what waits in Slack's scheduler for the incident's channel agree with the record, after a
+        crash between Slack's scheduling and its recording: a message at the time of a reminder whose id was
+        never recorded is adopted; any other that Hashi does not know is cancelled. Returns how many it
+        cancelled."""
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, incident_id)
+            rows = await repo.reminders(incident_id=incident_id)
+        if not row.channel_id:
+            return 0
+        try:
+            waiting = await self._chat.scheduled_reminders(channel_id=row.channel_id)
+        except ChatError as exc:
+            log.warning("listing reminders failed: %s", exc.reason, extra={"incident_id": incident_id})
+            return 0
+        known = {r.scheduled_message_id for r in rows if r.scheduled_message_id}
+        unrecorded = [r for r in rows if not r.scheduled_message_id and r.id is not None]
+        orphans: list[str] = []
+        for message_id, post_at in waiting:
+            if message_id in known:
+                continue
+            match = next((r for r in unrecorded if _same_time(r.post_at, post_at)), None)
+            if match is None:
+                orphans.append(message_id)
+                continue
+            unrecorded.remove(match)
+            assert match.id is not None
+            async with self._store.transaction() as repo:
+                if not await repo.set_reminder_message(reminder_id=match.id, scheduled_message_id=message_id):
+                    orphans.append(message_id)  # dropped meanwhile
+        for message_id in orphans:
+            try:
+                await self._chat.cancel_reminder(channel_id=row.channel_id, scheduled_message_id=message_id)
+            except ChatError as exc:
+                log.warning("cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id})
+        return len(orphans)
+
     async def refresh_due_reminders(self) -> int:
         """Schedules what comes next for open incidents one of whose reminders Slack has posted (the next
         checklist items due; a status update already due); returns how many incidents it looked at."""
         now = self._clock.now()
         async with self._store.transaction() as repo:
             ids = await repo.incidents_with_reminders_before(at=now)
+            unrecorded = await repo.incidents_with_unrecorded_reminders()
+        for incident_id in unrecorded:
+            await self.reconcile_reminders(incident_id=incident_id)
         for incident_id in ids:
             await self.sync_reminders(incident_id=incident_id)
         return len(ids)

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import ClientError
@@ -58,6 +59,15 @@ class UserProfile:
     locale: str | None
 
 
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code, or `http_<status>` for an answer that is not Slack's JSON (a proxy's 502 page,
+    a 500 with a text body)."""
+    data = exc.response.data
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"http_{exc.response.status_code}"
+
+
 class SlackGateway:
     """The Chat port over Slack's Web API, plus the calls listeners need (modals, ephemerals, uploads)."""
 
@@ -89,8 +99,9 @@ class SlackGateway:
                 response = await self.client.api_call(method, data=form)
         except SlackApiError as exc:
             SLACK_CALLS.labels(method=method, outcome="error").inc()
-            log.info("Slack answered %s", exc.response.get("error"), extra={"slack_method": method})
-            raise ChatError(step, str(exc.response.get("error", "slack_error"))) from exc
+            error = slack_error(exc)
+            log.info("Slack answered %s", error, extra={"slack_method": method})
+            raise ChatError(step, error) from exc
         except (ClientError, TimeoutError) as exc:
             SLACK_CALLS.labels(method=method, outcome="unreachable").inc()
             log.warning("Slack unreachable: %s", type(exc).__name__, extra={"slack_method": method})
@@ -105,7 +116,7 @@ class SlackGateway:
         try:
             response = await self.client.api_call("auth.test")
         except SlackApiError as exc:
-            raise ChatError("auth", str(exc.response.get("error", "slack_error"))) from exc
+            raise ChatError("auth", slack_error(exc)) from exc
         except (ClientError, TimeoutError) as exc:
             raise ChatError("auth", f"{type(exc).__name__}: {exc}") from exc
         headers = {k.lower(): v for k, v in (response.headers or {}).items()}
@@ -319,14 +330,19 @@ class SlackGateway:
             )
         await asyncio.gather(*work)
 
-    async def post_checklist(self, *, incident: IncidentSnapshot) -> str:
-        """Posts the checklists as checkbox groups."""
+    async def post_checklist(self, *, incident: IncidentSnapshot, look_first: bool = False) -> str:
+        """Posts the checklists as checkbox groups, unless (look_first) an earlier attempt's are there."""
         assert incident.channel_id is not None
+        text = t("slack.checklist.fallback", self.language, id=incident.id)
+        if look_first:
+            found = await self._find_own_message(incident.channel_id, text)
+            if found:
+                return found
         data = await self._call(
             "checklist",
             "chat.postMessage",
             channel=incident.channel_id,
-            text=t("slack.checklist.fallback", self.language, id=incident.id),
+            text=text,
             blocks=blocks.checklist_blocks(incident, self.language),
         )
         return str(data["ts"])
@@ -368,6 +384,21 @@ class SlackGateway:
         except ChatError as exc:
             if exc.reason != "invalid_scheduled_message_id":
                 raise
+
+    async def scheduled_reminders(self, *, channel_id: str) -> list[tuple[str, datetime]]:
+        """What waits in Slack's scheduler for a channel (chat.scheduledMessages.list, every page)."""
+        found: list[tuple[str, datetime]] = []
+        cursor: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            data = await self._call(
+                "reminder", "chat.scheduledMessages.list", channel=channel_id, limit=100, cursor=cursor
+            )
+            for message in data.get("scheduled_messages") or []:
+                found.append((str(message["id"]), datetime.fromtimestamp(int(message["post_at"]), tz=UTC)))
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "") or None
+            if cursor is None:
+                break
+        return found
 
     # Listener helpers
 
@@ -426,7 +457,7 @@ class SlackGateway:
                 channel=channel_id, filename=filename, title=title, content=content, initial_comment=comment
             )
         except SlackApiError as exc:
-            raise ChatError("upload", str(exc.response.get("error", "slack_error"))) from exc
+            raise ChatError("upload", slack_error(exc)) from exc
         except (ClientError, TimeoutError) as exc:
             raise ChatError("upload", f"{type(exc).__name__}: {exc}") from exc
 
