@@ -34,6 +34,8 @@ class RecordingChat:
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failing: dict[str, int] = field(default_factory=dict)
+    # What waits in the scheduler, as Slack would hold it: scheduled message id -> (channel, post_at).
+    scheduled: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _record(self, step: str, **args: Any) -> None:
@@ -86,11 +88,14 @@ class RecordingChat:
         self._record(
             "schedule_reminder", incident_id=incident.id, reason=reminder.reason, post_at=reminder.post_at
         )
-        return f"Q{next(self._ids):08d}"
+        message_id = f"Q{next(self._ids):08d}"
+        self.scheduled[message_id] = (incident.channel_id or "", reminder.post_at)
+        return message_id
 
     async def cancel_reminder(self, *, channel_id: str, scheduled_message_id: str) -> None:
         self._record("cancel_reminder", channel_id=channel_id, scheduled_message_id=scheduled_message_id)
+        self.scheduled.pop(scheduled_message_id, None)
 
     async def scheduled_reminders(self, *, channel_id: str) -> list[tuple[str, datetime]]:
         self._record("scheduled_reminders", channel_id=channel_id)
-        return []
+        return [(key, at) for key, (channel, at) in self.scheduled.items() if channel == channel_id]

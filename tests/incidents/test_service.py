@@ -13,11 +13,13 @@ from bot.incidents.deliveries import AlreadyDone, Delivery, working_on
 from bot.incidents.errors import IncidentNotFound, InvalidInput, InvalidTransition
 from bot.incidents.model import EventKind, Milestone, Status
 from bot.incidents.playbooks import Playbook, PlaybookItem
-from bot.incidents.service import IncidentService
+from bot.incidents.service import IncidentConfig, IncidentService
 from storage.inbox import Arrival, DeliveryLog
+from storage.repository import Store
 from tests.fakes import FixedClock, RecordingChat
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+CADENCE = {"SEV1": 30, "SEV2": 60, "SEV3": 120}  # minutes between status updates
 TRIAGE = Playbook(name="triage", title="Triage", items=(PlaybookItem(key="page", title="Page the owner"),))
 
 
@@ -334,3 +336,76 @@ async def test_the_service_refuses_outsiders_of_a_private_incident_whoever_calls
     final = await service.snapshot(incident_id=incident_id)
     assert final.milestones.acknowledged_at is not None
     assert [i.done for i in final.checklists if i.key == "page"] == [True]
+
+
+async def _forget_a_reminder_id(store: Store, incident_id: int) -> str:
+    """As after a crash between Slack's scheduling and the record of it: the row lost its Slack id."""
+    async with store.transaction() as repo:
+        row = (await repo.reminders(incident_id=incident_id))[0]
+        lost = str(row.scheduled_message_id)
+        row.scheduled_message_id = None
+        repo.session.add(row)
+    return lost
+
+
+async def test_a_reminder_slack_holds_but_hashi_never_recorded_is_cancelled_when_dropped(
+    service: IncidentService, chat: RecordingChat, store: Store
+) -> None:
+    service.config = replace(service.config, status_update_minutes=CADENCE)
+    setup = await service.declare(title="DB down", actor="U1", severity="SEV1")
+    incident_id = setup.incident.id
+    assert chat.scheduled  # the status update and its escalation wait in Slack
+    lost = await _forget_a_reminder_id(store, incident_id)
+    await service.resolve(incident_id=incident_id, actor="U1")
+    # Resolving drops every reminder: the one without its id is found in Slack's list and cancelled too.
+    assert chat.scheduled == {}
+    assert ("cancel_reminder", {"channel_id": setup.incident.channel_id, "scheduled_message_id": lost}) in (
+        chat.calls
+    )
+
+
+async def test_the_repair_pass_adopts_a_reminder_whose_id_was_never_recorded(
+    service: IncidentService, chat: RecordingChat, store: Store
+) -> None:
+    service.config = replace(service.config, status_update_minutes=CADENCE)
+    setup = await service.declare(title="DB down", actor="U1", severity="SEV1")
+    incident_id = setup.incident.id
+    waiting = dict(chat.scheduled)
+    lost = await _forget_a_reminder_id(store, incident_id)
+    await service.refresh_due_reminders()
+    async with store.transaction() as repo:
+        recorded = {r.scheduled_message_id for r in await repo.reminders(incident_id=incident_id)}
+    assert lost in recorded and chat.scheduled == waiting  # adopted, nothing cancelled or doubled
+    # An unknown message in the channel at no reminder's time is Hashi's no longer: cancelled.
+    channel = str(setup.incident.channel_id)
+    chat.scheduled["QSTRAY"] = (channel, T0 + timedelta(hours=5))
+    await _forget_a_reminder_id(store, incident_id)
+    await service.refresh_due_reminders()
+    assert "QSTRAY" not in chat.scheduled and set(chat.scheduled) == set(waiting)
+
+
+async def test_a_restarted_replica_resumes_its_own_interrupted_set_up_at_once(
+    store: Store, chat: RecordingChat, clock: FixedClock
+) -> None:
+    def replica(name: str) -> IncidentService:
+        config = IncidentConfig(replica=name, status_update_minutes=CADENCE)
+        return IncidentService(store=store, chat=chat, clock=clock, config=config)
+
+    chat.failing["create_room"] = 1
+    first = replica("r1")
+    setup = await first.declare(title="Queue backlog", actor="U1")
+    incident_id = setup.incident.id
+    async with store.transaction() as repo:  # as a kill -9 during the set-up leaves it: the lease held
+        row = await repo.incident(incident_id=incident_id)
+        assert row is not None
+        row.setup_claimed_at, row.setup_claimed_by = clock.now(), "r1"
+        repo.session.add(row)
+    clock.advance(seconds=5)
+    restarted = clock.now()
+    # Another replica waits for the lease to run out; r1, started again, takes its own back at once.
+    (other,) = await replica("r2").repair_rooms(mine_since=restarted)
+    assert other.missing == ("in_progress",)
+    clock.advance(seconds=1)
+    (again,) = await replica("r1").repair_rooms(mine_since=restarted)
+    assert again.missing == () and again.incident.channel_id is not None
+    assert "schedule_reminder" in chat.steps()  # the room set up by repair gets its reminders
