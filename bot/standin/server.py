@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from bot.slack.manifest import BOT_SCOPES
+from bot.standin.limits import RateLimits
 from bot.standin.spec import ARGUMENT_ALTERNATIVES, ApiSpec
 from bot.standin.state import (
     JSON,
@@ -25,6 +26,8 @@ from bot.standin.state import (
     MESSAGE_TEXT_MAX,
     RESPONSE_URL_USES,
     SCHEDULE_HORIZON_SECONDS,
+    SCHEDULE_WINDOW_MAX,
+    SCHEDULE_WINDOW_SECONDS,
     TOPIC_MAX,
     VIEW_BLOCKS_MAX,
     ChannelState,
@@ -135,6 +138,7 @@ class SlackStandIn:
         bot_user_id: str = "U0HASHIBOT",
         latency: float = 0.0,
         validate_responses: bool = False,
+        rate_limits: RateLimits | bool = True,
     ) -> None:
         self.spec = spec
         self.bot_token = bot_token
@@ -146,6 +150,10 @@ class SlackStandIn:
         self.app_id = "A" + team_id[1:]
         self.latency = latency
         self.validate_responses = validate_responses
+        # Slack's per-method rate tiers; False turns them off (a test or benchmark that floods on purpose).
+        self.rate_limits = (
+            rate_limits if isinstance(rate_limits, RateLimits) else RateLimits(enabled=rate_limits)
+        )
         # The scopes the bot token was granted; every answer to a bot token carries them (x-oauth-scopes).
         self.scopes: list[str] = list(BOT_SCOPES)
 
@@ -565,6 +573,14 @@ class SlackStandIn:
             self._reject(method, "invalid_arguments", f"missing required {', '.join(missing)}", raw)
             messages = [f"[ERROR] missing required field: {name}" for name in missing]
             return _Answer(self._invalid_arguments(*messages))
+
+        retry_after = self.rate_limits.retry_after(
+            team=self.team_id, method=method, channel=_Args(raw).optional("channel")
+        )
+        if retry_after is not None:
+            return _Answer(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+            )
 
         handler = self._handlers.get(method)
         if handler is None:
@@ -1282,6 +1298,8 @@ class SlackStandIn:
             raise _Failure("time_too_far")
         channel = self._joined(self._message_channel(args.text("channel")).id)
         text, blocks, _ = self._message_content(args)
+        if self._scheduled_window_full(channel.id, post_at):
+            raise _Failure("restricted_too_many")
         scheduled = ScheduledMessage(
             id=self._new_id("Q"),
             channel_id=channel.id,
@@ -1309,6 +1327,20 @@ class SlackStandIn:
             "post_at": post_at,
             "message": message,
         }
+
+    def _scheduled_window_full(self, channel_id: str, post_at: int) -> bool:
+        """Whether a 5-minute window holding `post_at` already holds Slack's 30 messages for the channel."""
+        due = sorted(
+            s.post_at
+            for s in self.scheduled.values()
+            if s.channel_id == channel_id and abs(s.post_at - post_at) < SCHEDULE_WINDOW_SECONDS
+        )
+        # A window [start, start + 5 min) holding post_at starts at post_at or at an earlier message.
+        starts = [start for start in due if start <= post_at] + [post_at]
+        return any(
+            sum(start <= t < start + SCHEDULE_WINDOW_SECONDS for t in due) >= SCHEDULE_WINDOW_MAX
+            for start in starts
+        )
 
     def _chat_delete_scheduled_message(self, args: _Args) -> JSON:
         scheduled = self.scheduled.get(args.text("scheduled_message_id"))
