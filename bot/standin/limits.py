@@ -169,7 +169,8 @@ class RateLimits:
         else:
             bucket.tokens = min(burst, bucket.tokens + max(0.0, now - bucket.stamp) * rate)
             bucket.stamp = now
-        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / rate
+        # A hair of slack so that waiting exactly the refill time is never refused for a rounding error.
+        return 0.0 if bucket.tokens >= 1 - 1e-9 else (1 - bucket.tokens) / rate
 
 
 def allowance_of(method: str) -> Allowance:

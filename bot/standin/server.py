@@ -268,6 +268,11 @@ class SlackStandIn:
         await self.stop()
 
     @property
+    def implemented_methods(self) -> frozenset[str]:
+        """The Web API methods the stand-in answers."""
+        return frozenset(self._handlers)
+
+    @property
     def port(self) -> int:
         """The port it listens on (after start)."""
         return self._port
