@@ -126,7 +126,17 @@ Handler = Callable[[_Args], JSON]
 
 
 class SlackStandIn:
-    """Slack's Web API on 127.0.0.1 with a workspace's worth of state, fault injection and Socket Mode."""
+    """Slack's Web API on 127.0.0.1 with a workspace's worth of state, fault injection and Socket Mode.
+
+    It keeps Slack's limits, so a client that is too chatty fails here as it would on Slack: each method's
+    rate tier per workspace and method (Tier 2: 20 a minute, Tier 3: 50, Tier 4: 100, each with a minute's
+    burst; bot/standin/limits.py has the table and its sources), chat.postMessage at one a second per channel
+    after a burst of 25, answered past the allowance with HTTP 429, `Retry-After` in whole seconds and
+    `{"ok": false, "error": "ratelimited"}`; and chat.scheduleMessage's `restricted_too_many` past 30 messages
+    due within 5 minutes in one channel, `time_too_far` past 120 days. `rate_limits=False` turns the rate
+    tiers off for a test or benchmark that floods on purpose; `RateLimits(scale=..., clock=...)` scales them
+    or gives them a clock to advance (ManualClock).
+    """
 
     def __init__(
         self,
