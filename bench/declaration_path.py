@@ -152,7 +152,8 @@ async def run(args: argparse.Namespace) -> tuple[list[Declaration], str, int]:
     spec = ApiSpec.load(spec_path) if spec_path else None
     async with (
         scratch_database(args.db, label="declare") as url,
-        running_hashi(database_url=url, spec=spec, latency=args.latency) as hashi,
+        # Slack's rate limits off: 20 declarations in a row pass Tier 2's 20 channels a minute.
+        running_hashi(database_url=url, spec=spec, latency=args.latency, rate_limits=False) as hashi,
     ):
         version = await database_version(url)
         hashi.standin.calls = TimedCalls(hashi.standin.calls)

@@ -23,7 +23,8 @@ from tests.fakes import FixedClock, RecordingChat
 
 T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+# ../shared beside the checkout; HASHI_SHARED_DIR names it when the checkout is a worktree elsewhere.
+SHARED = Path(os.environ.get("HASHI_SHARED_DIR") or REPO_ROOT.parent / "shared")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 TABLES = (
     "incident_stats",

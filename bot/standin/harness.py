@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.settings import EnvSettings, Settings, TeamConfig
 from bot.standin.driver import SlackDriver
+from bot.standin.limits import RateLimits
 from bot.standin.server import SlackStandIn
 from bot.standin.spec import ApiSpec
 
@@ -96,12 +97,13 @@ async def running_hashi(
     timezone: str = "UTC",
     slack_timeout: float = 10.0,
     playbooks_dir: str | None = None,
+    rate_limits: RateLimits | bool = True,
 ) -> AsyncIterator[Hashi]:
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards."""
     from bot.cli import build_runtime  # the composition root, as `hashi serve` uses it
     from bot.slack.app import build_web
 
-    standin = SlackStandIn(spec=spec, latency=latency)
+    standin = SlackStandIn(spec=spec, latency=latency, rate_limits=rate_limits)
     await standin.start()
     populate(standin)
     secret = secrets.token_hex(16)

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from bot.slack.manifest import BOT_SCOPES
+from bot.standin.limits import RateLimits
 from bot.standin.spec import ARGUMENT_ALTERNATIVES, ApiSpec
 from bot.standin.state import (
     JSON,
@@ -25,6 +26,8 @@ from bot.standin.state import (
     MESSAGE_TEXT_MAX,
     RESPONSE_URL_USES,
     SCHEDULE_HORIZON_SECONDS,
+    SCHEDULE_WINDOW_MAX,
+    SCHEDULE_WINDOW_SECONDS,
     TOPIC_MAX,
     VIEW_BLOCKS_MAX,
     ChannelState,
@@ -123,7 +126,17 @@ Handler = Callable[[_Args], JSON]
 
 
 class SlackStandIn:
-    """Slack's Web API on 127.0.0.1 with a workspace's worth of state, fault injection and Socket Mode."""
+    """Slack's Web API on 127.0.0.1 with a workspace's worth of state, fault injection and Socket Mode.
+
+    It keeps Slack's limits, so a client that is too chatty fails here as it would on Slack: each method's
+    rate tier per workspace and method (Tier 2: 20 a minute, Tier 3: 50, Tier 4: 100, each with a minute's
+    burst; bot/standin/limits.py has the table and its sources), chat.postMessage at one a second per channel
+    after a burst of 25, answered past the allowance with HTTP 429, `Retry-After` in whole seconds and
+    `{"ok": false, "error": "ratelimited"}`; and chat.scheduleMessage's `restricted_too_many` past 30 messages
+    due within 5 minutes in one channel, `time_too_far` past 120 days. `rate_limits=False` turns the rate
+    tiers off for a test or benchmark that floods on purpose; `RateLimits(scale=..., clock=...)` scales them
+    or gives them a clock to advance (ManualClock).
+    """
 
     def __init__(
         self,
@@ -135,6 +148,7 @@ class SlackStandIn:
         bot_user_id: str = "U0HASHIBOT",
         latency: float = 0.0,
         validate_responses: bool = False,
+        rate_limits: RateLimits | bool = True,
     ) -> None:
         self.spec = spec
         self.bot_token = bot_token
@@ -146,6 +160,10 @@ class SlackStandIn:
         self.app_id = "A" + team_id[1:]
         self.latency = latency
         self.validate_responses = validate_responses
+        # Slack's per-method rate tiers; False turns them off (a test or benchmark that floods on purpose).
+        self.rate_limits = (
+            rate_limits if isinstance(rate_limits, RateLimits) else RateLimits(enabled=rate_limits)
+        )
         # The scopes the bot token was granted; every answer to a bot token carries them (x-oauth-scopes).
         self.scopes: list[str] = list(BOT_SCOPES)
 
@@ -258,6 +276,11 @@ class SlackStandIn:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    @property
+    def implemented_methods(self) -> frozenset[str]:
+        """The Web API methods the stand-in answers."""
+        return frozenset(self._handlers)
 
     @property
     def port(self) -> int:
@@ -565,6 +588,14 @@ class SlackStandIn:
             self._reject(method, "invalid_arguments", f"missing required {', '.join(missing)}", raw)
             messages = [f"[ERROR] missing required field: {name}" for name in missing]
             return _Answer(self._invalid_arguments(*messages))
+
+        retry_after = self.rate_limits.retry_after(
+            team=self.team_id, method=method, channel=_Args(raw).optional("channel")
+        )
+        if retry_after is not None:
+            return _Answer(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+            )
 
         handler = self._handlers.get(method)
         if handler is None:
@@ -1282,6 +1313,8 @@ class SlackStandIn:
             raise _Failure("time_too_far")
         channel = self._joined(self._message_channel(args.text("channel")).id)
         text, blocks, _ = self._message_content(args)
+        if self._scheduled_window_full(channel.id, post_at):
+            raise _Failure("restricted_too_many")
         scheduled = ScheduledMessage(
             id=self._new_id("Q"),
             channel_id=channel.id,
@@ -1309,6 +1342,20 @@ class SlackStandIn:
             "post_at": post_at,
             "message": message,
         }
+
+    def _scheduled_window_full(self, channel_id: str, post_at: int) -> bool:
+        """Whether a 5-minute window holding `post_at` already holds Slack's 30 messages for the channel."""
+        due = sorted(
+            s.post_at
+            for s in self.scheduled.values()
+            if s.channel_id == channel_id and abs(s.post_at - post_at) < SCHEDULE_WINDOW_SECONDS
+        )
+        # A window [start, start + 5 min) holding post_at starts at post_at or at an earlier message.
+        starts = [start for start in due if start <= post_at] + [post_at]
+        return any(
+            sum(start <= t < start + SCHEDULE_WINDOW_SECONDS for t in due) >= SCHEDULE_WINDOW_MAX
+            for start in starts
+        )
 
     def _chat_delete_scheduled_message(self, args: _Args) -> JSON:
         scheduled = self.scheduled.get(args.text("scheduled_message_id"))

@@ -16,6 +16,10 @@ MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 MESSAGE_TEXT_MAX = 40_000
 SCHEDULE_HORIZON_SECONDS = 120 * 24 * 3600
+# chat.scheduleMessage (docs.slack.dev): "you cannot schedule more than 30 messages to post within a
+# 5-minute window to the same channel. Exceeding this will result in a restricted_too_many error."
+SCHEDULE_WINDOW_SECONDS = 5 * 60
+SCHEDULE_WINDOW_MAX = 30
 RESPONSE_URL_USES = 5
 
 _ASCII_ALLOWED = frozenset(string.ascii_lowercase + string.digits + "-_")

@@ -23,6 +23,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.standin.limits import METHOD_TIERS, ManualClock, RateLimits
 from bot.standin.server import SlackStandIn
 from bot.standin.spec import ApiSpec, find_spec_path
 
@@ -387,6 +388,147 @@ async def test_due_scheduled_messages_are_posted(standin: SlackStandIn, client: 
     assert [m["text"] for m in delivered] == ["One hour in"]
     assert standin.scheduled == {}
     assert standin.channels[channel].messages[-1]["text"] == "One hour in"
+
+
+# ------------------------------------------------------------------------- Slack's limits
+
+
+async def _limited(
+    api_spec: ApiSpec, limits: RateLimits, team_id: str = "T0HASHI"
+) -> tuple[SlackStandIn, AsyncWebClient]:
+    server = SlackStandIn(spec=api_spec, rate_limits=limits, team_id=team_id)
+    server.add_user(ALICE, name="alice", real_name="Alice Example")
+    await server.start()
+    # slack_sdk's default client retries connection errors only, so a 429 reaches the test.
+    return server, AsyncWebClient(token=server.bot_token, base_url=server.api_url)
+
+
+async def _status(call: Any) -> tuple[int, str | None]:
+    """The HTTP status of a call and its Retry-After header, whether it succeeded or not."""
+    try:
+        response = await call
+    except SlackApiError as error:
+        return error.response.status_code, error.response.headers.get("Retry-After")
+    return response.status_code, None
+
+
+async def test_restricted_too_many_past_thirty_due_within_five_minutes_in_a_channel(
+    client: AsyncWebClient,
+) -> None:
+    room = (await client.conversations_create(name="inc-many-reminders"))["channel"]["id"]
+    other = (await client.conversations_create(name="inc-other-room"))["channel"]["id"]
+    start = int(time.time()) + 3600
+    for n in range(30):  # 30 due within 145 seconds
+        await client.chat_scheduleMessage(channel=room, post_at=start + n * 5, text=f"reminder {n}")
+
+    for post_at in (start + 150, start + 299, start - 10):  # windows holding all 30
+        error = await _error_of(client.chat_scheduleMessage(channel=room, post_at=post_at, text="31st"))
+        assert error.response.status_code == 200
+        assert error.response.data == {"ok": False, "error": "restricted_too_many"}
+    assert (await client.chat_scheduleMessage(channel=other, post_at=start + 150, text="elsewhere"))["ok"]
+    # start + 300 lies outside [start, start + 300): a 5-minute window there holds at most 29 of them.
+    assert (await client.chat_scheduleMessage(channel=room, post_at=start + 300, text="later"))["ok"]
+    assert (await client.chat_scheduleMessage(channel=room, post_at=start - 300, text="earlier"))["ok"]
+
+
+def test_every_method_the_standin_answers_has_a_documented_tier() -> None:
+    standin = SlackStandIn(spec=None)
+    assert standin.implemented_methods <= set(METHOD_TIERS)
+
+
+@pytest.mark.parametrize(
+    ("method", "allowance", "interval", "retry_after"),
+    [
+        ("conversations.list", 20, 3.0, "3"),  # Tier 2: 20 a minute, one every 3 seconds
+        ("conversations.info", 50, 1.2, "2"),  # Tier 3: Retry-After rounds up to whole seconds
+        ("users.info", 100, 0.6, "1"),  # Tier 4
+        ("auth.test", 200, 0.3, "1"),  # special: "hundreds of requests per minute"
+    ],
+)
+async def test_a_tier_allows_its_burst_then_answers_429_until_the_window_moves(
+    api_spec: ApiSpec, method: str, allowance: int, interval: float, retry_after: str
+) -> None:
+    clock = ManualClock()
+    server, client = await _limited(api_spec, RateLimits(clock=clock))
+    server.add_channel("C0ROOM", "room", members=[server.bot_user_id])
+    args = {"conversations.info": {"channel": "C0ROOM"}, "users.info": {"user": ALICE}}.get(method, {})
+    try:
+        for _ in range(allowance):
+            assert (await client.api_call(method, params=args))["ok"] is True
+        refused = await _error_of(client.api_call(method, params=args))
+        assert refused.response.status_code == 429
+        assert refused.response.headers["Retry-After"] == retry_after
+        assert refused.response.data == {"ok": False, "error": "ratelimited"}
+        assert server.calls[-1].http_status == 429 and not server.calls[-1].injected
+
+        clock.advance(interval - 0.1)
+        assert (await _status(client.api_call(method, params=args)))[0] == 429
+        clock.advance(int(retry_after) - interval + 0.1)  # waiting Retry-After is enough
+        assert (await client.api_call(method, params=args))["ok"] is True
+        clock.advance(60)  # a quiet minute refills the bucket, no further
+        for _ in range(allowance):
+            assert (await client.api_call(method, params=args))["ok"] is True
+        assert (await _status(client.api_call(method, params=args)))[0] == 429
+    finally:
+        await server.stop()
+
+
+async def test_post_message_is_one_a_second_per_channel_with_short_bursts(api_spec: ApiSpec) -> None:
+    clock = ManualClock()
+    server, client = await _limited(api_spec, RateLimits(clock=clock))
+    for channel_id in ("C0ROOM", "C0OTHER"):
+        server.add_channel(channel_id, channel_id.lower(), members=[server.bot_user_id])
+    try:
+        for n in range(25):  # a burst
+            await client.chat_postMessage(channel="C0ROOM", text=f"line {n}")
+        assert await _status(client.chat_postMessage(channel="C0ROOM", text="26th")) == (429, "1")
+        assert (await client.chat_postMessage(channel="C0OTHER", text="another channel"))["ok"] is True
+        assert (await client.chat_update(channel="C0ROOM", ts=server.calls[0].response["ts"], text="e"))["ok"]
+
+        clock.advance(1)
+        assert (await client.chat_postMessage(channel="C0ROOM", text="a second later"))["ok"] is True
+        assert (await _status(client.chat_postMessage(channel="C0ROOM", text="again")))[0] == 429
+        clock.advance(3)
+        for n in range(3):
+            await client.chat_postMessage(channel="C0ROOM", text=f"one a second {n}")
+        assert (await _status(client.chat_postMessage(channel="C0ROOM", text="too soon")))[0] == 429
+    finally:
+        await server.stop()
+
+
+async def test_limits_count_per_workspace_and_per_method(api_spec: ApiSpec) -> None:
+    clock = ManualClock()
+    limits = RateLimits(clock=clock)  # one set of limits, two workspaces
+    first, first_client = await _limited(api_spec, limits, team_id="T0FIRST")
+    second, second_client = await _limited(api_spec, limits, team_id="T0SECOND")
+    try:
+        for _ in range(20):
+            await first_client.conversations_list()
+        assert (await _status(first_client.conversations_list()))[0] == 429
+        assert (await second_client.conversations_list())["ok"] is True  # another workspace
+        assert (await first_client.users_info(user=ALICE))["ok"] is True  # another method
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_limits_can_be_turned_off_or_scaled(api_spec: ApiSpec) -> None:
+    unlimited, client = await _limited(api_spec, RateLimits(enabled=False))
+    try:
+        for _ in range(60):
+            await client.conversations_list()
+        assert [c.http_status for c in unlimited.calls] == [200] * 60
+    finally:
+        await unlimited.stop()
+    assert SlackStandIn(spec=None, rate_limits=False).rate_limits.enabled is False
+
+    doubled, client = await _limited(api_spec, RateLimits(scale=2.0, clock=ManualClock()))
+    try:
+        for _ in range(40):
+            await client.conversations_list()
+        assert await _status(client.conversations_list()) == (429, "2")  # 40 a minute: one every 1.5 s
+    finally:
+        await doubled.stop()
 
 
 # ------------------------------------------------------------------------- faults and timing
