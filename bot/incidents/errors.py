@@ -48,7 +48,9 @@ class PermissionDenied(IncidentError):
 class ChatError(Exception):
     """A Slack effect failed after retries; the record is kept and the step can be retried."""
 
-    def __init__(self, step: str, reason: str) -> None:
+    def __init__(self, step: str, reason: str, *, unknown: bool = False) -> None:
         super().__init__(f"{step}: {reason}")
         self.step = step
         self.reason = reason
+        # Slack may have done it all the same (a timeout, a lost connection): no answer came.
+        self.unknown = unknown

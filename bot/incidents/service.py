@@ -1007,7 +1007,9 @@ class IncidentService:
                     exc.reason,
                     extra={"incident_id": incident_id},
                 )
-                return None
+                # No answer: Slack may hold it after all. The claim stays without an id, and the repair
+                # pass adopts what Slack holds at its time, or frees the claim for another try.
+                return UNKNOWN if exc.unknown else None
 
         outcomes = await asyncio.gather(
             *(scheduled(reminder) for _, reminder in claims), *(cancelled(c, m) for c, m in cancel)
@@ -1019,6 +1021,8 @@ class IncidentService:
         unwanted: list[str] = []
         async with self._store.transaction() as repo:
             for (claim, _), message_id in zip(claims, outcomes, strict=False):
+                if message_id is UNKNOWN:
+                    continue
                 if message_id is None:
                     await repo.drop_reminder(reminder_id=claim)
                 elif not await repo.set_reminder_message(
@@ -1064,6 +1068,12 @@ class IncidentService:
                 await self._chat.cancel_reminder(channel_id=row.channel_id, scheduled_message_id=message_id)
             except ChatError as exc:
                 log.warning("cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id})
+        if unrecorded:  # claims Slack holds nothing for: free them, so the reminders are scheduled again
+            async with self._store.transaction() as repo:
+                for claim in unrecorded:
+                    assert claim.id is not None
+                    await repo.drop_reminder(reminder_id=claim.id)
+            await self.sync_reminders(incident_id=incident_id)
         return len(orphans)
 
     async def refresh_due_reminders(self) -> int:
@@ -1176,6 +1186,8 @@ class IncidentService:
             row.setup_claimed_at = None
             repo.session.add(row)
 
+
+UNKNOWN = "?"  # a reminder Slack gave no answer for: it may or may not hold it
 
 # The steps of a room's set-up, as RoomSetup.missing names them (the catalogue words them: `steps.<name>`).
 SETUP_STEPS = ("channel", "invite", "topic", "card", "announcement", "checklist", "pin", "in_progress")

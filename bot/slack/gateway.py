@@ -105,7 +105,7 @@ class SlackGateway:
         except (ClientError, TimeoutError) as exc:
             SLACK_CALLS.labels(method=method, outcome="unreachable").inc()
             log.warning("Slack unreachable: %s", type(exc).__name__, extra={"slack_method": method})
-            raise ChatError(step, f"{type(exc).__name__}: {exc}") from exc
+            raise ChatError(step, f"{type(exc).__name__}: {exc}", unknown=True) from exc
         SLACK_CALLS.labels(method=method, outcome="ok").inc()
         return dict(response.data) if isinstance(response.data, dict) else {}
 

@@ -29,6 +29,12 @@ FAULTS: dict[str, dict[str, Any]] = {
     "500": {"status": 500},
     "503": {"status": 503},
     "timeout": {"status": 200, "hang": 0.8},  # the call still takes effect after the client gave up
+    # Faults that outlast the client's retries (4 for 429, 3 for 5xx, 2 for a timeout of a safe call):
+    # the step fails, the declarer is told, and `/incident retry` or the repair pass finishes the room.
+    "429x6": {"status": 429, "retry_after": 0, "times": 6},
+    "500x2": {"status": 500, "times": 2},
+    "500x5": {"status": 500, "times": 5},
+    "lost timeout": {"status": 500, "hang": 0.8},  # the client gave up and Slack did nothing
 }
 INJECTED: dict[str, int] = {}
 
@@ -44,8 +50,9 @@ async def faulty(request: pytest.FixtureRequest, tmp_path: Path, slack_spec: Api
         assert hashi.standin.rejections == []
 
 
-def _complete_once(hashi: Hashi, number: int) -> None:
-    """One channel for incident `number`, the declarer in it, one card pinned, one announcement."""
+async def _complete_once(hashi: Hashi, number: int) -> None:
+    """One channel for incident `number`, the declarer in it, one card pinned, one announcement, one
+    checklist message, its reminders waiting in Slack exactly as recorded, its declaration on the timeline."""
     rooms = [c for c in hashi.standin.channels.values() if c.name.startswith(f"inc-{number}-")]
     assert len(rooms) == 1, [c.name for c in rooms]
     room = rooms[0]
@@ -56,6 +63,16 @@ def _complete_once(hashi: Hashi, number: int) -> None:
         m for m in hashi.standin.channels[ANNOUNCE].messages if f"INC-{number} [" in m.get("text", "")
     ]
     assert len(announced) == 1
+    snap = await hashi.runtime.service.snapshot(incident_id=number)
+    checklists = [m for m in room.messages if m.get("text") == f"Checklists of INC-{number}"]
+    assert len(checklists) == (1 if snap.checklists else 0), len(checklists)
+    assert snap.checklist_ts == (checklists[0]["ts"] if checklists else None)
+    async with hashi.runtime.store.transaction() as repo:
+        recorded = {r.scheduled_message_id for r in await repo.reminders(incident_id=number)}
+        incomplete = [row.id for row in await repo.incidents_needing_setup()]
+    waiting = {m.id for m in hashi.standin.scheduled.values() if m.channel_id == room.id}
+    assert recorded == waiting and len(waiting) >= 1, (recorded, waiting)
+    assert [e.kind for e in snap.timeline][:1] == ["declared"] and number not in incomplete
 
 
 async def test_every_declaration_ends_complete_once(faulty: Hashi) -> None:
@@ -78,7 +95,12 @@ async def test_every_declaration_ends_complete_once(faulty: Hashi) -> None:
             answer = await hashi.eventually(lambda s=again: hashi.standin.responses_to(s.response_url or ""))
             assert "could not" not in answer[0]["text"], answer[0]["text"]
             await hashi.settle(quiet=0.3)
-        _complete_once(hashi, number)
+        # What `hashi doctor --repair` and the repair loop run; a complete incident is left alone.
+        for setup in await hashi.runtime.service.repair_rooms():
+            assert setup.missing == (), setup.missing
+        await hashi.runtime.service.refresh_due_reminders()
+        await hashi.settle(quiet=0.3)
+        await _complete_once(hashi, number)
         if fault == "timeout" and method == "conversations.create":
             # the timed-out create took effect; the retry found the bot's own channel instead of making `-2`
             assert hashi.standin.calls_to("conversations.list")
