@@ -157,3 +157,63 @@ async def test_a_replica_killed_mid_burst_is_taken_over_by_the_other(
             if replica.process.returncode is None:
                 await replica.stop(signal.SIGKILL)
         await standin.stop()
+
+
+@pytest.mark.parametrize("method", ["chat.postMessage", "pins.add", "conversations.setTopic"])
+async def test_a_set_up_killed_mid_call_is_finished_once_by_the_restarted_replica(
+    tmp_path: Path, slack_spec: ApiSpec, method: str
+) -> None:
+    standin = SlackStandIn(spec=slack_spec)
+    await standin.start()
+    populate(standin)
+    url, port, secret = f"sqlite:///{tmp_path / 'setup.db'}", free_port(), "setup-secret"
+    env = {"HASHI_REPLICA_ID": "replica-a"}
+    try:
+        first = await serve(
+            standin, database_url=url, workdir=tmp_path, port=port, secret=secret, extra_env=env
+        )
+        async with aiohttp.ClientSession() as http:
+            await first.wait_healthy(http)
+            standin.fail_next(method, status=200, hang=3.0)  # in flight when the process dies; done later
+            assert (
+                await first.command(
+                    http, standin, "declare SEV1 Killed mid set-up", user=ALICE, channel=GENERAL
+                )
+                == 200
+            )
+            await until(lambda: standin.in_flight > 0, within=10, what=f"{method} in flight")
+            await asyncio.sleep(0.3)  # the set-up's other calls answered (the stand-in answers at once)
+            await first.stop(signal.SIGKILL)
+            await asyncio.sleep(3.2)  # the hung call takes effect after the process died
+            second = await serve(
+                standin, database_url=url, workdir=tmp_path, port=port, secret=secret, extra_env=env
+            )
+            try:
+                await second.wait_healthy(http, within=60)
+                # Its own interrupted set-up resumes at start, not after the two-minute lease.
+                await until(
+                    lambda: any(c.name.startswith("inc-1-") and c.pins for c in standin.channels.values()),
+                    within=20,
+                    what="the finished room",
+                )
+                await asyncio.sleep(1.0)
+            finally:
+                code, stderr = await second.stop()
+            assert code == 0, stderr[-2000:]
+        (room,) = [c for c in standin.channels.values() if c.name.startswith("inc-1-")]
+        cards = [m for m in room.messages if str(m.get("text", "")).startswith("INC-1 [")]
+        checklists = [m for m in room.messages if m.get("text") == "Checklists of INC-1"]
+        assert len(cards) == 1 and room.pins == [cards[0]["ts"]], (len(cards), room.pins)
+        assert len(checklists) == 1
+        engine = make_engine(url)
+        try:
+            async with Store(engine).transaction() as repo:
+                recorded = {r.scheduled_message_id for r in await repo.reminders(incident_id=1)}
+                incomplete = await repo.incidents_needing_setup()
+        finally:
+            await engine.dispose()
+        assert incomplete == []
+        assert recorded == {m.id for m in standin.scheduled.values() if m.channel_id == room.id}
+        assert standin.rejections == []
+    finally:
+        await standin.stop()
