@@ -55,7 +55,58 @@ STATUS_EMOJI = {
 def user_text(text: str, *, limit: int = SECTION_TEXT_LIMIT) -> str:
     """Untrusted text as safe mrkdwn: escaped, with plain user/channel mentions kept, within a length."""
     escaped = _SAFE_MENTION.sub(lambda m: f"<{m.group(1)}>", escape_mrkdwn(text))
-    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+    return escaped if len(escaped) <= limit else escaped[: safe_cut(escaped, limit - 1)] + "…"
+
+
+_FENCE = "```"
+# Where a cut must not fall: inside an entity (`&amp;`), a `<…>` mention, link or date, or a code fence.
+_UNCUTTABLE = re.compile(r"&[a-z]{1,6};|<[^<>\n]{1,400}>|`{3}")
+
+
+def safe_cut(text: str, at: int) -> int:
+    """Where to cut mrkdwn `text` to keep at most `at` characters: after the last space or line break in the
+    second half, never inside an entity, a `<…>` token or a code fence (0 when nothing fits)."""
+    if at >= len(text):
+        return len(text)
+    for token in _UNCUTTABLE.finditer(text, max(0, at - 402), at + 402):
+        if token.start() < at < token.end():
+            at = token.start()
+            break
+    space = max(text.rfind(" ", 0, at + 1), text.rfind("\n", 0, at + 1))
+    return space + 1 if space >= at // 2 and space + 1 <= at else at
+
+
+def split_mrkdwn(text: str, *, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
+    """mrkdwn text in pieces of at most `limit` characters, in order: cut between lines where it can, else
+    at a safe_cut; a code block cut in two is closed at the end of one piece and opened again at the start of
+    the next, so every piece reads on its own. The one way Hashi splits a long answer."""
+    if not text:
+        return []
+    pieces: list[str] = []
+    piece, inside, fresh = "", False, True  # fresh: nothing but a reopened fence in the piece yet
+
+    def flush() -> None:
+        nonlocal piece, fresh
+        if not fresh:
+            pieces.append(piece + (_FENCE if inside else ""))
+        piece, fresh = (_FENCE if inside else ""), True
+
+    for line in text.split("\n"):
+        while True:
+            joint = "" if fresh else "\n"
+            after = inside != (line.count(_FENCE) % 2 == 1)
+            if len(piece) + len(joint) + len(line) + (len(_FENCE) if after else 0) <= limit:
+                piece, inside, fresh = piece + joint + line, after, False
+                break
+            if not fresh:
+                flush()
+                continue
+            cut = safe_cut(line, limit - len(piece) - len(_FENCE)) or limit - len(piece) - len(_FENCE)
+            head, line = line[:cut], line[cut:]
+            piece, inside, fresh = piece + head, inside != (head.count(_FENCE) % 2 == 1), False
+            flush()
+    flush()
+    return pieces
 
 
 def status_label(status: Status, lang: Lang) -> str:
@@ -566,21 +617,22 @@ def _gate_value(incident_id: int, summary: str, at: datetime | None) -> str:
 def gate_blocks(
     *, incident_id: int, items: Sequence[str], summary: str, at: datetime | None, lang: Lang
 ) -> list[dict[str, Any]]:
-    """Asks to confirm a resolve that would leave required checklist items open."""
-    listed = "\n".join(f"• {user_text(title, limit=300)}" for title in items[:20])
+    """Asks to confirm a resolve that would leave required checklist items open: every item, over as many
+    sections as it takes (a list too long for one message ends with how many more there are)."""
+    listed = [f"• {user_text(title, limit=300)}" for title in items]
+    shown = len(listed)
+    while True:
+        more = [t("slack.gate.more", lang, count=len(listed) - shown)] if shown < len(listed) else []
+        text = t("slack.gate.text", lang, id=incident_id, items="\n".join(listed[:shown] + more))
+        sections = split_mrkdwn(text)
+        if len(sections) < MAX_MESSAGE_BLOCKS:
+            break
+        shown -= max(1, shown // 10)
     value = _gate_value(incident_id, summary, at)
+    button = ButtonElement(
+        text=t("slack.gate.button", lang), action_id=Action.RESOLVE_ANYWAY, value=value, style="danger"
+    )
     return [
-        SectionBlock(
-            text=MarkdownTextObject(text=t("slack.gate.text", lang, id=incident_id, items=listed))
-        ).to_dict(),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text=t("slack.gate.button", lang),
-                    action_id=Action.RESOLVE_ANYWAY,
-                    value=value,
-                    style="danger",
-                )
-            ]
-        ).to_dict(),
+        *(SectionBlock(text=MarkdownTextObject(text=section)).to_dict() for section in sections),
+        ActionsBlock(elements=[button]).to_dict(),
     ]

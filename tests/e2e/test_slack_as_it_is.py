@@ -3,11 +3,23 @@ them, through signed requests to the real app."""
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import yaml
+from slack_sdk.models.blocks import Block as SdkBlock
 
-from bot.standin.harness import ALICE, GENERAL, Hashi
+from bot.slack.ids import Action, Block, Field
+from bot.standin.driver import input_value
+from bot.standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
+from bot.standin.spec import ApiSpec
+
+SHIPPED_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 
 
 async def _declare(hashi: Hashi, text: str = "declare SEV2 Checkout errors") -> str:
@@ -41,3 +53,85 @@ async def test_a_signature_over_another_body_still_fails_when_it_holds_payload(h
     fields = urlencode(hashi.driver.command_body("note payload x", user_id=ALICE, channel_id=room))
     sent = await hashi.driver.post(fields, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64)
     assert sent.status == 401
+
+
+# A long playbook: 50 required items of 150 characters, each one `hashi playbooks check` passes
+
+
+def long_title(n: int) -> str:
+    """An item title at the playbook limit (150), with characters escaping makes longer."""
+    head = f"Item {n:02d}: check <logs> & <dashboards> & <alerts> "
+    return (head + "x" * 150)[:150]
+
+
+@pytest.fixture
+def long_playbooks(tmp_path: Path) -> Path:
+    """A folder with one playbook that applies to every incident: 50 required items at the title limit."""
+    folder = tmp_path / "playbooks"
+    folder.mkdir()
+    items = [{"key": f"item-{n}", "title": long_title(n), "required": True} for n in range(50)]
+    playbook = {"name": "long", "title": "A long checklist", "items": items}
+    (folder / "long.yaml").write_text(yaml.safe_dump(playbook, allow_unicode=True), encoding="utf-8")
+    shutil.copy(SHIPPED_PLAYBOOKS / "hashi-playbook.schema.json", folder)
+    return folder
+
+
+@pytest.fixture
+async def long_hashi(tmp_path: Path, slack_spec: ApiSpec, long_playbooks: Path) -> AsyncIterator[Hashi]:
+    """Hashi on SQLite with the long playbook."""
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'hashi.db'}", spec=slack_spec, playbooks_dir=str(long_playbooks)
+    ) as hashi:
+        yield hashi
+        assert hashi.standin.rejections == []
+
+
+def test_the_long_playbook_passes_the_check(long_playbooks: Path) -> None:
+    from bot.incidents.playbooks import load_playbooks
+
+    playbooks, problems = load_playbooks(long_playbooks, severities=["SEV1", "SEV2", "SEV3"], roles=["lead"])
+    assert problems == [] and len(playbooks[0].items) == 50
+
+
+def _gate_texts(blocks: list[dict[str, Any]]) -> str:
+    for block in blocks:
+        SdkBlock.parse(block).validate_json()  # type: ignore[union-attr]
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+    assert len(blocks) <= 50
+    return "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+
+
+async def test_the_resolve_gate_lists_every_required_item_and_can_be_overridden(long_hashi: Hashi) -> None:
+    hashi = long_hashi
+    room = await _declare(hashi)
+    sent = await hashi.driver.command("resolve Fixed", user_id=BOB, channel_id=room)
+    answer = await hashi.eventually(lambda: hashi.standin.responses_to(sent.response_url or ""), what="gate")
+    texts = _gate_texts(answer[0]["blocks"])
+    assert all(f"Item {n:02d}:" in texts for n in range(50)), texts
+    assert "&lt;logs&gt; &amp;" in texts
+    await hashi.driver.click(
+        user_id=BOB, channel_id=room, message={"ts": "0", **answer[0]}, action_id=Action.RESOLVE_ANYWAY
+    )
+    await hashi.settle()
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert snap.status.value == "resolved"
+
+
+async def test_the_resolve_modal_answers_with_the_long_gate(long_hashi: Hashi) -> None:
+    hashi = long_hashi
+    room = await _declare(hashi)
+    await hashi.driver.click(
+        user_id=ALICE, channel_id=room, message=hashi.card(room), action_id=Action.RESOLVE
+    )
+    view = (await hashi.eventually(lambda: hashi.standin.calls_to("views.open"), what="modal"))[-1]
+    await hashi.driver.submit(
+        user_id=ALICE,
+        view=view.response["view"],
+        values={Block.RESOLVE_SUMMARY: {Field.RESOLVE_SUMMARY: input_value("Fixed")}},
+    )
+    gate = await hashi.eventually(
+        lambda: [m for m in hashi.standin.ephemeral.get(ALICE, []) if Action.RESOLVE_ANYWAY in json.dumps(m)],
+        what="the gate confirmation",
+    )
+    assert "Item 49:" in _gate_texts(gate[-1]["blocks"])
