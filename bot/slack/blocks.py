@@ -264,18 +264,6 @@ def change_text(incident: IncidentSnapshot, change: TimelineEntry, lang: Lang) -
     return f"*{incident_ref(incident)}* · {who}{user_text(change.text_in(lang), limit=2800)}{backdated}"
 
 
-def join_lines(lines: Sequence[str], *, limit: int) -> list[str]:
-    """Lines joined into as few texts of at most `limit` characters as they fit in, in order, never cutting
-    a line (one longer than `limit` stands alone)."""
-    texts: list[str] = []
-    for line in lines:
-        if texts and len(texts[-1]) + 1 + len(line) <= limit:
-            texts[-1] += "\n" + line
-        else:
-            texts.append(line)
-    return texts
-
-
 def topic_text(incident: IncidentSnapshot, lang: Lang) -> str:
     """The channel topic (Slack allows 250 characters; plain text, so nothing can be pinged)."""
     lead = t("slack.topic_lead", lang, user=incident.lead) if incident.lead else ""
@@ -535,18 +523,58 @@ def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) 
     return {"type": "home", "blocks": blocks}
 
 
-def message_blocks(text: str) -> list[dict[str, Any]]:
-    """A mrkdwn message (already safe) as a section."""
-    return [SectionBlock(text=MarkdownTextObject(text=text[:SECTION_TEXT_LIMIT])).to_dict()]
+MESSAGE_FALLBACK_LIMIT = 39_000  # Slack truncates a message's `text` past 40,000 characters
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of an answer: its fallback text and its blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def text_messages(text: str) -> list[Message]:
+    """A mrkdwn answer (already safe), whole, as messages of sections: split_mrkdwn's pieces, at most 50
+    blocks and 39,000 characters of text a message."""
+    out: list[Message] = []
+    for piece in split_mrkdwn(text) or [" "]:
+        section = SectionBlock(text=MarkdownTextObject(text=piece)).to_dict()
+        last = out[-1] if out else None
+        if (
+            last
+            and len(last.blocks) < MAX_MESSAGE_BLOCKS
+            and len(last.text) + 1 + len(piece) <= MESSAGE_FALLBACK_LIMIT
+        ):
+            out[-1] = Message(text=f"{last.text}\n{piece}", blocks=[*last.blocks, section])
+        else:
+            out.append(Message(text=piece, blocks=[section]))
+    return out
+
+
+def answer_messages(answer: str | Sequence[dict[str, Any]], *, fallback: str) -> list[Message]:
+    """A listener's answer (mrkdwn, or blocks with a fallback text) as the messages that carry it whole."""
+    if isinstance(answer, str):
+        return text_messages(answer)
+    return [Message(text=fallback, blocks=group) for group in in_messages(answer)]
+
+
+def in_messages(blocks: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Blocks in groups of at most 50, one group a message."""
+    return [
+        list(blocks[start : start + MAX_MESSAGE_BLOCKS])
+        for start in range(0, len(blocks), MAX_MESSAGE_BLOCKS)
+    ]
 
 
 MAX_CHECKBOX_OPTIONS = 10
 
 
 def checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, Any]]:
-    """The incident's checklists as checkbox groups (Slack allows 10 options each, so long lists split)."""
+    """The incident's checklists as checkbox groups (Slack allows 10 options each, so long lists split),
+    every item: more than a message holds goes over several (in_messages)."""
     if not incident.checklists:
-        return message_blocks(t("slack.checklist.none", lang, id=incident.id))
+        return text_messages(t("slack.checklist.none", lang, id=incident.id))[0].blocks
     by_playbook: dict[str, list[Any]] = {}
     for item in incident.checklists:
         by_playbook.setdefault(item.playbook, []).append(item)
@@ -566,9 +594,7 @@ def checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, A
             )
             block_id = checklist_block_id(incident_id=incident.id, start=start, playbook=playbook)
             out.append(ActionsBlock(block_id=block_id, elements=[element]))
-        if len(out) >= MAX_MESSAGE_BLOCKS - 1:
-            break
-    return [b.to_dict() for b in out[:MAX_MESSAGE_BLOCKS]]
+    return [b.to_dict() for b in out]
 
 
 def checklist_block_id(*, incident_id: int, start: int, playbook: str) -> str:

@@ -306,7 +306,7 @@ class SlackGateway:
         lines = [blocks.change_text(incident, change, self.language) for change in changes]
         work = [
             self._call("update", "chat.postMessage", channel=channel, text=text, unfurl_links=False)
-            for text in blocks.join_lines(lines, limit=MESSAGE_TEXT_LIMIT)
+            for text in blocks.split_mrkdwn("\n".join(lines), limit=MESSAGE_TEXT_LIMIT)
         ]
         if any(change.kind in _TOPIC_KINDS for change in changes):
             work.append(
@@ -327,7 +327,7 @@ class SlackGateway:
             "chat.postMessage",
             channel=incident.channel_id,
             text=t("slack.checklist.fallback", self.language, id=incident.id),
-            blocks=blocks.checklist_blocks(incident, self.language),
+            blocks=blocks.in_messages(blocks.checklist_blocks(incident, self.language))[0],
         )
         return str(data["ts"])
 
@@ -341,7 +341,7 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.checklist_ts,
             text=t("slack.checklist.fallback", self.language, id=incident.id),
-            blocks=blocks.checklist_blocks(incident, self.language),
+            blocks=blocks.in_messages(blocks.checklist_blocks(incident, self.language))[0],
         )
 
     async def schedule_reminder(self, *, incident: IncidentSnapshot, reminder: Reminder) -> str:
@@ -382,21 +382,24 @@ class SlackGateway:
     async def post_ephemeral(
         self, *, channel_id: str, user_id: str, text: str, extra_blocks: list[dict[str, Any]] | None = None
     ) -> None:
-        """Tells one user something in a channel, visible only to them."""
-        await self._call(
-            "ephemeral",
-            "chat.postEphemeral",
-            channel=channel_id,
-            user=user_id,
-            text=text,
-            blocks=extra_blocks or blocks.message_blocks(text),
-        )
+        """Tells one user something in a channel, visible only to them (a long text in several messages)."""
+        parts = [blocks.Message(text, extra_blocks)] if extra_blocks else blocks.text_messages(text)
+        for part in parts:
+            await self._call(
+                "ephemeral",
+                "chat.postEphemeral",
+                channel=channel_id,
+                user=user_id,
+                text=part.text,
+                blocks=part.blocks,
+            )
 
     async def post_direct(self, *, user_id: str, text: str) -> None:
-        """Tells a user something in their direct messages with Hashi."""
-        await self._call(
-            "direct", "chat.postMessage", channel=user_id, text=text, blocks=blocks.message_blocks(text)
-        )
+        """Tells a user something in their direct messages with Hashi (a long text in several messages)."""
+        for part in blocks.text_messages(text):
+            await self._call(
+                "direct", "chat.postMessage", channel=user_id, text=part.text, blocks=part.blocks
+            )
 
     async def permalink(self, *, channel_id: str, ts: str) -> str | None:
         """A message's permalink, or None when Slack will not say."""

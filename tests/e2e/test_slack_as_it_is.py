@@ -14,6 +14,7 @@ import pytest
 import yaml
 from slack_sdk.models.blocks import Block as SdkBlock
 
+from bot.settings import ServiceConfig, TeamConfig
 from bot.slack.ids import Action, Block, Field
 from bot.standin.driver import input_value
 from bot.standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
@@ -135,3 +136,48 @@ async def test_the_resolve_modal_answers_with_the_long_gate(long_hashi: Hashi) -
         what="the gate confirmation",
     )
     assert "Item 49:" in _gate_texts(gate[-1]["blocks"])
+
+
+# Long answers stay whole: split over sections and messages, never cut
+
+
+SERVICES = [f"svc{n:02d}" for n in range(25)]
+
+
+@pytest.fixture
+async def many_services(tmp_path: Path, slack_spec: ApiSpec) -> AsyncIterator[Hashi]:
+    """Hashi with 25 services that have an SLO."""
+    team = TeamConfig(services={name: ServiceConfig(slo=99.9) for name in SERVICES})
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'hashi.db'}", spec=slack_spec, team=team
+    ) as hashi:
+        yield hashi
+        assert hashi.standin.rejections == []
+
+
+def _sections_read_alone(bodies: list[dict[str, Any]]) -> str:
+    """Every section of the answers, checked against Block Kit's limits; a code block never spans two."""
+    texts = []
+    for body in bodies:
+        assert len(body["blocks"]) <= 50
+        for block in body["blocks"]:
+            SdkBlock.parse(block).validate_json()  # type: ignore[union-attr]
+            text = block["text"]["text"]
+            assert len(text) <= 3000 and text.count("```") % 2 == 0, text
+            texts.append(text)
+    return "\n".join(texts)
+
+
+async def test_stats_over_many_services_come_whole(many_services: Hashi) -> None:
+    hashi = many_services
+    for n in range(3):
+        await hashi.runtime.service.declare(title=f"Outage {n}", actor=ALICE, services=SERVICES)
+    await hashi.settle()
+    sent = await hashi.driver.command("stats 30d service:svc00", user_id=BOB, channel_id=GENERAL)
+    await hashi.settle()
+    bodies = hashi.standin.responses_to(sent.response_url or "")
+    shown = _sections_read_alone(bodies)
+    assert len(shown) > 3000
+    assert "Services with an SLO" in shown and "Data quality" in shown
+    assert all(f"svc{n:02d}" in shown for n in range(25))
+    assert all("Data quality" in str(b.get("text")) for b in bodies[-1:])  # the fallback text is whole too

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slack.blocks import BUTTON_VALUE_LIMIT, gate_blocks, safe_cut, split_mrkdwn, user_text
+from bot.slack.blocks import (
+    BUTTON_VALUE_LIMIT,
+    answer_messages,
+    gate_blocks,
+    safe_cut,
+    split_mrkdwn,
+    user_text,
+)
 from bot.slack.ids import Action
 from bot.slack.listeners.actions import _resolve_request
 
@@ -87,3 +94,13 @@ def test_safe_cut_and_user_text_never_cut_an_entity_or_mention(text: str) -> Non
     assert cut <= 3000 and text[cut - 1] not in "&<" and not re.search(r"&[a-z]*$|<[^>]*$", text[:cut])
     shown = user_text("a" * 298 + "&", limit=300)
     assert shown.endswith("…") and "&a…" not in shown and "&am…" not in shown
+
+
+def test_an_answer_longer_than_a_message_goes_over_several_whole() -> None:
+    text = "\n".join(f"line {n:05d} &amp; <@U0BOB>" for n in range(8000))
+    messages = answer_messages(text, fallback="")
+    assert len(messages) > 1
+    assert all(len(m.blocks) <= 50 and len(m.text) <= 40_000 for m in messages)
+    assert "\n".join(m.text for m in messages) == text
+    many = [{"type": "divider"}] * 120
+    assert [len(m.blocks) for m in answer_messages(many, fallback="x")] == [50, 50, 20]
