@@ -181,3 +181,42 @@ async def test_stats_over_many_services_come_whole(many_services: Hashi) -> None
     assert "Services with an SLO" in shown and "Data quality" in shown
     assert all(f"svc{n:02d}" in shown for n in range(25))
     assert all("Data quality" in str(b.get("text")) for b in bodies[-1:])  # the fallback text is whole too
+
+
+# An edit as bolt-python's own fixture has it: the ts only in previous_message
+
+
+async def test_an_edit_without_message_ts_updates_the_timeline(hashi: Hashi) -> None:
+    room = await _declare(hashi)
+    message = hashi.standin.add_message(room, user=BOB, text="Hit ratio fell to 20%")
+    mark = {
+        "type": "reaction_added",
+        "user": ALICE,
+        "reaction": "pushpin",
+        "item_user": BOB,
+        "item": {"type": "message", "channel": room, "ts": message["ts"]},
+        "event_ts": "9.1",
+    }
+    await hashi.driver.event(mark)
+    await hashi.settle()
+    edited = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "message": {"type": "message", "text": "Hit ratio fell to 15%", "user": BOB, "edited": {"user": BOB}},
+        "channel": room,
+        "previous_message": {
+            "type": "message",
+            "text": "Hit ratio fell to 20%",
+            "user": BOB,
+            "ts": message["ts"],
+        },
+        "event_ts": "9.2",
+        "ts": "9.2",
+        "channel_type": "channel",
+    }
+    hashi.standin.channels[room].message(message["ts"])["text"] = "Hit ratio fell to 15%"
+    await hashi.driver.event(edited)
+    await hashi.settle()
+    texts = [e.text for e in (await hashi.runtime.service.snapshot(incident_id=1)).timeline]
+    assert "Hit ratio fell to 15%" in texts and "Hit ratio fell to 20%" not in texts
