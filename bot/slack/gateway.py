@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,8 +165,21 @@ class SlackGateway:
     # The Chat port
 
     async def create_room(self, *, incident: IncidentSnapshot, name: str) -> Room:
-        """Creates the incident channel. On name_taken it first looks for a channel of that name Hashi itself
-        created (an earlier attempt that timed out but took effect) and adopts it; else tries `-2`, `-3`, …"""
+        """Creates the incident channel. When Slack refuses the name (a script or symbol it will not take in
+        this workspace, a length) it tries the name's ASCII form, then `<prefix>-<id>`; on name_taken it first
+        looks for a channel of that name Hashi itself created (an earlier attempt that timed out but took
+        effect) and adopts it; else tries `-2`, `-3`, …"""
+        names = list(dict.fromkeys([name, *plainer_channel_names(name, incident_id=incident.id)]))
+        for base in names:
+            try:
+                return await self._create_named(incident=incident, name=base)
+            except ChatError as exc:
+                if exc.reason not in REFUSED_NAME or base == names[-1]:
+                    raise
+        raise AssertionError("unreachable: the last name's refusal is raised")
+
+    async def _create_named(self, *, incident: IncidentSnapshot, name: str) -> Room:
+        """conversations.create with `name`, or `name-2`, `name-3`, … when it is taken."""
         for attempt in range(1, 11):
             candidate = name if attempt == 1 else f"{name[: 80 - len(str(attempt)) - 1]}-{attempt}"
             try:
@@ -432,6 +446,21 @@ class SlackGateway:
             raise ChatError("upload", str(exc.response.get("error", "slack_error"))) from exc
         except (ClientError, TimeoutError) as exc:
             raise ChatError("upload", f"{type(exc).__name__}: {exc}") from exc
+
+
+# conversations.create's answers for a name it will not take (another name may do).
+REFUSED_NAME = frozenset(
+    {"invalid_name", "invalid_name_specials", "invalid_name_maxlength", "invalid_name_punctuation"}
+)
+
+
+def plainer_channel_names(name: str, *, incident_id: int) -> list[str]:
+    """The names to try after Slack refused `<prefix>-<id>-<slug>`: its ASCII letters and digits alone, then
+    `<prefix>-<id>` (`inc-1-決済apiのエラー率上昇` → `inc-1-api`, `inc-1`)."""
+    found = re.match(rf"(.*?-{incident_id})(?:-|$)", name)
+    head = found.group(1) if found else f"inc-{incident_id}"
+    ascii_name = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]", "-", name.lower())).strip("-")[:80].rstrip("-")
+    return [n for n in (ascii_name, head) if n]
 
 
 def _as_json(method: str) -> bool:

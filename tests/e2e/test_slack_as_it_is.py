@@ -220,3 +220,28 @@ async def test_an_edit_without_message_ts_updates_the_timeline(hashi: Hashi) -> 
     await hashi.settle()
     texts = [e.text for e in (await hashi.runtime.service.snapshot(incident_id=1)).timeline]
     assert "Hit ratio fell to 15%" in texts and "Hit ratio fell to 20%" not in texts
+
+
+# Channel names Slack refuses
+
+
+@pytest.mark.parametrize("refusal", ["invalid_name_specials", "invalid_name", "invalid_name_maxlength"])
+async def test_a_refused_channel_name_falls_back_to_ascii(hashi: Hashi, refusal: str) -> None:
+    hashi.standin.fail_next("conversations.create", status=200, error=refusal)
+    await hashi.driver.command("declare SEV2 決済APIのエラー率上昇", user_id=ALICE, channel_id=GENERAL)
+    room = await hashi.eventually(lambda: hashi.channel_named("inc-1"), what="the incident channel")
+    await hashi.eventually(lambda: hashi.standin.channels[room].pins, what="the pinned card")
+    assert hashi.standin.channels[room].name == "inc-1-api"
+
+
+async def test_a_name_refused_twice_falls_back_to_the_id(hashi: Hashi) -> None:
+    hashi.standin.fail_next("conversations.create", status=200, error="invalid_name_specials", times=2)
+    await hashi.driver.command("declare SEV2 決済APIのエラー", user_id=ALICE, channel_id=GENERAL)
+    room = await hashi.eventually(lambda: hashi.channel_named("inc-1"), what="the incident channel")
+    assert hashi.standin.channels[room].name == "inc-1"
+
+
+async def test_slack_keeps_a_japanese_channel_name(hashi: Hashi) -> None:
+    await hashi.driver.command("declare SEV2 決済APIのエラー率上昇", user_id=ALICE, channel_id=GENERAL)
+    room = await hashi.eventually(lambda: hashi.channel_named("inc-1"), what="the incident channel")
+    assert hashi.standin.channels[room].name == "inc-1-決済apiのエラー率上昇"
