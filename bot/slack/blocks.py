@@ -87,7 +87,7 @@ def split_mrkdwn(text: str, *, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
 
     def flush() -> None:
         nonlocal piece, fresh
-        if not fresh:
+        if not fresh and piece.strip():  # blank lines alone make no section (Slack refuses an empty one)
             pieces.append(piece + (_FENCE if inside else ""))
         piece, fresh = (_FENCE if inside else ""), True
 

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.slack.blocks import (
@@ -67,6 +67,7 @@ def _without_cuts(piece: str) -> bool:
     return not re.search(r"&[a-z]*$|<[^>]*$", stripped) and not re.match(r"^[a-z]*;|^[^<]*>", stripped)
 
 
+@settings(max_examples=500)
 @given(st.lists(_PIECE, max_size=400), st.integers(min_value=20, max_value=200))
 def test_split_mrkdwn_keeps_every_piece_within_the_limit_and_whole(parts: list[str], limit: int) -> None:
     text = "".join(parts)
