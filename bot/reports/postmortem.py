@@ -6,7 +6,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
@@ -337,9 +337,17 @@ def _mermaid_label(text: str) -> str:
 def _gantt(w: _Writer, generated_at: datetime) -> str:
     """A Mermaid gantt chart of the impact, the response phases and the severities, in the draft's zone."""
     m = w.m
+    # Mermaid reads times without an offset, so wall-clock times would run backwards across a daylight-saving
+    # night (01:40 EDT, then 01:05 EST). Every time is written with the zone's offset at the chart's first
+    # instant instead: durations stay right, and the axis shows the zone's time as it was at the start.
+    first = min(
+        (dt for dt in (m.start, m.detected_at, m.declared_at, *(b for b, _ in w.severity_history())) if dt),
+        default=generated_at,
+    )
+    offset = first.astimezone(w.tz).utcoffset() or timedelta(0)
 
     def at(dt: datetime) -> str:
-        return f"{dt.astimezone(w.tz):%Y-%m-%d %H:%M:%S}"
+        return f"{dt.astimezone(UTC).replace(tzinfo=None) + offset:%Y-%m-%d %H:%M:%S}"
 
     def bar(label: str, begin: datetime, end: datetime, tag: str = "") -> str | None:
         if end <= begin:

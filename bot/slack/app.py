@@ -6,12 +6,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -23,7 +26,7 @@ from bot.slack.gateway import SlackGateway
 from bot.slack.inbox import SlackInbox
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
-from bot.slack.parse import payload_problem, unused_kind, without_lone_surrogates
+from bot.slack.parse import payload_problem, request_body, unused_kind, without_lone_surrogates
 from bot.slack.turns import AckFirst
 from storage.repository import Store
 
@@ -74,6 +77,23 @@ async def _without_lone_surrogates(
     return resp
 
 
+class SlackHttpRequest(AsyncBoltRequest):
+    """A signed HTTP request from Slack whose body is parsed by `request_body` (Bolt's parse_body reads a form
+    body that merely holds the word `payload` as empty); the raw body stays for Bolt's signature check."""
+
+    def __init__(self, *, body: str, query: str | None = None, headers: dict[str, Any] | None = None) -> None:
+        super().__init__(body=body, query=query, headers=headers)
+        self.body = request_body(self.raw_body, self.content_type)
+        self.context = build_async_context(AsyncBoltContext(), self.body)
+
+    def to_copyable(self) -> AsyncBoltRequest:
+        """A copy parsed the same way (Bolt's own copy would parse the raw body again with parse_body)."""
+        copy = super().to_copyable()
+        copy.body = self.body
+        copy.context = build_async_context(copy.context, self.body)
+        return copy
+
+
 def build_web(
     *, app: AsyncApp, store: Store, turns: AckFirst, signing_secret: str | None = None
 ) -> web.Application:
@@ -102,7 +122,7 @@ def build_web(
             if not valid:
                 return web.json_response({"error": "invalid request"}, status=401)
         try:
-            bolt_request = AsyncBoltRequest(
+            bolt_request = SlackHttpRequest(
                 body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
             )
             if (unused := unused_kind(bolt_request.body)) is not None:

@@ -55,7 +55,58 @@ STATUS_EMOJI = {
 def user_text(text: str, *, limit: int = SECTION_TEXT_LIMIT) -> str:
     """Untrusted text as safe mrkdwn: escaped, with plain user/channel mentions kept, within a length."""
     escaped = _SAFE_MENTION.sub(lambda m: f"<{m.group(1)}>", escape_mrkdwn(text))
-    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+    return escaped if len(escaped) <= limit else escaped[: safe_cut(escaped, limit - 1)] + "…"
+
+
+_FENCE = "```"
+# Where a cut must not fall: inside an entity (`&amp;`), a `<…>` mention, link or date, or a code fence.
+_UNCUTTABLE = re.compile(r"&[a-z]{1,6};|<[^<>\n]{1,400}>|`{3}")
+
+
+def safe_cut(text: str, at: int) -> int:
+    """Where to cut mrkdwn `text` to keep at most `at` characters: after the last space or line break in the
+    second half, never inside an entity, a `<…>` token or a code fence (0 when nothing fits)."""
+    if at >= len(text):
+        return len(text)
+    for token in _UNCUTTABLE.finditer(text, max(0, at - 402), at + 402):
+        if token.start() < at < token.end():
+            at = token.start()
+            break
+    space = max(text.rfind(" ", 0, at + 1), text.rfind("\n", 0, at + 1))
+    return space + 1 if space >= at // 2 and space + 1 <= at else at
+
+
+def split_mrkdwn(text: str, *, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
+    """mrkdwn text in pieces of at most `limit` characters, in order: cut between lines where it can, else
+    at a safe_cut; a code block cut in two is closed at the end of one piece and opened again at the start of
+    the next, so every piece reads on its own. The one way Hashi splits a long answer."""
+    if not text:
+        return []
+    pieces: list[str] = []
+    piece, inside, fresh = "", False, True  # fresh: nothing but a reopened fence in the piece yet
+
+    def flush() -> None:
+        nonlocal piece, fresh
+        if not fresh and piece.strip():  # blank lines alone make no section (Slack refuses an empty one)
+            pieces.append(piece + (_FENCE if inside else ""))
+        piece, fresh = (_FENCE if inside else ""), True
+
+    for line in text.split("\n"):
+        while True:
+            joint = "" if fresh else "\n"
+            after = inside != (line.count(_FENCE) % 2 == 1)
+            if len(piece) + len(joint) + len(line) + (len(_FENCE) if after else 0) <= limit:
+                piece, inside, fresh = piece + joint + line, after, False
+                break
+            if not fresh:
+                flush()
+                continue
+            cut = safe_cut(line, limit - len(piece) - len(_FENCE)) or limit - len(piece) - len(_FENCE)
+            head, line = line[:cut], line[cut:]
+            piece, inside, fresh = piece + head, inside != (head.count(_FENCE) % 2 == 1), False
+            flush()
+    flush()
+    return pieces
 
 
 def status_label(status: Status, lang: Lang) -> str:
@@ -211,18 +262,6 @@ def change_text(incident: IncidentSnapshot, change: TimelineEntry, lang: Lang) -
     if abs((change.recorded_at - change.at).total_seconds()) > 120:
         backdated = t("slack.backdated", lang, at=slack_time(change.at, lang))
     return f"*{incident_ref(incident)}* · {who}{user_text(change.text_in(lang), limit=2800)}{backdated}"
-
-
-def join_lines(lines: Sequence[str], *, limit: int) -> list[str]:
-    """Lines joined into as few texts of at most `limit` characters as they fit in, in order, never cutting
-    a line (one longer than `limit` stands alone)."""
-    texts: list[str] = []
-    for line in lines:
-        if texts and len(texts[-1]) + 1 + len(line) <= limit:
-            texts[-1] += "\n" + line
-        else:
-            texts.append(line)
-    return texts
 
 
 def topic_text(incident: IncidentSnapshot, lang: Lang) -> str:
@@ -484,18 +523,58 @@ def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) 
     return {"type": "home", "blocks": blocks}
 
 
-def message_blocks(text: str) -> list[dict[str, Any]]:
-    """A mrkdwn message (already safe) as a section."""
-    return [SectionBlock(text=MarkdownTextObject(text=text[:SECTION_TEXT_LIMIT])).to_dict()]
+MESSAGE_FALLBACK_LIMIT = 39_000  # Slack truncates a message's `text` past 40,000 characters
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of an answer: its fallback text and its blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def text_messages(text: str) -> list[Message]:
+    """A mrkdwn answer (already safe), whole, as messages of sections: split_mrkdwn's pieces, at most 50
+    blocks and 39,000 characters of text a message."""
+    out: list[Message] = []
+    for piece in split_mrkdwn(text) or [" "]:
+        section = SectionBlock(text=MarkdownTextObject(text=piece)).to_dict()
+        last = out[-1] if out else None
+        if (
+            last
+            and len(last.blocks) < MAX_MESSAGE_BLOCKS
+            and len(last.text) + 1 + len(piece) <= MESSAGE_FALLBACK_LIMIT
+        ):
+            out[-1] = Message(text=f"{last.text}\n{piece}", blocks=[*last.blocks, section])
+        else:
+            out.append(Message(text=piece, blocks=[section]))
+    return out
+
+
+def answer_messages(answer: str | Sequence[dict[str, Any]], *, fallback: str) -> list[Message]:
+    """A listener's answer (mrkdwn, or blocks with a fallback text) as the messages that carry it whole."""
+    if isinstance(answer, str):
+        return text_messages(answer)
+    return [Message(text=fallback, blocks=group) for group in in_messages(answer)]
+
+
+def in_messages(blocks: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Blocks in groups of at most 50, one group a message."""
+    return [
+        list(blocks[start : start + MAX_MESSAGE_BLOCKS])
+        for start in range(0, len(blocks), MAX_MESSAGE_BLOCKS)
+    ]
 
 
 MAX_CHECKBOX_OPTIONS = 10
 
 
 def checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, Any]]:
-    """The incident's checklists as checkbox groups (Slack allows 10 options each, so long lists split)."""
+    """The incident's checklists as checkbox groups (Slack allows 10 options each, so long lists split),
+    every item: more than a message holds goes over several (in_messages)."""
     if not incident.checklists:
-        return message_blocks(t("slack.checklist.none", lang, id=incident.id))
+        return text_messages(t("slack.checklist.none", lang, id=incident.id))[0].blocks
     by_playbook: dict[str, list[Any]] = {}
     for item in incident.checklists:
         by_playbook.setdefault(item.playbook, []).append(item)
@@ -515,9 +594,7 @@ def checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, A
             )
             block_id = checklist_block_id(incident_id=incident.id, start=start, playbook=playbook)
             out.append(ActionsBlock(block_id=block_id, elements=[element]))
-        if len(out) >= MAX_MESSAGE_BLOCKS - 1:
-            break
-    return [b.to_dict() for b in out[:MAX_MESSAGE_BLOCKS]]
+    return [b.to_dict() for b in out]
 
 
 def checklist_block_id(*, incident_id: int, start: int, playbook: str) -> str:
@@ -566,21 +643,22 @@ def _gate_value(incident_id: int, summary: str, at: datetime | None) -> str:
 def gate_blocks(
     *, incident_id: int, items: Sequence[str], summary: str, at: datetime | None, lang: Lang
 ) -> list[dict[str, Any]]:
-    """Asks to confirm a resolve that would leave required checklist items open."""
-    listed = "\n".join(f"• {user_text(title, limit=300)}" for title in items[:20])
+    """Asks to confirm a resolve that would leave required checklist items open: every item, over as many
+    sections as it takes (a list too long for one message ends with how many more there are)."""
+    listed = [f"• {user_text(title, limit=300)}" for title in items]
+    shown = len(listed)
+    while True:
+        more = [t("slack.gate.more", lang, count=len(listed) - shown)] if shown < len(listed) else []
+        text = t("slack.gate.text", lang, id=incident_id, items="\n".join(listed[:shown] + more))
+        sections = split_mrkdwn(text)
+        if len(sections) < MAX_MESSAGE_BLOCKS:
+            break
+        shown -= max(1, shown // 10)
     value = _gate_value(incident_id, summary, at)
+    button = ButtonElement(
+        text=t("slack.gate.button", lang), action_id=Action.RESOLVE_ANYWAY, value=value, style="danger"
+    )
     return [
-        SectionBlock(
-            text=MarkdownTextObject(text=t("slack.gate.text", lang, id=incident_id, items=listed))
-        ).to_dict(),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text=t("slack.gate.button", lang),
-                    action_id=Action.RESOLVE_ANYWAY,
-                    value=value,
-                    style="danger",
-                )
-            ]
-        ).to_dict(),
+        *(SectionBlock(text=MarkdownTextObject(text=section)).to_dict() for section in sections),
+        ActionsBlock(elements=[button]).to_dict(),
     ]

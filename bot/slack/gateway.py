@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -175,8 +176,21 @@ class SlackGateway:
     # The Chat port
 
     async def create_room(self, *, incident: IncidentSnapshot, name: str) -> Room:
-        """Creates the incident channel. On name_taken it first looks for a channel of that name Hashi itself
-        created (an earlier attempt that timed out but took effect) and adopts it; else tries `-2`, `-3`, …"""
+        """Creates the incident channel. When Slack refuses the name (a script or symbol it will not take in
+        this workspace, a length) it tries the name's ASCII form, then `<prefix>-<id>`; on name_taken it first
+        looks for a channel of that name Hashi itself created (an earlier attempt that timed out but took
+        effect) and adopts it; else tries `-2`, `-3`, …"""
+        names = list(dict.fromkeys([name, *plainer_channel_names(name, incident_id=incident.id)]))
+        for base in names:
+            try:
+                return await self._create_named(incident=incident, name=base)
+            except ChatError as exc:
+                if exc.reason not in REFUSED_NAME or base == names[-1]:
+                    raise
+        raise AssertionError("unreachable: the last name's refusal is raised")
+
+    async def _create_named(self, *, incident: IncidentSnapshot, name: str) -> Room:
+        """conversations.create with `name`, or `name-2`, `name-3`, … when it is taken."""
         for attempt in range(1, 11):
             candidate = name if attempt == 1 else f"{name[: 80 - len(str(attempt)) - 1]}-{attempt}"
             try:
@@ -317,7 +331,7 @@ class SlackGateway:
         lines = [blocks.change_text(incident, change, self.language) for change in changes]
         work = [
             self._call("update", "chat.postMessage", channel=channel, text=text, unfurl_links=False)
-            for text in blocks.join_lines(lines, limit=MESSAGE_TEXT_LIMIT)
+            for text in blocks.split_mrkdwn("\n".join(lines), limit=MESSAGE_TEXT_LIMIT)
         ]
         if any(change.kind in _TOPIC_KINDS for change in changes):
             work.append(
@@ -343,7 +357,7 @@ class SlackGateway:
             "chat.postMessage",
             channel=incident.channel_id,
             text=text,
-            blocks=blocks.checklist_blocks(incident, self.language),
+            blocks=blocks.in_messages(blocks.checklist_blocks(incident, self.language))[0],
         )
         return str(data["ts"])
 
@@ -357,7 +371,7 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.checklist_ts,
             text=t("slack.checklist.fallback", self.language, id=incident.id),
-            blocks=blocks.checklist_blocks(incident, self.language),
+            blocks=blocks.in_messages(blocks.checklist_blocks(incident, self.language))[0],
         )
 
     async def schedule_reminder(self, *, incident: IncidentSnapshot, reminder: Reminder) -> str:
@@ -413,21 +427,24 @@ class SlackGateway:
     async def post_ephemeral(
         self, *, channel_id: str, user_id: str, text: str, extra_blocks: list[dict[str, Any]] | None = None
     ) -> None:
-        """Tells one user something in a channel, visible only to them."""
-        await self._call(
-            "ephemeral",
-            "chat.postEphemeral",
-            channel=channel_id,
-            user=user_id,
-            text=text,
-            blocks=extra_blocks or blocks.message_blocks(text),
-        )
+        """Tells one user something in a channel, visible only to them (a long text in several messages)."""
+        parts = [blocks.Message(text, extra_blocks)] if extra_blocks else blocks.text_messages(text)
+        for part in parts:
+            await self._call(
+                "ephemeral",
+                "chat.postEphemeral",
+                channel=channel_id,
+                user=user_id,
+                text=part.text,
+                blocks=part.blocks,
+            )
 
     async def post_direct(self, *, user_id: str, text: str) -> None:
-        """Tells a user something in their direct messages with Hashi."""
-        await self._call(
-            "direct", "chat.postMessage", channel=user_id, text=text, blocks=blocks.message_blocks(text)
-        )
+        """Tells a user something in their direct messages with Hashi (a long text in several messages)."""
+        for part in blocks.text_messages(text):
+            await self._call(
+                "direct", "chat.postMessage", channel=user_id, text=part.text, blocks=part.blocks
+            )
 
     async def permalink(self, *, channel_id: str, ts: str) -> str | None:
         """A message's permalink, or None when Slack will not say."""
@@ -460,6 +477,21 @@ class SlackGateway:
             raise ChatError("upload", slack_error(exc)) from exc
         except (ClientError, TimeoutError) as exc:
             raise ChatError("upload", f"{type(exc).__name__}: {exc}") from exc
+
+
+# conversations.create's answers for a name it will not take (another name may do).
+REFUSED_NAME = frozenset(
+    {"invalid_name", "invalid_name_specials", "invalid_name_maxlength", "invalid_name_punctuation"}
+)
+
+
+def plainer_channel_names(name: str, *, incident_id: int) -> list[str]:
+    """The names to try after Slack refused `<prefix>-<id>-<slug>`: its ASCII letters and digits alone, then
+    `<prefix>-<id>` (`inc-1-決済apiのエラー率上昇` → `inc-1-api`, `inc-1`)."""
+    found = re.match(rf"(.*?-{incident_id})(?:-|$)", name)
+    head = found.group(1) if found else f"inc-{incident_id}"
+    ascii_name = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]", "-", name.lower())).strip("-")[:80].rstrip("-")
+    return [n for n in (ascii_name, head) if n]
 
 
 def _as_json(method: str) -> bool:

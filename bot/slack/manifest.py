@@ -1,4 +1,5 @@
-"""The Slack app manifest: every scope, command, event and interactivity setting Hashi needs."""
+"""The Slack app manifest: every scope, command, event and interactivity setting Hashi needs, and no more
+(tests/slack/test_manifest_scopes.py checks the scopes against the methods the gateway calls)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import yaml
 
 BOT_SCOPES = (
     "commands",  # /incident
-    "chat:write",  # cards, updates, ephemerals
+    "chat:write",  # cards, updates, ephemerals, and messages to a user (their app home's Messages tab)
     "chat:write.public",  # announcements in a channel the bot was not invited to
     "channels:manage",  # create public incident channels, set topic/purpose, invite
     "groups:write",  # the same for private incidents
@@ -21,9 +22,7 @@ BOT_SCOPES = (
     "reactions:read",  # reaction_added / reaction_removed
     "users:read",  # time zone and locale of a user (users.info)
     "files:write",  # the postmortem upload
-    "bookmarks:write",
     "usergroups:read",  # permissions by user group
-    "im:write",  # direct messages to the declarer
 )
 BOT_EVENTS = (
     "app_home_opened",

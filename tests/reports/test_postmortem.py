@@ -442,3 +442,25 @@ def test_update_keeps_any_human_lines_outside_markers(insertions: list[tuple[int
     updated = update_postmortem(edited, fresh)
     assert outside(updated) == outside(edited)
     assert marked(updated) == marked(fresh)
+
+
+def test_the_gantt_chart_keeps_durations_across_a_daylight_saving_night() -> None:
+    # New York leaves daylight saving at 06:00Z on 2026-11-01: 01:59 EDT is followed by 01:00 EST.
+    milestones = Milestones(
+        impact_started_at=utc("2026-11-01 05:40"),
+        detected_at=utc("2026-11-01 05:45"),
+        declared_at=utc("2026-11-01 05:50"),
+        acknowledged_at=utc("2026-11-01 05:55"),
+        mitigated_at=utc("2026-11-01 06:05"),
+        resolved_at=utc("2026-11-01 06:10"),
+        impact_ended_at=utc("2026-11-01 06:05"),
+    )
+    snap = replace(scripted.midnight(), milestones=milestones)
+    rendered = render_postmortem(snap, tz=ZoneInfo("America/New_York"), generated_at=utc("2026-11-02 10:00"))
+    bars = re.findall(
+        r":(?:\w+, )*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d), (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$", rendered, re.M
+    )
+    assert bars
+    spans = [datetime.fromisoformat(end) - datetime.fromisoformat(begin) for begin, end in bars]
+    assert all(span.total_seconds() > 0 for span in spans), bars
+    assert ("2026-11-01 01:40:00", "2026-11-01 02:05:00") in bars  # the outage: 25 minutes, from 01:40 EDT

@@ -43,6 +43,7 @@ from bot.slack.parse import (
     ParseError,
     parse_command,
     parse_mention,
+    request_body,
     selected_option,
     selected_options,
     usage_text,
@@ -593,3 +594,17 @@ def test_selected_options_reads_only_a_list_of_options(
     element: object, expected: frozenset[str] | None
 ) -> None:
     assert selected_options(element) == expected
+
+
+# Request bodies
+
+
+def test_request_body_reads_each_kind_of_slack_body() -> None:
+    form = "application/x-www-form-urlencoded"
+    assert request_body("text=note+payload+size&channel_name=payload-team", form) == {
+        "text": "note payload size",
+        "channel_name": "payload-team",
+    }
+    assert request_body("payload=%7B%22type%22%3A%22block_actions%22%7D", form) == {"type": "block_actions"}
+    assert request_body('{"type": "event_callback"}', "application/json") == {"type": "event_callback"}
+    assert request_body("", form) == {}

@@ -48,17 +48,22 @@ async def _answer(
     """An ephemeral answer to the clicking user (through response_url, else chat.postEphemeral)."""
     if message is None:
         return
-    text = message if isinstance(message, str) else t("slack.blocks_fallback", lang)
-    extra: dict[str, Any] = {} if isinstance(message, str) else {"blocks": message}
-    if body.get("response_url"):
-        await respond(text=text, response_type="ephemeral", replace_original=False, **extra)
-    elif _channel(body):
-        try:
-            await deps.gateway.post_ephemeral(
-                channel_id=_channel(body), user_id=body["user"]["id"], text=text
+    for part in blocks.answer_messages(message, fallback=t("slack.blocks_fallback", lang)):
+        if body.get("response_url"):
+            await respond(
+                text=part.text, blocks=part.blocks, response_type="ephemeral", replace_original=False
             )
-        except ChatError as exc:  # e.g. the user is not in that channel: nowhere to answer
-            log.info("could not answer %s: %s", body["user"]["id"], exc.reason)
+        elif _channel(body):
+            try:
+                await deps.gateway.post_ephemeral(
+                    channel_id=_channel(body),
+                    user_id=body["user"]["id"],
+                    text=part.text,
+                    extra_blocks=part.blocks,
+                )
+            except ChatError as exc:  # e.g. the user is not in that channel: nowhere to answer
+                log.info("could not answer %s: %s", body["user"]["id"], exc.reason)
+                return
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -274,11 +274,9 @@ async def reply(respond: AsyncRespond, message: Reply, where: Invocation) -> Non
     """Sends an ephemeral reply (text or blocks) to the user who typed the command."""
     if message is None:
         return
-    if isinstance(message, str):
-        await respond(text=message, blocks=blocks.message_blocks(message), response_type="ephemeral")
-    else:
-        fallback = t("slack.blocks_fallback", await where.language())
-        await respond(text=fallback, blocks=message, response_type="ephemeral")
+    fallback = "" if isinstance(message, str) else t("slack.blocks_fallback", await where.language())
+    for part in blocks.answer_messages(message, fallback=fallback):
+        await respond(text=part.text, blocks=part.blocks, response_type="ephemeral")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -115,7 +115,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @deps.inbox.listen(app.event, {"type": "message", "subtype": "message_changed"})
     async def message_changed(event: dict[str, Any]) -> None:
         message = _dict(event.get("message"))
-        channel_id, ts, text = event.get("channel"), message.get("ts"), message.get("text")
+        # Slack gives the edited message's ts in `message`, or only in `previous_message` (bolt-python's own
+        # message_changed fixture has it there alone); the event's own ts is the edit's, not the message's.
+        ts = message.get("ts") or _dict(event.get("previous_message")).get("ts")
+        channel_id, text = event.get("channel"), message.get("text")
         if not (_is_id(channel_id) and _is_ts(ts) and isinstance(text, str) and text.strip()):
             return
         await deps.turns.after_ack()  # before the lookup, so the one budget covers all of this event's work
