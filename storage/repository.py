@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -127,6 +127,19 @@ def _is_in(user_id: str) -> ColumnElement[bool]:
         ),
         col(Incident.id).not_in(left),
     )
+
+
+class NewChecklistItem(NamedTuple):
+    """A checklist item to add to an incident (a playbook's item, as it applies)."""
+
+    playbook: str
+    key: str
+    position: int
+    title: str
+    details: str
+    owner_role: str | None
+    required: bool
+    due_at: datetime | None
 
 
 class Store:
@@ -584,7 +597,7 @@ class Repository:
         stmt = select(Followup).where(col(Followup.incident_id) == incident_id).order_by(col(Followup.id))
         return list((await self.session.execute(stmt)).scalars())
 
-    async def add_checklist_items(self, *, items: Sequence[ChecklistItem]) -> int:
+    async def add_checklist_items(self, *, incident_id: int, items: Sequence[NewChecklistItem]) -> int:
         """Adds checklist items, skipping ones already there; returns how many were new (one statement)."""
         if not items:
             return 0
@@ -593,8 +606,17 @@ class Repository:
             .on_conflict_do_nothing(index_elements=["incident_id", "playbook", "key"])
             .returning(col(ChecklistItem.id))
         )
-        rows = [item.model_dump(exclude={"id"}) for item in items]
+        rows = [{"incident_id": incident_id, **item._asdict(), "done": False} for item in items]
         return len((await self.session.execute(stmt, rows)).all())
+
+    async def running_playbooks(self, *, incident_id: int) -> set[str]:
+        """The playbooks whose checklists run on the incident."""
+        stmt = (
+            select(col(ChecklistItem.playbook))
+            .where(col(ChecklistItem.incident_id) == incident_id)
+            .distinct()
+        )
+        return {str(name) for name in (await self.session.execute(stmt)).scalars()}
 
     async def checklist_items(self, *, incident_id: int) -> list[ChecklistItem]:
         """The incident's checklist items, by playbook then position."""

@@ -15,8 +15,8 @@ from bot.incidents.model import (
     IncidentSnapshot,
 )
 from bot.incidents.playbooks import Playbook, find_playbook, matching
-from storage.models import ChecklistItem, Incident
-from storage.repository import Repository
+from storage.models import Incident
+from storage.repository import NewChecklistItem, Repository
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +88,16 @@ class Checklists(Part):
     ) -> int:
         """Adds the checklist items of playbooks not yet running; returns how many playbooks started."""
         assert row.id is not None
-        running = {i.playbook for i in await repo.checklist_items(incident_id=row.id)}
+        running = await repo.running_playbooks(incident_id=row.id)
         started = 0
         for playbook in playbooks:
             if playbook.name in running:
                 continue
             items = playbook.items_for(severity=row.severity, services=row.services, private=row.private)
             await repo.add_checklist_items(
+                incident_id=row.id,
                 items=[
-                    ChecklistItem(
-                        incident_id=row.id,
+                    NewChecklistItem(
                         playbook=playbook.name,
                         key=item.key,
                         position=position,
@@ -108,7 +108,7 @@ class Checklists(Part):
                         due_at=row.declared_at + item.due if item.due else None,
                     )
                     for position, item in enumerate(items)
-                ]
+                ],
             )
             await self._event(
                 repo,
