@@ -80,7 +80,7 @@ def _code_version() -> str:
 async def database_version(url: str) -> str:
     """`SQLite 3.x` or `PostgreSQL 15.x`, as the server reports it."""
     if url.startswith("sqlite"):
-        return f"SQLite {sqlite3.sqlite_version} (aiosqlite, WAL)"
+        return f"SQLite {sqlite3.sqlite_version} (sqlite3 on the event loop, storage.sqlite_inline; WAL)"
     conn = await asyncpg.connect(_plain_pg(url))
     try:
         version = str(await conn.fetchval("SHOW server_version"))
