@@ -13,8 +13,9 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Executable, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
@@ -43,6 +44,14 @@ class Pending:
     received_at: datetime
     body: str
     attempts: int
+
+
+@cache
+def _record(dialect: str) -> Executable:
+    """The insert of arrivals (built once; run with every row of a batch), skipping ones already stored."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(ProcessedDelivery).on_conflict_do_nothing(index_elements=["delivery_id"])
+    return stmt.returning(col(ProcessedDelivery.delivery_id))
 
 
 class DeliveryLog:
@@ -99,14 +108,7 @@ class DeliveryLog:
             for arrival, received, _ in batch
         ]
         async with self.store.connection() as conn:
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            stmt = (
-                insert(ProcessedDelivery)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["delivery_id"])
-                .returning(col(ProcessedDelivery.delivery_id))
-            )
-            new = {str(row[0]) for row in await conn.execute(stmt)}
+            new = {str(row[0]) for row in await conn.execute(_record(conn.dialect.name), rows)}
         self.batches += 1
         return new
 

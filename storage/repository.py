@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
+    Executable,
     RowMapping,
     Select,
     and_,
+    bindparam,
     delete,
     event,
     exists,
@@ -129,6 +133,53 @@ def _is_in(user_id: str) -> ColumnElement[bool]:
     )
 
 
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite  # the one in use is loaded already; not both
+
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+@cache
+def _add_event(dialect: str, *, deduplicated: bool) -> Executable:
+    stmt = _dialect_insert(dialect, TimelineEvent)
+    if deduplicated:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["incident_id", "source_ref"])
+    return stmt.returning(col(TimelineEvent.id))  # type: ignore[no-any-return]
+
+
+@cache
+def _add_participant(dialect: str) -> Executable:
+    stmt = _dialect_insert(dialect, Participant).on_conflict_do_nothing(
+        index_elements=["incident_id", "user_id"]
+    )
+    return stmt.returning(col(Participant.user_id))  # type: ignore[no-any-return]
+
+
+_CLAIM_LINES = (
+    update(TimelineEvent)
+    .where(col(TimelineEvent.incident_id) == bindparam("incident"), col(TimelineEvent.line_posted).is_(False))
+    .values(line_posted=True)
+    .returning(
+        col(TimelineEvent.id),
+        col(TimelineEvent.at),
+        col(TimelineEvent.recorded_at),
+        col(TimelineEvent.kind),
+        col(TimelineEvent.actor),
+        col(TimelineEvent.text),
+        col(TimelineEvent.source_ref),
+        col(TimelineEvent.permalink),
+        col(TimelineEvent.data),
+    )
+)
+_COMPLETE_DELIVERY = (
+    update(ProcessedDelivery)
+    .where(
+        col(ProcessedDelivery.delivery_id) == bindparam("delivery"), col(ProcessedDelivery.done_at).is_(None)
+    )
+    .values(done_at=bindparam("done_at"), body=None, outcome=bindparam("outcome"), claimed_until=None)
+)
+
+
 class NewChecklistItem(NamedTuple):
     """A checklist item to add to an incident (a playbook's item, as it applies)."""
 
@@ -204,11 +255,18 @@ class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _insert(self, table: Any) -> Any:
-        from sqlalchemy.dialects import postgresql, sqlite  # the one in use is loaded already; not both
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
-        dialect = self.session.get_bind().dialect.name
-        return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    async def _run(self, stmt: Executable, values: Mapping[str, Any]) -> CursorResult[Any]:
+        """A statement built once (below) with this call's values, on the transaction's connection: the
+        hot writes skip building SQL and the ORM's bookkeeping, which cost more than running them."""
+        connection = await self.session.connection()
+        return await connection.execute(stmt, values)
+
+    def _insert(self, table: Any) -> Any:
+        return _dialect_insert(self._dialect, table)
 
     # Incidents
 
@@ -418,22 +476,20 @@ class Repository:
     ) -> int | None:
         """Adds an event (`line_posted=False`: the channel is to be told of it in a line); returns its id, or
         None when an event with that source_ref is already stored."""
-        stmt = self._insert(TimelineEvent).values(
-            incident_id=incident_id,
-            at=at,
-            recorded_at=recorded_at,
-            kind=kind,
-            actor=actor,
-            text=text,
-            source_ref=source_ref,
-            permalink=permalink,
-            deleted=False,
-            data=data or {},
-            line_posted=line_posted,
-        )
-        if source_ref is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["incident_id", "source_ref"])
-        result = await self.session.execute(stmt.returning(col(TimelineEvent.id)))
+        values = {
+            "incident_id": incident_id,
+            "at": at,
+            "recorded_at": recorded_at,
+            "kind": kind,
+            "actor": actor,
+            "text": text,
+            "source_ref": source_ref,
+            "permalink": permalink,
+            "deleted": False,
+            "data": data or {},
+            "line_posted": line_posted,
+        }
+        result = await self._run(_add_event(self._dialect, deduplicated=source_ref is not None), values)
         if kind in SEVERITY_EVENT_KINDS:  # stats read the severity history from these
             self.session.info.setdefault(STATS_CHANGED, set()).add(incident_id)
         return result.scalar_one_or_none()
@@ -470,24 +526,7 @@ class Repository:
     async def claim_lines(self, *, incident_id: int) -> list[RowMapping]:
         """Takes the incident's changes not yet told in the channel (so no one else posts them), oldest
         first, as event rows."""
-        table = TimelineEvent
-        stmt = (
-            update(table)
-            .where(col(table.incident_id) == incident_id, col(table.line_posted).is_(False))
-            .values(line_posted=True)
-            .returning(
-                col(table.id),
-                col(table.at),
-                col(table.recorded_at),
-                col(table.kind),
-                col(table.actor),
-                col(table.text),
-                col(table.source_ref),
-                col(table.permalink),
-                col(table.data),
-            )
-        )
-        rows = list((await self.session.execute(stmt)).mappings())
+        rows = list((await self._run(_CLAIM_LINES, {"incident": incident_id})).mappings())
         return sorted(rows, key=lambda row: int(row["id"]))
 
     async def show_card_revision(self, *, incident_id: int, revision: int) -> None:
@@ -529,13 +568,8 @@ class Repository:
 
     async def add_participant(self, *, incident_id: int, user_id: str, at: datetime) -> bool:
         """Records a participant once; False when already recorded."""
-        stmt = (
-            self._insert(Participant)
-            .values(incident_id=incident_id, user_id=user_id, joined_at=at)
-            .on_conflict_do_nothing(index_elements=["incident_id", "user_id"])
-            .returning(col(Participant.user_id))
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+        values = {"incident_id": incident_id, "user_id": user_id, "joined_at": at}
+        return (await self._run(_add_participant(self._dialect), values)).scalar_one_or_none() is not None
 
     async def is_in(self, *, incident_id: int, user_id: str, named: bool) -> bool:
         """Whether the user is in the incident: `named` on its row (declarer, lead), a participant or a role
@@ -705,12 +739,5 @@ class Repository:
     async def complete_delivery(self, *, delivery_id: str, at: datetime, outcome: str = "done") -> bool:
         """Marks a delivery done in this transaction; False when it already was (another replica, or an
         earlier life of this one, finished it: the caller must not make its change again)."""
-        stmt = (
-            update(ProcessedDelivery)
-            .where(
-                col(ProcessedDelivery.delivery_id) == delivery_id, col(ProcessedDelivery.done_at).is_(None)
-            )
-            .values(done_at=at, body=None, outcome=outcome[:255], claimed_until=None)
-        )
-        result = await self.session.execute(stmt)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        values = {"delivery": delivery_id, "done_at": at, "outcome": outcome[:255]}
+        return bool((await self._run(_COMPLETE_DELIVERY, values)).rowcount)
