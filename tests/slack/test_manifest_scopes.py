@@ -16,6 +16,7 @@ from tests.slack.make_method_scopes import GATEWAY, SPEC, TABLE, build, called_m
 EVENT_SCOPES = {
     "app_home_opened": set(),
     "member_joined_channel": {"channels:read", "groups:read"},
+    "member_left_channel": {"channels:read", "groups:read"},
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
     "pin_added": {"pins:read"},
