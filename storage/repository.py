@@ -171,12 +171,43 @@ _CLAIM_LINES = (
         col(TimelineEvent.data),
     )
 )
+_COUNT_CHANGE = (
+    update(Incident)
+    .where(col(Incident.id) == bindparam("incident"))
+    .values(revision=col(Incident.revision) + 1)
+    .returning(col(Incident.revision))
+)
+_SHOW_CARD_REVISION = (
+    update(Incident)
+    .where(col(Incident.id) == bindparam("incident"), col(Incident.card_revision) < bindparam("shown"))
+    .values(card_revision=bindparam("shown"))
+)
+_SET_REMINDER_MESSAGE = (
+    update(ScheduledReminder)
+    .where(col(ScheduledReminder.id) == bindparam("reminder"))
+    .values(scheduled_message_id=bindparam("message"))
+)
+_DROP_REMINDER = (
+    delete(ScheduledReminder)
+    .where(col(ScheduledReminder.id) == bindparam("reminder"))
+    .returning(col(ScheduledReminder.channel_id), col(ScheduledReminder.scheduled_message_id))
+)
+
+
+@cache
+def _claim_reminder(dialect: str) -> Executable:
+    stmt = _dialect_insert(dialect, ScheduledReminder).on_conflict_do_nothing(
+        index_elements=["incident_id", "reason"]
+    )
+    return stmt.returning(col(ScheduledReminder.id))  # type: ignore[no-any-return]
+
+
 _COMPLETE_DELIVERY = (
     update(ProcessedDelivery)
     .where(
         col(ProcessedDelivery.delivery_id) == bindparam("delivery"), col(ProcessedDelivery.done_at).is_(None)
     )
-    .values(done_at=bindparam("done_at"), body=None, outcome=bindparam("outcome"), claimed_until=None)
+    .values(done_at=bindparam("finished"), body=None, outcome=bindparam("result"), claimed_until=None)
 )
 
 
@@ -259,7 +290,9 @@ class Repository:
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    async def _run(self, stmt: Executable, values: Mapping[str, Any]) -> CursorResult[Any]:
+    async def _run(
+        self, stmt: Executable, values: Mapping[str, Any]
+    ) -> CursorResult[*tuple[Any, ...]]:
         """A statement built once (below) with this call's values, on the transaction's connection: the
         hot writes skip building SQL and the ORM's bookkeeping, which cost more than running them."""
         connection = await self.session.connection()
@@ -304,14 +337,8 @@ class Repository:
     async def count_change(self, row: Incident) -> None:
         """Adds one to the incident's revision in the database (atomic, whoever else changes it meanwhile);
         `row` learns the new value."""
-        stmt = (
-            update(Incident)
-            .where(col(Incident.id) == row.id)
-            .values(revision=col(Incident.revision) + 1)
-            .returning(col(Incident.revision))
-            .execution_options(synchronize_session=False)
-        )
-        set_committed_value(row, "revision", (await self.session.execute(stmt)).scalar_one())
+        revision = (await self._run(_COUNT_CHANGE, {"incident": row.id})).scalar_one()
+        set_committed_value(row, "revision", revision)
 
     async def incident_by_request_key(self, *, request_key: str) -> Incident | None:
         """The incident a request declared."""
@@ -531,12 +558,7 @@ class Repository:
 
     async def show_card_revision(self, *, incident_id: int, revision: int) -> None:
         """Notes that the card shows `revision` now (never lowering what an overtaking update noted)."""
-        stmt = (
-            update(Incident)
-            .where(col(Incident.id) == incident_id, col(Incident.card_revision) < revision)
-            .values(card_revision=revision)
-        )
-        await self.session.execute(stmt)
+        await self._run(_SHOW_CARD_REVISION, {"incident": incident_id, "shown": revision})
 
     async def incidents_with_effects_to_show(self) -> list[int]:
         """Incidents whose card or channel has not been shown a committed change (a crash after the commit,
@@ -693,32 +715,18 @@ class Repository:
         self, *, incident_id: int, reason: str, channel_id: str, post_at: datetime
     ) -> int | None:
         """Claims the slot of one reminder; None when it is already there (another replica, a retry)."""
-        stmt = (
-            self._insert(ScheduledReminder)
-            .values(incident_id=incident_id, reason=reason, channel_id=channel_id, post_at=post_at)
-            .on_conflict_do_nothing(index_elements=["incident_id", "reason"])
-            .returning(col(ScheduledReminder.id))
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        values = {"incident_id": incident_id, "reason": reason, "channel_id": channel_id, "post_at": post_at}
+        return (await self._run(_claim_reminder(self._dialect), values)).scalar_one_or_none()
 
     async def set_reminder_message(self, *, reminder_id: int, scheduled_message_id: str) -> bool:
         """Records the id Slack's scheduler gave a claimed reminder; False when the claim is gone (a later
         change, maybe at another replica, dropped it meanwhile)."""
-        stmt = (
-            update(ScheduledReminder)
-            .where(col(ScheduledReminder.id) == reminder_id)
-            .values(scheduled_message_id=scheduled_message_id)
-        )
-        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+        values = {"reminder": reminder_id, "message": scheduled_message_id}
+        return bool((await self._run(_SET_REMINDER_MESSAGE, values)).rowcount)
 
     async def drop_reminder(self, *, reminder_id: int) -> tuple[str, str | None] | None:
         """Removes a reminder row; returns (channel, scheduled message id) to the one who removed it."""
-        stmt = (
-            delete(ScheduledReminder)
-            .where(col(ScheduledReminder.id) == reminder_id)
-            .returning(col(ScheduledReminder.channel_id), col(ScheduledReminder.scheduled_message_id))
-        )
-        row = (await self.session.execute(stmt)).one_or_none()
+        row = (await self._run(_DROP_REMINDER, {"reminder": reminder_id})).one_or_none()
         return (row[0], row[1]) if row else None
 
     async def open_counts(self) -> tuple[dict[str, int], int]:
@@ -739,5 +747,5 @@ class Repository:
     async def complete_delivery(self, *, delivery_id: str, at: datetime, outcome: str = "done") -> bool:
         """Marks a delivery done in this transaction; False when it already was (another replica, or an
         earlier life of this one, finished it: the caller must not make its change again)."""
-        values = {"delivery": delivery_id, "done_at": at, "outcome": outcome[:255]}
+        values = {"delivery": delivery_id, "finished": at, "result": outcome[:255]}
         return bool((await self._run(_COMPLETE_DELIVERY, values)).rowcount)
