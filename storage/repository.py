@@ -290,9 +290,7 @@ class Repository:
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    async def _run(
-        self, stmt: Executable, values: Mapping[str, Any]
-    ) -> CursorResult[*tuple[Any, ...]]:
+    async def _run(self, stmt: Executable, values: Mapping[str, Any]) -> CursorResult[*tuple[Any, ...]]:
         """A statement built once (below) with this call's values, on the transaction's connection: the
         hot writes skip building SQL and the ORM's bookkeeping, which cost more than running them."""
         connection = await self.session.connection()
@@ -374,6 +372,19 @@ class Repository:
         if limit is not None:
             stmt = stmt.limit(limit)
         return list((await self.session.execute(stmt)).scalars()), int(total)
+
+    async def open_private_rooms(self) -> list[tuple[int, str]]:
+        """(incident id, channel id) of every open private incident that has its channel."""
+        stmt = (
+            select(col(Incident.id), col(Incident.channel_id))
+            .where(
+                col(Incident.private).is_(True),
+                col(Incident.status).in_(OPEN_STATUSES),
+                col(Incident.channel_id).is_not(None),
+            )
+            .order_by(col(Incident.id))
+        )
+        return [(int(row[0] or 0), str(row[1])) for row in (await self.session.execute(stmt)).all()]
 
     async def private_incidents_of(self, *, user_id: str) -> set[int]:
         """The ids of the private incidents the user is in (declarer, lead, participant or role holder)."""

@@ -36,6 +36,8 @@ class RecordingChat:
     failing: dict[str, int] = field(default_factory=dict)
     # What waits in the scheduler, as Slack would hold it: scheduled message id -> (channel, post_at).
     scheduled: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    # Who is in each channel, as Slack would say.
+    members: dict[str, set[str]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _record(self, step: str, **args: Any) -> None:
@@ -95,6 +97,10 @@ class RecordingChat:
     async def cancel_reminder(self, *, channel_id: str, scheduled_message_id: str) -> None:
         self._record("cancel_reminder", channel_id=channel_id, scheduled_message_id=scheduled_message_id)
         self.scheduled.pop(scheduled_message_id, None)
+
+    async def channel_members(self, *, channel_id: str) -> frozenset[str]:
+        self._record("channel_members", channel_id=channel_id)
+        return frozenset(self.members.get(channel_id, ()))
 
     async def scheduled_reminders(self, *, channel_id: str) -> list[tuple[str, datetime]]:
         self._record("scheduled_reminders", channel_id=channel_id)

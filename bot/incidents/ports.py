@@ -94,6 +94,10 @@ class Chat(Protocol):
         """Takes a reminder out of Slack's scheduler (one already posted is fine)."""
         ...
 
+    async def channel_members(self, *, channel_id: str) -> frozenset[str]:
+        """Who is in a channel now, as Slack knows it (the bot itself left out)."""
+        ...
+
     async def scheduled_reminders(self, *, channel_id: str) -> Sequence[tuple[str, datetime]]:
         """What waits in Slack's scheduler for a channel: (scheduled message id, when it posts)."""
         ...

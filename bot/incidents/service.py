@@ -95,6 +95,7 @@ class IncidentService:
         self.update_slack_message = parts.timeline.update_slack_message
         self.record_participant = parts.timeline.record_participant
         self.record_departure = parts.timeline.record_departure
+        self.follow_private_rooms = parts.timeline.follow_private_rooms
         # Checklists
         self.start_playbook = parts.checklists.start_playbook
         self.tick_items = parts.checklists.tick_items

@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.i18n import Msg
 from bot.incidents.core import ChangeEffects, Part, clean
 from bot.incidents.errors import (
+    ChatError,
     InvalidInput,
 )
 from bot.incidents.model import (
@@ -95,3 +96,28 @@ class Timeline(Part):
             return await repo.leave(incident_id=row.id, user_id=user_id, at=self._clock.now())
 
     # Internals
+
+    async def follow_private_rooms(self) -> int:
+        """Brings who is in each open private incident in line with its channel as Slack knows it, for what
+        Hashi may have missed (a removal while every replica was down): someone recorded but no longer in
+        the channel has left it, someone in it has joined. Returns how many people it recorded as moved."""
+        async with self._store.transaction() as repo:
+            rooms = await repo.open_private_rooms()
+        moved = 0
+        for incident_id, channel_id in rooms:
+            try:
+                members = await self._chat.channel_members(channel_id=channel_id)
+            except ChatError as exc:
+                log.info(
+                    "members of %s unknown: %s", channel_id, exc.reason, extra={"incident_id": incident_id}
+                )
+                continue
+            now = self._clock.now()
+            async with self._store.transaction() as repo:
+                recorded = await repo.participants(incident_id=incident_id)
+                present = {p.user_id for p in recorded if p.left_at is None}
+                for user_id in present - members:
+                    moved += await repo.leave(incident_id=incident_id, user_id=user_id, at=now)
+                for user_id in members - present:
+                    moved += await repo.join(incident_id=incident_id, user_id=user_id, at=now)
+        return moved

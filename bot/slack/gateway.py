@@ -131,6 +131,20 @@ class SlackGateway:
         data = await self._call("channel", "conversations.info", channel=channel_id)
         return dict(data.get("channel") or {})
 
+    async def channel_members(self, *, channel_id: str) -> frozenset[str]:
+        """Who is in a channel now, but the bot (conversations.members, every page)."""
+        members: set[str] = set()
+        cursor: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            data = await self._call(
+                "members", "conversations.members", channel=channel_id, limit=1000, cursor=cursor
+            )
+            members |= {str(user) for user in data.get("members") or []}
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "") or None
+            if cursor is None:
+                break
+        return frozenset(members - {await self.bot_user_id()})
+
     async def bot_user_id(self) -> str:
         """The bot's own user id (auth.test, once)."""
         if self._bot_user_id is None:

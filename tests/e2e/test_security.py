@@ -258,3 +258,19 @@ async def test_leaving_a_private_incidents_channel_hides_it_until_coming_back(ha
     await hashi.driver.event(_membership(hashi, "member_joined_channel", BOB, room, "1.3"))
     await hashi.settle()
     assert await sees_it()
+
+
+async def test_a_removal_hashi_never_heard_of_is_found_in_slacks_membership(hashi: Hashi) -> None:
+    room = await _declare_private(hashi)
+    channel = hashi.standin.channels[room]
+    channel.members.append(BOB)  # Bob joins, and Slack tells Hashi
+    await hashi.driver.event(_membership(hashi, "member_joined_channel", BOB, room, "2.1"))
+    await hashi.settle()
+    # Bob is removed while no replica listens: the event never arrives. CAROL was added the same way.
+    channel.members.remove(BOB)
+    channel.members.append(CAROL)
+    assert await hashi.runtime.service.follow_private_rooms() == 2  # the repair pass's step
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert BOB not in snap.people and CAROL in snap.people and ALICE in snap.people
+    assert "no incident INC-1 you can see" in await _reply(hashi, "note INC-1 still here?", BOB, GENERAL)
+    assert await hashi.runtime.service.follow_private_rooms() == 0  # nothing moved since
