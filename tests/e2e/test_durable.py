@@ -159,7 +159,9 @@ async def test_a_replica_killed_mid_burst_is_taken_over_by_the_other(
         await standin.stop()
 
 
-@pytest.mark.parametrize("method", ["chat.postMessage", "pins.add", "conversations.setTopic"])
+@pytest.mark.parametrize(
+    "method", ["chat.postMessage", "pins.add", "conversations.setTopic", "chat.scheduleMessage"]
+)
 async def test_a_set_up_killed_mid_call_is_finished_once_by_the_restarted_replica(
     tmp_path: Path, slack_spec: ApiSpec, method: str
 ) -> None:
