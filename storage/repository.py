@@ -140,19 +140,13 @@ def _dialect_insert(dialect: str, table: Any) -> Any:
 
 
 @cache
-def _add_event(dialect: str, *, deduplicated: bool) -> Executable:
-    stmt = _dialect_insert(dialect, TimelineEvent)
-    if deduplicated:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["incident_id", "source_ref"])
-    return stmt.returning(col(TimelineEvent.id))  # type: ignore[no-any-return]
-
-
-@cache
-def _add_participant(dialect: str) -> Executable:
-    stmt = _dialect_insert(dialect, Participant).on_conflict_do_nothing(
-        index_elements=["incident_id", "user_id"]
-    )
-    return stmt.returning(col(Participant.user_id))  # type: ignore[no-any-return]
+def _insert_new(dialect: str, table: Any, unique: tuple[str, ...], returned: str) -> Executable:
+    """An insert that returns column `returned` of the new row, and nothing when a row with the same
+    `unique` columns is there already (no unique columns: every row is new)."""
+    stmt = _dialect_insert(dialect, table)
+    if unique:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(unique))
+    return stmt.returning(table.__table__.c[returned])  # type: ignore[no-any-return]
 
 
 _CLAIM_LINES = (
@@ -192,14 +186,6 @@ _DROP_REMINDER = (
     .where(col(ScheduledReminder.id) == bindparam("reminder"))
     .returning(col(ScheduledReminder.channel_id), col(ScheduledReminder.scheduled_message_id))
 )
-
-
-@cache
-def _claim_reminder(dialect: str) -> Executable:
-    stmt = _dialect_insert(dialect, ScheduledReminder).on_conflict_do_nothing(
-        index_elements=["incident_id", "reason"]
-    )
-    return stmt.returning(col(ScheduledReminder.id))  # type: ignore[no-any-return]
 
 
 _COMPLETE_DELIVERY = (
@@ -527,7 +513,8 @@ class Repository:
             "data": data or {},
             "line_posted": line_posted,
         }
-        result = await self._run(_add_event(self._dialect, deduplicated=source_ref is not None), values)
+        unique = ("incident_id", "source_ref") if source_ref is not None else ()
+        result = await self._run(_insert_new(self._dialect, TimelineEvent, unique, "id"), values)
         if kind in SEVERITY_EVENT_KINDS:  # stats read the severity history from these
             self.session.info.setdefault(STATS_CHANGED, set()).add(incident_id)
         return result.scalar_one_or_none()
@@ -602,7 +589,8 @@ class Repository:
     async def add_participant(self, *, incident_id: int, user_id: str, at: datetime) -> bool:
         """Records a participant once; False when already recorded."""
         values = {"incident_id": incident_id, "user_id": user_id, "joined_at": at}
-        return (await self._run(_add_participant(self._dialect), values)).scalar_one_or_none() is not None
+        stmt = _insert_new(self._dialect, Participant, ("incident_id", "user_id"), "user_id")
+        return (await self._run(stmt, values)).scalar_one_or_none() is not None
 
     async def is_in(self, *, incident_id: int, user_id: str, named: bool) -> bool:
         """Whether the user is in the incident: `named` on its row (declarer, lead), a participant or a role
@@ -727,7 +715,8 @@ class Repository:
     ) -> int | None:
         """Claims the slot of one reminder; None when it is already there (another replica, a retry)."""
         values = {"incident_id": incident_id, "reason": reason, "channel_id": channel_id, "post_at": post_at}
-        return (await self._run(_claim_reminder(self._dialect), values)).scalar_one_or_none()
+        stmt = _insert_new(self._dialect, ScheduledReminder, ("incident_id", "reason"), "id")
+        return (await self._run(stmt, values)).scalar_one_or_none()
 
     async def set_reminder_message(self, *, reminder_id: int, scheduled_message_id: str) -> bool:
         """Records the id Slack's scheduler gave a claimed reminder; False when the claim is gone (a later

@@ -80,20 +80,20 @@ class Timeline(Part):
     async def record_participant(self, *, channel_id: str, user_id: str) -> bool:
         """Records someone who joined (or came back to) an incident channel; False when not an incident
         channel or known."""
-        async with self._write() as repo:
-            row = await repo.incident_by_channel(channel_id=channel_id)
-            if row is None or row.id is None:
-                return False
-            return await repo.join(incident_id=row.id, user_id=user_id, at=self._clock.now())
+        return await self._moved(channel_id=channel_id, user_id=user_id, joined=True)
 
     async def record_departure(self, *, channel_id: str, user_id: str) -> bool:
         """Records someone who left (or was removed from) an incident channel: a private incident is hidden
         from them from now on, until they come back; False when not an incident channel or known."""
+        return await self._moved(channel_id=channel_id, user_id=user_id, joined=False)
+
+    async def _moved(self, *, channel_id: str, user_id: str, joined: bool) -> bool:
         async with self._write() as repo:
             row = await repo.incident_by_channel(channel_id=channel_id)
             if row is None or row.id is None:
                 return False
-            return await repo.leave(incident_id=row.id, user_id=user_id, at=self._clock.now())
+            move = repo.join if joined else repo.leave
+            return await move(incident_id=row.id, user_id=user_id, at=self._clock.now())
 
     # Internals
 
