@@ -191,13 +191,34 @@ def strings(value: object) -> Iterable[str]:
             yield from strings(item)
 
 
+# Strings a payload carries that no one reads (a button's or option's value, ids, metadata).
+UNSHOWN_KEYS = frozenset({"value", "action_id", "block_id", "callback_id", "private_metadata", "external_id"})
+
+
+def _shown(value: object, *, plain: bool = False) -> Iterable[tuple[str, bool]]:
+    """Every string of a payload that someone reads, with whether Slack shows it as plain text (where
+    nothing is a mention)."""
+    if isinstance(value, str):
+        yield value, plain
+    elif isinstance(value, dict):
+        is_plain = value.get("type") == "plain_text"
+        for key, item in value.items():
+            if key not in UNSHOWN_KEYS:
+                yield from _shown(item, plain=plain or (is_plain and key == "text"))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _shown(item, plain=plain)
+
+
 def unsafe_markup(value: object, *, people: Iterable[str]) -> list[str]:
-    """What would ping or reorder in a payload: special mentions (`<!channel>`, `<!here>`, `<!subteam^…>`),
-    mentions of anyone not in `people`, and bidirectional control characters."""
+    """What would ping or reorder in a payload: special mentions (`<!channel>`, `<!here>`, `<!subteam^…>`)
+    and mentions of anyone not in `people` in mrkdwn, and bidirectional control characters anywhere shown."""
     known = set(people)
     found: list[str] = []
-    for text in strings(value):
-        found += [f"special mention {m.group()!r}" for m in SPECIAL_MENTION.finditer(text)]
-        found += [f"mention {m.group()!r}" for m in USER_MENTION.finditer(text) if m.group(1) not in known]
+    for text, plain in _shown(value):
+        if not plain:
+            found += [f"special mention {m.group()!r}" for m in SPECIAL_MENTION.finditer(text)]
+            mentions = USER_MENTION.finditer(text)
+            found += [f"mention {m.group()!r}" for m in mentions if m.group(1) not in known]
         found += [f"bidi control U+{ord(m.group()):04X}" for m in BIDI_CONTROLS.finditer(text)]
     return found

@@ -141,5 +141,7 @@ def test_unsafe_markup_finds_pings_and_reordering() -> None:
         "bidi control U+202E",
         "bidi control U+2069",
     ]
+    unshown = {"type": "button", "text": _plain("<!here> \u2067"), "value": "<!channel> <@U0EVIL> \u202e"}
+    assert unsafe_markup([unshown], people=()) == ["bidi control U+2067"]  # plain text pings no one
     safe = "&lt;!channel&gt; <@U0BOB> <@U0BOB|bob> <!date^1700000000^{date}|Nov 14> <#C1>"
     assert unsafe_markup({"text": safe}, people={"U0BOB"}) == []
