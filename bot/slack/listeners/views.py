@@ -198,8 +198,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 incident_id=incident_id, items=exc.items, summary=summary, at=at, lang=lang
             )
             if snap.channel_id:
+                # The fallback names the items too, so it is user text as much as the blocks are.
                 await deps.gateway.post_ephemeral(
-                    channel_id=snap.channel_id, user_id=user_id, text=exc.text(lang), extra_blocks=gate
+                    channel_id=snap.channel_id,
+                    user_id=user_id,
+                    text=blocks.user_text(exc.text(lang)),
+                    extra_blocks=gate,
                 )
         except IncidentError as exc:
             await deps.gateway.post_direct(user_id=user_id, text=blocks.error_text(exc, lang))
