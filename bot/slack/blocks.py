@@ -29,7 +29,7 @@ from slack_sdk.models.views import View as SlackView
 
 from bot.i18n import Lang, t
 from bot.incidents.errors import ChatError, IncidentError
-from bot.incidents.escaping import escape_mrkdwn, plain_excerpt
+from bot.incidents.escaping import escape_mrkdwn, plain_excerpt, without_invisible
 from bot.incidents.model import SETTABLE_STATUSES, IncidentSnapshot, Status, TimelineEntry
 from bot.incidents.reminders import Reminder, ReminderKind
 from bot.incidents.times import format_local
@@ -626,18 +626,10 @@ def _checklist_option(item: Any, lang: Lang) -> Option:
 BUTTON_VALUE_LIMIT = 2000  # Block Kit: a button's value is at most 2,000 characters
 
 
-def _gate_value(incident_id: int, summary: str, at: datetime | None) -> str:
-    """The "Resolve anyway" button's value: the request as JSON, the summary shortened until the encoded
-    whole fits Slack's limit (encoded, a quote or backslash takes 2 characters, a control character 6)."""
-    keep = len(summary)
-    while True:
-        value = json.dumps(
-            {"id": incident_id, "summary": summary[:keep], "at": at.isoformat() if at else None},
-            ensure_ascii=False,
-        )
-        if len(value) <= BUTTON_VALUE_LIMIT:
-            return value
-        keep -= max(1, (len(value) - BUTTON_VALUE_LIMIT) // 6)  # never below the longest that fits
+def _gate_value(incident_id: int, at: datetime | None) -> str:
+    """The "Resolve anyway" button's value: the incident and the time asked for, as JSON (the summary
+    travels whole in the message's input, which Slack sends back with the click as its state)."""
+    return json.dumps({"id": incident_id, "at": at.isoformat() if at else None})
 
 
 def gate_blocks(
@@ -651,14 +643,28 @@ def gate_blocks(
         more = [t("slack.gate.more", lang, count=len(listed) - shown)] if shown < len(listed) else []
         text = t("slack.gate.text", lang, id=incident_id, items="\n".join(listed[:shown] + more))
         sections = split_mrkdwn(text)
-        if len(sections) < MAX_MESSAGE_BLOCKS:
+        if len(sections) <= MAX_MESSAGE_BLOCKS - 2:  # the summary's input and the button follow
             break
         shown -= max(1, shown // 10)
-    value = _gate_value(incident_id, summary, at)
     button = ButtonElement(
-        text=t("slack.gate.button", lang), action_id=Action.RESOLVE_ANYWAY, value=value, style="danger"
+        text=t("slack.gate.button", lang),
+        action_id=Action.RESOLVE_ANYWAY,
+        value=_gate_value(incident_id, at),
+        style="danger",
+    )
+    summary_input = InputBlock(
+        block_id=BlockId.GATE_SUMMARY,
+        label=PlainTextObject(text=t("slack.gate.summary", lang)),
+        element=PlainTextInputElement(
+            action_id=Field.GATE_SUMMARY,
+            multiline=True,
+            max_length=MAX_TEXT,
+            initial_value=without_invisible(summary)[:MAX_TEXT] or None,
+        ),
+        optional=True,
     )
     return [
         *(SectionBlock(text=MarkdownTextObject(text=section)).to_dict() for section in sections),
+        summary_input.to_dict(),
         ActionsBlock(elements=[button]).to_dict(),
     ]

@@ -45,6 +45,7 @@ class Block(StrEnum):
     RESOLVE_SUMMARY = "hashi_resolve_summary"
     RESOLVE_AT = "hashi_resolve_at"
     CARD_ACTIONS = "hashi_card_actions"
+    GATE_SUMMARY = "hashi_gate_summary"
 
 
 class Field(StrEnum):
@@ -60,3 +61,4 @@ class Field(StrEnum):
     NOTE_AT = "hashi_note_at_input"
     RESOLVE_SUMMARY = "hashi_resolve_summary_input"
     RESOLVE_AT = "hashi_resolve_at_input"
+    GATE_SUMMARY = "hashi_gate_summary_input"

@@ -807,6 +807,22 @@ def clipped(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def state_value(payload: dict[str, Any], block: str, field: str) -> Any:
+    """The value of one input in a payload's state (a submitted view, or a click in a message with inputs):
+    text, a selected option's value, or the checked values; None when it is missing or not of its type."""
+    state: Any = payload
+    for key in ("state", "values", block, field):
+        state = state.get(key) if isinstance(state, dict) else None
+    if not isinstance(state, dict):
+        return None
+    if "selected_option" in state:
+        return selected_option(state)
+    if "selected_options" in state:
+        return sorted(selected_options(state) or ())
+    value = state.get("value")
+    return value if isinstance(value, str) else None
+
+
 def selected_option(element: Any) -> str | None:
     """The value of a select's chosen option (in a click or a view's state), or None when there is none of
     the right shape (nothing chosen, or a payload Slack would not send)."""

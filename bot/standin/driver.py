@@ -140,7 +140,7 @@ class SlackDriver:
             "is_enterprise_install": False,
             "channel": {"id": channel_id, "name": self.standin.channels[channel_id].name},
             "message": message,
-            "state": {"values": {}},
+            "state": {"values": _input_state(message)},
             "response_url": self.standin.response_url(channel=channel_id),
             "actions": [action],
         }
@@ -215,6 +215,19 @@ class SlackDriver:
         return await self.post(
             json.dumps(self.event_body(event, event_id=event_id)), "application/json", headers=headers
         )
+
+
+def _input_state(message: dict[str, Any]) -> dict[str, Any]:
+    """What Slack sends as a click's `state` for a message with inputs: each input's text, as it stands
+    (untouched, its initial value)."""
+    values: dict[str, Any] = {}
+    for block in message.get("blocks") or []:
+        element = block.get("element") or {}
+        if block.get("type") == "input" and element.get("type") == "plain_text_input":
+            values[block["block_id"]] = {
+                element["action_id"]: {"type": "plain_text_input", "value": element.get("initial_value")}
+            }
+    return values
 
 
 def _find_element(

@@ -280,3 +280,20 @@ async def test_failed_set_up_is_reported_and_retry_finishes_it(hashi: Hashi) -> 
     assert len(hashi.standin.calls_to("chat.postMessage")) == len(
         {c.response.get("ts") for c in hashi.standin.calls_to("chat.postMessage")}
     )
+
+
+async def test_resolve_anyway_keeps_a_summary_at_its_limit_whole(hashi: Hashi) -> None:
+    room = await _declare(hashi, "declare SEV2 Queue stuck")
+    summary = ("Consumer restarted after the broker failover; lag drained in 12 minutes. " * 40)[:2900]
+    sent = await hashi.driver.command(f"resolve {summary}", user_id=BOB, channel_id=room)
+    gate = await hashi.eventually(lambda: hashi.standin.responses_to(sent.response_url or ""), what="gate")
+    gate_message = {"ts": "0", "blocks": gate[0]["blocks"]}
+    await hashi.driver.click(
+        user_id=BOB, channel_id=room, message=gate_message, action_id=Action.RESOLVE_ANYWAY
+    )
+    incident_id = await hashi.runtime.service.incident_for_channel(channel_id=room)
+    await hashi.settle()
+    snap = await hashi.runtime.service.snapshot(incident_id=incident_id)
+    resolved = [e for e in snap.timeline if e.kind == "resolved"]
+    assert snap.status.value == "resolved" and len(resolved) == 1
+    assert summary.strip() in resolved[0].text  # whole: it came back in the gate's input, not the button

@@ -202,9 +202,11 @@ def _shown(value: object, *, plain: bool = False) -> Iterable[tuple[str, bool]]:
         yield value, plain
     elif isinstance(value, dict):
         is_plain = value.get("type") == "plain_text"
+        is_input = value.get("type") == "plain_text_input"  # its text is edited as typed, never parsed
         for key, item in value.items():
             if key not in UNSHOWN_KEYS:
-                yield from _shown(item, plain=plain or (is_plain and key == "text"))
+                shown_plain = (is_plain and key == "text") or (is_input and key == "initial_value")
+                yield from _shown(item, plain=plain or shown_plain)
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _shown(item, plain=plain)

@@ -15,10 +15,11 @@ from bot.i18n import Lang, Msg, t
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.model import Status
 from bot.slack import blocks
-from bot.slack.ids import Action
+from bot.slack.ids import Action, Field
+from bot.slack.ids import Block as BlockId
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page
-from bot.slack.parse import id_number, selected_option, selected_options
+from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if asked is None:
                 return t("actions.confirmation_stale", lang)
             incident_id, at, summary = asked
+            typed = state_value(body, BlockId.GATE_SUMMARY, Field.GATE_SUMMARY)  # the gate's summary input
+            if isinstance(typed, str):
+                summary = typed.strip()[:MAX_TEXT]
             await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.resolve(
                 incident_id=incident_id,

@@ -24,28 +24,11 @@ from bot.slack.parse import (
     MAX_TIME_TEXT,
     MAX_TITLE,
     id_number,
-    selected_option,
-    selected_options,
+    state_value,
 )
 
 PRE_ACK_LOOKUP = 1.0  # seconds a submission may wait for the user's time zone before it is acknowledged
 log = logging.getLogger(__name__)
-
-
-def _value(view: dict[str, Any], block: str, field: str) -> Any:
-    """The submitted value of one input (text, a selected option's value, or the checked values), or None
-    when it is missing or not of the input's type."""
-    state: Any = view
-    for key in ("state", "values", block, field):
-        state = state.get(key) if isinstance(state, dict) else None
-    if not isinstance(state, dict):
-        return None
-    if "selected_option" in state:
-        return selected_option(state)
-    if "selected_options" in state:
-        return sorted(selected_options(state) or ())
-    value = state.get("value")
-    return value if isinstance(value, str) else None
 
 
 def _text(
@@ -53,7 +36,7 @@ def _text(
 ) -> str:
     """A text input's value, trimmed ("" when it is missing or not text); longer than `limit` (the same limit
     the slash command and the modal's own max_length keep), an error next to the field."""
-    value = _value(view, block, field)
+    value = state_value(view, block, field)
     text = value.strip() if isinstance(value, str) else ""
     if len(text) > limit:
         errors[block] = t("views.at_most", lang, limit=limit)
@@ -124,7 +107,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         title = _text(view, Block.TITLE, Field.TITLE, MAX_TITLE, errors, lang)
         if not title:
             errors[Block.TITLE] = t("views.title_missing", lang)
-        severity = _value(view, Block.SEVERITY, Field.SEVERITY)
+        severity = state_value(view, Block.SEVERITY, Field.SEVERITY)
         if severity not in deps.severities:
             errors[Block.SEVERITY] = t("views.choose_severity", lang, codes=", ".join(deps.severities))
         services_text = _text(view, Block.SERVICES, Field.SERVICES, MAX_SERVICES, errors, lang)
@@ -136,7 +119,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         await deps.turns.after_ack()
         services = [s for s in services_text.split(",") if s.strip()]
-        private = "private" in (_value(view, Block.PRIVATE, Field.PRIVATE) or [])
+        private = "private" in (state_value(view, Block.PRIVATE, Field.PRIVATE) or [])
         try:
             setup = await deps.service.declare(
                 title=title,
