@@ -597,6 +597,19 @@ def checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, A
     return [b.to_dict() for b in out]
 
 
+def pinned_checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, Any]]:
+    """The checklist message kept in the channel (one message, updated in place): every checkbox group
+    that fits, and when more than one message would hold (hundreds of items), how many items it leaves to
+    `/incident checklist`, which answers with all of them."""
+    every = checklist_blocks(incident, lang)
+    if len(every) <= MAX_MESSAGE_BLOCKS:
+        return every
+    kept = every[: MAX_MESSAGE_BLOCKS - 1]
+    left = sum(len(e.get("options", ())) for b in every[len(kept) :] for e in b.get("elements", ()))
+    more = SectionBlock(text=MarkdownTextObject(text=t("slack.checklist.more", lang, count=left)))
+    return [*kept, more.to_dict()]
+
+
 def checklist_block_id(*, incident_id: int, start: int, playbook: str) -> str:
     """`hashi_checklist_<incident>_<first item>_<playbook>`: enough to know which items a click concerns."""
     return f"hashi_checklist_{incident_id}_{start}_{playbook}"[:255]

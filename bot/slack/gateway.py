@@ -371,7 +371,7 @@ class SlackGateway:
             "chat.postMessage",
             channel=incident.channel_id,
             text=text,
-            blocks=blocks.in_messages(blocks.checklist_blocks(incident, self.language))[0],
+            blocks=blocks.pinned_checklist_blocks(incident, self.language),
         )
         return str(data["ts"])
 
@@ -385,7 +385,7 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.checklist_ts,
             text=t("slack.checklist.fallback", self.language, id=incident.id),
-            blocks=blocks.in_messages(blocks.checklist_blocks(incident, self.language))[0],
+            blocks=blocks.pinned_checklist_blocks(incident, self.language),
         )
 
     async def schedule_reminder(self, *, incident: IncidentSnapshot, reminder: Reminder) -> str:

@@ -109,3 +109,26 @@ def test_an_answer_longer_than_a_message_goes_over_several_whole() -> None:
     assert "\n".join(m.text for m in messages) == text
     many = [{"type": "divider"}] * 120
     assert [len(m.blocks) for m in answer_messages(many, fallback="x")] == [50, 50, 20]
+
+
+def test_the_pinned_checklist_says_how_many_items_it_leaves_to_the_command() -> None:
+    from bot.incidents.model import ChecklistItemView, Milestones, Status
+    from bot.incidents.model import IncidentSnapshot as Snapshot
+    from bot.slack.blocks import checklist_blocks, pinned_checklist_blocks
+
+    items = tuple(
+        ChecklistItemView(playbook=f"pb{n // 100}", key=f"k{n}", title=f"Item {n}", done=False, done_by=None,
+                          done_at=None, required=False, owner_role=None, due_at=None, details="")
+        for n in range(600)
+    )  # fmt: skip
+    snap = Snapshot(
+        id=3, title="Big", severity="SEV1", status=Status.INVESTIGATING, private=False, services=(),
+        summary="", lead=None, declared_by="U1", channel_id="C1",
+        milestones=Milestones(declared_at=datetime(2026, 11, 24, 5, 0, tzinfo=UTC)), checklists=items,
+    )  # fmt: skip
+    every = checklist_blocks(snap, "en")
+    pinned = pinned_checklist_blocks(snap, "en")
+    assert len(every) > 50 and len(pinned) == 50
+    shown = sum(len(e.get("options", ())) for b in pinned for e in b.get("elements", ()))
+    assert f"…and {600 - shown} more items" in pinned[-1]["text"]["text"]
+    assert "/incident checklist" in pinned[-1]["text"]["text"]
