@@ -13,9 +13,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import build_normalized_headers, extract_content_type
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
@@ -82,9 +82,12 @@ class SlackHttpRequest(AsyncBoltRequest):
     body that merely holds the word `payload` as empty); the raw body stays for Bolt's signature check."""
 
     def __init__(self, *, body: str, query: str | None = None, headers: dict[str, Any] | None = None) -> None:
-        super().__init__(body=body, query=query, headers=headers)
-        self.body = request_body(self.raw_body, self.content_type)
-        self.context = build_async_context(AsyncBoltContext(), self.body)
+        parsed = request_body(body, extract_content_type(build_normalized_headers(headers)))
+        # Bolt takes an already parsed body only in its Socket Mode form; parsed once, it is an HTTP request
+        # with its raw body as it came (what both signature checks read).
+        super().__init__(body=parsed, query=query, headers=headers, mode="socket_mode")
+        self.raw_body = body
+        self.mode = "http"
 
     def to_copyable(self) -> AsyncBoltRequest:
         """A copy parsed the same way (Bolt's own copy would parse the raw body again with parse_body)."""
