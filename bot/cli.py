@@ -355,8 +355,8 @@ def write_stdout(text: str) -> None:
 async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     """Prints recovery-time metrics over a window."""
     from bot.incidents.ports import SystemClock
-    from bot.incidents.queries import incident_facts
-    from bot.reports.metrics import compute_stats, stats_csv, stats_json, stats_table
+    from bot.incidents.queries import stats_rows
+    from bot.reports.metrics import IncidentFactTable, compute_stats, stats_csv, stats_json, stats_table
 
     try:
         window: timedelta = parse_duration(args.since)
@@ -366,7 +366,8 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(store: Store) -> int:
         since = now - window
-        facts = await incident_facts(store, since=since, until=now)
+        rows = await stats_rows(store, since=since, until=now)
+        facts = IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns
         report = compute_stats(facts, since=since, until=now, by=args.by, slos=settings.team.slos(), now=now)
         if args.format == "json":
             write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")

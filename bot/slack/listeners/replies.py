@@ -12,7 +12,13 @@ from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import IncidentSnapshot
 from bot.incidents.permissions import Act
 from bot.incidents.times import zone
-from bot.reports.metrics import IncidentFacts, compute_stats, stats_table, unnamed_private_services
+from bot.reports.metrics import (
+    IncidentFacts,
+    IncidentFactTable,
+    compute_stats,
+    stats_table,
+    unnamed_private_services,
+)
 from bot.reports.postmortem import render_postmortem
 from bot.slack import blocks
 from bot.slack.ids import Action
@@ -29,7 +35,8 @@ async def show_stats(
     services only they carry stay unnamed to the people outside them)."""
     now = deps.clock.now()
     since = now - window
-    facts: Sequence[IncidentFacts] = await deps.service.incident_facts(since=since, until=now)
+    rows = await deps.service.stats_rows(since=since, until=now)
+    facts: Sequence[IncidentFacts] = IncidentFactTable(rows)  # type: ignore[arg-type]  # StatsRow's columns
     if any(f.private for f in facts):
         seen = await deps.service.private_incidents_of(user_id=user_id)
         facts = unnamed_private_services(facts, seen=seen, configured=deps.settings.team.slos())
