@@ -12,6 +12,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY storage ./storage
+COPY readmodel ./readmodel
 COPY playbooks ./playbooks
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /app hashi \

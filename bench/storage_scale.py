@@ -6,7 +6,7 @@
 Bulk-loads incidents with realistic milestones, severities and services (about 10% private) and timeline
 events (SQLAlchemy core `insert()` executemany, one transaction per chunk, into a database migrated by
 storage.migrate.upgrade through storage.db.make_engine), then times what issue 7 asks for:
-- stats: incident_facts + compute_stats (+ stats_json) over 30 and 365 days, and the real CLI
+- stats: stats_rows + compute_stats (+ stats_json) over 30 and 365 days, and the real CLI
   `python -m bot stats --since 365d --format json` as a subprocess (end to end, interpreter start included);
 - export of the largest incident (10,000 events): load_snapshot + render_postmortem + export_json, and the
   CLI `python -m bot export <id>`;
@@ -54,10 +54,10 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.incidents.ports import Room, SystemClock
-from bot.incidents.queries import incident_facts, load_snapshot
+from bot.incidents.queries import load_snapshot, stats_rows
 from bot.incidents.service import IncidentService
 from bot.reports.export import export_json
-from bot.reports.metrics import compute_stats, stats_json
+from bot.reports.metrics import IncidentFactTable, compute_stats, stats_json
 from bot.reports.postmortem import render_postmortem
 from bot.settings import EnvSettings, Settings, TeamConfig
 from storage.db import make_engine
@@ -539,7 +539,7 @@ async def measure(url: str, kind: str, args: argparse.Namespace, report: list[li
             count = 0
             for _ in range(args.repeat):
                 with stopwatch() as t:
-                    facts = await incident_facts(store, since=since, until=now)
+                    facts = IncidentFactTable(await stats_rows(store, since=since, until=now))
                 phases["facts"].append(t())
                 with stopwatch() as t:
                     stats = compute_stats(facts, since=since, until=now, by=by, slos=slos, now=now)
@@ -558,10 +558,10 @@ async def measure(url: str, kind: str, args: argparse.Namespace, report: list[li
             since = now - timedelta(days=365)
             profile = cProfile.Profile()
             profile.enable()
-            facts = await incident_facts(store, since=since, until=now)
+            facts = IncidentFactTable(await stats_rows(store, since=since, until=now))
             compute_stats(facts, since=since, until=now, by=None, slos=slos, now=now)
             profile.disable()
-            print(f"[{kind}] cProfile of stats over 365 days (incident_facts + compute_stats):")
+            print(f"[{kind}] cProfile of stats over 365 days (stats_rows + compute_stats):")
             print(_profile_summary(profile))
             print()
 

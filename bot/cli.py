@@ -1,10 +1,10 @@
-"""The `hashi` command: the one composition root (settings → engine → client → gateway → service → app)."""
+"""The `hashi` command: parses the command line and runs one command (`hashi serve` builds Hashi in
+bot/runtime.py, the one composition root)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import gc
 import json
 import logging
@@ -12,12 +12,10 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from bot.i18n import LANGUAGES, catalogue
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.times import TimeParseError, parse_duration
 from bot.logs import JsonLogFormatter, TextLogFormatter
@@ -25,13 +23,10 @@ from bot.settings import ConfigError, Settings, load_settings
 
 # The Slack and database stacks load only for commands that need them, so `hashi --help` starts fast.
 if TYPE_CHECKING:
-    from slack_bolt.async_app import AsyncApp
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from bot.incidents.service import IncidentService
-    from bot.slack.gateway import SlackGateway
     from bot.slack.inbox import SlackInbox
-    from bot.slack.turns import AckFirst
     from storage.repository import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -121,86 +116,9 @@ def parse_incident_id(text: str) -> int:
     return number
 
 
-@dataclass
-class Runtime:
-    """Everything `hashi serve` runs, wired once: settings → engine → client → gateway → service → app."""
-
-    settings: Settings
-    store: Store
-    gateway: SlackGateway
-    service: IncidentService
-    app: AsyncApp
-    turns: AckFirst
-    inbox: SlackInbox
-
-    async def close(self) -> None:
-        """Releases the database pool and the HTTP session."""
-        await self.store.engine.dispose()
-        session = getattr(self.gateway.client, "session", None)
-        if session is not None and not session.closed:
-            await session.close()
-
-
-async def build_runtime(settings: Settings, *, migrate: bool = True, replica: str | None = None) -> Runtime:
-    """The one composition root; applies migrations first. `replica` names this replica in the inbox's
-    claims (HASHI_REPLICA_ID, else the given default, else the host name)."""
-    from bot.incidents.ports import SystemClock
-    from bot.incidents.service import IncidentService
-    from bot.slack.app import build_app
-    from bot.slack.gateway import SlackGateway, make_client
-    from bot.slack.inbox import SlackInbox
-    from bot.slack.turns import AckFirst
-    from storage.db import make_engine
-    from storage.inbox import DeliveryLog
-    from storage.repository import Store
-
-    if not settings.env.slack_bot_token:
-        raise UsageError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
-    engine = make_engine(settings.env.database_url)
-    if migrate:
-        from storage.migrate import upgrade
-
-        await upgrade(engine)
-    turns = AckFirst()
-    store = Store(engine, pause=turns.pause)
-    client = make_client(
-        token=settings.env.slack_bot_token,
-        base_url=settings.env.slack_api_url,
-        timeout=settings.env.slack_timeout,
-    )
-    gateway = SlackGateway(
-        client=client,
-        severities=settings.team.severities,
-        announce_channel=settings.env.announce_channel,
-        language=settings.team.workspace_language,
-    )
-    owner = settings.env.replica_id or replica or socket.gethostname()
-    service = IncidentService(
-        store=store,
-        chat=gateway,
-        clock=SystemClock(),
-        config=dataclasses.replace(settings.incident_config(), replica=owner),
-        directory=gateway,
-    )
-    clock = SystemClock()
-    deliveries = DeliveryLog(
-        store,
-        owner=owner,
-        lease=timedelta(seconds=settings.team.delivery_lease_seconds),
-        now=clock.now,
-    )
-    inbox = SlackInbox(deliveries)
-    app = build_app(settings=settings, service=service, gateway=gateway, turns=turns, inbox=inbox)
-    for lang in LANGUAGES:  # read now rather than by the first request (the first declaration's path)
-        catalogue(lang)
-    return Runtime(
-        settings=settings, store=store, gateway=gateway, service=service, app=app, turns=turns, inbox=inbox
-    )
-
-
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Runs the bot: Socket Mode when SLACK_APP_TOKEN is set (and --http is not), else HTTP."""
-    from bot.incidents.ports import SystemClock
+    from bot.runtime import build_runtime
     from bot.slack.app import build_web, run_http, run_socket_mode
 
     configure_logging(args.log_format)
@@ -210,7 +128,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.env.port
     replica = f"{socket.gethostname()}:{'socket' if socket_mode else port}"
     runtime = await build_runtime(settings, replica=replica)
-    started = SystemClock().now()
+    started = runtime.clock.now()
     web_app = build_web(
         app=runtime.app,
         store=runtime.store,
@@ -437,8 +355,8 @@ def write_stdout(text: str) -> None:
 async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     """Prints recovery-time metrics over a window."""
     from bot.incidents.ports import SystemClock
-    from bot.incidents.queries import incident_facts
-    from bot.reports.metrics import compute_stats, stats_csv, stats_json, stats_table
+    from bot.incidents.queries import stats_rows
+    from bot.reports.metrics import IncidentFactTable, compute_stats, stats_csv, stats_json, stats_table
 
     try:
         window: timedelta = parse_duration(args.since)
@@ -448,7 +366,8 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(store: Store) -> int:
         since = now - window
-        facts = await incident_facts(store, since=since, until=now)
+        rows = await stats_rows(store, since=since, until=now)
+        facts = IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns
         report = compute_stats(facts, since=since, until=now, by=args.by, slos=settings.team.slos(), now=now)
         if args.format == "json":
             write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
@@ -464,6 +383,7 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     """Checks everything Hashi depends on, says what to fix; exit 1 when something is wrong."""
     from bot.doctor import check_database, check_settings, check_slack
+    from bot.runtime import build_runtime
     from storage.db import make_engine
     from storage.repository import Store
 

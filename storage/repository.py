@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
+from readmodel import OPEN_STATUSES
 from storage.models import (
     ChecklistItem,
     Followup,
@@ -53,7 +54,6 @@ from storage.stats import (
     refresh_incident_stats,
 )
 
-OPEN_STATUSES = ("investigating", "identified", "monitoring")
 MAX_ROW_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
 STATS_CHANGED = "hashi_stats_changed"  # session.info key: ids of incidents whose stats row is stale
 

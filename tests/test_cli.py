@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -980,3 +981,14 @@ def test_settle_heap_freezes_what_start_up_built_and_widens_the_young_generation
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_the_command_loads_no_stand_in_until_the_demo_runs() -> None:
+    """Only `hashi demo` loads the Slack stand-in (import-linter checks who imports it; this, that bot/cli.py
+    imports the demo lazily): `hashi serve` carries none of it."""
+    code = (
+        "import sys, bot.cli, bot.runtime\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('bot.standin', 'bot.demo')))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.i18n import Lang, Msg
+from readmodel import OPEN_STATUSES as OPEN_STATUS_VALUES
 
 
 class Status(StrEnum):
@@ -25,7 +26,7 @@ class Status(StrEnum):
         return self in OPEN_STATUSES
 
 
-OPEN_STATUSES = frozenset({Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING})
+OPEN_STATUSES = frozenset(Status(value) for value in OPEN_STATUS_VALUES)  # defined once, in readmodel
 # Statuses a user may set with `/incident status`; closing and reopening have their own commands.
 SETTABLE_STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED)
 

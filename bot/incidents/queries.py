@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy import RowMapping
 
@@ -22,10 +23,6 @@ from bot.incidents.model import (
 from bot.incidents.reminders import STATUS_UPDATE_KINDS
 from storage.models import Incident
 from storage.repository import Repository, Store
-
-if TYPE_CHECKING:
-    from bot.reports.metrics import IncidentFactTable
-
 
 # The events a snapshot without its timeline still reads: the severity history and the last status update.
 _STATE_KINDS = frozenset({EventKind.DECLARED.value, EventKind.SEVERITY.value, *STATUS_UPDATE_KINDS})
@@ -148,12 +145,9 @@ async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
         return await snapshot_of(repo, row)
 
 
-async def incident_facts(store: Store, *, since: datetime, until: datetime) -> IncidentFactTable:
+async def stats_rows(store: Store, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
     """The milestones and severity changes of incidents that started in [since, until), or before it and
-    were still hurting inside it: the incident_stats rows as the database driver gives them, which
-    compute_stats reads directly (bot.reports.metrics.StatsRow)."""
-    from bot.reports.metrics import IncidentFactTable  # the read side's; the service's not
-
+    were still hurting inside it: the incident_stats rows as the database driver gives them, which the read
+    side decodes (bot.reports.metrics.IncidentFactTable; the domain does not import the reports)."""
     async with store.transaction() as repo:
-        rows = await repo.stats_rows(since=since, until=until)
-    return IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns
+        return await repo.stats_rows(since=since, until=until)

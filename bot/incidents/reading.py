@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from bot.incidents.core import Core, Part
 from bot.incidents.model import (
     IncidentSnapshot,
 )
-from bot.incidents.queries import bare_snapshot, incident_facts, snapshot_of
-
-if TYPE_CHECKING:
-    from bot.reports.metrics import IncidentFacts
+from bot.incidents.queries import bare_snapshot, snapshot_of, stats_rows
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +52,7 @@ class Reading(Part):
             rows = await repo.incidents(open_only=open_only)
             return [bare_snapshot(row) for row in rows]
 
-    async def incident_facts(self, *, since: datetime, until: datetime) -> Sequence[IncidentFacts]:
-        """Cheap per-incident rows (milestones, severity changes) for metrics over a window."""
-        return await incident_facts(self._store, since=since, until=until)
+    async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
+        """Cheap per-incident rows (milestones, severity changes) for metrics over a window, as stored (the
+        read side decodes them: bot.reports.metrics.IncidentFactTable)."""
+        return await stats_rows(self._store, since=since, until=until)

@@ -72,7 +72,7 @@ class IncidentService:
         self.snapshot = parts.reading.snapshot
         self.incident_for_channel = parts.reading.incident_for_channel
         self.list_incidents = parts.reading.list_incidents
-        self.incident_facts = parts.reading.incident_facts
+        self.stats_rows = parts.reading.stats_rows
         # Declaring and the room
         self.severity = parts.declaring.severity
         self.declare = parts.declaring.declare

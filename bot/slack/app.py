@@ -19,6 +19,7 @@ from slack_bolt.request.internals import build_normalized_headers, extract_conte
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
 from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
 from bot.settings import Settings
@@ -47,6 +48,7 @@ def build_app(
     gateway: SlackGateway,
     turns: AckFirst,
     inbox: SlackInbox,
+    clock: Clock,
 ) -> AsyncApp:
     """The Bolt app: signature verification on, every listener registered, the gateway's client injected;
     listeners record their delivery in `inbox` before the ack and wait on `turns` after it (the HTTP
@@ -61,7 +63,9 @@ def build_app(
         logger=bolt_logger,
     )
     app.use(_without_lone_surrogates)
-    register_all(app, Deps(service=service, gateway=gateway, settings=settings, turns=turns, inbox=inbox))
+    register_all(
+        app, Deps(service=service, gateway=gateway, settings=settings, turns=turns, inbox=inbox, clock=clock)
+    )
     inbox.app = app
     return app
 

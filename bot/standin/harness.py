@@ -100,7 +100,7 @@ async def running_hashi(
     rate_limits: RateLimits | bool = True,
 ) -> AsyncIterator[Hashi]:
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards."""
-    from bot.cli import build_runtime  # the composition root, as `hashi serve` uses it
+    from bot.runtime import build_runtime  # the composition root, as `hashi serve` uses it
     from bot.slack.app import build_web
 
     standin = SlackStandIn(spec=spec, latency=latency, rate_limits=rate_limits)

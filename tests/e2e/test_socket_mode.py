@@ -7,7 +7,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from bot.cli import build_runtime
+from bot.runtime import build_runtime
 from bot.settings import EnvSettings, Settings, TeamConfig
 from bot.slack.app import run_socket_mode
 from bot.slack.ids import Action

@@ -58,7 +58,7 @@ async def test_db_upgrade_on_postgres(postgres_url: str) -> None:
 
 
 def test_milestone_columns_follow_the_milestones_fields() -> None:
-    # incident_facts builds Milestones positionally from the columns stats_rows reads
+    # IncidentFactTable builds Milestones positionally from the columns stats_rows reads
     from dataclasses import fields
 
     from bot.incidents.model import Milestones

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text, update
 
 from bot.incidents.model import Status
-from bot.incidents.queries import incident_facts
+from bot.incidents.queries import stats_rows
 from bot.incidents.service import IncidentService
-from bot.reports.metrics import compute_stats
+from bot.reports.metrics import IncidentFactTable, compute_stats
 from storage.models import Incident
 from storage.repository import Store
 from storage.stats import MILESTONE_COLUMNS
@@ -88,7 +88,7 @@ async def test_stats_from_the_database_equal_the_straightforward_computation(
             await service.set_status(incident_id=incident_id, status=Status.RESOLVED, actor="U1")
     now = clock.now() + timedelta(hours=1)
     since, until = now - timedelta(days=1), now
-    facts = await incident_facts(store, since=since, until=until)
+    facts = IncidentFactTable(await stats_rows(store, since=since, until=until))
     slos = {"api": 0.999, "web": 0.99}
     for by in (None, "severity", "service"):
         fast = compute_stats(facts, since=since, until=until, by=by, slos=slos, now=now)

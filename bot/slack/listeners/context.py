@@ -1,4 +1,4 @@
-"""What every listener shares: the service, the gateway, the team's configuration."""
+"""What every listener shares: the service, the gateway, the team's configuration, the clock."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, language_of
+from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
 from bot.incidents.times import zone
 from bot.settings import Settings
@@ -24,6 +25,7 @@ class Deps:
     settings: Settings
     turns: AckFirst
     inbox: SlackInbox
+    clock: Clock
 
     @property
     def severities(self) -> tuple[str, ...]:

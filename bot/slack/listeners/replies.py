@@ -11,9 +11,14 @@ from bot.i18n import Lang, t
 from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import IncidentSnapshot
 from bot.incidents.permissions import Act
-from bot.incidents.ports import SystemClock
 from bot.incidents.times import zone
-from bot.reports.metrics import IncidentFacts, compute_stats, stats_table, unnamed_private_services
+from bot.reports.metrics import (
+    IncidentFacts,
+    IncidentFactTable,
+    compute_stats,
+    stats_table,
+    unnamed_private_services,
+)
 from bot.reports.postmortem import render_postmortem
 from bot.slack import blocks
 from bot.slack.ids import Action
@@ -28,9 +33,10 @@ async def show_stats(
 ) -> Reply:
     """Recovery-time metrics over a window, as a code block (private incidents count, never named, and the
     services only they carry stay unnamed to the people outside them)."""
-    now = SystemClock().now()
+    now = deps.clock.now()
     since = now - window
-    facts: Sequence[IncidentFacts] = await deps.service.incident_facts(since=since, until=now)
+    rows = await deps.service.stats_rows(since=since, until=now)
+    facts: Sequence[IncidentFacts] = IncidentFactTable(rows)  # type: ignore[arg-type]  # StatsRow's columns
     if any(f.private for f in facts):
         seen = await deps.service.private_incidents_of(user_id=user_id)
         facts = unnamed_private_services(facts, seen=seen, configured=deps.settings.team.slos())
@@ -94,7 +100,7 @@ async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str, lang:
     names = await people_names(deps, snap)
     shared = deps.channel_language
     markdown = render_postmortem(
-        snap, tz=zone(deps.settings.env.timezone), generated_at=SystemClock().now(), names=names, lang=shared
+        snap, tz=zone(deps.settings.env.timezone), generated_at=deps.clock.now(), names=names, lang=shared
     )
     await deps.gateway.upload_markdown(
         channel_id=snap.channel_id,

@@ -1,0 +1,11 @@
+"""The incident read model: what storage and the rest of Hashi share about a stored incident.
+
+Plain Python, importing nothing of Hashi: storage reads and writes these values and never imports `bot`; the
+reports never import `storage` (tests/reports/test_purity.py); the domain's vocabulary uses the same values.
+"""
+
+from __future__ import annotations
+
+# The statuses of an incident still being worked on, as stored (bot.incidents.model.Status' values): storage
+# selects open incidents by them, and the domain's OPEN_STATUSES is these as Status.
+OPEN_STATUSES = ("investigating", "identified", "monitoring")
