@@ -73,6 +73,10 @@ async def _complete_once(hashi: Hashi, number: int) -> None:
     waiting = {m.id for m in hashi.standin.scheduled.values() if m.channel_id == room.id}
     assert recorded == waiting and len(waiting) >= 1, (recorded, waiting)
     assert [e.kind for e in snap.timeline][:1] == ["declared"] and number not in incomplete
+    # Every event once: the declaration and each playbook it started, nothing doubled by a retry or repair.
+    started = {item.playbook for item in snap.checklists}
+    events = [(e.kind, e.text) for e in snap.timeline]
+    assert len(events) == len(set(events)) == 1 + len(started), events
 
 
 async def test_every_declaration_ends_complete_once(faulty: Hashi) -> None:
