@@ -149,21 +149,23 @@ def _insert_new(dialect: str, table: Any, unique: tuple[str, ...], returned: str
     return stmt.returning(table.__table__.c[returned])  # type: ignore[no-any-return]
 
 
+# What the read side reads of a timeline event (queries.entry_of), as plain rows.
+_EVENT_COLUMNS = (
+    col(TimelineEvent.id),
+    col(TimelineEvent.at),
+    col(TimelineEvent.recorded_at),
+    col(TimelineEvent.kind),
+    col(TimelineEvent.actor),
+    col(TimelineEvent.text),
+    col(TimelineEvent.source_ref),
+    col(TimelineEvent.permalink),
+    col(TimelineEvent.data),
+)
 _CLAIM_LINES = (
     update(TimelineEvent)
     .where(col(TimelineEvent.incident_id) == bindparam("incident"), col(TimelineEvent.line_posted).is_(False))
     .values(line_posted=True)
-    .returning(
-        col(TimelineEvent.id),
-        col(TimelineEvent.at),
-        col(TimelineEvent.recorded_at),
-        col(TimelineEvent.kind),
-        col(TimelineEvent.actor),
-        col(TimelineEvent.text),
-        col(TimelineEvent.source_ref),
-        col(TimelineEvent.permalink),
-        col(TimelineEvent.data),
-    )
+    .returning(*_EVENT_COLUMNS)
 )
 _COUNT_CHANGE = (
     update(Incident)
@@ -530,17 +532,7 @@ class Repository:
         """The incident's timeline (or only its events of those kinds), oldest first (ties in recording
         order), as plain rows: a long timeline is thousands of them, and rows cost less than ORM objects."""
         stmt = (
-            select(
-                col(TimelineEvent.id),
-                col(TimelineEvent.at),
-                col(TimelineEvent.recorded_at),
-                col(TimelineEvent.kind),
-                col(TimelineEvent.actor),
-                col(TimelineEvent.text),
-                col(TimelineEvent.source_ref),
-                col(TimelineEvent.permalink),
-                col(TimelineEvent.data),
-            )
+            select(*_EVENT_COLUMNS)
             .where(col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.deleted).is_(False))
             .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
         )
