@@ -139,28 +139,32 @@ class Scheduler(Part):
         known = {r.scheduled_message_id for r in rows if r.scheduled_message_id}
         unrecorded = [r for r in rows if not r.scheduled_message_id and r.id is not None]
         orphans: list[str] = []
+        adopted: list[tuple[int, str]] = []
         for message_id, post_at in waiting:
             if message_id in known:
                 continue
             match = next((r for r in unrecorded if same_time(r.post_at, post_at)), None)
-            if match is None:
+            if match is None or match.id is None:
                 orphans.append(message_id)
                 continue
             unrecorded.remove(match)
-            assert match.id is not None
+            adopted.append((match.id, message_id))
+        if adopted or unrecorded:  # one transaction records what Slack holds and frees the claims it lacks
             async with self._store.transaction() as repo:
-                if not await repo.set_reminder_message(reminder_id=match.id, scheduled_message_id=message_id):
-                    orphans.append(message_id)  # dropped meanwhile
+                for claim_id, message_id in adopted:
+                    if not await repo.set_reminder_message(
+                        reminder_id=claim_id, scheduled_message_id=message_id
+                    ):
+                        orphans.append(message_id)  # dropped meanwhile
+                for claim in unrecorded:
+                    assert claim.id is not None
+                    await repo.drop_reminder(reminder_id=claim.id)
         for message_id in orphans:
             try:
                 await self._chat.cancel_reminder(channel_id=row.channel_id, scheduled_message_id=message_id)
             except ChatError as exc:
                 log.warning("cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id})
-        if unrecorded:  # claims Slack holds nothing for: free them, so the reminders are scheduled again
-            async with self._store.transaction() as repo:
-                for claim in unrecorded:
-                    assert claim.id is not None
-                    await repo.drop_reminder(reminder_id=claim.id)
+        if unrecorded:  # the freed claims' reminders are scheduled again
             await self.sync_reminders(incident_id=incident_id)
         return len(orphans)
 

@@ -5,6 +5,8 @@ the busy timeout (storage.sqlite_inline), while the event loop goes on."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import text
@@ -52,10 +54,12 @@ async def test_transactions_of_one_process_take_turns_in_arrival_order(sqlite_ur
         await engine.dispose()
 
 
-async def test_another_process_waits_for_the_write_lock_instead_of_failing(sqlite_url: str) -> None:
+@asynccontextmanager
+async def _write_lock_held_by_another_process(sqlite_url: str) -> AsyncIterator[tuple[Store, asyncio.Event]]:
+    """A second engine on the same file (another process, to SQLite) holds the write lock until the event
+    it yields is set; yields a store of this process's own and that event."""
     ours, theirs = make_engine(sqlite_url), make_engine(sqlite_url)
-    release = asyncio.Event()
-    holding = asyncio.Event()
+    release, holding = asyncio.Event(), asyncio.Event()
 
     async def holder() -> None:
         async with Store(ours).transaction() as repo:
@@ -63,12 +67,23 @@ async def test_another_process_waits_for_the_write_lock_instead_of_failing(sqlit
             holding.set()
             await release.wait()
 
+    first = asyncio.create_task(holder())
     try:
-        first = asyncio.create_task(holder())
         await holding.wait()
+        yield Store(theirs), release
+        release.set()
+        await first
+    finally:
+        release.set()
+        await ours.dispose()
+        await theirs.dispose()
+
+
+async def test_another_process_waits_for_the_write_lock_instead_of_failing(sqlite_url: str) -> None:
+    async with _write_lock_held_by_another_process(sqlite_url) as (store, release):
         loop = asyncio.get_running_loop()
         asked = loop.time()
-        waiting = asyncio.create_task(Store(theirs).revision(incident_id=1))
+        waiting = asyncio.create_task(store.revision(incident_id=1))
         ticks = 0
         for _ in range(30):  # the loop keeps running while it waits (asyncio sleeps, not SQLite's handler)
             await asyncio.sleep(0.01)
@@ -78,11 +93,6 @@ async def test_another_process_waits_for_the_write_lock_instead_of_failing(sqlit
         release.set()
         assert await asyncio.wait_for(waiting, timeout=10) is None
         assert loop.time() - asked >= 0.3
-        await first
-    finally:
-        release.set()
-        await ours.dispose()
-        await theirs.dispose()
 
 
 async def test_urgent_turns_go_before_waiting_ones() -> None:
@@ -111,23 +121,6 @@ async def test_a_lock_held_past_the_busy_timeout_is_an_error(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_inline, "BUSY_TIMEOUT", 0.2)
-    ours, theirs = make_engine(sqlite_url), make_engine(sqlite_url)
-    release, holding = asyncio.Event(), asyncio.Event()
-
-    async def holder() -> None:
-        async with Store(ours).transaction() as repo:
-            await repo.session.execute(text("UPDATE incident SET revision = revision WHERE 0"))
-            holding.set()
-            await release.wait()
-
-    try:
-        first = asyncio.create_task(holder())
-        await holding.wait()
+    async with _write_lock_held_by_another_process(sqlite_url) as (store, _):
         with pytest.raises(OperationalError, match="database is locked"):
-            await Store(theirs).revision(incident_id=1)
-        release.set()
-        await first
-    finally:
-        release.set()
-        await ours.dispose()
-        await theirs.dispose()
+            await store.revision(incident_id=1)
