@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.incidents.errors import ChatError, IncidentError
-from bot.incidents.times import TimeParseError, parse_duration
+from bot.incidents.times import TimeParseError
+from bot.incidents.windows import PERIODS
 from bot.logs import JsonLogFormatter, TextLogFormatter
 from bot.settings import ConfigError, Settings, load_settings
 
@@ -76,7 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     stats = sub.add_parser("stats", help="recovery-time metrics")
-    stats.add_argument("--since", default="30d", help="window, e.g. 30d, 12w (default 30d)")
+    stats.add_argument(
+        "--since",
+        default="30d",
+        help="a duration (30d, 12w, 5000d), all, a date or time in HASHI_TIMEZONE (2026-07-01), "
+        "or since..until (default 30d)",
+    )
+    stats.add_argument("--until", help="end of the window: a date or time in HASHI_TIMEZONE (default now)")
+    stats.add_argument(
+        "--every", choices=list(PERIODS), help="one row per calendar week, month or quarter (a trend)"
+    )
     stats.add_argument("--by", choices=["severity", "service"], default=None)
     stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
     stats.add_argument(
@@ -353,28 +363,53 @@ def write_stdout(text: str) -> None:
 
 
 async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    """Prints recovery-time metrics over a window."""
+    """Prints recovery-time metrics over a window, or their trend per period (--every)."""
     from bot.incidents.ports import SystemClock
-    from bot.incidents.queries import stats_rows
+    from bot.incidents.queries import first_start, stats_rows
+    from bot.incidents.times import known_zone
+    from bot.incidents.windows import parse_window
     from bot.reports.metrics import IncidentFactTable, compute_stats, stats_csv, stats_json, stats_table
+    from bot.reports.trends import compute_trend, trend_csv, trend_json, trend_table
 
-    try:
-        window: timedelta = parse_duration(args.since)
-    except TimeParseError as exc:
-        raise UsageError(f"--since: {exc}") from exc
+    if args.every is not None and args.by is not None:
+        raise UsageError("--every shows all incidents per period; leave out --by")
+    tz = known_zone(settings.env.timezone)
+    if tz is None:
+        raise UsageError(f"unknown time zone {settings.env.timezone!r}: use an IANA name like Asia/Tokyo")
     now = SystemClock().now()
+    lang = args.lang or settings.team.workspace_language
+    try:
+        window = parse_window(args.since, args.until, now=now, tz=tz)
+    except TimeParseError as exc:
+        raise UsageError(f"--since/--until: {exc}") from exc
 
     async def work(store: Store) -> int:
-        since = now - window
-        rows = await stats_rows(store, since=since, until=now)
+        first = await first_start(store) if window.from_first else None
+        try:
+            since, until = window.bounds(now=now, first=first)
+        except TimeParseError as exc:
+            raise UsageError(f"--since/--until: {exc}") from exc
+        rows = await stats_rows(store, since=since, until=until)
         facts = IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns
-        report = compute_stats(facts, since=since, until=now, by=args.by, slos=settings.team.slos(), now=now)
+        slos = settings.team.slos()
+        if args.every is not None:
+            trend = compute_trend(
+                facts, since=since, until=until, every=args.every, tz=tz, slos=slos, now=now
+            )
+            if args.format == "json":
+                write_stdout(json.dumps(trend_json(trend), ensure_ascii=False, indent=2) + "\n")
+            elif args.format == "csv":
+                write_stdout(trend_csv(trend))
+            else:
+                write_stdout(trend_table(trend, tz, lang))
+            return EXIT_OK
+        report = compute_stats(facts, since=since, until=until, by=args.by, slos=slos, now=now)
         if args.format == "json":
             write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
         elif args.format == "csv":
             write_stdout(stats_csv(report))
         else:
-            write_stdout(stats_table(report, args.lang or settings.team.workspace_language))
+            write_stdout(stats_table(report, lang))
         return EXIT_OK
 
     return await _with_store(settings, work)

@@ -51,6 +51,7 @@ from storage.stats import (
     SEVERITY_EVENT_KINDS,
     STATS_INPUTS,
     exact_micros,
+    micros_datetime,
     refresh_incident_stats,
 )
 
@@ -400,6 +401,11 @@ class Repository:
             .order_by(col(IncidentStats.incident_id))
         )
         return await self._driver_rows(stmt)
+
+    async def first_start(self) -> datetime | None:
+        """When the first incident recorded started (impact start, else detection, else declaration)."""
+        first = (await self.session.execute(select(func.min(col(IncidentStats.window_start_us))))).scalar()
+        return None if first is None else micros_datetime(int(first))
 
     async def refresh_stats(self, incident_ids: Collection[int] | None = None) -> int:
         """Rebuilds the stats rows of the incidents this transaction changed (flushing first), or of the

@@ -87,6 +87,11 @@ def exact_micros(at: datetime) -> int:
     return (at - _EPOCH) // _MICROSECOND
 
 
+def micros_datetime(micros: int) -> datetime:
+    """Exact integer Unix microseconds (exact_micros) back as an aware UTC datetime."""
+    return _EPOCH + micros * _MICROSECOND
+
+
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), BATCH):
         yield ids[start : start + BATCH]

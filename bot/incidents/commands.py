@@ -8,10 +8,11 @@ decoded, control characters removed), so it must be escaped wherever it is shown
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, TypeAlias
 
 from bot.incidents.model import Status
+from bot.incidents.windows import Window
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ class ListIncidents:
 class Stats:
     """`/incident stats [<window>] [service:<name>]`: recovery-time metrics over a window."""
 
-    window: timedelta
+    window: Window
     window_text: str
     service: str | None
 

@@ -151,3 +151,9 @@ async def stats_rows(store: Store, *, since: datetime, until: datetime) -> list[
     side decodes (bot.reports.metrics.IncidentFactTable; the domain does not import the reports)."""
     async with store.transaction() as repo:
         return await repo.stats_rows(since=since, until=until)
+
+
+async def first_start(store: Store) -> datetime | None:
+    """When the first incident recorded started (for a window over `all` of them)."""
+    async with store.transaction() as repo:
+        return await repo.first_start()

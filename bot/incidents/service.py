@@ -73,6 +73,7 @@ class IncidentService:
         self.incident_for_channel = parts.reading.incident_for_channel
         self.list_incidents = parts.reading.list_incidents
         self.stats_rows = parts.reading.stats_rows
+        self.first_start = parts.reading.first_start
         # Declaring and the room
         self.severity = parts.declaring.severity
         self.declare = parts.declaring.declare

@@ -679,7 +679,7 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _align(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
+def align_rows(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
     """Rows of cells as lines with aligned columns (right-aligned where asked)."""
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -692,7 +692,7 @@ def _align(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -
     return lines
 
 
-def _percent(fraction: float, digits: int) -> str:
+def percent(fraction: float, digits: int) -> str:
     """0.99912 as `99.912%`."""
     return f"{fraction * 100:.{digits}f}%"
 
@@ -749,7 +749,7 @@ def stats_table(report: StatsReport, lang: Lang = DEFAULT_LANG) -> str:
                     took(dist.mean),
                 ]
             )
-        lines += _align(rows, right=frozenset({1, 2, 3, 4, 5}))
+        lines += align_rows(rows, right=frozenset({1, 2, 3, 4, 5}))
         if group.time_at_severity:
             spent = t("list.separator", lang).join(f"{code} {took(s)}" for code, s in group.time_at_severity)
             lines.append("  " + t("stats.time_at_severity", lang, spent=spent))
@@ -763,22 +763,22 @@ def stats_table(report: StatsReport, lang: Lang = DEFAULT_LANG) -> str:
                 [
                     s.service,
                     _slo_text(s.slo),
-                    _percent(s.availability, 4),
-                    _percent(s.error_budget_used, 1),
+                    percent(s.availability, 4),
+                    percent(s.error_budget_used, 1),
                     took(s.impact_seconds),
                     took(s.error_budget_seconds),
                     str(s.incidents),
                 ]
             )
-        lines += _align(rows, right=frozenset({1, 2, 3, 4, 5, 6}))
+        lines += align_rows(rows, right=frozenset({1, 2, 3, 4, 5, 6}))
         lines.append("")
     lines.append(t("stats.data_quality", lang))
     rows = [[t(f"stats.flag.{f.name}", lang), str(f.count), _flag_ids(f, lang)] for f in report.flags]
-    lines += _align(rows, right=frozenset({1}))
+    lines += align_rows(rows, right=frozenset({1}))
     return "\n".join(lines) + "\n"
 
 
-def _number(value: float | int | None) -> str:
+def csv_number(value: float | int | None) -> str:
     """A CSV cell: empty for None, else the shortest exact spelling."""
     return "" if value is None else repr(value)
 
@@ -794,7 +794,7 @@ def stats_csv(report: StatsReport) -> str:
         writer.writerow(["group", group.name, "incidents", "", "", "", "", "", group.count])
         for name, d in group.metrics:
             writer.writerow(
-                ["group", group.name, name, d.count, *map(_number, (d.p50, d.p90, d.max, d.mean)), ""]
+                ["group", group.name, name, d.count, *map(csv_number, (d.p50, d.p90, d.max, d.mean)), ""]
             )
         for code, seconds in group.time_at_severity:
             writer.writerow(
@@ -809,7 +809,7 @@ def stats_csv(report: StatsReport) -> str:
             ("error_budget_seconds", s.error_budget_seconds),
             ("incidents", s.incidents),
         ):
-            writer.writerow(["service", s.service, measure, "", "", "", "", "", _number(value)])
+            writer.writerow(["service", s.service, measure, "", "", "", "", "", csv_number(value)])
     for flag in report.flags:
         ids = " ".join(str(i) for i in flag.incident_ids)
         writer.writerow(["flag", flag.name, "incidents", flag.count, "", "", "", "", ids])

@@ -48,7 +48,8 @@ from bot.incidents.commands import (
 )
 from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import SETTABLE_STATUSES, Status
-from bot.incidents.times import DURATION_FORMS, TIME_FORMS, TimeParseError, parse_duration, parse_time
+from bot.incidents.times import TIME_FORMS, TimeParseError, parse_time
+from bot.incidents.windows import WINDOW_FORMS, Window, parse_window
 
 # The limits of free text, the same on every way in (slash command, modal fields and their max_length).
 MAX_TITLE = 150
@@ -412,8 +413,9 @@ def _read_help(args: _Args, _ctx: _Context) -> Command:
 
 
 def _read_stats(args: _Args, ctx: _Context) -> Command:
-    """`stats [<window>] [service:<name>]`, in either order."""
-    window_text: str | None = None
+    """`stats [<window>|<since>..<until>|all] [service:<name>]`, in either order."""
+    window: Window | None = None
+    window_text = DEFAULT_STATS_WINDOW
     service: str | None = None
     while (word := args.peek()) is not None:
         args.take()
@@ -421,21 +423,22 @@ def _read_stats(args: _Args, ctx: _Context) -> Command:
             value = named.group(1) or (args.take() if args.peek() is not None else "")
             if service is not None or not (service := _free_text(value, one_line=True)):
                 raise _refuse(ctx.t("parse.one_service"), "stats", ctx)
-        elif window_text is None:
+        elif window is None:
             try:
-                parse_duration(word)
+                window = parse_window(word, now=ctx.now, tz=ctx.tz)
             except TimeParseError as exc:
                 raise _refuse(
                     _time_message(exc, ctx),
                     "stats",
                     ctx,
-                    forms=ctx.t("parse.window_forms", forms=DURATION_FORMS),
+                    forms=ctx.t("parse.window_forms", forms=WINDOW_FORMS),
                 ) from exc
             window_text = "".join(_fold(word).split())
         else:
             raise _refuse(ctx.t("parse.not_understood", word=_shown(word)), "stats", ctx)
-    text = window_text or DEFAULT_STATS_WINDOW
-    return Stats(window=parse_duration(text), window_text=text, service=service)
+    if window is None:
+        window = parse_window(DEFAULT_STATS_WINDOW, now=ctx.now, tz=ctx.tz)
+    return Stats(window=window, window_text=window_text, service=service)
 
 
 _GLOBAL_READERS: dict[str, Callable[[_Args, _Context], Command]] = {

@@ -47,7 +47,10 @@ UTC_ZONE = ZoneInfo("UTC")
 
 
 def _carries_time(command: Any) -> bool:
-    """Whether a parsed command holds a time the user wrote (which their time zone may change)."""
+    """Whether a parsed command holds a time the user wrote (which their time zone may change), or a stats
+    window with dates (read and shown in it)."""
+    if isinstance(command, cmd.Stats):
+        return command.window.span is None
     return any(isinstance(getattr(command, f.name), datetime) for f in fields(command))
 
 
@@ -109,6 +112,7 @@ async def _stats(c: cmd.Stats, where: Invocation, deps: Deps) -> Reply:
         window_text=c.window_text,
         service=c.service,
         lang=await where.language(),
+        tz=where.tz,
     )
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from bot.i18n import Lang, t
 from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import IncidentSnapshot
 from bot.incidents.permissions import Act
-from bot.incidents.times import zone
+from bot.incidents.times import TimeParseError, format_local, zone
+from bot.incidents.windows import Window
 from bot.reports.metrics import (
     IncidentFacts,
     IncidentFactTable,
@@ -29,13 +30,24 @@ Reply = str | list[dict[str, Any]] | None
 
 
 async def show_stats(
-    deps: Deps, *, user_id: str, window: timedelta, window_text: str, service: str | None, lang: Lang
+    deps: Deps,
+    *,
+    user_id: str,
+    window: Window,
+    window_text: str,
+    service: str | None,
+    lang: Lang,
+    tz: ZoneInfo,
 ) -> Reply:
     """Recovery-time metrics over a window, as a code block (private incidents count, never named, and the
     services only they carry stay unnamed to the people outside them)."""
     now = deps.clock.now()
-    since = now - window
-    rows = await deps.service.stats_rows(since=since, until=now)
+    first = await deps.service.first_start() if window.from_first else None
+    try:
+        since, until = window.bounds(now=now, first=first)
+    except TimeParseError as exc:
+        return t("errors.stats_window", lang, reason=escape_mrkdwn(exc.reason.render(lang)))
+    rows = await deps.service.stats_rows(since=since, until=until)
     facts: Sequence[IncidentFacts] = IncidentFactTable(rows)  # type: ignore[arg-type]  # StatsRow's columns
     if any(f.private for f in facts):
         seen = await deps.service.private_incidents_of(user_id=user_id)
@@ -43,15 +55,17 @@ async def show_stats(
     if service:
         facts = [f for f in facts if service.lower() in (s.lower() for s in f.services)]
     by: Literal["severity", "service"] = "service" if service else "severity"
-    report = compute_stats(facts, since=since, until=now, by=by, slos=deps.settings.team.slos(), now=now)
+    report = compute_stats(facts, since=since, until=until, by=by, slos=deps.settings.team.slos(), now=now)
     table = escape_mrkdwn(stats_table(report, lang))
-    window_shown = escape_mrkdwn(window_text)
+    shown = {"window": escape_mrkdwn(window_text)}
+    key = "stats.heading"
+    if window.span is None:
+        key = "stats.heading_range"
+        shown = {"since": format_local(since, tz, lang), "until": format_local(until, tz, lang)}
     if service:
-        heading = t(
-            "stats.heading_service", lang, window=window_shown, service=blocks.user_text(service, limit=100)
-        )
+        heading = t(f"{key}_service", lang, **shown, service=blocks.user_text(service, limit=100))
     else:
-        heading = t("stats.heading", lang, window=window_shown)
+        heading = t(key, lang, **shown)
     return f"{heading}\n```{table}```"
 
 
