@@ -161,6 +161,9 @@ _EVENT_COLUMNS = (
     col(TimelineEvent.source_ref),
     col(TimelineEvent.permalink),
     col(TimelineEvent.data),
+    col(TimelineEvent.edited_at),
+    col(TimelineEvent.edited_by),
+    col(TimelineEvent.previous),
 )
 _CLAIM_LINES = (
     update(TimelineEvent)
@@ -533,6 +536,29 @@ class Repository:
             col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.source_ref) == source_ref
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def event(self, *, incident_id: int, event_id: int) -> TimelineEvent | None:
+        """One event of that incident (None when the id is another incident's, or no event's)."""
+        stmt = select(TimelineEvent).where(
+            col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.id) == event_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def latest_events(
+        self, *, incident_id: int, limit: int, offset: int
+    ) -> tuple[list[RowMapping], int]:
+        """A page of the incident's timeline, newest first (by when it happened), and its number of events."""
+        alive = (col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.deleted).is_(False))
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(*alive)
+            .order_by(col(TimelineEvent.at).desc(), col(TimelineEvent.id).desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = list((await self.session.execute(stmt)).mappings())
+        total = (await self.session.execute(select(func.count()).where(*alive))).scalar_one()
+        return rows, int(total)
 
     async def events(self, *, incident_id: int, kinds: Collection[str] | None = None) -> list[RowMapping]:
         """The incident's timeline (or only its events of those kinds), oldest first (ties in recording

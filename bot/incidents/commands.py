@@ -156,6 +156,14 @@ class Close:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowTimeline:
+    """`/incident timeline [page]`: the latest timeline entries, each with an Edit button."""
+
+    incident_id: int | None
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class ShowChecklist:
     """`/incident checklist`: show the playbook checklists."""
 
@@ -202,6 +210,7 @@ IncidentCommand: TypeAlias = (
     | RetrySetup
     | Close
     | ShowChecklist
+    | ShowTimeline
     | StartPlaybook
     | AddFollowup
     | Postmortem

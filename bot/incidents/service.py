@@ -94,6 +94,9 @@ class IncidentService:
         # The timeline and the people in the room
         self.add_note = parts.timeline.add_note
         self.update_slack_message = parts.timeline.update_slack_message
+        self.latest_entries = parts.timeline.latest_entries
+        self.timeline_entry = parts.timeline.entry
+        self.edit_entry = parts.timeline.edit_entry
         self.record_participant = parts.timeline.record_participant
         self.record_departure = parts.timeline.record_departure
         self.follow_private_rooms = parts.timeline.follow_private_rooms

@@ -53,7 +53,10 @@ class Window:
         elif self.span is not None:
             since = until - self.span if self.span < until - EARLIEST else EARLIEST
         else:
-            since = first if first is not None and first < until else min(EARLIEST, until)
+            # From the whole second of the first start: stats read starts rounded to the millisecond.
+            since = (
+                first.replace(microsecond=0) if first is not None and first < until else min(EARLIEST, until)
+            )
         if since >= until:
             if self.since is not None and self.since >= now:
                 raise TimeParseError(Msg("time.window_future"), forms=WINDOW_FORMS)

@@ -21,6 +21,8 @@ class Action(StrEnum):
     LIST_PAGE = "hashi_list_page"
     HOME_PAGE = "hashi_home_page"
     DECLARE = "hashi_declare"
+    TIMELINE_PAGE = "hashi_timeline_page"
+    TIMELINE_EDIT = "hashi_timeline_edit"
 
 
 class View(StrEnum):
@@ -29,6 +31,7 @@ class View(StrEnum):
     DECLARE = "hashi_declare_modal"
     NOTE = "hashi_note_modal"
     RESOLVE = "hashi_resolve_modal"
+    ENTRY = "hashi_entry_modal"
 
 
 class Block(StrEnum):
@@ -46,6 +49,12 @@ class Block(StrEnum):
     RESOLVE_AT = "hashi_resolve_at"
     CARD_ACTIONS = "hashi_card_actions"
     GATE_SUMMARY = "hashi_gate_summary"
+    ENTRY_TEXT = "hashi_entry_text"
+    ENTRY_AT = "hashi_entry_at"
+    ENTRY_DELETE = "hashi_entry_delete"
+    RESOLVE_IMPACT = "hashi_resolve_impact"
+    RESOLVE_DETECTED = "hashi_resolve_detected"
+    RESOLVE_MITIGATED = "hashi_resolve_mitigated"
 
 
 class Field(StrEnum):
@@ -62,3 +71,9 @@ class Field(StrEnum):
     RESOLVE_SUMMARY = "hashi_resolve_summary_input"
     RESOLVE_AT = "hashi_resolve_at_input"
     GATE_SUMMARY = "hashi_gate_summary_input"
+    ENTRY_TEXT = "hashi_entry_text_input"
+    ENTRY_AT = "hashi_entry_at_input"
+    ENTRY_DELETE = "hashi_entry_delete_input"
+    RESOLVE_IMPACT = "hashi_resolve_impact_input"
+    RESOLVE_DETECTED = "hashi_resolve_detected_input"
+    RESOLVE_MITIGATED = "hashi_resolve_mitigated_input"

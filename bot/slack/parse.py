@@ -43,6 +43,7 @@ from bot.incidents.commands import (
     SetSeverity,
     SetStatus,
     ShowChecklist,
+    ShowTimeline,
     StartPlaybook,
     Stats,
 )
@@ -229,6 +230,7 @@ _NAMES = (
     "reopen",
     "close",
     "checklist",
+    "timeline",
     "playbook",
     "followup",
     "postmortem",
@@ -563,6 +565,20 @@ def _read_checklist(args: _Args, ctx: _Context, incident_id: int | None) -> Comm
     return ShowChecklist(incident_id=incident_id)
 
 
+def _read_timeline(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`timeline [page]`."""
+    word = args.peek()
+    page = 1
+    if word is not None:
+        number = id_number(unicodedata.normalize("NFKC", word))
+        if number is None or number < 1:
+            raise _refuse(ctx.t("parse.not_understood", word=_shown(word)), "timeline", ctx)
+        args.take()
+        page = number
+    _no_more(args, "timeline", ctx)
+    return ShowTimeline(incident_id=incident_id, page=page)
+
+
 def _read_playbook(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`playbook <name>`."""
     name = _free_text(args.rest(), one_line=True)
@@ -613,6 +629,7 @@ _INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] =
     "reopen": _read_reopen,
     "close": _read_close,
     "checklist": _read_checklist,
+    "timeline": _read_timeline,
     "playbook": _read_playbook,
     "followup": _read_followup,
     "postmortem": _read_postmortem,

@@ -18,7 +18,7 @@ from bot.slack import blocks
 from bot.slack.ids import Action, Field
 from bot.slack.ids import Block as BlockId
 from bot.slack.listeners.context import Deps
-from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page
+from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page, timeline_page
 from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,13 @@ async def _answer(
             except ChatError as exc:  # e.g. the user is not in that channel: nowhere to answer
                 log.info("could not answer %s: %s", body["user"]["id"], exc.reason)
                 return
+
+
+async def _open_resolve_modal(body: dict[str, Any], deps: Deps, incident_id: int, lang: Lang) -> None:
+    """Opens the resolve modal with the review of the incident's milestones."""
+    snap = await deps.service.snapshot(incident_id=incident_id, timeline=False)
+    view = blocks.resolve_modal(incident_id=incident_id, lang=lang, milestones=snap.milestones)
+    await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -119,10 +126,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return t("actions.bad_click", lang)
             incident_id = await _incident_id(body, deps)
             if value == Status.RESOLVED.value:
-                await deps.gateway.open_modal(
-                    trigger_id=body["trigger_id"],
-                    view=blocks.resolve_modal(incident_id=incident_id, lang=lang),
-                )
+                await _open_resolve_modal(body, deps, incident_id, lang)
                 return None
             try:
                 status = Status(value)
@@ -151,10 +155,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
 
         async def work(lang: Lang) -> Reply:
-            incident_id = await _incident_id(body, deps)
-            await deps.gateway.open_modal(
-                trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id=incident_id, lang=lang)
-            )
+            await _open_resolve_modal(body, deps, await _incident_id(body, deps), lang)
             return None
 
         await run(body, respond, work)
@@ -270,6 +271,58 @@ def register(app: AsyncApp, deps: Deps) -> None:
             blocks=await list_page(deps, user_id=user_id, number=number, lang=lang),
         )
 
+    @deps.inbox.listen(app.action, re.compile(f"^{Action.TIMELINE_PAGE}_(prev|next)$"))
+    async def timeline_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        pair = _pair(_action(body).get("value"))
+
+        async def work(lang: Lang) -> Reply:
+            if pair is None:
+                return t("actions.bad_click", lang)
+            incident_id, number = pair
+            page = await timeline_page(
+                deps, incident_id=incident_id, user_id=body["user"]["id"], number=number, lang=lang
+            )
+            fallback = t("slack.timeline.fallback", lang, id=incident_id)
+            await respond(replace_original=True, response_type="ephemeral", text=fallback, blocks=page)
+            return None
+
+        await run(body, respond, work)
+
+    @deps.inbox.listen(app.action, Action.TIMELINE_EDIT)
+    async def entry_edit_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        pair = _pair(_action(body).get("value"))
+
+        async def work(lang: Lang) -> Reply:
+            if pair is None:
+                return t("actions.bad_click", lang)
+            incident_id, entry_id = pair
+            user_id = body["user"]["id"]
+            entry, milestone = await deps.service.timeline_entry(
+                incident_id=incident_id, entry_id=entry_id, user_id=user_id
+            )
+            tz, _ = await deps.user_prefs(user_id)
+            at_text = f"{entry.at.astimezone(tz):%Y-%m-%d %H:%M}"
+            initial = entry.text_in(lang)[:MAX_TEXT]
+            meta = json.dumps(
+                {
+                    "i": incident_id,
+                    "e": entry_id,
+                    "t": blocks.text_digest(initial),
+                    "a": at_text,
+                    "tz": tz.key,
+                    "c": _channel(body),
+                }
+            )
+            view = blocks.entry_modal(
+                entry, milestone=milestone, metadata=meta, at_text=at_text, zone=tz.key, lang=lang
+            )
+            await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
+            return None
+
+        await run(body, respond, work)
+
     @deps.inbox.listen(app.action, re.compile(f"^{Action.HOME_PAGE}_(prev|next)$"))
     async def home_page_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -278,6 +331,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await home_page(
             deps, user_id=user_id, number=_page_number(body), lang=await deps.user_language(user_id)
         )
+
+
+def _pair(value: Any) -> tuple[int, int] | None:
+    """(incident id, a number) from a button value `12:34` Hashi wrote, else None."""
+    first, _, second = str(value or "").partition(":")
+    incident_id, number = id_number(first), id_number(second)
+    return None if incident_id is None or number is None else (incident_id, number)
 
 
 def _page_number(body: dict[str, Any]) -> int:

@@ -20,7 +20,14 @@ from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.model import Milestone, Status
 from bot.slack import blocks
 from bot.slack.listeners.context import Deps
-from bot.slack.listeners.replies import Reply, export_postmortem, list_page, show_checklist, show_stats
+from bot.slack.listeners.replies import (
+    Reply,
+    export_postmortem,
+    list_page,
+    show_checklist,
+    show_stats,
+    timeline_page,
+)
 from bot.slack.parse import ParseError, parse_command, usage_text
 
 log = logging.getLogger(__name__)
@@ -220,6 +227,13 @@ async def _checklist(c: cmd.ShowChecklist, where: Invocation, deps: Deps) -> Rep
     )
 
 
+async def _timeline(c: cmd.ShowTimeline, where: Invocation, deps: Deps) -> Reply:
+    incident_id = await _incident_id(c, where, deps)
+    return await timeline_page(
+        deps, incident_id=incident_id, user_id=where.user_id, number=c.page, lang=await where.language()
+    )
+
+
 async def _playbook(c: cmd.StartPlaybook, where: Invocation, deps: Deps) -> Reply:
     started = await deps.service.start_playbook(
         incident_id=await _incident_id(c, where, deps), name=c.name, actor=where.user_id
@@ -267,6 +281,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.Reopen: _reopen,
     cmd.Close: _close,
     cmd.ShowChecklist: _checklist,
+    cmd.ShowTimeline: _timeline,
     cmd.StartPlaybook: _playbook,
     cmd.AddFollowup: _followup,
     cmd.Postmortem: _postmortem,

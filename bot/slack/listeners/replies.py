@@ -79,6 +79,20 @@ async def list_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> lis
     return blocks.list_blocks(incidents, page=page, action_id=Action.LIST_PAGE, lang=lang)
 
 
+async def timeline_page(
+    deps: Deps, *, incident_id: int, user_id: str, number: int, lang: Lang
+) -> list[dict[str, Any]]:
+    """One page of an incident's timeline, latest first, with an Edit button per entry (if the user may see
+    the incident)."""
+    size = blocks.TIMELINE_PAGE_SIZE
+    number = max(1, number)
+    entries, total = await deps.service.latest_entries(
+        incident_id=incident_id, user_id=user_id, limit=size, offset=(number - 1) * size
+    )
+    page = blocks.Page(number=number, size=size, total=total)
+    return blocks.timeline_blocks(entries, incident_id=incident_id, page=page, lang=lang)
+
+
 async def home_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> None:
     """Publishes one page of a user's App Home."""
     size = blocks.HOME_PAGE_SIZE

@@ -1,0 +1,31 @@
+"""timeline entries people corrected: who changed an entry last, when, and what it said before
+
+Revision ID: 0011
+Revises: 0009
+Create Date: 2026-12-07 18:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Every stored entry is as it was first written: never edited, nothing before it.
+    with op.batch_alter_table("timeline_event", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("edited_by", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("previous", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("timeline_event", schema=None) as batch_op:
+        batch_op.drop_column("previous")
+        batch_op.drop_column("edited_by")
+        batch_op.drop_column("edited_at")
