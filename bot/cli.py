@@ -312,7 +312,7 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.incidents.queries import load_snapshot
     from bot.incidents.times import known_zone
     from bot.reports.export import export_json
-    from bot.reports.postmortem import render_postmortem, update_postmortem
+    from bot.reports.postmortem import render_postmortem, template_problems, update_postmortem
 
     incident_id = parse_incident_id(args.incident)
     if args.update is not None and args.format != "md":
@@ -326,13 +326,23 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         )
 
     lang = args.lang or settings.team.workspace_language
+    if settings.postmortem_template is not None:
+        problems = template_problems(settings.postmortem_template)
+        if problems:
+            raise UsageError(f"postmortem_template {settings.team.postmortem_template}, {problems[0]}")
 
     async def work(store: Store) -> int:
         snap = await load_snapshot(store, incident_id=incident_id)
         if args.format == "json":
             text = json.dumps(export_json(snap, lang=lang), ensure_ascii=False, indent=2) + "\n"
         else:
-            text = render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), lang=lang)
+            text = render_postmortem(
+                snap,
+                tz=tz,
+                generated_at=SystemClock().now(),
+                lang=lang,
+                template=settings.postmortem_template,
+            )
         if args.update is not None:
             try:  # newline="" keeps the author's line endings (CRLF from Windows editors) byte for byte
                 with args.update.open(encoding="utf-8", newline="") as draft:

@@ -63,6 +63,12 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
 
     if not settings.env.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+    if settings.postmortem_template is not None:
+        from bot.reports.postmortem import template_problems
+
+        problems = template_problems(settings.postmortem_template)
+        if problems:
+            raise ConfigError(f"postmortem_template {settings.team.postmortem_template}, {problems[0]}")
     engine = make_engine(settings.env.database_url)
     if migrate:
         from storage.migrate import upgrade

@@ -65,6 +65,8 @@ class TeamConfig(BaseModel):
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     # Who may do what, e.g. close = ["lead", "role:comms", "usergroup:S0123"]; unlisted acts: anyone.
     permissions: dict[Act, list[str]] = Field(default_factory=dict)
+    # The team's own postmortem template (Markdown with Hashi's placeholders), relative to hashi.toml.
+    postmortem_template: Path | None = None
 
     @property
     def workspace_language(self) -> Lang:
@@ -138,6 +140,8 @@ class Settings(BaseModel):
 
     env: EnvSettings
     team: TeamConfig
+    # The text of the team's postmortem template (None: the one Hashi ships in the draft's language).
+    postmortem_template: str | None = None
 
     @property
     def playbooks_dir(self) -> Path:
@@ -197,4 +201,19 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"environment: {first['loc'][0]}: {first['msg']}") from exc
-    return Settings(env=env, team=load_team_config(env.config_path))
+    team = load_team_config(env.config_path)
+    return Settings(env=env, team=team, postmortem_template=load_postmortem_template(team, env.config_path))
+
+
+def load_postmortem_template(team: TeamConfig, config_path: Path) -> str | None:
+    """The text of the team's postmortem template (its path is relative to hashi.toml), or None."""
+    if team.postmortem_template is None:
+        return None
+    path = team.postmortem_template
+    if not path.is_absolute():
+        path = config_path.parent / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{config_path}: postmortem_template: cannot read {path}: {reason}") from exc

@@ -510,6 +510,108 @@ async def test_update_refuses_mangled_markers_and_missing_files(sqlite_url: str,
     assert not (tmp_path / "nowhere.md").exists()
 
 
+# 2b. A postmortem template the team owns
+
+TEAM_TEMPLATE = """\
+{{title}}
+
+> Our own postmortem form. Hashi fills the marked parts; the rest is ours.
+
+## What happened
+
+{{summary}}
+
+{{ask.summary}}
+
+## Customer impact
+
+{{impact}}
+
+## How we found out
+
+{{detection}}
+
+## Follow-ups
+
+{{action_items}}
+
+## Numbers
+
+{{timeline}}
+
+## Review notes
+
+_Write here._
+"""
+
+
+async def test_a_team_template_lays_out_the_draft_and_update_keeps_working(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with seeding(sqlite_url, now=DECLARED, playbooks=[TRIAGE]) as (service, clock):
+        incident_id = await script_tokyo_incident(service, clock)
+    (tmp_path / "forms").mkdir()
+    (tmp_path / "forms" / "postmortem.md").write_text(TEAM_TEMPLATE, encoding="utf-8")
+    config = tmp_path / "hashi.toml"
+    config.write_text('postmortem_template = "forms/postmortem.md"\n', encoding="utf-8")
+    draft_path = tmp_path / "draft.md"
+    exported = await hashi(
+        "export",
+        str(incident_id),
+        "-o",
+        str(draft_path),
+        cwd=tmp_path,
+        url=sqlite_url,
+        config=config,
+        tz="Asia/Tokyo",
+    )
+    assert_ok(exported)
+    draft = draft_path.read_text(encoding="utf-8")
+    assert [text for _, text in headings(draft)] == [
+        f"INC-{incident_id}: {TITLE}",
+        "What happened",
+        "Customer impact",
+        "How we found out",
+        "Follow-ups",
+        "Numbers",
+        "Review notes",
+    ]
+    assert "Our own postmortem form." in draft and "Root Causes" not in draft and "Supporting" not in draft
+    for name in ("summary", "impact", "detection", "action-items", "timeline"):
+        assert f"<!-- hashi:begin {name} -->" in draft
+    assert FOLLOWUP in draft and NOTE in draft and "{{" not in draft
+
+    # The team writes in its draft, then more happens; --update refreshes Hashi's parts and keeps theirs.
+    edited = draft.replace("_Write here._", "Reviewed by the SRE board on Friday.")
+    draft_path.write_text(edited, encoding="utf-8")
+    async with seeding(sqlite_url, now=at(70)) as (service, _):
+        await service.add_note(incident_id=incident_id, text=LATER_NOTE, actor="U03")
+        await service.add_followup(incident_id=incident_id, text="Alert on pool saturation", actor="U02")
+    updated = await hashi(
+        "export", str(incident_id), "--update", str(draft_path), cwd=tmp_path, url=sqlite_url, config=config
+    )
+    assert updated.code == 0, updated
+    refreshed = draft_path.read_text(encoding="utf-8")
+    assert "Reviewed by the SRE board on Friday." in refreshed and "_Write here._" not in refreshed
+    assert LATER_NOTE in refreshed and "Alert on pool saturation" in refreshed
+    assert outside_markers(refreshed.encode()) == outside_markers(edited.encode())
+
+
+async def test_a_template_with_an_unknown_placeholder_is_refused(sqlite_url: str, tmp_path: Path) -> None:
+    incident_id = await _one_incident(sqlite_url)
+    (tmp_path / "pm.md").write_text("# Postmortem\n\n{{summary}}\n\n{{root_cause}}\n", encoding="utf-8")
+    config = tmp_path / "hashi.toml"
+    config.write_text('postmortem_template = "pm.md"\n', encoding="utf-8")
+    missing = tmp_path / "missing.toml"
+    missing.write_text('postmortem_template = "nowhere.md"\n', encoding="utf-8")
+    unknown, absent = await asyncio.gather(
+        hashi("export", str(incident_id), cwd=tmp_path, url=sqlite_url, config=config),
+        hashi("export", str(incident_id), cwd=tmp_path, url=sqlite_url, config=missing),
+    )
+    assert_one_line_error(unknown, 2, "pm.md", "line 5", "unknown placeholder {{root_cause}}", "{{summary}}")
+    assert_one_line_error(absent, 2, "postmortem_template", "nowhere.md")
+
+
 # 3. hashi stats
 
 

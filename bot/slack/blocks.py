@@ -552,27 +552,10 @@ def timeline_blocks(
             value=f"{incident_id}:{entry.id}",
         )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=entry_line(entry, lang)), accessory=button))
-    if page.count > 1:
-        where = t("slack.timeline.page", lang, number=page.number, count=page.count)
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=where)]))
-        buttons = []
-        if page.number > 1:
-            buttons.append(
-                ButtonElement(
-                    text=t("slack.list.newer", lang),
-                    action_id=f"{Action.TIMELINE_PAGE}_prev",
-                    value=f"{incident_id}:{page.number - 1}",
-                )
-            )
-        if page.number < page.count:
-            buttons.append(
-                ButtonElement(
-                    text=t("slack.list.older", lang),
-                    action_id=f"{Action.TIMELINE_PAGE}_next",
-                    value=f"{incident_id}:{page.number + 1}",
-                )
-            )
-        blocks.append(ActionsBlock(elements=buttons))
+    value = f"{incident_id}:{{}}"
+    blocks += _page_buttons(
+        page, action_id=Action.TIMELINE_PAGE, value=value, where="slack.timeline.page", lang=lang
+    )
     return [b.to_dict() for b in blocks]
 
 
@@ -669,6 +652,32 @@ class Page:
         return (self.number - 1) * self.size
 
 
+def _page_buttons(page: Page, *, action_id: str, value: str, where: str, lang: Lang) -> list[Block]:
+    """Which page this is and buttons to the newer and older ones (`value` names a page with `{}`); nothing
+    when there is one page."""
+    if page.count <= 1:
+        return []
+    buttons = []
+    if page.number > 1:
+        buttons.append(
+            ButtonElement(
+                text=t("slack.list.newer", lang),
+                action_id=f"{action_id}_prev",
+                value=value.format(page.number - 1),
+            )
+        )
+    if page.number < page.count:
+        buttons.append(
+            ButtonElement(
+                text=t("slack.list.older", lang),
+                action_id=f"{action_id}_next",
+                value=value.format(page.number + 1),
+            )
+        )
+    text = t(where, lang, number=page.number, count=page.count)
+    return [ContextBlock(elements=[MarkdownTextObject(text=text)]), ActionsBlock(elements=buttons)]
+
+
 def list_blocks(
     incidents: Sequence[IncidentSnapshot], *, page: Page, action_id: str, lang: Lang
 ) -> list[dict[str, Any]]:
@@ -679,27 +688,7 @@ def list_blocks(
     blocks += [
         SectionBlock(text=MarkdownTextObject(text=incident_line(i, lang))) for i in incidents[: page.size]
     ]
-    if page.count > 1:
-        where = t("slack.list.page", lang, number=page.number, count=page.count)
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=where)]))
-        buttons = []
-        if page.number > 1:
-            buttons.append(
-                ButtonElement(
-                    text=t("slack.list.newer", lang),
-                    action_id=f"{action_id}_prev",
-                    value=str(page.number - 1),
-                )
-            )
-        if page.number < page.count:
-            buttons.append(
-                ButtonElement(
-                    text=t("slack.list.older", lang),
-                    action_id=f"{action_id}_next",
-                    value=str(page.number + 1),
-                )
-            )
-        blocks.append(ActionsBlock(elements=buttons))
+    blocks += _page_buttons(page, action_id=action_id, value="{}", where="slack.list.page", lang=lang)
     return [b.to_dict() for b in blocks]
 
 

@@ -98,6 +98,7 @@ async def running_hashi(
     slack_timeout: float = 10.0,
     playbooks_dir: str | None = None,
     rate_limits: RateLimits | bool = True,
+    postmortem_template: str | None = None,
 ) -> AsyncIterator[Hashi]:
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards."""
     from bot.runtime import build_runtime  # the composition root, as `hashi serve` uses it
@@ -117,7 +118,7 @@ async def running_hashi(
         HASHI_SLACK_TIMEOUT=slack_timeout,
         HASHI_PLAYBOOKS_DIR=playbooks_dir,
     )
-    settings = Settings(env=env, team=team or TeamConfig())
+    settings = Settings(env=env, team=team or TeamConfig(), postmortem_template=postmortem_template)
     runtime = await build_runtime(settings)
     web_app = build_web(app=runtime.app, store=runtime.store, signing_secret=secret, turns=runtime.turns)
     runner = web.AppRunner(web_app, access_log=None)

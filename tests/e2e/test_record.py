@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.reports.export import export_json
 from bot.reports.metrics import iso_utc
+from bot.settings import TeamConfig
 from bot.slack.ids import Action, Block, Field
 from bot.standin.driver import checkboxes_value, input_value
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi
+from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
+from bot.standin.spec import ApiSpec
 from tests.e2e.test_security import _declare_in_modal, _membership
 
 
@@ -330,3 +333,47 @@ async def test_the_resolve_modal_reviews_the_milestones_and_fills_the_missing_on
     assert any("INC-2 is resolved" in said and "Mitigated before Impact started" in said for said in told)
     stats = await _reply(hashi, "stats 1d", BOB, GENERAL)
     assert re.search(r"milestones out of order\s+1\s+INC-2", stats)
+
+
+# A postmortem template the team owns, uploaded by `/incident postmortem`.
+
+TEAM_TEMPLATE = "\n\n".join(
+    [
+        "{{title}}",
+        "## 何が起きたか",
+        "{{summary}}",
+        "## 経緯",
+        "{{timeline}}",
+        "## 振り返り",
+        "_記入してください_\n",
+    ]
+)
+
+
+async def test_the_uploaded_postmortem_follows_the_team_template(tmp_path: Path, slack_spec: ApiSpec) -> None:
+    team = TeamConfig.model_validate({"language": "ja"})
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'h.db'}",
+        spec=slack_spec,
+        team=team,
+        postmortem_template=TEAM_TEMPLATE,
+    ) as hashi:
+        await hashi.driver.command("declare SEV3 決済エラー", user_id=BOB, channel_id=GENERAL)
+        room = await hashi.eventually(lambda: hashi.channel_named("inc-1-"), what="the channel")
+        await hashi.settle()
+        await hashi.driver.command("note ロールバック開始", user_id=BOB, channel_id=room)
+        await hashi.driver.command("postmortem", user_id=BOB, channel_id=room)
+        upload = await hashi.eventually(lambda: list(hashi.standin.files.values()), what="the upload")
+        draft = upload[0].content.decode()
+        assert [line for line in draft.splitlines() if line.startswith("#")] == [
+            "# INC-1: 決済エラー",
+            "## 何が起きたか",
+            "## 経緯",
+            "## 振り返り",
+        ]
+        assert (
+            "ロールバック開始" in draft
+            and "_記入してください_" in draft
+            and "<!-- hashi:begin timeline -->" in draft
+        )
+        assert hashi.standin.rejections == []

@@ -128,7 +128,12 @@ async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str, lang:
     names = await people_names(deps, snap)
     shared = deps.channel_language
     markdown = render_postmortem(
-        snap, tz=zone(deps.settings.env.timezone), generated_at=deps.clock.now(), names=names, lang=shared
+        snap,
+        tz=zone(deps.settings.env.timezone),
+        generated_at=deps.clock.now(),
+        names=names,
+        lang=shared,
+        template=deps.settings.postmortem_template,
     )
     await deps.gateway.upload_markdown(
         channel_id=snap.channel_id,

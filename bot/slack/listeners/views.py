@@ -70,6 +70,11 @@ def _meta(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _zone_of(meta: dict[str, Any], *, default: str) -> ZoneInfo:
+    """The time zone a modal was opened in (its private_metadata's `tz`), else `default`."""
+    return zone(meta.get("tz") if isinstance(meta.get("tz"), str) else None, default=default)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the modal listeners."""
 
