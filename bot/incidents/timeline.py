@@ -26,6 +26,9 @@ from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
+# Severity changes make the severity history stats read: they can be moved and reworded, not deleted.
+SEVERITY_KINDS = frozenset({EventKind.DECLARED.value, EventKind.SEVERITY.value})
+
 # The milestone an event of each kind sets (a `milestone` or `mitigated` event names its own in its data; a
 # move to monitoring sets mitigated_at when it was the first).
 _MILESTONE_OF_KIND: Mapping[str, Milestone] = {
@@ -136,16 +139,19 @@ class Timeline(Part):
 
     async def entry(
         self, *, incident_id: int, entry_id: int, user_id: str
-    ) -> tuple[TimelineEntry, Milestone | None]:
-        """One entry of the incident's timeline, if the user may see the incident, and the milestone it
-        holds; an entry of another incident (or deleted) is refused as one that does not exist."""
+    ) -> tuple[TimelineEntry, Milestone | None, bool]:
+        """One entry of the incident's timeline, if the user may see the incident, the milestone it holds,
+        and whether it may be deleted; an entry of another incident (or deleted) is refused as one that does
+        not exist."""
         async with self._store.transaction() as repo:
             row = await self._get(repo, incident_id)
             await self._visible(repo, row, user_id)
             event = await repo.event(incident_id=incident_id, event_id=entry_id)
             if event is None or event.deleted:
                 raise InvalidInput(Msg("errors.no_such_entry", id=incident_id, entry=entry_id))
-            return await self._entry(repo, event), milestone_set_by(event, row)
+            milestone = milestone_set_by(event, row)
+            deletable = milestone is None and event.kind not in SEVERITY_KINDS
+            return await self._entry(repo, event), milestone, deletable
 
     async def edit_entry(
         self,
@@ -171,9 +177,10 @@ class Timeline(Part):
                 raise InvalidInput(Msg("errors.no_such_entry", id=incident_id, entry=entry_id))
             milestone = milestone_set_by(event, row)
             if delete and milestone is not None:
-                raise InvalidInput(
-                    Msg("errors.milestone_entry_kept", milestone=Msg(f"milestones.{milestone}"))
-                )
+                label = Msg(f"milestones.{milestone}")
+                raise InvalidInput(Msg("errors.milestone_entry_kept", milestone=label))
+            if delete and event.kind in SEVERITY_KINDS:
+                raise InvalidInput(Msg("errors.severity_entry_kept"))
             new_text = None if text is None or clean(text.strip()) == event.text else clean(text.strip())
             new_at = None if at is None or at == event.at else at
             if not delete and new_text is None and new_at is None:
@@ -197,6 +204,8 @@ class Timeline(Part):
                     await repo.count_change(row)
                     moved = milestone
             repo.session.add(event)
+            if new_at is not None and event.kind in SEVERITY_KINDS:
+                await repo.refresh_stats([incident_id])  # stats read the severity history from these events
             if actor:
                 await repo.add_participant(incident_id=incident_id, user_id=actor, at=now)
             entry = await self._entry(repo, event)

@@ -7,11 +7,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.i18n import DEFAULT_LANG, Lang, t
+from bot.i18n import DEFAULT_LANG, Lang, postmortem_template, t
 from bot.incidents.escaping import escape_markdown, escape_markdown_cell, escape_markdown_heading
 from bot.incidents.model import ChecklistItemView, EventKind, IncidentSnapshot, Milestones, TimelineEntry
 from bot.incidents.times import format_duration, format_local
@@ -524,7 +522,7 @@ def render_postmortem(
 
 
 # A team's own postmortem template (`postmortem_template` in hashi.toml) is Markdown with these placeholders;
-# the shipped ones (templates/postmortem.<lang>.md) give the SRE book's layout.
+# the shipped ones (bot/i18n/postmortem.<lang>.md) give the SRE book's layout.
 _PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[a-z_.]+)\s*\}\}")
 _PLACEHOLDER_LIKE = re.compile(r"\{\{(?P<inside>.*?)\}\}")
 SECTION_PLACEHOLDERS: tuple[str, ...] = (
@@ -540,32 +538,15 @@ SECTION_PLACEHOLDERS: tuple[str, ...] = (
     "timeline",
     "supporting",
 )
+# Every section but the date (Hashi's alone) and Lessons Learned (a heading over its three parts) asks people.
 PROMPT_PLACEHOLDERS: tuple[str, ...] = tuple(
-    f"ask.{key}"
-    for key in (
-        "authors",
-        "status",
-        "summary",
-        "impact",
-        "root_causes",
-        "trigger",
-        "resolution",
-        "detection",
-        "action_items",
-        "went_well",
-        "went_wrong",
-        "got_lucky",
-        "timeline",
-        "supporting",
-    )
+    f"ask.{key}" for key in (*SECTIONS, *LESSONS) if key not in ("date", "lessons")
 )
-_TEMPLATES = Path(__file__).with_name("templates")
 
 
-@cache
 def shipped_template(lang: Lang) -> str:
     """The postmortem template Hashi ships in a language (its Markdown, placeholders included)."""
-    return (_TEMPLATES / f"postmortem.{lang}.md").read_text(encoding="utf-8")
+    return postmortem_template(lang)
 
 
 def template_problems(template: str) -> list[str]:

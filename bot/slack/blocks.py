@@ -568,12 +568,14 @@ def entry_modal(
     entry: TimelineEntry,
     *,
     milestone: str | None,
+    deletable: bool,
     metadata: str,
     at_text: str,
     zone: str,
     lang: Lang,
 ) -> dict[str, Any]:
-    """The modal that corrects a timeline entry: its text and time, or deletes it (not a milestone's)."""
+    """The modal that corrects a timeline entry: its text and time, or deletes it (when `deletable`: not a
+    milestone's or a severity change)."""
 
     def say(name: str, **params: object) -> str:
         return t(f"slack.entry_modal.{name}", lang, **params)
@@ -600,7 +602,7 @@ def entry_modal(
             hint=say("at_hint", zone=zone),
         ),
     ]
-    if milestone is None:
+    if deletable:
         inputs.append(
             _input(
                 BlockId.ENTRY_DELETE,

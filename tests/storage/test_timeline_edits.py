@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -122,3 +123,24 @@ async def test_refusals_change_nothing(service: IncidentService) -> None:
         await service.edit_entry(incident_id=first, entry_id=note.id, actor="U1", text="  ")
     assert (await service.snapshot(incident_id=first)).timeline[-1] == note
     assert (await service.snapshot(incident_id=secret)).timeline[-1] == hidden
+
+
+async def test_moving_a_severity_change_moves_the_severity_history_stats_read(
+    store: Store, service: IncidentService, clock: FixedClock
+) -> None:
+    incident_id = (await service.declare(title="Disk full", actor="U1", severity="SEV3")).incident.id
+    declared = clock.now()
+    clock.advance(minutes=30)
+    await service.set_severity(incident_id=incident_id, severity="SEV1", actor="U1")
+    change = next(
+        e for e in (await service.snapshot(incident_id=incident_id)).timeline if e.kind == "severity"
+    )
+    assert change.id is not None
+    moved_to = declared + timedelta(minutes=10)  # it was SEV1 much earlier than anyone said
+    await service.edit_entry(incident_id=incident_id, entry_id=change.id, actor="U2", at=moved_to)
+    async with store.transaction() as repo:
+        (row,) = await repo.stats_rows(since=declared - timedelta(days=1), until=declared + timedelta(days=1))
+    changes = json.loads(row[13])
+    assert [code for _, code in changes] == ["SEV3", "SEV1"] and changes[1][0] - changes[0][0] == 600_000_000
+    with pytest.raises(InvalidInput, match="severity change stays"):
+        await service.edit_entry(incident_id=incident_id, entry_id=change.id, actor="U2", delete=True)

@@ -299,7 +299,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return t("actions.bad_click", lang)
             incident_id, entry_id = pair
             user_id = body["user"]["id"]
-            entry, milestone = await deps.service.timeline_entry(
+            entry, milestone, deletable = await deps.service.timeline_entry(
                 incident_id=incident_id, entry_id=entry_id, user_id=user_id
             )
             tz, _ = await deps.user_prefs(user_id)
@@ -316,7 +316,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 }
             )
             view = blocks.entry_modal(
-                entry, milestone=milestone, metadata=meta, at_text=at_text, zone=tz.key, lang=lang
+                entry,
+                milestone=milestone,
+                deletable=deletable,
+                metadata=meta,
+                at_text=at_text,
+                zone=tz.key,
+                lang=lang,
             )
             await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
             return None
