@@ -312,7 +312,8 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.incidents.queries import load_snapshot
     from bot.incidents.times import known_zone
     from bot.reports.export import export_json
-    from bot.reports.postmortem import render_postmortem, template_problems, update_postmortem
+    from bot.reports.postmortem import render_postmortem, update_postmortem
+    from bot.runtime import postmortem_template_problem
 
     incident_id = parse_incident_id(args.incident)
     if args.update is not None and args.format != "md":
@@ -326,10 +327,9 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         )
 
     lang = args.lang or settings.team.workspace_language
-    if settings.postmortem_template is not None:
-        problems = template_problems(settings.postmortem_template)
-        if problems:
-            raise UsageError(f"postmortem_template {settings.team.postmortem_template}, {problems[0]}")
+    problem = postmortem_template_problem(settings)
+    if problem:
+        raise UsageError(problem)
 
     async def work(store: Store) -> int:
         snap = await load_snapshot(store, incident_id=incident_id)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.incidents.errors import ChatError
 from bot.incidents.playbooks import load_playbooks
+from bot.runtime import postmortem_template_problem
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.manifest import BOT_SCOPES
@@ -63,6 +64,11 @@ def check_settings(settings: Settings) -> list[Check]:
         )
     else:
         checks.append(Check("playbooks", True, f"{len(playbooks)} loaded from {settings.playbooks_dir}"))
+    if settings.team.postmortem_template is not None:
+        problem = postmortem_template_problem(settings)
+        checks.append(
+            Check("postmortem template", problem is None, problem or str(settings.team.postmortem_template))
+        )
     return checks
 
 

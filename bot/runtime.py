@@ -48,6 +48,16 @@ class Runtime:
             await session.close()
 
 
+def postmortem_template_problem(settings: Settings) -> str | None:
+    """What is wrong with the team's postmortem template (the first problem, with its line), or None."""
+    if settings.postmortem_template is None:
+        return None
+    from bot.reports.postmortem import template_problems
+
+    problems = template_problems(settings.postmortem_template)
+    return f"postmortem_template {settings.team.postmortem_template}, {problems[0]}" if problems else None
+
+
 async def build_runtime(settings: Settings, *, migrate: bool = True, replica: str | None = None) -> Runtime:
     """The one composition root; applies migrations first. `replica` names this replica in the inbox's
     claims (HASHI_REPLICA_ID, else the given default, else the host name)."""
@@ -63,12 +73,9 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
 
     if not settings.env.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
-    if settings.postmortem_template is not None:
-        from bot.reports.postmortem import template_problems
-
-        problems = template_problems(settings.postmortem_template)
-        if problems:
-            raise ConfigError(f"postmortem_template {settings.team.postmortem_template}, {problems[0]}")
+    problem = postmortem_template_problem(settings)
+    if problem:
+        raise ConfigError(problem)
     engine = make_engine(settings.env.database_url)
     if migrate:
         from storage.migrate import upgrade

@@ -604,12 +604,16 @@ async def test_a_template_with_an_unknown_placeholder_is_refused(sqlite_url: str
     config.write_text('postmortem_template = "pm.md"\n', encoding="utf-8")
     missing = tmp_path / "missing.toml"
     missing.write_text('postmortem_template = "nowhere.md"\n', encoding="utf-8")
-    unknown, absent = await asyncio.gather(
+    unknown, absent, doctor = await asyncio.gather(
         hashi("export", str(incident_id), cwd=tmp_path, url=sqlite_url, config=config),
         hashi("export", str(incident_id), cwd=tmp_path, url=sqlite_url, config=missing),
+        hashi("doctor", cwd=tmp_path, url=sqlite_url, config=config),
     )
     assert_one_line_error(unknown, 2, "pm.md", "line 5", "unknown placeholder {{root_cause}}", "{{summary}}")
     assert_one_line_error(absent, 2, "postmortem_template", "nowhere.md")
+    assert doctor.code == 1, doctor
+    (line,) = [line for line in doctor.out.splitlines() if "postmortem template" in line]
+    assert line.startswith("✗ postmortem template: postmortem_template pm.md, line 5: unknown placeholder")
 
 
 # 3. hashi stats
