@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from bot.reports.metrics import (
     align_rows,
     compute_stats,
     csv_number,
+    impact_end,
     iso_utc,
     percent,
     stats_row,
@@ -68,9 +70,25 @@ def compute_trend(
     table = (
         facts if isinstance(facts, IncidentFactTable) else IncidentFactTable([stats_row(f) for f in facts])
     )
+    # Each period reads the incidents that started in it (found by bisection over their starts) and, for
+    # availability, the ones that started before it and may still hurt a service with an SLO inside it;
+    # the others cannot change its figures, and reading every incident for every week of ten years would.
+    decoded = list(table)
+    dated = sorted((f.milestones.start, index) for index, f in enumerate(decoded) if f.milestones.start)
+    starts = [start for start, _ in dated]
+    lasting = [
+        (start, impact_end(decoded[index].milestones), index)
+        for start, index in dated
+        if any(service in slos for service in decoded[index].services)
+    ]
     rows = []
     for name, start, end in periods(since, until, every, tz):
-        report = compute_stats(table, since=start, until=end, by=None, slos=slos, now=now)
+        chosen = {index for _, index in dated[bisect_left(starts, start) : bisect_left(starts, end)]}
+        chosen |= {
+            index for began, ended, index in lasting if began < start and (ended is None or ended > start)
+        }
+        period = IncidentFactTable([table.rows[index] for index in sorted(chosen)])
+        report = compute_stats(period, since=start, until=end, by=None, slos=slos, now=now)
         (group,) = report.groups
         rows.append(
             TrendRow(
