@@ -54,7 +54,7 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
     from bot.incidents.ports import SystemClock
     from bot.incidents.service import IncidentService
     from bot.slack.app import build_app
-    from bot.slack.gateway import SlackGateway, make_client
+    from bot.slack.gateway import SlackGateway, make_client, slack_session
     from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
     from storage.db import make_engine
@@ -75,6 +75,7 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         token=settings.env.slack_bot_token,
         base_url=settings.env.slack_api_url,
         timeout=settings.env.slack_timeout,
+        session=slack_session(settings.env.slack_timeout),
     )
     gateway = SlackGateway(
         client=client,
