@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run a scripted incident against a local Slack stand-in and print its postmortem"
     )
     demo.add_argument("--lang", choices=["en", "ja"], default="en", help="the workspace's language")
+    demo.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="the SQLite file the demo keeps (default: hashi/demo.db under $XDG_DATA_HOME or ~/.local/share)",
+    )
+    demo.add_argument("--fresh", action="store_true", help="start over with an empty database")
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -462,7 +469,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            return asyncio.run(run_demo(lang=args.lang))
+            return asyncio.run(
+                run_demo(
+                    write=write_stdout,
+                    lang=args.lang,
+                    database=args.db,
+                    fresh=args.fresh,
+                    timezone=settings.env.timezone,
+                )
+            )
         raise UsageError(f"unknown command {args.command}")
     except (UsageError, ConfigError, DatabaseURLError, IncidentError) as exc:
         message = exc.message if isinstance(exc, IncidentError) else str(exc)
