@@ -120,3 +120,32 @@ async def test_killed_mid_declaration_and_restarted_finishes_once(
         assert standin.rejections == []
     finally:
         await standin.stop()
+
+
+async def test_alembic_speaks_only_when_it_migrates(tmp_path: Path, slack_spec: ApiSpec) -> None:
+    standin = SlackStandIn(spec=slack_spec)
+    await standin.start()
+    populate(standin)
+    logs = []
+    try:
+        for _ in range(2):  # a new database, then the same one at the newest revision
+            served = await serve(
+                standin,
+                database_url=f"sqlite:///{tmp_path / 'quiet.db'}",
+                workdir=tmp_path,
+                port=free_port(),
+                secret="quiet-secret",
+            )
+            async with aiohttp.ClientSession() as http:
+                await served.wait_healthy(http)
+            code, stderr = await served.stop()
+            assert code == 0, stderr[-2000:]
+            logs.append(stderr)
+    finally:
+        await standin.stop()
+    first, again = logs
+    assert "alembic.runtime.migration: Running upgrade  -> 0001" in first, first
+    for log in logs:
+        for noise in ("setup plugin", "Context impl", "non-transactional DDL"):
+            assert noise not in log, log
+    assert "alembic" not in again, again
