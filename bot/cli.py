@@ -39,6 +39,10 @@ class UsageError(Exception):
     """Bad usage or input: exit status 2."""
 
 
+class Unavailable(Exception):
+    """Something Hashi needs does not answer (the database): exit status 1, saying what to check."""
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr and exit 2."""
 
@@ -271,6 +275,7 @@ async def _with_store(
 ) -> int:
     """Runs `work` on the configured database; only `create` (`hashi db upgrade`) may make a new SQLite file,
     since for the others an empty one left behind would only hide the mistake."""
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError
 
     from bot.doctor import missing_database
@@ -284,6 +289,12 @@ async def _with_store(
     settle_heap()
     try:
         return await work(Store(engine))
+    except OSError as exc:  # refused, unknown host, timed out: the server, not the schema
+        shown = make_url(settings.env.database_url).render_as_string(hide_password=True)
+        raise Unavailable(
+            f"cannot reach the database at {shown} ({type(exc).__name__}: {exc}): is the server running and "
+            "reachable from here? HASHI_DATABASE_URL names it"
+        ) from exc
     except DBAPIError:
         await _require_current_schema(engine)
         raise
@@ -462,6 +473,28 @@ async def _repair(service: IncidentService, checks: list[Check]) -> list[Check]:
     return repaired or [Check("repair", True, "every incident's Slack set-up is complete")]
 
 
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Runs the scripted incident and keeps its database where --db (or the user's data folder) says."""
+    from bot.demo import default_database, run_demo
+
+    database = (args.db or default_database()).expanduser().resolve()
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot keep the demo's database at {database} ({exc.strerror}): give --db a writable path"
+        ) from exc
+    return asyncio.run(
+        run_demo(
+            write=write_stdout,
+            lang=args.lang,
+            database=database,
+            fresh=args.fresh,
+            timezone=settings.env.timezone,
+        )
+    )
+
+
 def cmd_manifest(_settings: Settings, args: argparse.Namespace) -> int:
     """Prints the Slack app manifest."""
     from bot.slack.manifest import manifest_yaml
@@ -528,22 +561,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "playbooks":
             return cmd_playbooks_check(settings, args)
         if args.command == "demo":
-            from bot.demo import run_demo
-
-            return asyncio.run(
-                run_demo(
-                    write=write_stdout,
-                    lang=args.lang,
-                    database=args.db,
-                    fresh=args.fresh,
-                    timezone=settings.env.timezone,
-                )
-            )
+            return cmd_demo(settings, args)
         raise UsageError(f"unknown command {args.command}")
     except (UsageError, ConfigError, DatabaseURLError, IncidentError) as exc:
         message = exc.message if isinstance(exc, IncidentError) else str(exc)
         print(f"hashi: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except Unavailable as exc:
+        print(f"hashi: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the one edge that turns any failure into a one-line reason

@@ -258,18 +258,17 @@ def _tell(key: str, lang: Lang, **params: object) -> None:
 async def run_demo(
     *,
     write: Callable[[str], None],
+    database: Path,
     lang: Lang = DEFAULT_LANG,
-    database: Path | None = None,
     fresh: bool = False,
     timezone: str = "UTC",
 ) -> int:
     """Runs the scripted incident in a workspace speaking `lang`, writes its postmortem draft (`write`: to
-    stdout), and keeps the database at `database` (default: default_database()), saying how to explore it."""
+    stdout), and keeps the SQLite database at `database` (its folder exists), saying how to explore it."""
     from bot.incidents.ports import SystemClock
     from bot.reports.postmortem import render_postmortem
 
-    path = (database or default_database()).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = database
     if fresh:
         start_over(path)
     url = f"sqlite:///{path}"

@@ -773,7 +773,7 @@ async def test_usage_and_configuration_errors_are_one_line(tmp_path: Path) -> No
     )
     mysql, unreachable, unknown, no_id, not_an_id, superscript, bad_since, bad_config, help_ = results
     assert_one_line_error(mysql, 2, "mysql")
-    assert_one_line_error(unreachable, 1)
+    assert_one_line_error(unreachable, 1, "cannot reach the database at postgresql://", "HASHI_DATABASE_URL")
     assert_one_line_error(unknown, 2, "frobnicate")
     assert_one_line_error(no_id, 2, "incident")
     assert_one_line_error(not_an_id, 2, "INC-twelve")

@@ -15,7 +15,7 @@ from bot.i18n import catalogue
 from bot.incidents.model import Milestone
 from bot.settings import shipped_playbooks_dir
 from tests.conftest import shared_path
-from tests.test_cli import Result, hashi
+from tests.test_cli import Result, assert_one_line_error, hashi
 
 # Kana, kanji and full-width forms: none belong in the English demo (but 橋, the product's name).
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -105,9 +105,12 @@ def assert_japanese(told: Result) -> None:
 
 async def test_the_demo_tells_one_story_in_its_language_and_keeps_its_database(tmp_path: Path) -> None:
     japanese_db = tmp_path / "elsewhere" / "ja.db"
-    english, japanese = await asyncio.gather(
-        demo(cwd=tmp_path), demo("--lang", "ja", "--db", str(japanese_db), cwd=tmp_path)
+    english, japanese, unwritable = await asyncio.gather(
+        demo(cwd=tmp_path),
+        demo("--lang", "ja", "--db", str(japanese_db), cwd=tmp_path),
+        demo("--db", "/proc/no-such-folder/demo.db", cwd=tmp_path),
     )
+    assert_one_line_error(unwritable, 2, "/proc/no-such-folder/demo.db", "give --db a writable path")
     assert_english(english)
     assert_japanese(japanese)
     assert japanese_db.is_file() and str(japanese_db) in japanese.err
