@@ -135,7 +135,8 @@ class SlackStandIn:
     `{"ok": false, "error": "ratelimited"}`; and chat.scheduleMessage's `restricted_too_many` past 30 messages
     due within 5 minutes in one channel, `time_too_far` past 120 days. `rate_limits=False` turns the rate
     tiers off for a test or benchmark that floods on purpose; `RateLimits(scale=..., clock=...)` scales them
-    or gives them a clock to advance (ManualClock).
+    or gives them a clock to advance (ManualClock). `clock` is Slack's wall clock (message timestamps, when a
+    scheduled message is due): `hashi demo` shares one with Hashi, set back, to tell its story.
     """
 
     def __init__(
