@@ -268,10 +268,9 @@ async def run_demo(
     from bot.incidents.ports import SystemClock
     from bot.reports.postmortem import render_postmortem
 
-    path = database
     if fresh:
-        start_over(path)
-    url = f"sqlite:///{path}"
+        start_over(database)
+    url = f"sqlite:///{database}"
     shown_zone = JAPANESE_ZONE if lang == "ja" else timezone
     tz = zone(shown_zone)
     spec_path = find_spec_path()
@@ -296,7 +295,7 @@ async def run_demo(
             names = {u.id: u.real_name for u in hashi.standin.users.values()}
     write(render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), names=names, lang=lang) + "\n")
     _tell("calls", lang, calls=calls, rejected=rejected)
-    _tell("kept", lang, path=path)
+    _tell("kept", lang, path=database)
     options = f" --lang ja --tz {JAPANESE_ZONE}" if lang == "ja" else ""
     print(f"  export HASHI_DATABASE_URL={url}", file=sys.stderr)
     for command, key in (
