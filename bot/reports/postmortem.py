@@ -211,7 +211,13 @@ def _summary(w: _Writer) -> str:
         ),
     ]
     if snap.channel_id:
-        lines.append(w.t("field", name=w.t("label.channel"), value=escape_markdown(snap.channel_id)))
+        # Its name is what a reader can find in Slack; the id only when the name was never learned.
+        shown = (
+            f"#{escape_markdown(snap.channel_name)}"
+            if snap.channel_name
+            else escape_markdown(snap.channel_id)
+        )
+        lines.append(w.t("field", name=w.t("label.channel"), value=shown))
     return "\n".join(lines)
 
 

@@ -135,8 +135,8 @@ class SlackGateway:
             response = await self.client.api_call("auth.test")
         except SlackApiError as exc:
             raise ChatError("auth", slack_error(exc)) from exc
-        except (ClientError, TimeoutError) as exc:
-            raise ChatError("auth", f"{type(exc).__name__}: {exc}") from exc
+        except (ClientError, TimeoutError) as exc:  # no answer: the network, not the token
+            raise ChatError("auth", f"{type(exc).__name__}: {exc}", unknown=True) from exc
         headers = {k.lower(): v for k, v in (response.headers or {}).items()}
         raw = headers.get("x-oauth-scopes")
         text = raw[0] if isinstance(raw, list) else raw
