@@ -118,7 +118,7 @@ def parse_incident_id(text: str) -> int:
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Runs the bot: Socket Mode when SLACK_APP_TOKEN is set (and --http is not), else HTTP."""
-    from bot.runtime import build_runtime
+    from bot.runtime import add_web_dashboard, build_runtime
     from bot.slack.app import build_web, run_http, run_socket_mode
 
     configure_logging(args.log_format)
@@ -135,6 +135,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         signing_secret=settings.env.slack_signing_secret,
         turns=runtime.turns,
     )
+    add_web_dashboard(runtime, web_app)
     log = logging.getLogger("hashi")
     try:
         await runtime.gateway.bot_user_id()  # learn who we are once, before the first declaration needs it

@@ -124,6 +124,29 @@ class EnvSettings(BaseSettings):
     # Names this replica in the durable inbox's claims; the same name after a restart resumes its own
     # unfinished deliveries at once (default: the host name and the HTTP port).
     replica_id: str | None = Field(default=None, max_length=128, alias="HASHI_REPLICA_ID")
+    # The web dashboard on the HTTP port (bot/web): off with HASHI_WEB=false. Sign in with Slack needs the
+    # app's client id and secret, the public address Slack redirects back to, and a secret for sessions.
+    web: bool = Field(default=True, alias="HASHI_WEB")
+    slack_client_id: str | None = Field(default=None, alias="HASHI_SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(default=None, alias="HASHI_SLACK_CLIENT_SECRET")
+    public_url: str | None = Field(default=None, alias="HASHI_PUBLIC_URL")
+    session_secret: str | None = Field(default=None, alias="HASHI_SESSION_SECRET")
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s) address like https://hashi.example.com")
+        return value.rstrip("/")
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        if value and len(value) < 32:
+            raise ValueError("use at least 32 characters, e.g. the output of `openssl rand -hex 32`")
+        return value or None
 
     @field_validator("timezone")
     @classmethod

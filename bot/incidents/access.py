@@ -16,6 +16,7 @@ from bot.incidents.model import (
 )
 from bot.incidents.permissions import ANYONE, Act
 from bot.incidents.queries import bare_snapshot
+from storage.repository import IncidentFilter
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,19 @@ class Access(Part):
             return await repo.private_incidents_of(user_id=user_id)
 
     async def visible_incidents(
-        self, *, user_id: str, open_only: bool = True, limit: int | None = None, offset: int = 0
+        self,
+        *,
+        user_id: str,
+        open_only: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+        wanted: IncidentFilter | None = None,
     ) -> tuple[list[IncidentSnapshot], int]:
-        """A page of the incidents a user may see, newest first (private ones only for the people in them),
-        and how many there are in all."""
+        """A page of the incidents a user may see, newest first (private ones only for the people in them;
+        `wanted`: only those it picks, open ones first), and how many there are in all."""
         async with self._store.transaction() as repo:
             rows, total = await repo.incidents_visible_to(
-                user_id=user_id, open_only=open_only, limit=limit, offset=offset
+                user_id=user_id, open_only=open_only, limit=limit, offset=offset, wanted=wanted
             )
             return [bare_snapshot(row) for row in rows], total
 

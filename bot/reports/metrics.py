@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Any, Literal, overload
+from typing import Any, Literal, Protocol, overload
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
@@ -176,6 +176,27 @@ def unnamed_private_services(
         else replace(f, services=tuple(name for name in f.services if name.lower() in known))
         for f in facts
     ]
+
+
+class StatsSource(Protocol):
+    """Where stats read their rows, and which private incidents a person is in (the incident service)."""
+
+    async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]: ...
+
+    async def private_incidents_of(self, *, user_id: str) -> set[int]: ...
+
+
+async def facts_seen_by(
+    source: StatsSource, *, user_id: str, since: datetime, until: datetime, configured: Collection[str]
+) -> Sequence[IncidentFacts]:
+    """The stats rows of a window as a person may see them: private incidents count, and the services only
+    the private incidents they are not in carry stay unnamed (unnamed_private_services)."""
+    rows = await source.stats_rows(since=since, until=until)
+    facts: Sequence[IncidentFacts] = IncidentFactTable(rows)  # type: ignore[arg-type]  # StatsRow's columns
+    if any(f.private for f in facts):
+        seen = await source.private_incidents_of(user_id=user_id)
+        facts = unnamed_private_services(facts, seen=seen, configured=configured)
+    return facts
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -12,13 +11,7 @@ from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import IncidentSnapshot
 from bot.incidents.permissions import Act
 from bot.incidents.times import zone
-from bot.reports.metrics import (
-    IncidentFacts,
-    IncidentFactTable,
-    compute_stats,
-    stats_table,
-    unnamed_private_services,
-)
+from bot.reports.metrics import compute_stats, facts_seen_by, stats_table
 from bot.reports.postmortem import render_postmortem
 from bot.slack import blocks
 from bot.slack.ids import Action
@@ -35,11 +28,9 @@ async def show_stats(
     services only they carry stay unnamed to the people outside them)."""
     now = deps.clock.now()
     since = now - window
-    rows = await deps.service.stats_rows(since=since, until=now)
-    facts: Sequence[IncidentFacts] = IncidentFactTable(rows)  # type: ignore[arg-type]  # StatsRow's columns
-    if any(f.private for f in facts):
-        seen = await deps.service.private_incidents_of(user_id=user_id)
-        facts = unnamed_private_services(facts, seen=seen, configured=deps.settings.team.slos())
+    facts = await facts_seen_by(
+        deps.service, user_id=user_id, since=since, until=now, configured=deps.settings.team.slos()
+    )
     if service:
         facts = [f for f in facts if service.lower() in (s.lower() for s in f.services)]
     by: Literal["severity", "service"] = "service" if service else "severity"
