@@ -596,6 +596,23 @@ class Repository:
             stmt = stmt.where(col(TimelineEvent.kind).in_(sorted(kinds)))
         return list((await self.session.execute(stmt)).mappings())
 
+    async def events_page(
+        self, *, incident_id: int, limit: int, offset: int = 0
+    ) -> tuple[list[RowMapping], int]:
+        """One page of the incident's timeline in the order of events(), and how many events it has."""
+        live = (col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.deleted).is_(False))
+        total = (
+            await self.session.execute(select(func.count()).select_from(TimelineEvent).where(*live))
+        ).scalar_one()
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(*live)
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self.session.execute(stmt)).mappings()), int(total)
+
     async def claim_lines(self, *, incident_id: int) -> list[RowMapping]:
         """Takes the incident's changes not yet told in the channel (so no one else posts them), oldest
         first, as event rows."""

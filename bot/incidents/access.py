@@ -13,9 +13,10 @@ from bot.incidents.errors import (
 )
 from bot.incidents.model import (
     IncidentSnapshot,
+    TimelineEntry,
 )
 from bot.incidents.permissions import ANYONE, Act
-from bot.incidents.queries import bare_snapshot
+from bot.incidents.queries import bare_snapshot, entry_of
 from storage.repository import IncidentFilter
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,16 @@ class Access(Part):
         """Raises IncidentNotFound unless the user may see the incident (reads only who is in it)."""
         async with self._store.transaction() as repo:
             await self._visible(repo, await self._get(repo, incident_id), user_id)
+
+    async def visible_timeline(
+        self, *, incident_id: int, user_id: str, limit: int, offset: int = 0
+    ) -> tuple[list[TimelineEntry], int]:
+        """A page of an incident's timeline, oldest first, and how many events it has, if the user may see
+        it (IncidentNotFound otherwise, as for every read of a private incident)."""
+        async with self._store.transaction() as repo:
+            await self._visible(repo, await self._get(repo, incident_id), user_id)
+            rows, total = await repo.events_page(incident_id=incident_id, limit=limit, offset=offset)
+            return [entry_of(row) for row in rows], total
 
     async def visible_snapshot(
         self, *, incident_id: int, user_id: str, timeline: bool = True

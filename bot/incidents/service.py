@@ -66,6 +66,7 @@ class IncidentService:
         self.authorize = parts.access.authorize
         self.check_visible = parts.access.check_visible
         self.visible_snapshot = parts.access.visible_snapshot
+        self.visible_timeline = parts.access.visible_timeline
         self.visible_incidents = parts.access.visible_incidents
         self.private_incidents_of = parts.access.private_incidents_of
         # Reading

@@ -300,6 +300,13 @@ def _micros(dt: datetime) -> int:
     return (dt - _EPOCH) // _MICROSECOND
 
 
+def start_micros(row: StatsRow) -> int | None:
+    """An incident's start (impact start, else detection, else declaration) as Unix microseconds, read
+    straight from its row (Milestones.start without decoding the row)."""
+    impact_started, detected, declared = row[5], row[6], row[7]
+    return impact_started if impact_started is not None else detected if detected is not None else declared
+
+
 def _maybe_micros(dt: datetime | None) -> int | None:
     return None if dt is None else (dt - _EPOCH) // _MICROSECOND
 

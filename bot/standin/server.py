@@ -575,7 +575,7 @@ class SlackStandIn:
     async def _answer(self, method: str, raw: JSON, token: str | None, *, as_json: bool) -> _Answer:
         """Checks a call as Slack would (method, token, faults, arguments), then runs its method."""
         self.deliver_due_scheduled()
-        known = self.spec.knows(method) if self.spec is not None else method in self._handlers
+        known = self.spec.knows(method) if self.spec is not None else method in self.implemented_methods
         if not known:
             self._reject(method, "unknown_method", "not in Slack's spec nor on the allow-list", raw)
             return _Answer({"ok": False, "error": "unknown_method"}, status=404)

@@ -14,10 +14,10 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import tzinfo
 from importlib import resources
 from typing import Any
 from urllib.parse import urlencode, urljoin
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from bot.i18n import DEFAULT_LANG, LANGUAGES, Lang, Msg, t
 from bot.incidents.errors import ChatError, IncidentNotFound
+from bot.incidents.model import IncidentSnapshot
 from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
 from bot.incidents.times import format_local, zone
@@ -33,12 +34,15 @@ from bot.reports.postmortem import render_postmortem
 from bot.web.pages import (
     DEFAULT_WINDOW,
     PAGE_SIZE,
+    TIMELINE_PAGE,
     WINDOWS,
     BadRequest,
     ListQuery,
     incident_view,
+    markdown_html,
     reliability,
     shown,
+    timeline_pages,
     window_of,
 )
 from bot.web.ports import Identity
@@ -177,6 +181,7 @@ class Dashboard:
         app.router.add_get("/", self.home)
         app.router.add_get("/incidents", self.incidents)
         app.router.add_get("/incidents/{id}", self.incident)
+        app.router.add_get("/incidents/{id}/postmortem", self.postmortem)
         app.router.add_get("/reliability", self.reliability)
         app.router.add_get("/auth/slack", self.sign_in)
         app.router.add_get(CALLBACK_PATH, self.callback)
@@ -212,7 +217,7 @@ class Dashboard:
         data = self._signer.read(SESSION_COOKIE, value, now=self._clock.now())
         return Viewer.of(data, value or "") if data is not None else None
 
-    def _tz(self, viewer: Viewer) -> tzinfo:
+    def _tz(self, viewer: Viewer) -> ZoneInfo:
         return zone(viewer.tz, default=self.config.timezone)
 
     async def _signed_in(
@@ -276,36 +281,82 @@ class Dashboard:
 
         return await self._signed_in(request, page)
 
+    async def _visible(
+        self, request: web.Request, viewer: Viewer, *, timeline: bool = True
+    ) -> IncidentSnapshot | web.Response:
+        """The incident the address names if the viewer may see it, else the 404 page (the same for one
+        that does not exist and one that is private to others)."""
+        raw = request.match_info["id"].removeprefix("INC-").removeprefix("inc-")
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 11 else 0
+        try:
+            if not 0 < number <= MAX_INCIDENT_ID:
+                raise IncidentNotFound(Msg("errors.not_visible", id=raw))
+            return await self._service.visible_snapshot(
+                incident_id=number, user_id=viewer.user_id, timeline=timeline
+            )
+        except IncidentNotFound:
+            return self._missing(request, viewer)
+
+    def _missing(self, request: web.Request, viewer: Viewer) -> web.Response:
+        """The page of an incident that does not exist, or that the viewer may not see: the same."""
+        lang = viewer_language(request.headers.get("Accept-Language"))
+        return self._render(
+            request, "missing.html", viewer=viewer, status=404,
+            message=t("web.not_found", lang, id=request.match_info["id"][:20]),
+        )  # fmt: skip
+
     async def incident(self, request: web.Request) -> web.Response:
-        """One incident: card facts, milestones, metrics, timeline, checklists, follow-ups, postmortem."""
+        """One incident: card facts, milestones, metrics, a page of the timeline, checklists, follow-ups."""
 
         async def page(viewer: Viewer) -> web.Response:
+            snap = await self._visible(request, viewer, timeline=False)
+            if isinstance(snap, web.Response):
+                return snap
             lang = viewer_language(request.headers.get("Accept-Language"))
-            raw = request.match_info["id"].removeprefix("INC-").removeprefix("inc-")
-            number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 11 else 0
-            try:
-                if not 0 < number <= MAX_INCIDENT_ID:
-                    raise IncidentNotFound(Msg("errors.not_visible", id=raw))
-                snap = await self._service.visible_snapshot(incident_id=number, user_id=viewer.user_id)
-            except IncidentNotFound:
-                return self._render(
-                    request, "missing.html", viewer=viewer, status=404,
-                    message=t("web.not_found", lang, id=request.match_info["id"][:20]),
-                )  # fmt: skip
             tz = self._tz(viewer)
-            now = self._clock.now()
-            markdown = render_postmortem(
-                snap, tz=zone(viewer.tz, default=self.config.timezone), generated_at=now, lang=lang
-            )
-            view = incident_view(snap, tz=tz, lang=lang, postmortem_markdown=markdown)
+            number = request.query.get("events", "1")
+            wanted = int(number) if number.isascii() and number.isdigit() and len(number) < 7 else 1
+            try:
+                events, total = await self._service.visible_timeline(
+                    incident_id=snap.id,
+                    user_id=viewer.user_id,
+                    limit=TIMELINE_PAGE,
+                    offset=(max(1, wanted) - 1) * TIMELINE_PAGE,
+                )
+                page_number = min(max(1, wanted), timeline_pages(total))
+                if page_number != max(1, wanted):  # past the end: the last page
+                    events, total = await self._service.visible_timeline(
+                        incident_id=snap.id,
+                        user_id=viewer.user_id,
+                        limit=TIMELINE_PAGE,
+                        offset=(page_number - 1) * TIMELINE_PAGE,
+                    )
+            except IncidentNotFound:  # they left the incident's channel a moment ago
+                return self._missing(request, viewer)
+            view = incident_view(snap, events=events, total=total, events_page=page_number, tz=tz, lang=lang)
             team = await self._team()
             channel_url = (
                 f"https://app.slack.com/client/{team}/{snap.channel_id}" if snap.channel_id and team else None
             )
             return self._render(
                 request, "incident.html", viewer=viewer, view=view, channel_url=channel_url,
-                zone_name=format_local(now, tz, lang).rsplit(" ", 1)[-1],
+                zone_name=format_local(self._clock.now(), tz, lang).rsplit(" ", 1)[-1],
             )  # fmt: skip
+
+        return await self._signed_in(request, page)
+
+    async def postmortem(self, request: web.Request) -> web.Response:
+        """The incident's postmortem draft, as `hashi export` writes it, rendered; its gantt drawn."""
+
+        async def page(viewer: Viewer) -> web.Response:
+            snap = await self._visible(request, viewer)
+            if isinstance(snap, web.Response):
+                return snap
+            lang = viewer_language(request.headers.get("Accept-Language"))
+            markdown = render_postmortem(snap, tz=self._tz(viewer), generated_at=self._clock.now(), lang=lang)
+            return self._render(
+                request, "postmortem.html", viewer=viewer, snap=snap, postmortem_html=markdown_html(markdown)
+            )
 
         return await self._signed_in(request, page)
 

@@ -6,6 +6,7 @@ and every incident from the service's visibility-checked reads (bot/incidents/ac
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,14 +19,18 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from bot.i18n import Lang, Msg, t
-from bot.incidents.model import IncidentSnapshot, Milestone, Status
+from bot.incidents.model import IncidentSnapshot, Milestone, Status, TimelineEntry
 from bot.incidents.times import TimeParseError, format_duration, format_local, parse_duration
 from bot.reports.metrics import (
     ALL_GROUP,
     METRICS,
     IncidentFacts,
+    IncidentFactTable,
+    StatsRow,
     compute_stats,
     incident_metrics,
+    start_micros,
+    stats_row,
 )
 from bot.web.charts import Bar, column_groups, horizontal_bars
 from bot.web.gantt import gantt_svg, parse_gantt
@@ -156,6 +161,9 @@ def plain_mentions(text: str) -> str:
     return re.sub(r"<([^<>\s][^<>]*)>", one, text)
 
 
+TIMELINE_PAGE = 200  # events per page of an incident's timeline (a long incident has thousands)
+
+
 @dataclass(frozen=True)
 class IncidentView:
     """Everything the incident page shows, worked out."""
@@ -164,13 +172,22 @@ class IncidentView:
     milestones: list[tuple[str, Shown | None]]
     metrics: list[tuple[str, str]]
     timeline: list[tuple[Shown | None, str, str | None, str]]
-    postmortem_html: str
+    # Which page of the timeline this is, of how many, and how many events there are in all.
+    events_page: int
+    events_pages: int
+    events: int
 
 
 def incident_view(
-    snap: IncidentSnapshot, *, tz: tzinfo, lang: Lang, postmortem_markdown: str
+    snap: IncidentSnapshot,
+    *,
+    events: Sequence[TimelineEntry],
+    total: int,
+    events_page: int,
+    tz: tzinfo,
+    lang: Lang,
 ) -> IncidentView:
-    """The incident page's content."""
+    """The incident page's content with one page of its timeline (`events`, of `total`)."""
     durations = incident_metrics(snap.milestones).as_dict()
     return IncidentView(
         snap=snap,
@@ -179,11 +196,16 @@ def incident_view(
             for m in Milestone
         ],
         metrics=[(t(f"metrics.{name}", lang), format_duration(durations[name], lang)) for name in METRICS],
-        timeline=[
-            (shown(e.at, tz, lang), e.kind, e.actor, plain_mentions(e.text_in(lang))) for e in snap.timeline
-        ],
-        postmortem_html=markdown_html(postmortem_markdown),
+        timeline=[(shown(e.at, tz, lang), e.kind, e.actor, plain_mentions(e.text_in(lang))) for e in events],
+        events_page=events_page,
+        events_pages=timeline_pages(total),
+        events=total,
     )
+
+
+def timeline_pages(total: int) -> int:
+    """How many pages a timeline of `total` events takes."""
+    return max(1, -(-total // TIMELINE_PAGE))
 
 
 def _fence(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
@@ -247,6 +269,22 @@ def _weeks(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
     return out
 
 
+def _started_in(
+    table: IncidentFactTable, periods: Sequence[tuple[datetime, datetime]]
+) -> list[IncidentFactTable]:
+    """The incidents whose start lies in each of consecutive periods (those compute_stats counts there)."""
+    parts: list[list[StatsRow]] = [[] for _ in periods]
+    if not periods:
+        return []
+    bounds = [int(a.timestamp() * 1_000_000) for a, _ in periods]
+    end = int(periods[-1][1].timestamp() * 1_000_000)
+    for row in table.rows:
+        start = start_micros(row)
+        if start is not None and bounds[0] <= start < end:
+            parts[bisect.bisect_right(bounds, start) - 1].append(row)
+    return [IncidentFactTable(part) for part in parts]
+
+
 def _percent(value: float) -> str:
     return f"{value * 100:.3f}".rstrip("0").rstrip(".") + "%"
 
@@ -262,7 +300,11 @@ def reliability(
     lang: Lang,
 ) -> Reliability:
     """The reliability page's figures and charts: compute_stats over the window, its months and weeks."""
-    report = compute_stats(facts, since=since, until=now, by=None, slos=slos, now=now)
+    # The rows compute_stats reads, made once rather than in each compute_stats below.
+    table = (
+        facts if isinstance(facts, IncidentFactTable) else IncidentFactTable([stats_row(f) for f in facts])
+    )
+    report = compute_stats(table, since=since, until=now, by=None, slos=slos, now=now)
     availability_svg = budget_svg = None
     budget_rows = []
     if report.services:
@@ -293,8 +335,13 @@ def reliability(
             for s in report.services
         ]
 
+    # Each month's and week's figures: compute_stats over the incidents that started in it (picked out in
+    # one pass, so a year of weeks costs one pass over the incidents, not fifty-two).
     months = _months(since, now)
-    monthly = [compute_stats(facts, since=a, until=b, by=None, slos={}, now=now).groups for a, b in months]
+    monthly = [
+        compute_stats(part, since=a, until=b, by=None, slos={}, now=now).groups
+        for (a, b), part in zip(months, _started_in(table, months), strict=True)
+    ]
     month_names = [f"{a:%Y-%m}" for a, _ in months]
 
     def per_month(metric: str, key: Literal["p50", "p90"]) -> list[float | None]:
@@ -320,9 +367,9 @@ def reliability(
     weekly = [
         {
             g.name: g.count
-            for g in compute_stats(facts, since=a, until=b, by="severity", slos={}, now=now).groups
+            for g in compute_stats(part, since=a, until=b, by="severity", slos={}, now=now).groups
         }
-        for a, b in weeks
+        for (a, b), part in zip(weeks, _started_in(table, weeks), strict=True)
     ]
     named = list(severities) + sorted({n for w in weekly for n in w} - set(severities))
     weekly_svg = column_groups(

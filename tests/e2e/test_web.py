@@ -104,8 +104,17 @@ async def test_the_incident_page_shows_card_timeline_metrics_and_postmortem(web:
     assert "Milestones" in text and "time to acknowledge" in text
     # Carol's Slack zone is Europe/London: times in it, with UTC beside them.
     assert "GMT" in text and "UTC" in text
-    assert '<svg class="chart gantt"' in text  # the postmortem's Mermaid gantt, drawn
     assert "https://app.slack.com/client/T0HASHI/" in text  # the channel in Slack
+    assert 'href="/incidents/1/postmortem"' in text
+    async with browser() as http:
+        await sign_in(http, web, CAROL)
+        async with http.get(f"{web.base}/incidents/1/postmortem") as draft:
+            text = await draft.text()
+        async with http.get(f"{web.base}/incidents/2/postmortem") as private:
+            assert private.status == 404 and "Secret" not in await private.text()
+    assert draft.status == 200
+    assert "<h1>INC-1: Checkout" in text and "Timeline" in text
+    assert '<svg class="chart gantt"' in text and "```mermaid" not in text  # the Mermaid gantt, drawn
 
 
 async def test_japanese_browsers_read_japanese(web: Hashi) -> None:
