@@ -82,6 +82,7 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         severities=settings.team.severities,
         announce_channel=settings.env.announce_channel,
         language=settings.team.workspace_language,
+        public_url=settings.env.public_url if settings.env.web else None,
     )
     owner = settings.env.replica_id or replica or socket.gethostname()
     service = IncidentService(

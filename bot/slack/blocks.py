@@ -167,8 +167,16 @@ def card_text(incident: IncidentSnapshot) -> str:
     return f"{incident_ref(incident)} [{incident.severity}] {user_text(plain_excerpt(incident.title, 150))}"
 
 
-def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: Lang) -> list[dict[str, Any]]:
-    """The pinned incident card: what, how bad, who leads, where it stands, and buttons to move it."""
+def web_link(incident: IncidentSnapshot, public_url: str, lang: Lang) -> str:
+    """A mrkdwn link to the incident's page on the web dashboard (HASHI_PUBLIC_URL)."""
+    return f"<{public_url}/incidents/{incident.id}|{t('slack.card.web', lang)}>"
+
+
+def card_blocks(
+    incident: IncidentSnapshot, *, severities: Sequence[str], lang: Lang, public_url: str | None = None
+) -> list[dict[str, Any]]:
+    """The pinned incident card: what, how bad, who leads, where it stands, and buttons to move it (and a
+    link to its page on the web dashboard when there is one)."""
     m = incident.milestones
 
     def field(name: str, value: str) -> MarkdownTextObject:
@@ -206,6 +214,8 @@ def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: 
     progress = checklist_progress(incident, lang)
     if progress:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=progress)]))
+    if public_url:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=web_link(incident, public_url, lang))]))
     blocks.append(
         ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=card_buttons(incident, severities, lang))
     )
@@ -476,14 +486,25 @@ class Page:
 
 
 def list_blocks(
-    incidents: Sequence[IncidentSnapshot], *, page: Page, action_id: str, lang: Lang
+    incidents: Sequence[IncidentSnapshot],
+    *,
+    page: Page,
+    action_id: str,
+    lang: Lang,
+    public_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One page of open incidents, newest first, with buttons to the other pages."""
+    """One page of open incidents, newest first, with buttons to the other pages (and links to their web
+    pages when the dashboard has an address)."""
     if not page.total:
         return [SectionBlock(text=MarkdownTextObject(text=t("slack.list.empty", lang))).to_dict()]
     blocks: list[Block] = [HeaderBlock(text=_plain(t("slack.list.header", lang, count=page.total), 150))]
     blocks += [
-        SectionBlock(text=MarkdownTextObject(text=incident_line(i, lang))) for i in incidents[: page.size]
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=incident_line(i, lang) + (f" · {web_link(i, public_url, lang)}" if public_url else "")
+            )
+        )
+        for i in incidents[: page.size]
     ]
     if page.count > 1:
         where = t("slack.list.page", lang, number=page.number, count=page.count)
@@ -509,8 +530,11 @@ def list_blocks(
     return [b.to_dict() for b in blocks]
 
 
-def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) -> dict[str, Any]:
-    """App Home: open incidents the user may see, and how to declare one."""
+def home_view(
+    incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang, public_url: str | None = None
+) -> dict[str, Any]:
+    """App Home: open incidents the user may see (each linked to its web page when the dashboard has an
+    address), and how to declare one."""
     intro = SectionBlock(
         text=MarkdownTextObject(text=t("slack.home.intro", lang)),
         accessory=ButtonElement(text=t("slack.home.declare", lang), action_id=Action.DECLARE, style="danger"),
@@ -518,7 +542,7 @@ def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) 
     blocks = [
         intro.to_dict(),
         DividerBlock().to_dict(),
-        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE, lang=lang),
+        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE, lang=lang, public_url=public_url),
     ]
     return {"type": "home", "blocks": blocks}
 

@@ -80,8 +80,11 @@ class SlackGateway:
         severities: Sequence[str],
         announce_channel: str | None = None,
         language: Lang = DEFAULT_LANG,
+        public_url: str | None = None,
     ) -> None:
         self.client = client
+        # The web dashboard's address (HASHI_PUBLIC_URL): the card and App Home link to incidents' pages.
+        self.public_url = public_url
         # The workspace language: what everything posted to a channel (cards, changes, reminders) is in.
         self.language = language
         self._severities = tuple(severities)
@@ -328,7 +331,9 @@ class SlackGateway:
             "chat.postMessage",
             channel=incident.channel_id,
             text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
+            blocks=blocks.card_blocks(
+                incident, severities=self._severities, lang=self.language, public_url=self.public_url
+            ),
             unfurl_links=False,
         )
         return str(data["ts"])
@@ -381,7 +386,9 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.card_ts,
             text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
+            blocks=blocks.card_blocks(
+                incident, severities=self._severities, lang=self.language, public_url=self.public_url
+            ),
         )
 
     async def post_changes(self, *, incident: IncidentSnapshot, changes: Sequence[TimelineEntry]) -> None:

@@ -109,10 +109,11 @@ async def running_hashi(
     rate_limits: RateLimits | bool = True,
     sign_in: bool = False,
     port: int = 0,
+    dashboard: bool = True,
 ) -> AsyncIterator[Hashi]:
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port, or `port`) and stops both
     afterwards. `sign_in`: the web dashboard's Sign in with Slack is set up (an app registered at the
-    stand-in, redirecting back to Hashi's address)."""
+    stand-in, redirecting back to Hashi's address); `dashboard=False` is HASHI_WEB=false."""
     from bot.runtime import add_web_dashboard, build_runtime  # the composition root, as `hashi serve` uses
     from bot.slack.app import build_web
 
@@ -136,6 +137,7 @@ async def running_hashi(
         )
     env = EnvSettings(
         **web_env,
+        HASHI_WEB=dashboard,
         SLACK_BOT_TOKEN=standin.bot_token,
         SLACK_SIGNING_SECRET=secret,
         HASHI_DATABASE_URL=database_url,

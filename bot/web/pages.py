@@ -155,7 +155,7 @@ def plain_mentions(text: str) -> str:
         if target.startswith("#"):
             return "#" + (label or target[1:])
         if target.startswith("!"):
-            return "@" + (label or target[1:].split("^")[0])
+            return "@" + (label or target[1:].split("^")[0]).lstrip("@")
         return label or target
 
     return re.sub(r"<([^<>\s][^<>]*)>", one, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -247,3 +248,32 @@ async def test_sign_out_needs_the_session_token(web: Hashi) -> None:
             assert yes.status == 302
         async with http.get(f"{web.base}/incidents", allow_redirects=False) as after:
             assert after.status == 401
+
+
+async def test_the_card_and_app_home_link_to_the_incident_page(web: Hashi) -> None:
+    await _incidents(web)
+    room = web.channel_named("inc-1-")
+    assert room is not None
+    link = f"<{web.base}/incidents/1|Open in the web dashboard>"
+    card = await web.eventually(lambda: link in json.dumps(web.card(room)), what="the card's link")
+    assert card
+    await web.driver.event({"type": "app_home_opened", "user": CAROL, "tab": "home"})
+    home = await web.eventually(lambda: web.standin.home_views.get(CAROL), what="App Home")
+    text = json.dumps(home)
+    assert link in text and f"{web.base}/incidents/2" not in text  # not the private one
+
+
+async def test_hashi_web_false_serves_no_dashboard(tmp_path: Path, slack_spec: ApiSpec) -> None:
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'off.db'}", spec=slack_spec, sign_in=True, dashboard=False
+    ) as hashi:
+        await hashi.driver.command("declare SEV2 Payments down", user_id=ALICE, channel_id=GENERAL)
+        await hashi.settle()
+        async with browser() as http:
+            for path in ("/", "/incidents", "/auth/slack", "/static/hashi.css"):
+                async with http.get(f"{hashi.base}{path}", allow_redirects=False) as answer:
+                    assert answer.status == 404, path
+            async with http.get(f"{hashi.base}/healthz") as health:
+                assert health.status == 200
+        room = hashi.channel_named("inc-1-")
+        assert room is not None and "/incidents/1" not in json.dumps(hashi.card(room))

@@ -63,7 +63,8 @@ async def home_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> Non
         user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
     )
     page = blocks.Page(number=max(1, number), size=size, total=total)
-    await deps.gateway.publish_home(user_id=user_id, view=blocks.home_view(incidents, page=page, lang=lang))
+    view = blocks.home_view(incidents, page=page, lang=lang, public_url=deps.gateway.public_url)
+    await deps.gateway.publish_home(user_id=user_id, view=view)
 
 
 async def show_checklist(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> Reply:
