@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run a scripted incident against a local Slack stand-in and print its postmortem"
     )
     demo.add_argument("--lang", choices=["en", "ja"], default="en", help="the workspace's language")
+    demo.add_argument(
+        "--web", action="store_true", help="then print the incident's web page and serve until interrupted"
+    )
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -463,7 +466,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            return asyncio.run(run_demo(lang=args.lang))
+            return asyncio.run(run_demo(lang=args.lang, web=args.web))
         raise UsageError(f"unknown command {args.command}")
     except (UsageError, ConfigError, DatabaseURLError, IncidentError) as exc:
         message = exc.message if isinstance(exc, IncidentError) else str(exc)

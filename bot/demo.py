@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import tempfile
@@ -129,8 +130,10 @@ async def script(hashi: Hashi) -> int:
     return int(incident_id)
 
 
-async def run_demo(*, lang: Lang = DEFAULT_LANG) -> int:
-    """Runs the scripted incident in a workspace speaking `lang` and prints its postmortem draft to stdout."""
+async def run_demo(*, lang: Lang = DEFAULT_LANG, web: bool = False) -> int:
+    """Runs the scripted incident in a workspace speaking `lang` and prints its postmortem draft to stdout;
+    `web`: then prints the address of the incident's page on the web dashboard and serves until
+    interrupted (sign in there as any of the stand-in's people)."""
     from bot.incidents.ports import SystemClock
     from bot.reports.postmortem import render_postmortem
 
@@ -139,7 +142,9 @@ async def run_demo(*, lang: Lang = DEFAULT_LANG) -> int:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'demo.db'}"
         team = TeamConfig(language=lang)
-        async with running_hashi(database_url=url, spec=spec, team=team, timezone="Asia/Tokyo") as hashi:
+        async with running_hashi(
+            database_url=url, spec=spec, team=team, timezone="Asia/Tokyo", sign_in=web
+        ) as hashi:
             _say(
                 "Hashi is running against a local Slack stand-in"
                 + (" that checks every call against Slack's published spec" if spec else "")
@@ -154,5 +159,9 @@ async def run_demo(*, lang: Lang = DEFAULT_LANG) -> int:
                     snap, tz=zone("Asia/Tokyo"), generated_at=SystemClock().now(), names=names, lang=lang
                 )
             )
+            if web:
+                print(f"{hashi.base}/incidents/{incident_id}", flush=True)
+                _say("the web dashboard serves at the address above until interrupted (Ctrl-C)")
+                await asyncio.Event().wait()
     _say(f"{calls} Slack Web API calls, {rejected} rejected by the stand-in")
     return 0 if rejected == 0 else 1
