@@ -620,3 +620,8 @@ def update_postmortem(existing: str, fresh: str) -> str:
         last = span.body_end
     pieces.append(existing[last:])
     return "".join(pieces)
+
+
+def without_markers(draft: str) -> str:
+    """The draft without the lines of its section markers: for reading it (the web dashboard), not editing."""
+    return "\n".join(line for line in draft.split("\n") if not _MARKER_LINE.fullmatch(line.rstrip("\r")))

@@ -30,7 +30,7 @@ from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
 from bot.incidents.times import format_local, zone
 from bot.reports.metrics import facts_seen_by
-from bot.reports.postmortem import render_postmortem
+from bot.reports.postmortem import render_postmortem, without_markers
 from bot.web.pages import (
     DEFAULT_WINDOW,
     PAGE_SIZE,
@@ -355,7 +355,11 @@ class Dashboard:
             lang = viewer_language(request.headers.get("Accept-Language"))
             markdown = render_postmortem(snap, tz=self._tz(viewer), generated_at=self._clock.now(), lang=lang)
             return self._render(
-                request, "postmortem.html", viewer=viewer, snap=snap, postmortem_html=markdown_html(markdown)
+                request,
+                "postmortem.html",
+                viewer=viewer,
+                snap=snap,
+                postmortem_html=markdown_html(without_markers(markdown)),
             )
 
         return await self._signed_in(request, page)

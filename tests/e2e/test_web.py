@@ -116,6 +116,7 @@ async def test_the_incident_page_shows_card_timeline_metrics_and_postmortem(web:
     assert draft.status == 200
     assert "<h1>INC-1: Checkout" in text and "Timeline" in text
     assert '<svg class="chart gantt"' in text and "```mermaid" not in text  # the Mermaid gantt, drawn
+    assert "&lt;!-- hashi:begin" not in text  # the markers `hashi export --update` uses are for editing
 
 
 async def test_japanese_browsers_read_japanese(web: Hashi) -> None:
