@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any, Literal, Protocol, overload
@@ -165,17 +165,36 @@ def facts_of(snap: IncidentSnapshot) -> IncidentFacts:
 def unnamed_private_services(
     facts: Sequence[IncidentFacts], *, seen: Collection[int], configured: Collection[str]
 ) -> list[IncidentFacts]:
-    """Incidents as someone sees them who is in only the `seen` private ones: every other private incident
-    still counts, but keeps only the services that are configured or that an incident they may see carries,
-    so its other services are never named (nor confirmed by asking for them)."""
+    """Incidents as someone sees them who is in only the `seen` private ones (unnamed_private_rows)."""
+    rows = unnamed_private_rows([stats_row(f) for f in facts], seen=seen, configured=configured)
+    return list(IncidentFactTable(rows))
+
+
+def unnamed_private_rows(
+    rows: Sequence[StatsRow], *, seen: Collection[int], configured: Collection[str]
+) -> list[StatsRow]:
+    """Stats rows as someone sees them who is in only the `seen` private incidents: every other private
+    incident still counts, but keeps only the services that are configured or that an incident they may see
+    carries, so its other services are never named (nor confirmed by asking for them). Only the services of
+    those rows are rewritten; the rest go through untouched."""
+    names: dict[str | None, list[str]] = {}
+
+    def services(text: str | None) -> list[str]:
+        if text not in names:
+            names[text] = [str(n) for n in json.loads(text)] if text else []
+        return names[text]
+
     known = {name.lower() for name in configured}
-    known |= {name.lower() for f in facts if not f.private or f.id in seen for name in f.services}
-    return [
-        f
-        if not f.private or f.id in seen
-        else replace(f, services=tuple(name for name in f.services if name.lower() in known))
-        for f in facts
-    ]
+    for row in rows:
+        if not row[3] or row[0] in seen:
+            known |= {name.lower() for name in services(row[2])}
+    out: list[StatsRow] = []
+    for row in rows:
+        if row[3] and row[0] not in seen:
+            kept = [name for name in services(row[2]) if name.lower() in known]
+            row = (row[0], row[1], json.dumps(kept, ensure_ascii=False), *row[3:])
+        out.append(row)
+    return out
 
 
 class StatsSource(Protocol):
@@ -191,12 +210,11 @@ async def facts_seen_by(
 ) -> Sequence[IncidentFacts]:
     """The stats rows of a window as a person may see them: private incidents count, and the services only
     the private incidents they are not in carry stay unnamed (unnamed_private_services)."""
-    rows = await source.stats_rows(since=since, until=until)
-    facts: Sequence[IncidentFacts] = IncidentFactTable(rows)  # type: ignore[arg-type]  # StatsRow's columns
-    if any(f.private for f in facts):
+    rows: Sequence[StatsRow] = await source.stats_rows(since=since, until=until)  # type: ignore[assignment]
+    if any(row[3] for row in rows):  # a private one
         seen = await source.private_incidents_of(user_id=user_id)
-        facts = unnamed_private_services(facts, seen=seen, configured=configured)
-    return facts
+        rows = unnamed_private_rows(rows, seen=seen, configured=configured)
+    return IncidentFactTable(rows)
 
 
 @dataclass(frozen=True)
