@@ -908,6 +908,9 @@ async def test_manifest_for_http_and_socket_mode(tmp_path: Path) -> None:
         } <= scopes, name
 
     http_mode = documents["http"]
+    # The web dashboard's Sign in with Slack: its redirect and the OpenID user scopes.
+    assert http_mode["oauth_config"]["redirect_urls"] == ["https://x.example/auth/callback"]
+    assert http_mode["oauth_config"]["scopes"]["user"] == ["openid", "profile"]
     assert http_mode["settings"]["socket_mode_enabled"] is False
     assert http_mode["settings"]["event_subscriptions"]["request_url"] == "https://x.example/slack/events"
     assert http_mode["settings"]["interactivity"]["request_url"] == "https://x.example/slack/events"
