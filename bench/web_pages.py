@@ -63,7 +63,7 @@ async def main() -> int:
             running_hashi(database_url=url, spec=None, team=TEAM, sign_in=True, rate_limits=False) as hashi,
             browser() as http,
         ):
-            await sign_in(http, hashi, CAROL)
+            await sign_in(http, hashi.base, CAROL)
             async with http.get(f"{hashi.base}/incidents/{big}") as check:
                 body = await check.text()
                 assert check.status == 200, body[:500]

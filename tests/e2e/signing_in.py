@@ -6,21 +6,16 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 
-from bot.standin.harness import Hashi
-
 
 def browser() -> aiohttp.ClientSession:
     """An HTTP client that keeps cookies for 127.0.0.1 (aiohttp's default jar ignores IP addresses)."""
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
-async def sign_in(
-    http: aiohttp.ClientSession, hashi: Hashi, user: str, *, next_page: str = "/incidents"
-) -> str:
-    """Goes through Sign in with Slack as `user`; returns where Hashi sends the browser at the end."""
-    async with http.get(
-        f"{hashi.base}/auth/slack", params={"next": next_page}, allow_redirects=False
-    ) as start:
+async def sign_in(http: aiohttp.ClientSession, base: str, user: str, *, next_page: str = "/incidents") -> str:
+    """Goes through Sign in with Slack as `user` at the Hashi serving `base` (http://127.0.0.1:<port>);
+    returns where Hashi sends the browser at the end."""
+    async with http.get(f"{base}/auth/slack", params={"next": next_page}, allow_redirects=False) as start:
         assert start.status == 302, await start.text()
         authorize = start.headers["Location"]
     async with http.get(authorize) as page:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -10,8 +12,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from bot.settings import TeamConfig
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
+from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, populate, running_hashi
+from bot.standin.server import SlackStandIn
 from bot.standin.spec import ApiSpec
+from tests.e2e.serving import free_port, serve, until
 from tests.e2e.signing_in import browser, sign_in
 from tests.e2e.test_security import _declare_in_modal
 
@@ -60,7 +64,7 @@ async def test_sign_in_then_the_list_shows_what_the_viewer_may_see(web: Hashi) -
             assert anonymous.status == 401
             body = await anonymous.text()
             assert "Sign in with Slack" in body and "Checkout" not in body
-        assert await sign_in(http, web, CAROL) == "/incidents"
+        assert await sign_in(http, web.base, CAROL) == "/incidents"
         async with http.get(f"{web.base}/incidents") as page:
             text = await page.text()
             assert page.status == 200
@@ -82,7 +86,7 @@ async def test_sign_in_then_the_list_shows_what_the_viewer_may_see(web: Hashi) -
 async def test_a_member_of_the_private_incident_sees_it(web: Hashi) -> None:
     await _incidents(web)
     async with browser() as http:
-        await sign_in(http, web, ALICE)  # she declared it
+        await sign_in(http, web.base, ALICE)  # she declared it
         async with http.get(f"{web.base}/incidents") as page:
             text = await page.text()
             assert "Secret rotation leak" in text and "private" in text
@@ -94,7 +98,7 @@ async def test_a_member_of_the_private_incident_sees_it(web: Hashi) -> None:
 async def test_the_incident_page_shows_card_timeline_metrics_and_postmortem(web: Hashi) -> None:
     await _incidents(web)
     async with browser() as http:
-        await sign_in(http, web, CAROL, next_page="/incidents/1")
+        await sign_in(http, web.base, CAROL, next_page="/incidents/1")
         async with http.get(f"{web.base}/incidents/1", headers={"Accept-Language": "en-GB,en;q=0.8"}) as page:
             text = await page.text()
     assert page.status == 200
@@ -108,7 +112,7 @@ async def test_the_incident_page_shows_card_timeline_metrics_and_postmortem(web:
     assert "https://app.slack.com/client/T0HASHI/" in text  # the channel in Slack
     assert 'href="/incidents/1/postmortem"' in text
     async with browser() as http:
-        await sign_in(http, web, CAROL)
+        await sign_in(http, web.base, CAROL)
         async with http.get(f"{web.base}/incidents/1/postmortem") as draft:
             text = await draft.text()
         async with http.get(f"{web.base}/incidents/2/postmortem") as private:
@@ -122,7 +126,7 @@ async def test_the_incident_page_shows_card_timeline_metrics_and_postmortem(web:
 async def test_japanese_browsers_read_japanese(web: Hashi) -> None:
     await _incidents(web)
     async with browser() as http:
-        await sign_in(http, web, BOB)
+        await sign_in(http, web.base, BOB)
         headers = {"Accept-Language": "ja,en-US;q=0.7"}
         async with http.get(f"{web.base}/incidents", headers=headers) as page:
             text = await page.text()
@@ -134,7 +138,7 @@ async def test_japanese_browsers_read_japanese(web: Hashi) -> None:
 async def test_reliability_shows_the_figures_of_hashi_stats(web: Hashi) -> None:
     await _incidents(web)
     async with browser() as http:
-        await sign_in(http, web, CAROL)
+        await sign_in(http, web.base, CAROL)
         async with http.get(f"{web.base}/reliability", params={"window": "30d"}) as page:
             text = await page.text()
     assert page.status == 200
@@ -148,7 +152,7 @@ async def test_reliability_shows_the_figures_of_hashi_stats(web: Hashi) -> None:
 async def test_bad_filters_say_what_to_write_and_show_nothing(web: Hashi) -> None:
     await _incidents(web)
     async with browser() as http:
-        await sign_in(http, web, CAROL)
+        await sign_in(http, web.base, CAROL)
         for params, expected in (
             ({"window": "soon"}, "soon is not a window; write a number of days or weeks such as 30d"),
             ({"severity": "SEV9"}, "SEV9 is not a severity here; choose one of SEV1, SEV2, SEV3, SEV4."),
@@ -169,7 +173,7 @@ async def test_filters_and_search(web: Hashi) -> None:
     await web.driver.command("declare SEV3 Search index lagging", user_id=BOB, channel_id=GENERAL)
     await web.settle()
     async with browser() as http:
-        await sign_in(http, web, BOB)
+        await sign_in(http, web.base, BOB)
         async with http.get(f"{web.base}/incidents", params={"q": "INDEX"}) as found:
             text = await found.text()
             assert "Search index lagging" in text and "Checkout" not in text
@@ -190,7 +194,7 @@ async def test_every_answer_carries_the_security_headers(web: Hashi) -> None:
                 assert answer.headers["X-Frame-Options"] == "DENY"
                 assert answer.headers["X-Content-Type-Options"] == "nosniff"
                 assert answer.headers["Referrer-Policy"] == "same-origin"
-        await sign_in(http, web, CAROL)
+        await sign_in(http, web.base, CAROL)
         cookie = next(c for c in http.cookie_jar if c.key == "hashi_session")
         assert cookie["httponly"] and cookie["samesite"] == "Lax"
 
@@ -235,7 +239,7 @@ async def test_someone_from_another_workspace_cannot_sign_in(web: Hashi) -> None
 
 async def test_sign_out_needs_the_session_token(web: Hashi) -> None:
     async with browser() as http:
-        await sign_in(http, web, CAROL)
+        await sign_in(http, web.base, CAROL)
         async with http.post(
             f"{web.base}/auth/sign-out", data={"token": "guess"}, allow_redirects=False
         ) as no:
@@ -278,3 +282,44 @@ async def test_hashi_web_false_serves_no_dashboard(tmp_path: Path, slack_spec: A
                 assert health.status == 200
         room = hashi.channel_named("inc-1-")
         assert room is not None and "/incidents/1" not in json.dumps(hashi.card(room))
+
+
+async def test_hashi_serve_signs_people_in_to_its_dashboard(tmp_path: Path, slack_spec: ApiSpec) -> None:
+    """The real `hashi serve --http` process, configured by its environment alone."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    standin = SlackStandIn(spec=slack_spec)
+    await standin.start()
+    populate(standin)
+    standin.openid.register_client(
+        client_id="7.7", client_secret="s" * 20, redirect_uri=f"{base}/auth/callback"
+    )
+    served = await serve(
+        standin,
+        database_url=f"sqlite:///{tmp_path / 'served.db'}",
+        workdir=tmp_path,
+        port=port,
+        secret="serve-test-secret",
+        extra_env={
+            "HASHI_SLACK_CLIENT_ID": "7.7",
+            "HASHI_SLACK_CLIENT_SECRET": "s" * 20,
+            "HASHI_PUBLIC_URL": base,
+            "HASHI_SESSION_SECRET": "k" * 40,
+        },
+    )
+    try:
+        async with browser() as http:
+            await served.wait_healthy(http)
+            assert (
+                await served.command(http, standin, "declare SEV2 Served web", user=ALICE, channel=GENERAL)
+                == 200
+            )
+            await until(lambda: standin.calls_to("pins.add"), within=10, what="the card")
+            assert await sign_in(http, base, BOB) == "/incidents"
+            async with http.get(f"{base}/incidents") as page:
+                assert page.status == 200 and "Served web" in await page.text()
+        assert standin.rejections == []
+    finally:
+        served.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(served.process.wait(), timeout=20)
+        await standin.stop()
