@@ -17,7 +17,7 @@ from bot.standin.server import SlackStandIn
 from bot.standin.spec import ApiSpec
 from tests.e2e.serving import free_port, serve, until
 from tests.e2e.signing_in import browser, sign_in
-from tests.e2e.test_security import _declare_in_modal
+from tests.e2e.test_security import _declare_in_modal, _membership
 
 TEAM = TeamConfig.model_validate({"services": {"checkout": {"slo": 99.9}}})
 
@@ -323,3 +323,26 @@ async def test_hashi_serve_signs_people_in_to_its_dashboard(tmp_path: Path, slac
         served.process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(served.process.wait(), timeout=20)
         await standin.stop()
+
+
+async def test_someone_who_left_a_private_incident_no_longer_sees_it_on_the_web(web: Hashi) -> None:
+    room = await _declare_in_modal(web, "Secret rotation leak", services="vault", private=True)
+    async with browser() as http:
+        await sign_in(http, web.base, BOB)  # signed in before joining: the session does not decide
+
+        async def sees_it() -> bool:
+            async with (
+                http.get(f"{web.base}/incidents/1") as page,
+                http.get(f"{web.base}/incidents") as listed,
+            ):
+                return page.status == 200 and "Secret rotation leak" in await listed.text()
+
+        assert not await sees_it()
+        await web.driver.event(_membership(web, "member_joined_channel", BOB, room, "1.1"))
+        await web.settle()
+        assert await sees_it()
+        await web.driver.event(_membership(web, "member_left_channel", BOB, room, "1.2"))
+        await web.settle()
+        assert not await sees_it()
+        async with http.get(f"{web.base}/incidents/1", params={"events": "2"}) as page:
+            assert page.status == 404 and "Secret" not in await page.text()
