@@ -120,7 +120,7 @@ def setup_problem(
     if not missing:
         return None
     return (
-        f"the web dashboard's sign-in is not set up ({', '.join(missing)} unset): it shows no incident. "
+        f"Sign in with Slack is not set up ({', '.join(missing)} unset), so it shows no incident. "
         "Set the Slack app's client id and secret, the public address people open (add "
         f"<address>{CALLBACK_PATH} to the app's redirect URLs) and a session secret of 32+ characters"
     )

@@ -6,15 +6,16 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 
 import aiohttp
 
 from tests.e2e.serving import REPO_ROOT
 
 
-async def test_demo_web_prints_the_incident_page_and_serves_until_interrupted(tmp_path: object) -> None:
+async def test_demo_web_prints_the_incident_page_and_serves_until_interrupted(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "demo", "--web",
+        sys.executable, "-m", "bot", "demo", "--web", "--db", str(tmp_path / "demo.db"),
         cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
