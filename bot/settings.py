@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -142,6 +141,8 @@ class Settings(BaseModel):
     @property
     def playbooks_dir(self) -> Path:
         """The folder of playbook files in use."""
+        from bot.incidents.playbook_schema import shipped_playbooks_dir
+
         return self.env.playbooks_dir or shipped_playbooks_dir()
 
     def incident_config(self) -> IncidentConfig:
@@ -165,14 +166,6 @@ class Settings(BaseModel):
             policy=Policy(rules={act: tuple(who) for act, who in self.team.permissions.items()}),
             setup_lease=timedelta(seconds=self.team.setup_lease_seconds),
         )
-
-
-def shipped_playbooks_dir() -> Path:
-    """The playbooks that ship with Hashi (the source tree's, or the installed copy)."""
-    source = Path(__file__).resolve().parent.parent / "playbooks"
-    if source.is_dir():
-        return source
-    return Path(sys.prefix) / "share" / "hashi" / "playbooks"
 
 
 def load_team_config(path: Path) -> TeamConfig:
