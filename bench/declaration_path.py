@@ -48,7 +48,7 @@ from _common import (
 
 from bot.standin.harness import ALICE, GENERAL, Hashi, running_hashi
 from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec, find_spec_path
+from bot.standin.spec import ApiSpec
 
 TARGET_DEPTH = 4
 READY_METHODS = ("conversations.create", "conversations.invite", "pins.add")
@@ -148,8 +148,7 @@ async def declare_once(hashi: Hashi, *, n: int, user: str, scenario: str, latenc
 
 
 async def run(args: argparse.Namespace) -> tuple[list[Declaration], str, int]:
-    spec_path = find_spec_path()
-    spec = ApiSpec.load(spec_path) if spec_path else None
+    spec = ApiSpec.load()
     async with (
         scratch_database(args.db, label="declare") as url,
         # Slack's rate limits off: 20 declarations in a row pass Tier 2's 20 channels a minute.
