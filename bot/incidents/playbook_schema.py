@@ -132,7 +132,7 @@ def validate(doc: Document) -> list[Finding]:
     return list(dict.fromkeys(findings))
 
 
-def due_problem(node: yaml.Node) -> str | None:
+def _due_problem(node: yaml.Node) -> str | None:
     """Why a due time cannot be used (`10m`, `1h30m`; up to 120 days), or None."""
     if not isinstance(node, yaml.ScalarNode) or node.tag in (_NULL, _BOOL):
         return f"must be a duration such as 10m or 1h30m, not {kind(node)}"
@@ -297,7 +297,7 @@ def _findings(error: ValidationError, doc: Document) -> Iterator[Finding]:
     instance: Any = error.instance
     sub: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
     if role == "item.due":
-        message = due_problem(node) or f"must be a duration such as 10m or 1h30m, not {kind(node)}"
+        message = _due_problem(node) or f"must be a duration such as 10m or 1h30m, not {kind(node)}"
         yield Finding(line_of(node), path, f"{at}: {message}")
     elif keyword == "additionalProperties" and isinstance(instance, dict):
         known = list(sub.get("properties", {}))
