@@ -3,8 +3,8 @@ with jsonschema, each problem placed at its line: the YAML is composed into node
 and every error jsonschema reports names the path of the value it is about.
 
 What JSON cannot say is checked while the nodes become values: one document, no merge keys, no key twice.
-Texts are trimmed, and an empty one reads as no value. Numbers other than plain whole numbers (3.10, 1:30,
-0x1f) are kept as written, and an unquoted number or yes/no where the schema wants text is read as text.
+Texts are trimmed. Numbers other than plain whole numbers (3.10, 1:30, 0x1f) are kept as written, and an
+unquoted number or yes/no where the schema wants text is read as text.
 """
 
 from __future__ import annotations
@@ -242,14 +242,15 @@ def _mapping(node: yaml.MappingNode, path: Where, doc: Document) -> dict[str, An
 
 
 def _scalar(node: yaml.Node) -> Any:
-    """true/false, a plain whole number, or the text as written (trimmed); None for an empty value."""
+    """None, true/false, a plain whole number, or the text as written (trimmed)."""
     text = str(node.value)
+    if node.tag == _NULL:
+        return None
     if node.tag == _BOOL:
         return bool(SafeConstructor.bool_values[text.lower()])
     if node.tag == _INT and _WHOLE_NUMBER.fullmatch(text):
         return int(text)
-    value = "" if node.tag == _NULL else text.strip()
-    return value or None
+    return text.strip()
 
 
 def _wants_text(error: ValidationError) -> bool:
@@ -313,7 +314,7 @@ def _findings(error: ValidationError, doc: Document) -> Iterator[Finding]:
         need = "a playbook needs at least one item" if role == "items" else "list at least one value"
         tail = "" if role == "items" else " or leave the key out"
         yield Finding(line_of(node), path, f"{at}: is an empty list; {need}{tail}")
-    elif keyword == "minLength":
+    elif keyword == "minLength" or (keyword == "pattern" and instance == ""):
         yield Finding(line_of(node), path, f"{at}: is empty")
     elif keyword == "maxLength":
         message = f"{at}: is {len(instance)} characters long; keep it to {error.validator_value}"

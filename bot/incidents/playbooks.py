@@ -157,10 +157,10 @@ def load_playbook(
     playbook = None
     if root is not None:
         doc = document(root)
-        findings = doc.findings + validate(doc)
-        reader = _Reader(doc, path=path, severities=severities, roles=roles, found=findings)
+        refused = validate(doc)
+        reader = _Reader(doc, path=path, severities=severities, roles=roles, refused=refused)
         playbook = reader.playbook()
-        findings += reader.findings
+        findings = doc.findings + refused + reader.findings
     problems = [PlaybookProblem(path, f.line, f.message) for f in sorted(findings, key=lambda f: f.line)]
     return (playbook if not problems else None), problems
 
@@ -212,7 +212,7 @@ def _folded(values: Iterable[str]) -> set[str]:
 
 class _Reader:
     """Builds a playbook from a document the schema has checked, noting what the team's configuration refuses
-    and what a schema cannot say; values the schema refused (`found`) are left alone."""
+    and what a schema cannot say; values the schema refused are left alone."""
 
     def __init__(
         self,
@@ -221,13 +221,13 @@ class _Reader:
         path: Path,
         severities: Sequence[str],
         roles: Sequence[str],
-        found: Sequence[Finding],
+        refused: Sequence[Finding],
     ) -> None:
         self.doc = doc
         self.path = path
         self.severities = {s.casefold(): s for s in severities}
         self.roles = {r.casefold(): r for r in roles}
-        self.refused = {f.path for f in found}
+        self.refused = {f.path for f in refused}
         self.findings: list[Finding] = []
 
     def note(self, path: Where, message: str, *, line: int | None = None) -> None:
@@ -236,7 +236,11 @@ class _Reader:
 
     def get(self, path: Where) -> Any:
         """The value at `path`, or None when it is absent or the schema refused it."""
-        if path in self.refused or path not in self.doc.nodes:
+        return None if path in self.refused else self.given(path)
+
+    def given(self, path: Where) -> Any:
+        """The value at `path` as written, or None when it is absent."""
+        if path not in self.doc.nodes:
             return None
         value = self.doc.value
         for part in path:
@@ -265,11 +269,13 @@ class _Reader:
             return Applicability()
         if not isinstance(given, dict):
             return None
+        codes = self.get((*path, "severities"))
         severities = tuple(
             dict.fromkeys(
                 known
-                for index, code in enumerate(self.labels((*path, "severities")))
-                if (known := self.severity((*path, "severities", index), code)) is not None
+                for index, code in enumerate(codes if isinstance(codes, list) else ())
+                if isinstance(self.get((*path, "severities", index)), str)
+                and (known := self.severity((*path, "severities", index), code)) is not None
             )
         )
         private = self.get((*path, "private"))
@@ -301,7 +307,7 @@ class _Reader:
     def role(self, path: Where) -> str | None:
         """A configured role, in its configured spelling."""
         name = self.get(path)
-        if not isinstance(name, str):
+        if not isinstance(name, str) or not name:
             return None
         known = self.roles.get(name.casefold())
         if known is None:
@@ -312,7 +318,7 @@ class _Reader:
     def item(self, position: int) -> PlaybookItem | None:
         """One checklist item."""
         path: Where = ("items", position)
-        entries = self.get(path)
+        entries = self.given(path)
         if not isinstance(entries, dict):
             return None
         title = self.get((*path, "title"))
@@ -324,7 +330,7 @@ class _Reader:
             )
         due = self.get((*path, "due"))
         required = self.get((*path, "required"))
-        role = self.role((*path, "role")) if entries.get("role") is not None else None
+        role = self.role((*path, "role"))
         when = self.applicability((*path, "when")) if "when" in entries else None
         if not isinstance(title, str) or (key is None and not slug(title)):
             return None
@@ -332,7 +338,7 @@ class _Reader:
             key=key if isinstance(key, str) else slug(title),
             title=title,
             details=self.get((*path, "details")) or "",
-            link=self.get((*path, "link")),
+            link=self.get((*path, "link")) or None,
             role=role,
             due=parse_duration(due) if isinstance(due, str) else None,
             when=when,
@@ -392,5 +398,9 @@ class _Reader:
         )
 
     def _refused_within(self, path: Where) -> bool:
-        """Whether the schema refused anything at or under `path`."""
-        return any(refused[: len(path)] == path for refused in self.refused)
+        """Whether the schema refused a value of the item at `path` (an unknown key is not one of them)."""
+        fields = schema()["$defs"]["item"]["properties"]
+        return any(
+            len(refused) > len(path) and refused[: len(path)] == path and refused[len(path)] in fields
+            for refused in self.refused
+        )

@@ -696,6 +696,11 @@ BROKEN = [
         "item 1 key: 'a b' must be lowercase letters, digits and hyphens",
     ),
     ("items:\n  - details: no title\n", 4, "item 1: no 'title' given"),
+    (
+        "items:\n  - title: A\n    when: ''\n",
+        5,
+        "item 1 when: must be a mapping of `key: value` lines, not the text",
+    ),
     ("items:\n  - title: A\n    role: " + "r" * 129 + "\n", 5, "item 1 role: is 129 characters long"),
 ]
 
@@ -737,7 +742,7 @@ def test_empty_optional_values_and_japanese_durations_load_as_before(tmp_path: P
           - title: A
             details: ""
             role:
-            link:
+            link: ""
             when:
             due: ３０ｍ
           - title: B
