@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.model import DEFAULT_SEVERITIES
 from bot.incidents.permissions import Act, Policy, principal_problem
+from bot.incidents.playbook_schema import shipped_playbooks_dir as shipped_playbooks_dir  # bot.demo's too
 from bot.incidents.times import known_zone
 
 if TYPE_CHECKING:
@@ -131,6 +132,43 @@ class EnvSettings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name like Asia/Tokyo")
         return value
 
+    def bot_token_problem(self) -> str | None:
+        """What is wrong with SLACK_BOT_TOKEN (unset, or not a bot token), and where the right one is."""
+        token = self.slack_bot_token
+        where = "OAuth & Permissions → Bot User OAuth Token, xoxb-…"
+        if not token:
+            return f"SLACK_BOT_TOKEN is not set ({where})"
+        if token.startswith(("xoxb-", "xoxe.xoxb-")):  # the second: a rotating token
+            return None
+        if token.startswith("xapp-"):
+            return (
+                "SLACK_BOT_TOKEN holds an app-level token (xapp-…, which goes in SLACK_APP_TOKEN); "
+                f"it needs the bot's ({where})"
+            )
+        if token.startswith(("xoxp-", "xoxe.xoxp-")):
+            return f"SLACK_BOT_TOKEN holds a user token (xoxp-…); it needs the bot's ({where})"
+        return f"SLACK_BOT_TOKEN does not start with xoxb-, so it is not a bot token ({where})"
+
+    def mode_problem(self, *, http: bool = False) -> str | None:
+        """What is missing or wrong for the mode `hashi serve` would run in (Socket Mode when SLACK_APP_TOKEN
+        is set and `http` is not, else HTTP), and how to fix it."""
+        if self.slack_app_token and not http:
+            if not self.slack_app_token.startswith("xapp-"):
+                return (
+                    "SLACK_APP_TOKEN does not start with xapp- (Basic Information → App-Level Tokens, "
+                    "with the connections:write scope)"
+                )
+            return None
+        if self.slack_signing_secret:
+            return None
+        if http:
+            return "SLACK_SIGNING_SECRET is not set (--http checks every request with it: Basic Information)"
+        return (
+            "neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET is set: for Socket Mode (no public address "
+            "needed) create the app from `hashi manifest --socket-mode` and set SLACK_APP_TOKEN (xapp-…); "
+            "for HTTP mode, Slack must reach a public https:// address: set SLACK_SIGNING_SECRET"
+        )
+
 
 class Settings(BaseModel):
     """Everything Hashi is configured with."""
@@ -141,8 +179,6 @@ class Settings(BaseModel):
     @property
     def playbooks_dir(self) -> Path:
         """The folder of playbook files in use."""
-        from bot.incidents.playbook_schema import shipped_playbooks_dir
-
         return self.env.playbooks_dir or shipped_playbooks_dir()
 
     def incident_config(self) -> IncidentConfig:

@@ -175,7 +175,17 @@ class Lifecycle(Part):
             if role == LEAD_ROLE:
                 row.lead = user_id
                 if row.acknowledged_at is None:
+                    # Naming a lead is taking the incident on: its acknowledgement, marked on the timeline so
+                    # the time to acknowledge can be read there (the lead's own line tells the channel).
                     row.acknowledged_at = now
+                    await self._event(
+                        repo,
+                        row,
+                        at=now,
+                        kind=EventKind.ACKNOWLEDGED,
+                        actor=actor,
+                        text=Msg("timeline.acknowledged_by_lead", user=user_id),
+                    )
             kind = EventKind.LEAD if role == LEAD_ROLE else EventKind.ROLE
             await self._event(
                 repo,

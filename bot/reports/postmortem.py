@@ -6,7 +6,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
@@ -111,6 +111,10 @@ class _Writer:
         """User text for a table cell."""
         return escape_markdown_cell(self._unwrap(text))
 
+    def day(self, d: date) -> str:
+        """`2026-11-24` (`2026年11月24日` in Japanese)."""
+        return t("time.date", self.lang, year=d.year, month=d.month, day=d.day)
+
     def when(self, dt: datetime) -> str:
         """`2026-11-24 14:05 JST (2026-11-24 05:05 UTC)`, or the UTC time alone when the zone shows UTC."""
         local, utc = format_local(dt, self.tz, self.lang), format_local(dt, _UTC, self.lang)
@@ -171,7 +175,7 @@ def _date(w: _Writer) -> str:
     if not known:
         return w.prompt("no_times")
     first, last = (min(known).astimezone(w.tz).date(), max(known).astimezone(w.tz).date())
-    days = first.isoformat() if first == last else f"{first.isoformat()} → {last.isoformat()}"
+    days = w.day(first) if first == last else f"{w.day(first)} → {w.day(last)}"
     line = w.t("date_line", days=days, zone=escape_markdown(w.tz.key))
     if w.m.declared_at is not None:
         line += w.t("date_declared", when=w.when(w.m.declared_at))
@@ -211,7 +215,13 @@ def _summary(w: _Writer) -> str:
         ),
     ]
     if snap.channel_id:
-        lines.append(w.t("field", name=w.t("label.channel"), value=escape_markdown(snap.channel_id)))
+        # Its name is what a reader can find in Slack; the id only when the name was never learned.
+        shown = (
+            f"#{escape_markdown(snap.channel_name)}"
+            if snap.channel_name
+            else escape_markdown(snap.channel_id)
+        )
+        lines.append(w.t("field", name=w.t("label.channel"), value=shown))
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import ClientError
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -42,10 +42,27 @@ MESSAGE_TEXT_LIMIT = 3900
 MAX_LIST_PAGES = 20
 
 
-def make_client(*, token: str, base_url: str, timeout: float = 10.0) -> AsyncWebClient:
+def slack_session(timeout: float) -> ClientSession:
+    """One HTTP session for every Web API call, its connections kept open between calls: without it the
+    SDK opens (and closes) a session and a TCP connection per call, a third of a declaration's CPU. Idle
+    connections are closed after 10 s, well before a server would drop them. Call it in the event loop."""
+    return ClientSession(
+        timeout=ClientTimeout(total=timeout),
+        connector=TCPConnector(limit=64, keepalive_timeout=10.0),
+    )
+
+
+def make_client(
+    *, token: str, base_url: str, timeout: float = 10.0, session: ClientSession | None = None
+) -> AsyncWebClient:
     """An AsyncWebClient with retries for 429 (Retry-After), `ratelimited`, 5xx, connection errors and
-    timeouts of calls that are safe to repeat."""
-    client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)  # type: ignore[arg-type]
+    timeouts of calls that are safe to repeat; `session` keeps its connections between calls."""
+    client = AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,  # type: ignore[arg-type]
+        session=session,
+    )
     client.retry_handlers.extend(retry_handlers())
     return client
 
@@ -118,8 +135,8 @@ class SlackGateway:
             response = await self.client.api_call("auth.test")
         except SlackApiError as exc:
             raise ChatError("auth", slack_error(exc)) from exc
-        except (ClientError, TimeoutError) as exc:
-            raise ChatError("auth", f"{type(exc).__name__}: {exc}") from exc
+        except (ClientError, TimeoutError) as exc:  # no answer: the network, not the token
+            raise ChatError("auth", f"{type(exc).__name__}: {exc}", unknown=True) from exc
         headers = {k.lower(): v for k, v in (response.headers or {}).items()}
         raw = headers.get("x-oauth-scopes")
         text = raw[0] if isinstance(raw, list) else raw
