@@ -175,17 +175,22 @@ class SlackGateway:
         """The user groups, of those asked about, the user is in (usergroups.users.list, cached)."""
         found = set()
         for group in sorted(among):
-            cached = self._groups.get(group)
-            if cached is None or time.monotonic() - cached[0] > USER_CACHE_SECONDS:
-                try:
-                    data = await self._call("permissions", "usergroups.users.list", usergroup=group)
-                except ChatError:
-                    continue  # an unknown group grants nothing
-                cached = (time.monotonic(), frozenset(data.get("users") or ()))
-                self._groups[group] = cached
-            if user_id in cached[1]:
+            try:
+                members = await self.members_of(group_id=group)
+            except ChatError:
+                continue  # an unknown group grants nothing
+            if user_id in members:
                 found.add(group)
         return frozenset(found)
+
+    async def members_of(self, *, group_id: str) -> frozenset[str]:
+        """The users in a user group (usergroups.users.list, cached for a few minutes)."""
+        cached = self._groups.get(group_id)
+        if cached is None or time.monotonic() - cached[0] > USER_CACHE_SECONDS:
+            data = await self._call("usergroup", "usergroups.users.list", usergroup=group_id)
+            cached = (time.monotonic(), frozenset(str(u) for u in data.get("users") or ()))
+            self._groups[group_id] = cached
+        return cached[1]
 
     # The Chat port
 
