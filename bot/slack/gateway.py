@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.errors import ChatError
+from bot.incidents.fields import RecordShape
 from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import Room
 from bot.incidents.reminders import Reminder
@@ -79,8 +80,10 @@ class SlackGateway:
         severities: Sequence[str],
         announce_channel: str | None = None,
         language: Lang = DEFAULT_LANG,
+        shape: RecordShape | None = None,
     ) -> None:
         self.client = client
+        self._shape = shape  # the team's incident types and custom fields, shown on the card
         # The workspace language: what everything posted to a channel (cards, changes, reminders) is in.
         self.language = language
         self._severities = tuple(severities)
@@ -286,7 +289,9 @@ class SlackGateway:
             "chat.postMessage",
             channel=incident.channel_id,
             text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
+            blocks=blocks.card_blocks(
+                incident, severities=self._severities, lang=self.language, shape=self._shape
+            ),
             unfurl_links=False,
         )
         return str(data["ts"])
@@ -339,7 +344,9 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.card_ts,
             text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
+            blocks=blocks.card_blocks(
+                incident, severities=self._severities, lang=self.language, shape=self._shape
+            ),
         )
 
     async def post_changes(self, *, incident: IncidentSnapshot, changes: Sequence[TimelineEntry]) -> None:

@@ -77,7 +77,11 @@ async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:
 
 async def _declare(c: cmd.Declare, where: Invocation, deps: Deps) -> Reply:
     setup = await deps.service.declare(
-        title=c.title, severity=c.severity, actor=where.user_id, request_key=f"command:{where.trigger_id}"
+        title=c.title,
+        severity=c.severity,
+        actor=where.user_id,
+        request_key=f"command:{where.trigger_id}",
+        incident_type=c.incident_type,
     )
     return declared_reply(setup.incident, setup.missing, lang=await where.language())
 
@@ -188,6 +192,31 @@ async def _detected(c: cmd.SetDetected, where: Invocation, deps: Deps) -> Reply:
     return None
 
 
+async def _type(c: cmd.SetType, where: Invocation, deps: Deps) -> Reply:
+    await deps.service.set_type(
+        incident_id=await _incident_id(c, where, deps), incident_type=c.incident_type, actor=where.user_id
+    )
+    return None
+
+
+async def _set(c: cmd.SetField, where: Invocation, deps: Deps) -> Reply:
+    await deps.service.set_field(
+        incident_id=await _incident_id(c, where, deps), name=c.name, value=c.value, actor=where.user_id
+    )
+    return None
+
+
+async def _services(c: cmd.SetServices, where: Invocation, deps: Deps) -> Reply:
+    await deps.service.set_services(
+        incident_id=await _incident_id(c, where, deps),
+        actor=where.user_id,
+        replace=c.replace,
+        add=c.add,
+        remove=c.remove,
+    )
+    return None
+
+
 async def _resolve(c: cmd.Resolve, where: Invocation, deps: Deps) -> Reply:
     incident_id = await _incident_id(c, where, deps)
     try:
@@ -259,6 +288,9 @@ HANDLERS: dict[type, Handler] = {
     cmd.AddNote: _note,
     cmd.SetImpact: _impact,
     cmd.SetDetected: _detected,
+    cmd.SetType: _type,
+    cmd.SetField: _set,
+    cmd.SetServices: _services,
     cmd.Resolve: _resolve,
     cmd.Reopen: _reopen,
     cmd.Close: _close,
