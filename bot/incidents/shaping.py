@@ -36,9 +36,10 @@ class Shaping(Part):
 
     async def set_type(self, *, incident_id: int, incident_type: str, actor: str) -> IncidentSnapshot:
         """Gives the incident another configured type, starting the playbooks that type picks."""
-        chosen = self.config.shape.incident_type(incident_type)
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
+            # Checked once the incident is known visible: an outsider learns only that it is not there.
+            chosen = self.config.shape.incident_type(incident_type)
             if row.incident_type == chosen:
                 raise InvalidInput(Msg("errors.type_unchanged", id=row.id, type=chosen))
             old, row.incident_type = row.incident_type, chosen
@@ -59,10 +60,10 @@ class Shaping(Part):
 
     async def set_field(self, *, incident_id: int, name: str, value: str, actor: str) -> IncidentSnapshot:
         """Sets one custom field to a value typed or chosen (checked against the field's kind and choices)."""
-        spec = self.config.shape.field(name)
-        stored = spec.value_of(value)
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
+            spec = self.config.shape.field(name)  # checked once the incident is known visible
+            stored = spec.value_of(value)
             await self.record_fields(repo, row, {spec.name: stored}, actor=actor, fx=fx)
 
         return await self._change(incident_id, change, actor=actor)
@@ -104,11 +105,11 @@ class Shaping(Part):
     ) -> IncidentSnapshot:
         """Changes the incident's services (replace them, add some, remove some), on the timeline; the
         responders of each added service join its room."""
-        if replace is None and not any(s.strip() for s in (*add, *remove)):
-            raise InvalidInput(Msg("errors.services_empty", form=SERVICES_FORM))
         added: list[str] = []
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
+            if replace is None and not any(s.strip() for s in (*add, *remove)):
+                raise InvalidInput(Msg("errors.services_empty", form=SERVICES_FORM))
             old = list(row.services)
             new = changed_services(old, replace=replace, add=add, remove=remove)
             if new == old:

@@ -70,6 +70,7 @@ async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:
         default_severity=deps.settings.team.default,
         lang=lang,
         channel_id=meta,
+        shape=deps.shape,
     )
     await deps.gateway.open_modal(trigger_id=where.trigger_id, view=view)
     return None
