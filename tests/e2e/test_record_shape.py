@@ -174,12 +174,14 @@ async def _opened(hashi: Hashi, send: Any) -> dict[str, Any]:
     return dict(opened[0].response["view"])
 
 
-def _declare_values(title: str, *, private: bool = False, **more: dict[str, Any]) -> dict[str, Any]:
+def _declare_values(
+    title: str, *, private: bool = False, more: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     return {
         Block.TITLE: {Field.TITLE: input_value(title)},
         Block.SEVERITY: {Field.SEVERITY: select_value("SEV3")},  # no playbook gates its resolution
         Block.PRIVATE: {Field.PRIVATE: checkboxes_value(["private"] if private else [])},
-        **more,
+        **(more or {}),
     }
 
 
@@ -194,7 +196,7 @@ async def test_the_modals_ask_for_the_type_and_fields_and_resolve_needs_the_requ
 
     bad = _declare_values(
         "Queue stuck",
-        **{
+        more={
             Block.TYPE: {Field.TYPE: select_value("nope")},
             field_block("customers"): {Field.CUSTOM: input_value("lots")},
         },
@@ -206,7 +208,7 @@ async def test_the_modals_ask_for_the_type_and_fields_and_resolve_needs_the_requ
 
     good = _declare_values(
         "Queue stuck",
-        **{
+        more={
             Block.TYPE: {Field.TYPE: select_value("security")},
             field_block("customers"): {Field.CUSTOM: input_value("7")},
             field_block("owner"): {Field.CUSTOM: user_value(CAROL)},
@@ -229,7 +231,7 @@ async def test_the_modals_ask_for_the_type_and_fields_and_resolve_needs_the_requ
     fields = {b["block_id"]: b for b in resolve["blocks"] if b["block_id"].startswith(Block.CUSTOM_FIELD)}
     assert fields[field_block("region")]["optional"] is False
     assert fields[field_block("customers")]["element"]["initial_value"] == "7"
-    values = {
+    values: dict[str, dict[str, Any]] = {
         Block.RESOLVE_SUMMARY: {Field.RESOLVE_SUMMARY: input_value("rolled back")},
         field_block("region"): {Field.CUSTOM: select_value("eu")},
         field_block("customers"): {Field.CUSTOM: input_value("7")},

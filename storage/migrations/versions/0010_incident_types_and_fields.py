@@ -36,9 +36,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("incident_stats", schema=None) as batch_op:
+    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35+): copying the incident table would drop the old one,
+    # and with it, by ON DELETE CASCADE, every row that refers to an incident.
+    with op.batch_alter_table("incident_stats", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("custom_fields")
         batch_op.drop_column("incident_type")
-    with op.batch_alter_table("incident", schema=None) as batch_op:
+    with op.batch_alter_table("incident", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("custom_fields")
         batch_op.drop_column("incident_type")
