@@ -217,6 +217,19 @@ class Declaring(Part):
             raise
 
     async def _set_up_room(self, snap: IncidentSnapshot, room: _RoomState, *, look_first: bool) -> RoomSetup:
+        # The declarer, the lead, and who the severity and the services bring: their user groups are looked
+        # up while the channel is created, so the room is ready after as many round trips as without them.
+        people = [u for u in (snap.declared_by, snap.lead) if u]
+        people += self.config.invited(severity=snap.severity, services=snap.services)
+        invitees = asyncio.ensure_future(self.parts.shaping.invitees(people))
+        try:
+            return await self._set_up_room_for(snap, room, invitees, look_first=look_first)
+        finally:
+            invitees.cancel()  # done by then, unless the channel could not be made
+
+    async def _set_up_room_for(
+        self, snap: IncidentSnapshot, room: _RoomState, invitees: Awaitable[list[str]], *, look_first: bool
+    ) -> RoomSetup:
         incident_id = snap.id
         missing: list[str] = []
         channel_id = room.channel_id
@@ -234,10 +247,6 @@ class Declaring(Part):
                     incident_id=incident_id, channel_id=created.channel_id, name=created.name
                 )
             snap = replace(snap, channel_id=created.channel_id, channel_name=created.name)
-        # The declarer, the lead, and who the severity and the services bring (user groups expanded first,
-        # beside the card's post: the room is ready after as many round trips as without them).
-        people = [u for u in (snap.declared_by, snap.lead) if u]
-        people += self.config.invited(severity=snap.severity, services=snap.services)
 
         async def step(name: str, work: Awaitable[Any]) -> Any:
             try:
@@ -250,7 +259,7 @@ class Declaring(Part):
         posted = snap  # what the card and checklist will show
         # Independent calls run concurrently: invite, topic and card only need the channel.
         steps: list[Awaitable[Any]] = [
-            step("invite", self.parts.shaping.invite(channel_id=channel_id, people=people))
+            step("invite", self.parts.shaping.invite_users(channel_id=channel_id, users=invitees))
         ]
         steps.append(step("topic", self._chat.set_topic(incident=snap)) if not room.topic_set else _none())
         steps.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 
 from bot.i18n import Msg
 from bot.incidents.core import ChangeEffects, Part, clean
@@ -142,13 +142,22 @@ class Shaping(Part):
 
     async def invite(self, *, channel_id: str, people: Iterable[str]) -> None:
         """Invites users and the members of user groups (S…) in one call, the groups looked up together."""
+        await self.invite_users(channel_id=channel_id, users=self.invitees(people))
+
+    async def invite_users(self, *, channel_id: str, users: Awaitable[list[str]]) -> None:
+        """Invites the users once they are known (in one call; nobody: no call)."""
+        found = await users
+        if found:
+            await self._chat.invite(channel_id=channel_id, user_ids=found)
+
+    async def invitees(self, people: Iterable[str]) -> list[str]:
+        """The users among `people` and the members of its user groups (S…), looked up together; a group
+        Slack cannot expand adds nobody."""
         wanted = list(dict.fromkeys(people))
         groups = [g for g in wanted if g.startswith("S")]
-        members = list(await asyncio.gather(*(self._members(g) for g in groups)))
+        members = await asyncio.gather(*(self._members(g) for g in groups))
         users = [u for u in wanted if not u.startswith("S")]
-        users += sorted(set().union(*members) - set(users)) if members else []
-        if users:
-            await self._chat.invite(channel_id=channel_id, user_ids=users)
+        return users + sorted(set().union(*members) - set(users))
 
     async def _members(self, group_id: str) -> frozenset[str]:
         """A user group's members (none when Slack cannot say: the others are invited all the same)."""

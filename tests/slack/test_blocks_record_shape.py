@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import replace
+from typing import Any
 
 from bot.incidents.fields import FieldKind, FieldSpec, RecordShape, Required
-from bot.incidents.model import IncidentSnapshot, Milestones, Status
+from bot.incidents.model import IncidentSnapshot
 from bot.slack.blocks import MAX_SECTION_FIELDS, card_blocks, declare_modal, field_block, resolve_modal
 from bot.slack.ids import Block
+from tests.reports import scripted
 
 SHAPE = RecordShape(
     types=("default", "security"),
@@ -20,21 +22,8 @@ SHAPE = RecordShape(
 )
 
 
-def _incident(**changes: object) -> IncidentSnapshot:
-    base = IncidentSnapshot(
-        id=3,
-        title="Checkout",
-        severity="SEV2",
-        status=Status.INVESTIGATING,
-        private=False,
-        services=(),
-        summary="",
-        lead=None,
-        declared_by="U1",
-        channel_id="C1",
-        milestones=Milestones(declared_at=datetime(2026, 11, 24, 5, tzinfo=UTC)),
-    )
-    return IncidentSnapshot(**{**base.__dict__, **changes})
+def _incident(**changes: Any) -> IncidentSnapshot:
+    return replace(scripted.japanese(), **changes)
 
 
 def test_the_card_shows_type_and_fields_escaped() -> None:
