@@ -157,6 +157,11 @@ async def test_bad_input_is_refused_with_the_right_form_and_changes_nothing(shap
 
 async def test_an_outsider_of_a_private_incident_learns_nothing(shaped: Hashi) -> None:
     modal = await _opened(shaped, lambda: shaped.driver.command("", user_id=ALICE, channel_id=GENERAL))
+    labels = {b["block_id"]: b["label"]["text"] for b in modal["blocks"]}
+    assert (labels[Block.TYPE], labels[field_block("region")]) == (
+        "種別",
+        "リージョン",
+    )  # Alice reads Japanese
     values = _declare_values("Leaked key", private=True)
     assert (await shaped.driver.submit(user_id=ALICE, view=modal, values=values)).body == ""
     await _room(shaped, "inc-1-")
