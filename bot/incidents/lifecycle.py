@@ -253,6 +253,7 @@ class Lifecycle(Part):
         await self.parts.access.authorize(Act.RESOLVE, actor=actor, incident_id=incident_id)
         when = at or self._clock.now()
         given = self.config.shape.values(fields or {})
+        gated: list[RequiredItemsOpen] = []
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
             self._require_open(row, "resolve")
@@ -263,12 +264,17 @@ class Lifecycle(Part):
             items = await repo.checklist_items(incident_id=row.id)
             open_gates = tuple(i.title for i in items if i.required and not i.done)
             if open_gates and not override_gates:
-                raise RequiredItemsOpen(
+                gate = RequiredItemsOpen(
                     Msg(
                         "errors.required_open", id=row.id, count=len(open_gates), items="; ".join(open_gates)
                     ),
                     items=open_gates,
                 )
+                if not fx.lines:
+                    raise gate
+                # The fields given with it are kept (committed) while the resolution waits for confirming.
+                gated.append(gate)
+                return
             row.status = Status.RESOLVED.value
             row.resolved_at = when
             if row.mitigated_at is None:
@@ -288,7 +294,10 @@ class Lifecycle(Part):
                 data={"override": list(open_gates)} if open_gates else None,
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        snap = await self._change(incident_id, change, actor=actor)
+        if gated:
+            raise gated[0]
+        return snap
 
     async def reopen(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Reopens a resolved incident (back to investigating; resolved_at is cleared)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.incidents.errors import ChatError, IncidentNotFound, InvalidInput
+from bot.incidents.errors import ChatError, IncidentNotFound, InvalidInput, RequiredItemsOpen
 from bot.incidents.fields import FieldKind, FieldSpec, RecordShape, Required
 from bot.incidents.model import EventKind
 from bot.incidents.playbooks import Applicability, Playbook, PlaybookItem
@@ -184,3 +184,18 @@ async def test_an_outsider_of_a_private_incident_changes_nothing(shaped: Inciden
             await attempt
     snap = await shaped.snapshot(incident_id=incident_id)
     assert (snap.incident_type, dict(snap.fields), snap.services) == ("default", {"region": "eu"}, ())
+
+
+async def test_fields_given_at_resolve_stay_while_a_gate_waits_for_confirming(
+    store: Store, chat: RecordingChat, clock: FixedClock
+) -> None:
+    gate = Playbook(name="gate", title="Gate", items=(PlaybookItem(key="v", title="Verify", required=True),))
+    config = IncidentConfig(shape=SHAPE, playbooks=(gate,))
+    service = IncidentService(store=store, chat=chat, clock=clock, config=config)
+    setup = await service.declare(title="Slow", actor="U1", fields={"region": "eu"})
+    with pytest.raises(RequiredItemsOpen):
+        await service.resolve(incident_id=setup.incident.id, actor="U1", fields={"cause": "disk"})
+    snap = await service.snapshot(incident_id=setup.incident.id)
+    assert snap.fields["cause"] == "disk" and snap.milestones.resolved_at is None
+    resolved = await service.resolve(incident_id=setup.incident.id, actor="U1", override_gates=True)
+    assert resolved.milestones.resolved_at is not None
