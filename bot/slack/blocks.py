@@ -346,9 +346,12 @@ def declare_modal(
     lang: Lang,
     channel_id: str = "",
     shape: RecordShape | None = None,
+    title: str = "",
+    incident_type: str | None = None,
 ) -> dict[str, Any]:
     """The declare modal: title, severity, type (when the team has several), services, summary, private,
-    detected at, then the team's custom fields."""
+    detected at, then the team's custom fields; `title` and `incident_type` fill it in (a quick declaration
+    that lacks a required field)."""
     shape = shape or RecordShape()
     options = _severity_options(severities)
     initial = next((o for o in options if o.value == default_severity), options[0])
@@ -367,14 +370,16 @@ def declare_modal(
             _input(
                 BlockId.TITLE,
                 say("title_label"),
-                PlainTextInputElement(action_id=Field.TITLE, max_length=MAX_TITLE),
+                PlainTextInputElement(
+                    action_id=Field.TITLE, max_length=MAX_TITLE, initial_value=title or None
+                ),
             ),
             _input(
                 BlockId.SEVERITY,
                 say("severity"),
                 StaticSelectElement(action_id=Field.SEVERITY, options=options, initial_option=initial),
             ),
-            *_type_input(shape, lang),
+            *_type_input(shape, lang, chosen=incident_type),
             _input(
                 BlockId.SERVICES,
                 say("services"),
@@ -410,12 +415,13 @@ def declare_modal(
     return view.to_dict()
 
 
-def _type_input(shape: RecordShape, lang: Lang) -> list[InputBlock]:
-    """The type select of the declare modal, with the default chosen; none when the team has one type."""
+def _type_input(shape: RecordShape, lang: Lang, *, chosen: str | None = None) -> list[InputBlock]:
+    """The type select of the declare modal, with the default (or `chosen`) chosen; none when the team has
+    one type."""
     if len(shape.types) < 2:
         return []
     options = [Option(text=_plain(name, 75), value=name) for name in shape.types]
-    initial = next((o for o in options if o.value == shape.default_type), options[0])
+    initial = next((o for o in options if o.value == (chosen or shape.default_type)), options[0])
     element = StaticSelectElement(action_id=Field.TYPE, options=options, initial_option=initial)
     return [_input(BlockId.TYPE, t("slack.declare_modal.type", lang), element)]
 

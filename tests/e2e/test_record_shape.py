@@ -245,3 +245,39 @@ async def test_the_modals_ask_for_the_type_and_fields_and_resolve_needs_the_requ
     await shaped.settle()
     snap = await shaped.runtime.service.snapshot(incident_id=1)
     assert snap.milestones.resolved_at is not None and snap.fields["region"] == "eu"
+
+
+async def test_a_quick_declaration_opens_the_filled_in_modal_when_a_field_is_required(
+    tmp_path: Path, slack_spec: ApiSpec
+) -> None:
+    team = TeamConfig.model_validate(
+        tomllib.loads(
+            'types = ["default", "security"]\n[fields.region]\nkind = "select"\nchoices = ["eu", "us"]\n'
+            'required = "declare"\n'
+        )
+    )
+    url = f"sqlite:///{tmp_path / 'required.db'}"
+    async with running_hashi(database_url=url, spec=slack_spec, team=team) as hashi:
+        told = await _say(hashi, "declare type:nope Broken", user=BOB, channel=GENERAL)
+        assert "Unknown incident type `nope`" in told[0]
+        modal = await _opened(
+            hashi,
+            lambda: hashi.driver.command(
+                "declare SEV1 type:security Keys leaked", user_id=BOB, channel_id=GENERAL
+            ),
+        )
+        blocks = {b["block_id"]: b for b in modal["blocks"]}
+        assert blocks[Block.TITLE]["element"]["initial_value"] == "Keys leaked"
+        assert blocks[Block.SEVERITY]["element"]["initial_option"]["value"] == "SEV1"
+        assert blocks[Block.TYPE]["element"]["initial_option"]["value"] == "security"
+        assert blocks[field_block("region")]["optional"] is False
+        assert await hashi.runtime.service.list_incidents() == []
+        missing = _declare_values("Keys leaked", more={Block.TYPE: {Field.TYPE: select_value("security")}})
+        answer = (await hashi.driver.submit(user_id=BOB, view=modal, values=missing)).json()
+        assert answer["errors"] == {field_block("region"): "Required to declare."}
+        given = {**missing, field_block("region"): {Field.CUSTOM: select_value("us")}}
+        assert (await hashi.driver.submit(user_id=BOB, view=modal, values=given)).body == ""
+        await _room(hashi, "inc-1-")
+        snap = await hashi.runtime.service.snapshot(incident_id=1)
+        assert (snap.incident_type, dict(snap.fields)) == ("security", {"region": "us"})
+        assert hashi.standin.rejections == []

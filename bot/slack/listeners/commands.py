@@ -17,6 +17,7 @@ from bot.i18n import DEFAULT_LANG, Lang, Msg, t
 from bot.incidents import commands as cmd
 from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
+from bot.incidents.fields import Required
 from bot.incidents.model import Milestone, Status
 from bot.slack import blocks
 from bot.slack.listeners.context import Deps
@@ -77,6 +78,21 @@ async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:
 
 
 async def _declare(c: cmd.Declare, where: Invocation, deps: Deps) -> Reply:
+    if deps.shape.missing(Required.DECLARE, {}):
+        # Fields required to declare cannot be typed here: the modal asks for them, filled in with the rest.
+        tz, lang = await deps.user_prefs(where.user_id)  # the modal's "detected at" reads in their zone
+        meta = json.dumps({"channel": where.channel_id, "tz": tz.key, "lang": lang})
+        view = blocks.declare_modal(
+            severities=deps.severities,
+            default_severity=c.severity or deps.settings.team.default,
+            lang=lang,
+            channel_id=meta,
+            shape=deps.shape,
+            title=c.title,
+            incident_type=deps.shape.incident_type(c.incident_type),
+        )
+        await deps.gateway.open_modal(trigger_id=where.trigger_id, view=view)
+        return None
     setup = await deps.service.declare(
         title=c.title,
         severity=c.severity,
