@@ -64,34 +64,33 @@ async def _incident_id(command: Any, where: Invocation, deps: Deps) -> int:
 
 
 async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:
-    lang = await where.language()
-    meta = json.dumps({"channel": where.channel_id, "tz": where.tz.key, "lang": lang})
+    await _open_declare_modal(where, deps, tz=where.tz, lang=await where.language())
+    return None
+
+
+async def _open_declare_modal(
+    where: Invocation, deps: Deps, *, tz: ZoneInfo, lang: Lang, filled: cmd.Declare | None = None
+) -> None:
+    """Opens the declare modal (filled in with a quick declaration's title, severity and type)."""
+    meta = json.dumps({"channel": where.channel_id, "tz": tz.key, "lang": lang})
     view = blocks.declare_modal(
         severities=deps.severities,
-        default_severity=deps.settings.team.default,
+        default_severity=(filled and filled.severity) or deps.settings.team.default,
         lang=lang,
         channel_id=meta,
         shape=deps.shape,
+        title=filled.title if filled else "",
+        incident_type=deps.shape.incident_type(filled.incident_type) if filled else None,
     )
     await deps.gateway.open_modal(trigger_id=where.trigger_id, view=view)
-    return None
 
 
 async def _declare(c: cmd.Declare, where: Invocation, deps: Deps) -> Reply:
     if deps.shape.missing(Required.DECLARE, {}):
-        # Fields required to declare cannot be typed here: the modal asks for them, filled in with the rest.
-        tz, lang = await deps.user_prefs(where.user_id)  # the modal's "detected at" reads in their zone
-        meta = json.dumps({"channel": where.channel_id, "tz": tz.key, "lang": lang})
-        view = blocks.declare_modal(
-            severities=deps.severities,
-            default_severity=c.severity or deps.settings.team.default,
-            lang=lang,
-            channel_id=meta,
-            shape=deps.shape,
-            title=c.title,
-            incident_type=deps.shape.incident_type(c.incident_type),
-        )
-        await deps.gateway.open_modal(trigger_id=where.trigger_id, view=view)
+        # Fields required to declare cannot be typed here: the modal asks for them, filled in with the rest
+        # (its "detected at" reads in the user's zone, which this command did not need until now).
+        tz, lang = await deps.user_prefs(where.user_id)
+        await _open_declare_modal(where, deps, tz=tz, lang=lang, filled=c)
         return None
     setup = await deps.service.declare(
         title=c.title,
