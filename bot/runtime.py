@@ -85,6 +85,7 @@ async def build_runtime(
         severities=settings.team.severities,
         announce_channel=settings.env.announce_channel,
         language=settings.team.workspace_language,
+        shape=settings.team.record_shape(),
     )
     owner = settings.env.replica_id or replica or socket.gethostname()
     service = IncidentService(

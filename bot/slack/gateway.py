@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.errors import ChatError
+from bot.incidents.fields import RecordShape
 from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import Room
 from bot.incidents.reminders import Reminder
@@ -96,8 +97,10 @@ class SlackGateway:
         severities: Sequence[str],
         announce_channel: str | None = None,
         language: Lang = DEFAULT_LANG,
+        shape: RecordShape | None = None,
     ) -> None:
         self.client = client
+        self._shape = shape  # the team's incident types and custom fields, shown on the card
         # The workspace language: what everything posted to a channel (cards, changes, reminders) is in.
         self.language = language
         self._severities = tuple(severities)
@@ -192,17 +195,22 @@ class SlackGateway:
         """The user groups, of those asked about, the user is in (usergroups.users.list, cached)."""
         found = set()
         for group in sorted(among):
-            cached = self._groups.get(group)
-            if cached is None or time.monotonic() - cached[0] > USER_CACHE_SECONDS:
-                try:
-                    data = await self._call("permissions", "usergroups.users.list", usergroup=group)
-                except ChatError:
-                    continue  # an unknown group grants nothing
-                cached = (time.monotonic(), frozenset(data.get("users") or ()))
-                self._groups[group] = cached
-            if user_id in cached[1]:
+            try:
+                members = await self.members_of(group_id=group)
+            except ChatError:
+                continue  # an unknown group grants nothing
+            if user_id in members:
                 found.add(group)
         return frozenset(found)
+
+    async def members_of(self, *, group_id: str) -> frozenset[str]:
+        """The users in a user group (usergroups.users.list, cached for a few minutes)."""
+        cached = self._groups.get(group_id)
+        if cached is None or time.monotonic() - cached[0] > USER_CACHE_SECONDS:
+            data = await self._call("usergroup", "usergroups.users.list", usergroup=group_id)
+            cached = (time.monotonic(), frozenset(str(u) for u in data.get("users") or ()))
+            self._groups[group_id] = cached
+        return cached[1]
 
     # The Chat port
 
@@ -298,7 +306,9 @@ class SlackGateway:
             "chat.postMessage",
             channel=incident.channel_id,
             text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
+            blocks=blocks.card_blocks(
+                incident, severities=self._severities, lang=self.language, shape=self._shape
+            ),
             unfurl_links=False,
         )
         return str(data["ts"])
@@ -351,7 +361,9 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.card_ts,
             text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(incident, severities=self._severities, lang=self.language),
+            blocks=blocks.card_blocks(
+                incident, severities=self._severities, lang=self.language, shape=self._shape
+            ),
         )
 
     async def post_changes(self, *, incident: IncidentSnapshot, changes: Sequence[TimelineEntry]) -> None:
