@@ -93,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", help="recovery-time metrics")
     stats.add_argument("--since", default="30d", help="window, e.g. 30d, 12w (default 30d)")
-    stats.add_argument("--by", choices=["severity", "service"], default=None)
+    stats.add_argument(
+        "--by",
+        default=None,
+        metavar="severity|service|type|field:NAME",
+        help="group by severity, service, incident type, or a select field's value",
+    )
     stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
     stats.add_argument(
         "--lang", choices=["en", "ja"], help="language of the table (default: hashi.toml's language, else en)"
@@ -361,7 +366,9 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         if args.format == "json":
             text = json.dumps(export_json(snap, lang=lang), ensure_ascii=False, indent=2) + "\n"
         else:
-            text = render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), lang=lang)
+            text = render_postmortem(
+                snap, tz=tz, generated_at=SystemClock().now(), lang=lang, shape=settings.team.record_shape()
+            )
         if args.update is not None:
             try:  # newline="" keeps the author's line endings (CRLF from Windows editors) byte for byte
                 with args.update.open(encoding="utf-8", newline="") as draft:
@@ -391,6 +398,24 @@ def write_stdout(text: str) -> None:
     sys.stdout.buffer.flush()
 
 
+def stats_grouping(by: str | None, settings: Settings) -> str | None:
+    """`--by` as compute_stats takes it: severity, service, type, or `field:<name>` of a select field."""
+    from bot.incidents.fields import FieldKind
+
+    if by is None or by in ("severity", "service", "type"):
+        return by
+    name = by.removeprefix("field:") if by.startswith("field:") else None
+    selects = [n for n, f in settings.team.fields.items() if f.kind is FieldKind.SELECT]
+    if name is not None:
+        chosen = next((n for n in selects if n.casefold() == name.casefold()), None)
+        if chosen is not None:
+            return f"field:{chosen}"
+        if name in settings.team.fields:
+            raise UsageError(f"--by field:{name}: only a select field groups stats (its kind is not select)")
+    known = ", ".join(["severity", "service", "type", *(f"field:{n}" for n in selects)])
+    raise UsageError(f"--by {by!r}: group by one of {known}")
+
+
 async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     """Prints recovery-time metrics over a window."""
     from bot.incidents.ports import SystemClock
@@ -401,13 +426,14 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
         window: timedelta = parse_duration(args.since)
     except TimeParseError as exc:
         raise UsageError(f"--since: {exc}") from exc
+    by = stats_grouping(args.by, settings)
     now = SystemClock().now()
 
     async def work(store: Store) -> int:
         since = now - window
         rows = await stats_rows(store, since=since, until=now)
         facts = IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns
-        report = compute_stats(facts, since=since, until=now, by=args.by, slos=settings.team.slos(), now=now)
+        report = compute_stats(facts, since=since, until=now, by=by, slos=settings.team.slos(), now=now)
         if args.format == "json":
             write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
         elif args.format == "csv":

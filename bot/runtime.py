@@ -87,6 +87,7 @@ async def build_runtime(
         announce_channel=settings.env.announce_channel,
         language=settings.team.workspace_language,
         public_url=settings.env.public_url if settings.env.web else None,
+        shape=settings.team.record_shape(),
     )
     owner = settings.env.replica_id or replica or socket.gethostname()
     service = IncidentService(
@@ -147,6 +148,7 @@ def add_web_dashboard(runtime: Runtime, web_app: web.Application) -> bool:
         slack_api_url=env.slack_api_url,
         slos=runtime.settings.team.slos(),
         severities=tuple(runtime.settings.team.severities),
+        types=tuple(runtime.settings.team.types),
     )
     add_dashboard(
         web_app, service=runtime.service, identity=runtime.gateway, clock=runtime.clock, config=config

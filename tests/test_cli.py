@@ -266,6 +266,8 @@ async def test_export_json_has_the_interface_fields_and_exact_metrics(
         "timeline",
         "checklists",
         "followups",
+        "type",
+        "fields",
     ]
     assert (data["id"], data["title"], data["severity"], data["status"], data["private"]) == (
         incident_id,

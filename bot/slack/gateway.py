@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.errors import ChatError
+from bot.incidents.fields import RecordShape
 from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import Room
 from bot.incidents.reminders import Reminder
@@ -98,10 +99,12 @@ class SlackGateway:
         announce_channel: str | None = None,
         language: Lang = DEFAULT_LANG,
         public_url: str | None = None,
+        shape: RecordShape | None = None,
     ) -> None:
         self.client = client
         # The web dashboard's address (HASHI_PUBLIC_URL): the card and App Home link to incidents' pages.
         self.public_url = public_url
+        self._shape = shape  # the team's incident types and custom fields, shown on the card
         # The workspace language: what everything posted to a channel (cards, changes, reminders) is in.
         self.language = language
         self._severities = tuple(severities)
@@ -242,17 +245,22 @@ class SlackGateway:
         """The user groups, of those asked about, the user is in (usergroups.users.list, cached)."""
         found = set()
         for group in sorted(among):
-            cached = self._groups.get(group)
-            if cached is None or time.monotonic() - cached[0] > USER_CACHE_SECONDS:
-                try:
-                    data = await self._call("permissions", "usergroups.users.list", usergroup=group)
-                except ChatError:
-                    continue  # an unknown group grants nothing
-                cached = (time.monotonic(), frozenset(data.get("users") or ()))
-                self._groups[group] = cached
-            if user_id in cached[1]:
+            try:
+                members = await self.members_of(group_id=group)
+            except ChatError:
+                continue  # an unknown group grants nothing
+            if user_id in members:
                 found.add(group)
         return frozenset(found)
+
+    async def members_of(self, *, group_id: str) -> frozenset[str]:
+        """The users in a user group (usergroups.users.list, cached for a few minutes)."""
+        cached = self._groups.get(group_id)
+        if cached is None or time.monotonic() - cached[0] > USER_CACHE_SECONDS:
+            data = await self._call("usergroup", "usergroups.users.list", usergroup=group_id)
+            cached = (time.monotonic(), frozenset(str(u) for u in data.get("users") or ()))
+            self._groups[group_id] = cached
+        return cached[1]
 
     # The Chat port
 
@@ -349,7 +357,11 @@ class SlackGateway:
             channel=incident.channel_id,
             text=blocks.card_text(incident),
             blocks=blocks.card_blocks(
-                incident, severities=self._severities, lang=self.language, public_url=self.public_url
+                incident,
+                severities=self._severities,
+                lang=self.language,
+                shape=self._shape,
+                public_url=self.public_url,
             ),
             unfurl_links=False,
         )
@@ -404,7 +416,11 @@ class SlackGateway:
             ts=incident.card_ts,
             text=blocks.card_text(incident),
             blocks=blocks.card_blocks(
-                incident, severities=self._severities, lang=self.language, public_url=self.public_url
+                incident,
+                severities=self._severities,
+                lang=self.language,
+                shape=self._shape,
+                public_url=self.public_url,
             ),
         )
 

@@ -22,7 +22,7 @@ BOT_SCOPES = (
     "reactions:read",  # reaction_added / reaction_removed
     "users:read",  # time zone and locale of a user (users.info)
     "files:write",  # the postmortem upload
-    "usergroups:read",  # permissions by user group
+    "usergroups:read",  # permissions and invites by user group
 )
 BOT_EVENTS = (
     "app_home_opened",

@@ -86,6 +86,7 @@ class WebConfig:
     slack_api_url: str
     slos: Mapping[str, float]
     severities: tuple[str, ...]
+    types: tuple[str, ...] = ("default",)
 
     @property
     def sign_in_ready(self) -> bool:
@@ -259,12 +260,12 @@ class Dashboard:
             lang = viewer_language(request.headers.get("Accept-Language"))
             tz = self._tz(viewer)
             try:
-                wanted = query.wanted(severities=self.config.severities, now=now)
+                wanted = query.wanted(severities=self.config.severities, types=self.config.types, now=now)
             except BadRequest as bad:
                 return self._render(
                     request, "incidents.html", viewer=viewer, status=400, query=query,
                     error=bad.message.render(lang), rows=[], total=0, pages=1,
-                    severities=self.config.severities, windows=WINDOWS,
+                    severities=self.config.severities, types=self.config.types, windows=WINDOWS,
                 )  # fmt: skip
             found, total = await self._service.visible_incidents(
                 user_id=viewer.user_id,
@@ -276,7 +277,8 @@ class Dashboard:
             rows = [(snap, shown(snap.milestones.declared_at, tz, lang)) for snap in found]
             return self._render(
                 request, "incidents.html", viewer=viewer, query=query, error=None, rows=rows, total=total,
-                pages=max(1, -(-total // PAGE_SIZE)), severities=self.config.severities, windows=WINDOWS,
+                pages=max(1, -(-total // PAGE_SIZE)), severities=self.config.severities,
+                types=self.config.types, windows=WINDOWS,
             )  # fmt: skip
 
         return await self._signed_in(request, page)

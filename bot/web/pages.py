@@ -57,6 +57,7 @@ class ListQuery:
 
     status: str = ""
     severity: str = ""
+    type: str = ""
     service: str = ""
     window: str = ""
     text: str = ""
@@ -69,13 +70,14 @@ class ListQuery:
         return cls(
             status=query.get("status", "").strip(),
             severity=query.get("severity", "").strip(),
+            type=query.get("type", "").strip(),
             service=query.get("service", "").strip()[:200],
             window=query.get("window", "").strip(),
             text=query.get("q", "").strip()[:200],
             page=int(page_text) if page_text.isascii() and page_text.isdigit() and len(page_text) < 7 else 0,
         )
 
-    def wanted(self, *, severities: Sequence[str], now: datetime) -> IncidentFilter:
+    def wanted(self, *, severities: Sequence[str], types: Sequence[str], now: datetime) -> IncidentFilter:
         """The storage filter, or BadRequest saying what to write instead."""
         if self.page < 1:
             raise BadRequest(Msg("web.error.page"))
@@ -89,12 +91,16 @@ class ListQuery:
         severity = next((s for s in severities if s.lower() == self.severity.lower()), None)
         if self.severity and severity is None:
             raise BadRequest(Msg("web.error.severity", text=self.severity, known=", ".join(severities)))
+        kind = next((k for k in types if k.casefold() == self.type.casefold()), None)
+        if self.type and kind is None:
+            raise BadRequest(Msg("web.error.type", text=self.type, known=", ".join(types)))
         since = None
         if self.window:
             since = now - window_of(self.window)
         return IncidentFilter(
             statuses=statuses,
             severities=(severity,) if severity else (),
+            types=(kind,) if kind else (),
             service=self.service or None,
             started_since=since,
             text=self.text or None,
@@ -107,6 +113,7 @@ class ListQuery:
         fields = {
             "status": self.status,
             "severity": self.severity,
+            "type": self.type,
             "service": self.service,
             "window": self.window,
             "q": self.text,

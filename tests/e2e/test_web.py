@@ -19,7 +19,7 @@ from tests.e2e.serving import free_port, serve, until
 from tests.e2e.signing_in import browser, sign_in
 from tests.e2e.test_security import _declare_in_modal, _membership
 
-TEAM = TeamConfig.model_validate({"services": {"checkout": {"slo": 99.9}}})
+TEAM = TeamConfig.model_validate({"services": {"checkout": {"slo": 99.9}}, "types": ["default", "security"]})
 
 
 @pytest.fixture
@@ -171,6 +171,9 @@ async def test_bad_filters_say_what_to_write_and_show_nothing(web: Hashi) -> Non
 async def test_filters_and_search(web: Hashi) -> None:
     await _incidents(web)
     await web.driver.command("declare SEV3 Search index lagging", user_id=BOB, channel_id=GENERAL)
+    await web.driver.command(
+        "declare SEV2 type:security Token found in a public repo", user_id=BOB, channel_id=GENERAL
+    )
     await web.settle()
     async with browser() as http:
         await sign_in(http, web.base, BOB)
@@ -182,6 +185,12 @@ async def test_filters_and_search(web: Hashi) -> None:
             assert "Checkout" in text and "Search index" not in text
         async with http.get(f"{web.base}/incidents", params={"service": "CHECKOUT", "window": "7d"}) as svc:
             assert "Checkout" in await svc.text()
+        async with http.get(f"{web.base}/incidents", params={"type": "Security"}) as kind:
+            text = await kind.text()
+            assert "Token found in a public repo" in text and "Search index" not in text
+        async with http.get(f"{web.base}/incidents", params={"type": "outage"}) as bad:
+            assert bad.status == 400
+            assert "outage is not an incident type here; choose one of default, security." in await bad.text()
 
 
 async def test_every_answer_carries_the_security_headers(web: Hashi) -> None:

@@ -39,5 +39,9 @@ async def test_each_filter_narrows_the_visible_list(
     assert await titles(IncidentFilter(text="100%")) == ["Search 100% lag_x"]  # % is a character here
     assert await titles(IncidentFilter(text="g_x")) == ["Search 100% lag_x"]
     assert await titles(IncidentFilter(text="エラー")) == ["決済のエラー"]
+    assert await titles(IncidentFilter(types=("default",))) == [
+        "Search 100% lag_x", "決済のエラー", "Checkout 500s"
+    ]  # fmt: skip
+    assert await titles(IncidentFilter(types=("security",))) == []
     assert await titles(IncidentFilter(started_since=clock.now() + timedelta(minutes=1))) == []
     assert len(await titles(IncidentFilter(started_since=clock.now() - timedelta(days=1)))) == 3

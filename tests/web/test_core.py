@@ -91,9 +91,10 @@ def test_chart_labels_are_escaped() -> None:
 
 def test_list_filters_say_what_to_write() -> None:
     severities = ("SEV1", "SEV2")
-    wanted = ListQuery.of({"status": "open", "severity": "sev2", "window": "7d", "q": " lag "}).wanted(
-        severities=severities, now=NOW
-    )
+    types = ("default", "security")
+    query = {"status": "open", "severity": "sev2", "type": "SECURITY", "window": "7d", "q": " lag "}
+    wanted = ListQuery.of(query).wanted(severities=severities, types=types, now=NOW)
+    assert wanted.types == ("security",)
     assert wanted.statuses == ("investigating", "identified", "monitoring")
     assert wanted.severities == ("SEV2",) and wanted.text == "lag"
     assert wanted.started_since == NOW - timedelta(days=7)
@@ -104,9 +105,10 @@ def test_list_filters_say_what_to_write() -> None:
         ({"window": "99999d"}, "web.error.window"),
         ({"page": "0"}, "web.error.page"),
         ({"page": "x"}, "web.error.page"),
+        ({"type": "outage"}, "web.error.type"),
     ):
         with pytest.raises(BadRequest) as raised:
-            ListQuery.of(query).wanted(severities=severities, now=NOW)
+            ListQuery.of(query).wanted(severities=severities, types=types, now=NOW)
         assert raised.value.message.key == key
     assert ListQuery.of({"q": "a&b", "page": "2"}).link(page=3) == "/incidents?q=a%26b&page=3"
 
