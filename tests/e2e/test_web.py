@@ -103,6 +103,7 @@ async def test_the_incident_page_shows_card_timeline_metrics_and_postmortem(web:
             text = await page.text()
     assert page.status == 200
     assert "INC-1" in text and "SEV1" in text and "checkout" in text
+    assert "<dt>Type</dt><dd>default</dd>" in text
     assert (
         "rolled back deploy" in text and "<script" not in text
     )  # Slack markup read as the postmortem reads it
