@@ -6,6 +6,7 @@ static/hashi.css (`series-0` …), so the page's Content-Security-Policy needs n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -34,17 +35,27 @@ def _svg(height: int, body: str, title: str) -> str:
     )
 
 
-def _nice_max(value: float) -> float:
-    """The smallest 1, 2 or 5 × 10ⁿ at or above value (an axis that ends on a round number)."""
-    if value <= 0:
-        return 1.0
-    step = 10 ** len(str(int(value))) / 10 if value >= 1 else 1.0
-    while step > value:
-        step /= 10
-    for factor in (1, 2, 5, 10):
-        if step * factor >= value:
-            return step * factor
-    return step * 10
+# Round steps for an axis of durations in seconds: seconds, minutes, hours, days, weeks.
+DURATION_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+WEEK = 604800
+
+
+def nice_step(top: float, *, durations: bool = False) -> float:
+    """The smallest round step of which four reach `top`, and at least 1: 1, 2 or 5 × 10ⁿ for counts (so a
+    count's axis shows whole numbers, each once), or a round duration (`DURATION_STEPS`, then weeks)."""
+    wanted = top / 4
+    if durations:
+        for seconds in DURATION_STEPS:
+            if seconds >= wanted:
+                return float(seconds)
+        return float(WEEK * math.ceil(wanted / WEEK))
+    step = 1.0
+    while step < wanted:
+        for factor in (2, 5, 10):
+            if step * factor >= wanted or factor == 10:
+                step *= factor
+                break
+    return step
 
 
 def horizontal_bars(
@@ -92,9 +103,11 @@ def column_groups(
     title: str,
     shown: Callable[[float], str],
     stacked: bool = False,
+    durations: bool = False,
 ) -> str:
     """Columns per category, one per series side by side (p50 and p90 per month), or stacked (incidents
-    per week by severity); a legend names the series. A missing value (None) draws nothing."""
+    per week by severity); a legend names the series. A missing value (None) draws nothing. The axis has
+    four round steps (`nice_step`: whole numbers, or round `durations` in seconds)."""
     height = 240
     plot_h = height - TOP - BOTTOM - 24
     left = 60
@@ -106,7 +119,7 @@ def column_groups(
         )
     else:
         top = max((v or 0 for _, values in series for v in values), default=0)
-    ceiling = _nice_max(float(top))
+    ceiling = 4 * nice_step(float(top), durations=durations)
 
     def y(value: float) -> float:
         return TOP + plot_h * (1 - value / ceiling)

@@ -367,6 +367,7 @@ def reliability(
             [("p50", per_month(metric, "p50")), ("p90", per_month(metric, "p90"))],
             title=t(f"metrics.{metric}", lang),
             shown=hours,
+            durations=True,
         )
         for metric in ("time_to_acknowledge", "time_to_resolve")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from bot.doctor import web_check
 from bot.settings import EnvSettings, Settings, TeamConfig
 from bot.web.app import setup_problem, viewer_language
-from bot.web.charts import Bar, column_groups, horizontal_bars
+from bot.web.charts import Bar, column_groups, horizontal_bars, nice_step
 from bot.web.gantt import parse_gantt
 from bot.web.pages import BadRequest, ListQuery, plain_mentions
 from bot.web.session import SESSION_COOKIE, SIGN_IN_COOKIE, CookieSigner, Viewer
@@ -87,6 +88,25 @@ def test_chart_labels_are_escaped() -> None:
     assert 'class="bad"' in svg  # under its target
     svg = column_groups(["<w>"], [("<s>", [3.0])], title="t", shown=str, stacked=True)
     assert "<w>" not in svg and "&lt;s&gt;" in svg
+
+
+def test_axes_step_in_whole_numbers_and_round_durations() -> None:
+    # Counts: each tick a whole number, shown once (3 incidents: 0, 1, 2, 3, 4 — not 0, 1.25, 2.5 …).
+    assert [nice_step(t) for t in (0, 3, 4, 5, 9, 30, 200)] == [1, 1, 1, 2, 5, 10, 50]
+    # Durations in seconds: no axis of sub-second steps all shown as "0s"; minutes and hours stay round.
+    assert [nice_step(t, durations=True) for t in (0, 0.4, 50, 1000, 14000, 10**6)] == [
+        1,
+        1,
+        15,
+        300,
+        3600,
+        604800,
+    ]
+    svg = column_groups(
+        ["w"], [("SEV1", [2.0]), ("SEV3", [1.0])], title="t", shown=lambda v: f"{v:.0f}", stacked=True
+    )
+    ticks = re.findall(r'class="axis" x="[^"]+" y="[^"]+" text-anchor="end">([^<]*)<', svg)
+    assert ticks == ["0", "1", "2", "3", "4"]
 
 
 def test_list_filters_say_what_to_write() -> None:
