@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the SQLite file the demo keeps (default: hashi/demo.db under $XDG_DATA_HOME or ~/.local/share)",
     )
     demo.add_argument("--fresh", action="store_true", help="start over with an empty database")
+    demo.add_argument(
+        "--web", action="store_true", help="then print the incident's web page and serve until interrupted"
+    )
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -100,7 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument(
         "--every", choices=list(PERIODS), help="one row per calendar week, month or quarter (a trend)"
     )
-    stats.add_argument("--by", choices=["severity", "service"], default=None)
+    stats.add_argument(
+        "--by",
+        default=None,
+        metavar="severity|service|type|field:NAME",
+        help="group by severity, service, incident type, or a select field's value",
+    )
     stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
     stats.add_argument(
         "--lang", choices=["en", "ja"], help="language of the table (default: hashi.toml's language, else en)"
@@ -144,7 +152,7 @@ def parse_incident_id(text: str) -> int:
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Runs the bot: Socket Mode when SLACK_APP_TOKEN is set (and --http is not), else HTTP."""
-    from bot.runtime import build_runtime
+    from bot.runtime import add_web_dashboard, build_runtime
     from bot.slack.app import build_web, run_http, run_socket_mode
 
     problems = [settings.env.bot_token_problem(), settings.env.mode_problem(http=args.http)]
@@ -162,6 +170,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         signing_secret=settings.env.slack_signing_secret,
         turns=runtime.turns,
     )
+    add_web_dashboard(runtime, web_app)
     log = logging.getLogger("hashi")
     try:
         await runtime.gateway.bot_user_id()  # learn who we are once, before the first declaration needs it
@@ -377,6 +386,7 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
                 generated_at=SystemClock().now(),
                 lang=lang,
                 template=settings.postmortem_template,
+                shape=settings.team.record_shape(),
             )
         if args.update is not None:
             try:  # newline="" keeps the author's line endings (CRLF from Windows editors) byte for byte
@@ -407,6 +417,24 @@ def write_stdout(text: str) -> None:
     sys.stdout.buffer.flush()
 
 
+def stats_grouping(by: str | None, settings: Settings) -> str | None:
+    """`--by` as compute_stats takes it: severity, service, type, or `field:<name>` of a select field."""
+    from bot.incidents.fields import FieldKind
+
+    if by is None or by in ("severity", "service", "type"):
+        return by
+    name = by.removeprefix("field:") if by.startswith("field:") else None
+    selects = [n for n, f in settings.team.fields.items() if f.kind is FieldKind.SELECT]
+    if name is not None:
+        chosen = next((n for n in selects if n.casefold() == name.casefold()), None)
+        if chosen is not None:
+            return f"field:{chosen}"
+        if name in settings.team.fields:
+            raise UsageError(f"--by field:{name}: only a select field groups stats (its kind is not select)")
+    known = ", ".join(["severity", "service", "type", *(f"field:{n}" for n in selects)])
+    raise UsageError(f"--by {by!r}: group by one of {known}")
+
+
 async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     """Prints recovery-time metrics over a window, or their trend per period (--every)."""
     from bot.incidents.ports import SystemClock
@@ -418,6 +446,7 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.every is not None and args.by is not None:
         raise UsageError("--every shows all incidents per period; leave out --by")
+    by = stats_grouping(args.by, settings)
     tz = known_zone(settings.env.timezone)
     if tz is None:
         raise UsageError(f"unknown time zone {settings.env.timezone!r}: use an IANA name like Asia/Tokyo")
@@ -448,7 +477,7 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 write_stdout(trend_table(trend, tz, lang))
             return EXIT_OK
-        report = compute_stats(facts, since=since, until=until, by=args.by, slos=slos, now=now)
+        report = compute_stats(facts, since=since, until=until, by=by, slos=slos, now=now)
         if args.format == "json":
             write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
         elif args.format == "csv":
@@ -536,6 +565,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             database=database,
             fresh=args.fresh,
             timezone=settings.env.timezone,
+            web=args.web,
         )
     )
 

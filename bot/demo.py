@@ -7,6 +7,7 @@ button, a `10m ago` the commands accept), as it would in a real workspace. The d
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -262,9 +263,12 @@ async def run_demo(
     lang: Lang = DEFAULT_LANG,
     fresh: bool = False,
     timezone: str = "UTC",
+    web: bool = False,
 ) -> int:
     """Runs the scripted incident in a workspace speaking `lang`, writes its postmortem draft (`write`: to
-    stdout), and keeps the SQLite database at `database` (its folder exists), saying how to explore it."""
+    stdout), and keeps the SQLite database at `database` (its folder exists), saying how to explore it.
+    `web`: then writes the address of the incident's page on the web dashboard and serves it until
+    interrupted (sign in there as any of the stand-in's people)."""
     from bot.incidents.ports import SystemClock
     from bot.reports.postmortem import render_postmortem
 
@@ -273,8 +277,8 @@ async def run_demo(
     url = f"sqlite:///{database}"
     shown_zone = JAPANESE_ZONE if lang == "ja" else timezone
     tz = zone(shown_zone)
-    spec_path = find_spec_path()
-    spec = ApiSpec.load(spec_path) if spec_path else None
+    # Every call is checked against Slack's spec: the committed facts table, or HASHI_SLACK_SPEC's file.
+    spec = ApiSpec.load(find_spec_path())
     clock = StoryClock(start=datetime.now(UTC) - timedelta(minutes=STORY_MINUTES))
     with tempfile.TemporaryDirectory() as folder:
         playbooks = str(japanese_playbooks(Path(folder))) if lang == "ja" else None
@@ -285,14 +289,22 @@ async def run_demo(
             timezone=shown_zone,
             playbooks_dir=playbooks,
             clock=clock,
+            sign_in=web,
         ) as hashi:
             story = _Story(hashi, clock, lang=lang, tz=tz)
-            story.say("running_checked" if spec else "running", minutes=STORY_MINUTES)
+            story.say("running_checked", minutes=STORY_MINUTES)
             incident_id = await story.run()
             snap = await hashi.runtime.service.snapshot(incident_id=incident_id)
             calls = len(hashi.standin.calls)
             rejected = len(hashi.standin.rejections)
             names = {u.id: u.real_name for u in hashi.standin.users.values()}
+            if web:
+                write(
+                    render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), names=names, lang=lang)
+                )
+                write(f"\n{hashi.base}/incidents/{incident_id}\n")
+                _tell("web", lang)
+                await asyncio.Event().wait()  # until interrupted (Ctrl-C)
     write(render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), names=names, lang=lang) + "\n")
     _tell("calls", lang, calls=calls, rejected=rejected)
     _tell("kept", lang, path=database)

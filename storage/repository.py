@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
@@ -16,8 +18,10 @@ from sqlalchemy import (
     Executable,
     RowMapping,
     Select,
+    Text,
     and_,
     bindparam,
+    cast,
     delete,
     event,
     exists,
@@ -113,6 +117,51 @@ class Turns:
                     waiter.set_result(None)
                     return
         self._busy = False
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which incidents a list shows: each field narrows it, None (or empty) leaves it open."""
+
+    statuses: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    service: str | None = None
+    # Incidents that started (impact start, else detection, else declaration) at or after this instant.
+    started_since: datetime | None = None
+    # Words the title or the summary contains, in any case.
+    text: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions of this filter."""
+        found: list[ColumnElement[bool]] = []
+        if self.statuses:
+            found.append(col(Incident.status).in_(self.statuses))
+        if self.severities:
+            found.append(col(Incident.severity).in_(self.severities))
+        if self.types:
+            found.append(col(Incident.incident_type).in_(self.types))
+        if self.service:
+            # services is a JSON list written by json.dumps (ASCII-escaped); a name matches as a whole string.
+            found.append(
+                func.lower(cast(col(Incident.services), Text)).contains(
+                    json.dumps(self.service.lower()), autoescape=True
+                )
+            )
+        if self.started_since is not None:
+            start = func.coalesce(
+                col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
+            )
+            found.append(start >= self.started_since)
+        if self.text:
+            for word in self.text.lower().split():
+                found.append(
+                    or_(
+                        func.lower(col(Incident.title)).contains(word, autoescape=True),
+                        func.lower(col(Incident.summary)).contains(word, autoescape=True),
+                    )
+                )
+        return found
 
 
 def _is_in(user_id: str) -> ColumnElement[bool]:
@@ -352,14 +401,24 @@ class Repository:
         return list((await self.session.execute(stmt.offset(offset))).scalars())
 
     async def incidents_visible_to(
-        self, *, user_id: str, open_only: bool = True, limit: int | None = None, offset: int = 0
+        self,
+        *,
+        user_id: str,
+        open_only: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+        wanted: IncidentFilter | None = None,
     ) -> tuple[list[Incident], int]:
         """A page of the incidents the user may see (public ones, private ones they are part of), newest
-        first, and how many there are in all."""
+        first (`wanted`: only those it picks, open ones first), and how many there are in all."""
         stmt = select(Incident).where(or_(col(Incident.private).is_(False), _is_in(user_id)))
         if open_only:
             stmt = stmt.where(col(Incident.status).in_(OPEN_STATUSES))
+        if wanted is not None:
+            stmt = stmt.where(*wanted.conditions())
         total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        if wanted is not None:  # open incidents first: they are what a person looks for
+            stmt = stmt.order_by(col(Incident.status).in_(OPEN_STATUSES).desc())
         stmt = stmt.order_by(col(Incident.id).desc()).offset(offset)
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -385,9 +444,9 @@ class Repository:
 
     async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
         """(id, severity, services as JSON text, private, status, each milestone as integer Unix microseconds
-        rounded to the millisecond or None, severity changes as JSON or None) of the incidents that started
-        in the window, or before it and were still hurting inside it (availability), in id order: the
-        incident_stats rows (storage.stats)."""
+        rounded to the millisecond or None, severity changes as JSON or None, type, custom fields as JSON or
+        None) of the incidents that started in the window, or before it and were still hurting inside it
+        (availability), in id order: the incident_stats rows (storage.stats)."""
         start, end = col(IncidentStats.window_start_us), col(IncidentStats.window_end_us)
         since_us, until_us = exact_micros(since), exact_micros(until)
         stmt = (
@@ -399,6 +458,8 @@ class Repository:
                 col(IncidentStats.status),
                 *(getattr(IncidentStats, name) for name in MICROS_COLUMNS),
                 col(IncidentStats.severity_changes),
+                col(IncidentStats.incident_type),
+                col(IncidentStats.custom_fields),
             )
             .where(start < until_us, or_(start >= since_us, end.is_(None), end > since_us))
             .order_by(col(IncidentStats.incident_id))
@@ -571,6 +632,23 @@ class Repository:
         if kinds is not None:
             stmt = stmt.where(col(TimelineEvent.kind).in_(sorted(kinds)))
         return list((await self.session.execute(stmt)).mappings())
+
+    async def events_page(
+        self, *, incident_id: int, limit: int, offset: int = 0
+    ) -> tuple[list[RowMapping], int]:
+        """One page of the incident's timeline in the order of events(), and how many events it has."""
+        live = (col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.deleted).is_(False))
+        total = (
+            await self.session.execute(select(func.count()).select_from(TimelineEvent).where(*live))
+        ).scalar_one()
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(*live)
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self.session.execute(stmt)).mappings()), int(total)
 
     async def claim_lines(self, *, incident_id: int) -> list[RowMapping]:
         """Takes the incident's changes not yet told in the channel (so no one else posts them), oldest

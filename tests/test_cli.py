@@ -267,6 +267,8 @@ async def test_export_json_has_the_interface_fields_and_exact_metrics(
         "timeline",
         "checklists",
         "followups",
+        "type",
+        "fields",
     ]
     assert (data["id"], data["title"], data["severity"], data["status"], data["private"]) == (
         incident_id,
@@ -893,6 +895,7 @@ def hand_median(pairs: Iterable[tuple[datetime, datetime]]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+@pytest.mark.reference_data  # the real Statuspage history stays in ../shared/data/incidents
 async def test_real_history_over_absolute_windows_and_quarters(sqlite_url: str, tmp_path: Path) -> None:
     """An absolute window over 2017-2019 (far past any duration cap) gives SOURCE.md's 40.0-minute median;
     a calendar year and each quarter give the median worked out by hand from the data."""
@@ -1149,6 +1152,9 @@ async def test_manifest_for_http_and_socket_mode(tmp_path: Path) -> None:
         } <= scopes, name
 
     http_mode = documents["http"]
+    # The web dashboard's Sign in with Slack: its redirect and the OpenID user scopes.
+    assert http_mode["oauth_config"]["redirect_urls"] == ["https://x.example/auth/callback"]
+    assert http_mode["oauth_config"]["scopes"]["user"] == ["openid", "profile"]
     assert http_mode["settings"]["socket_mode_enabled"] is False
     assert http_mode["settings"]["event_subscriptions"]["request_url"] == "https://x.example/slack/events"
     assert http_mode["settings"]["interactivity"]["request_url"] == "https://x.example/slack/events"

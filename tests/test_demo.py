@@ -14,7 +14,6 @@ import yaml
 from bot.i18n import catalogue
 from bot.incidents.model import Milestone
 from bot.settings import shipped_playbooks_dir
-from tests.conftest import shared_path
 from tests.test_cli import Result, assert_one_line_error, hashi
 
 # Kana, kanji and full-width forms: none belong in the English demo (but 橋, the product's name).
@@ -25,9 +24,9 @@ MILESTONES = tuple(m.value for m in Milestone if m not in (Milestone.CLOSED, Mil
 
 
 async def demo(*args: str, cwd: Path, tz: str = "UTC") -> Result:
-    """`hashi demo ARGS` with the user's data folder in `cwd` and Slack's spec to check the calls against."""
-    spec = shared_path("slack", "specs", "slack_web_openapi_v2.json")
-    env = {"XDG_DATA_HOME": str(cwd / "data"), "HASHI_SLACK_SPEC": str(spec)}
+    """`hashi demo ARGS` with the user's data folder in `cwd` (its calls checked against the facts table
+    of Slack's spec that the repository carries)."""
+    env = {"XDG_DATA_HOME": str(cwd / "data")}
     return await hashi("demo", *args, cwd=cwd, tz=tz, env=env)
 
 

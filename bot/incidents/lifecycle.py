@@ -15,6 +15,7 @@ from bot.incidents.errors import (
     InvalidTransition,
     RequiredItemsOpen,
 )
+from bot.incidents.fields import Required, require
 from bot.incidents.model import (
     OPEN_STATUSES,
     EventKind,
@@ -265,29 +266,42 @@ class Lifecycle(Part):
         summary: str = "",
         override_gates: bool = False,
         milestones: Mapping[Milestone, datetime] | None = None,
+        fields: Mapping[str, str] | None = None,
     ) -> IncidentSnapshot:
         """Resolves an open incident (also marking it mitigated if nobody did); required items open stop it
         unless the resolver confirms, and then the override is on the timeline. `milestones` fills in impact
         start, detection or mitigation where none was recorded (the resolve modal's review), in the same
-        change."""
+        change. `fields`: custom field values given with it (the resolve modal's), set first; a field required
+        at resolve without one stops it."""
         await self.parts.access.authorize(Act.RESOLVE, actor=actor, incident_id=incident_id)
         when = at or self._clock.now()
+        given = self.config.shape.values(fields or {})
+        gated: list[RequiredItemsOpen] = []
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
             self._require_open(row, "resolve")
             assert row.id is not None
+            values = {**row.custom_fields, **given}
+            require(self.config.shape, Required.RESOLVE, values)
+            await self.parts.shaping.record_fields(repo, row, given, actor=actor, fx=fx)
+            for milestone, at_ in (milestones or {}).items():
+                if milestone in REVIEWED_MILESTONES and getattr(row, milestone.value) is None:
+                    await self._record_milestone(repo, row, fx, milestone=milestone, at=at_, actor=actor)
             items = await repo.checklist_items(incident_id=row.id)
             open_gates = tuple(i.title for i in items if i.required and not i.done)
             if open_gates and not override_gates:
-                raise RequiredItemsOpen(
+                gate = RequiredItemsOpen(
                     Msg(
                         "errors.required_open", id=row.id, count=len(open_gates), items="; ".join(open_gates)
                     ),
                     items=open_gates,
                 )
-            for milestone, at_ in (milestones or {}).items():
-                if milestone in REVIEWED_MILESTONES and getattr(row, milestone.value) is None:
-                    await self._record_milestone(repo, row, fx, milestone=milestone, at=at_, actor=actor)
+                if not fx.lines:
+                    raise gate
+                # The fields and milestones given with it are kept (committed) while the resolution waits for
+                # confirming.
+                gated.append(gate)
+                return
             row.status = Status.RESOLVED.value
             row.resolved_at = when
             if row.mitigated_at is None:
@@ -307,7 +321,10 @@ class Lifecycle(Part):
                 data={"override": list(open_gates)} if open_gates else None,
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        snap = await self._change(incident_id, change, actor=actor)
+        if gated:
+            raise gated[0]
+        return snap
 
     async def reopen(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Reopens a resolved incident (back to investigating; resolved_at is cleared)."""

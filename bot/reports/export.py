@@ -37,6 +37,8 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
         "timeline": [entry_json(e, lang) for e in timeline],
         "checklists": [{"playbook": name, "items": items} for name, items in playbooks.items()],
         "followups": [{"text": f.text, "owner": f.owner, "done": f.done} for f in snap.followups],
+        "type": snap.incident_type,
+        "fields": dict(snap.fields),
     }
 
 

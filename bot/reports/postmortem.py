@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, postmortem_template, t
 from bot.incidents.escaping import escape_markdown, escape_markdown_cell, escape_markdown_heading
-from bot.incidents.model import ChecklistItemView, EventKind, IncidentSnapshot, Milestones, TimelineEntry
+from bot.incidents.fields import RecordShape, ordered_fields, shown_value
+from bot.incidents.model import (
+    DEFAULT_TYPE,
+    ChecklistItemView,
+    EventKind,
+    IncidentSnapshot,
+    Milestones,
+    TimelineEntry,
+)
 from bot.incidents.times import format_duration, format_local
 from bot.reports.metrics import impact_end, incident_metrics, metric_label
 
@@ -61,8 +69,17 @@ def lessons_headings(lang: Lang) -> tuple[str, ...]:
 class _Writer:
     """Turns one snapshot into Markdown pieces; holds the zone, the language and the names for people."""
 
-    def __init__(self, snap: IncidentSnapshot, *, tz: ZoneInfo, names: Mapping[str, str], lang: Lang) -> None:
+    def __init__(
+        self,
+        snap: IncidentSnapshot,
+        *,
+        tz: ZoneInfo,
+        names: Mapping[str, str],
+        lang: Lang,
+        shape: RecordShape | None = None,
+    ) -> None:
         self.snap = snap
+        self.shape = shape
         self.tz = tz
         self.names = names
         self.lang = lang
@@ -222,6 +239,14 @@ def _summary(w: _Writer) -> str:
             else escape_markdown(snap.channel_id)
         )
         lines.append(w.t("field", name=w.t("label.channel"), value=shown))
+    if (w.shape is not None and len(w.shape.types) > 1) or snap.incident_type != DEFAULT_TYPE:
+        lines.append(w.t("field", name=w.t("label.type"), value=escape_markdown(snap.incident_type)))
+    rows = ordered_fields(w.shape.fields if w.shape else (), snap.fields)
+    if rows:
+        lines += ["", w.t("fields_header"), "|---|---|"]
+        for name, spec, value in rows:
+            label = spec.label(w.lang) if spec else name
+            lines.append(f"| {w.cell(label)} | {w.cell(shown_value(spec, value))} |")
     return "\n".join(lines)
 
 
@@ -499,10 +524,12 @@ def render_postmortem(
     names: Mapping[str, str] | None = None,
     lang: Lang = DEFAULT_LANG,
     template: str | None = None,
+    shape: RecordShape | None = None,
 ) -> str:
     """The postmortem draft of an incident as Markdown in a language (the same arguments, the same text),
-    laid out by a template (the team's own, else the one Hashi ships in that language)."""
-    w = _Writer(snap, tz=tz, names=names or {}, lang=lang)
+    laid out by a template (the team's own, else the one Hashi ships in that language); `shape` gives the
+    custom fields' labels and order (and shows the type when the team has several)."""
+    w = _Writer(snap, tz=tz, names=names or {}, lang=lang, shape=shape)
     sections: dict[str, Callable[[], str]] = {
         "title": lambda: _title(snap),
         "about": lambda: _section("about", _about(w, generated_at)),
@@ -658,3 +685,8 @@ def update_postmortem(existing: str, fresh: str) -> str:
         last = span.body_end
     pieces.append(existing[last:])
     return "".join(pieces)
+
+
+def without_markers(draft: str) -> str:
+    """The draft without the lines of its section markers: for reading it (the web dashboard), not editing."""
+    return "\n".join(line for line in draft.split("\n") if not _MARKER_LINE.fullmatch(line.rstrip("\r")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,14 +25,25 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View as SlackView
 
 from bot.i18n import Lang, t
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.escaping import escape_mrkdwn, plain_excerpt, without_invisible
+from bot.incidents.fields import (
+    MAX_FIELD_TEXT,
+    FieldKind,
+    FieldSpec,
+    RecordShape,
+    ordered_fields,
+    shown_value,
+)
 from bot.incidents.model import (
+    DEFAULT_TYPE,
     SETTABLE_STATUSES,
+    FieldValue,
     IncidentSnapshot,
     Milestone,
     Milestones,
@@ -46,6 +57,7 @@ from bot.slack.ids import Block as BlockId
 from bot.slack.parse import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE, id_number
 
 MAX_MESSAGE_BLOCKS = 50
+MAX_SECTION_FIELDS = 10  # Slack's limit of fields in a section
 MAX_VIEW_BLOCKS = 100
 SECTION_TEXT_LIMIT = 3000
 # A user mention that survived escaping (`&lt;@U123|name&gt;`) is put back: pinging a person someone named is
@@ -175,8 +187,21 @@ def card_text(incident: IncidentSnapshot) -> str:
     return f"{incident_ref(incident)} [{incident.severity}] {user_text(plain_excerpt(incident.title, 150))}"
 
 
-def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: Lang) -> list[dict[str, Any]]:
-    """The pinned incident card: what, how bad, who leads, where it stands, and buttons to move it."""
+def web_link(incident: IncidentSnapshot, public_url: str, lang: Lang) -> str:
+    """A mrkdwn link to the incident's page on the web dashboard (HASHI_PUBLIC_URL)."""
+    return f"<{public_url}/incidents/{incident.id}|{t('slack.card.web', lang)}>"
+
+
+def card_blocks(
+    incident: IncidentSnapshot,
+    *,
+    severities: Sequence[str],
+    lang: Lang,
+    shape: RecordShape | None = None,
+    public_url: str | None = None,
+) -> list[dict[str, Any]]:
+    """The pinned incident card: what, how bad, who leads, where it stands, its type and custom fields, and
+    buttons to move it (and a link to its page on the web dashboard when there is one)."""
     m = incident.milestones
 
     def field(name: str, value: str) -> MarkdownTextObject:
@@ -193,6 +218,14 @@ def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: 
         fields.append(field("services", user_text(", ".join(incident.services), limit=1900)))
     if incident.private:
         fields.append(field("visibility", t("slack.card.private", lang)))
+    if (shape is not None and len(shape.types) > 1) or incident.incident_type != DEFAULT_TYPE:
+        fields.append(field("type", escape_mrkdwn(incident.incident_type)))
+    for name, spec, value in ordered_fields(shape.fields if shape else (), incident.fields):
+        label = escape_mrkdwn(spec.label(lang) if spec else name)
+        fields.append(
+            MarkdownTextObject(text=f"*{label}*\n{user_text(shown_value(spec, value), limit=1900)}")
+        )
+    fields = fields[:MAX_SECTION_FIELDS]
     blocks: list[Block] = [
         HeaderBlock(text=_plain(f"{incident_ref(incident)} · {incident.title}", 150)),
         SectionBlock(fields=fields),
@@ -214,6 +247,8 @@ def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: 
     progress = checklist_progress(incident, lang)
     if progress:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=progress)]))
+    if public_url:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=web_link(incident, public_url, lang))]))
     blocks.append(
         ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=card_buttons(incident, severities, lang))
     )
@@ -320,9 +355,19 @@ def _input(
 
 
 def declare_modal(
-    *, severities: Sequence[str], default_severity: str, lang: Lang, channel_id: str = ""
+    *,
+    severities: Sequence[str],
+    default_severity: str,
+    lang: Lang,
+    channel_id: str = "",
+    shape: RecordShape | None = None,
+    title: str = "",
+    incident_type: str | None = None,
 ) -> dict[str, Any]:
-    """The declare modal: title, severity, services, summary, private, detected at."""
+    """The declare modal: title, severity, type (when the team has several), services, summary, private,
+    detected at, then the team's custom fields; `title` and `incident_type` fill it in (a quick declaration
+    that lacks a required field)."""
+    shape = shape or RecordShape()
     options = _severity_options(severities)
     initial = next((o for o in options if o.value == default_severity), options[0])
 
@@ -340,13 +385,16 @@ def declare_modal(
             _input(
                 BlockId.TITLE,
                 say("title_label"),
-                PlainTextInputElement(action_id=Field.TITLE, max_length=MAX_TITLE),
+                PlainTextInputElement(
+                    action_id=Field.TITLE, max_length=MAX_TITLE, initial_value=title or None
+                ),
             ),
             _input(
                 BlockId.SEVERITY,
                 say("severity"),
                 StaticSelectElement(action_id=Field.SEVERITY, options=options, initial_option=initial),
             ),
+            *_type_input(shape, lang, chosen=incident_type),
             _input(
                 BlockId.SERVICES,
                 say("services"),
@@ -376,9 +424,61 @@ def declare_modal(
                 optional=True,
                 hint=t("slack.time_hint", lang),
             ),
+            *field_inputs(shape.fields, {}, lang, required=("declare",)),
         ],
     )
     return view.to_dict()
+
+
+def _type_input(shape: RecordShape, lang: Lang, *, chosen: str | None = None) -> list[InputBlock]:
+    """The type select of the declare modal, with the default (or `chosen`) chosen; none when the team has
+    one type."""
+    if len(shape.types) < 2:
+        return []
+    options = [Option(text=_plain(name, 75), value=name) for name in shape.types]
+    initial = next((o for o in options if o.value == (chosen or shape.default_type)), options[0])
+    element = StaticSelectElement(action_id=Field.TYPE, options=options, initial_option=initial)
+    return [_input(BlockId.TYPE, t("slack.declare_modal.type", lang), element)]
+
+
+def field_block(name: str) -> str:
+    """The block_id of a custom field's input."""
+    return f"{BlockId.CUSTOM_FIELD}{name}"
+
+
+def field_inputs(
+    fields: Sequence[FieldSpec], values: Mapping[str, FieldValue], lang: Lang, *, required: Sequence[str]
+) -> list[InputBlock]:
+    """An input per custom field, filled with its value; a field required at one of `required` (declare,
+    resolve) must be filled."""
+    inputs = []
+    for spec in fields:
+        value = values.get(spec.name)
+        element: Any
+        if spec.kind is FieldKind.SELECT:
+            options = [Option(text=_plain(choice, 75), value=choice) for choice in spec.choices]
+            chosen = next((o for o in options if o.value == value), None)
+            element = StaticSelectElement(action_id=Field.CUSTOM, options=options, initial_option=chosen)
+        elif spec.kind is FieldKind.USER:
+            element = UserSelectElement(action_id=Field.CUSTOM, initial_user=str(value) if value else None)
+        else:
+            element = PlainTextInputElement(
+                action_id=Field.CUSTOM,
+                max_length=MAX_FIELD_TEXT,
+                initial_value=None if value is None else str(value),
+            )
+        hint = t("slack.field_number_hint", lang) if spec.kind is FieldKind.NUMBER else None
+        needed = spec.required is not None and spec.required.value in required
+        inputs.append(
+            _input(
+                field_block(spec.name),
+                spec.label(lang)[:2000],
+                element,
+                optional=not needed,
+                hint=hint,
+            )
+        )
+    return inputs
 
 
 def _text_and_time_modal(
@@ -390,8 +490,10 @@ def _text_and_time_modal(
     text: tuple[str, str, str, bool],
     at: tuple[str, str, str],
     lang: Lang,
+    more: Sequence[Block] = (),
 ) -> dict[str, Any]:
-    """A modal asking for some text and when it happened; `text` is (block, action, label, optional)."""
+    """A modal asking for some text and when it happened, then `more` inputs; `text` is (block, action,
+    label, optional)."""
     text_block, text_action, text_label, text_optional = text
     at_block, at_action, at_label = at
     view = SlackView(
@@ -414,6 +516,7 @@ def _text_and_time_modal(
                 optional=True,
                 hint=t("slack.time_hint", lang),
             ),
+            *more,
         ],
     )
     return view.to_dict()
@@ -440,9 +543,17 @@ REVIEW_INPUTS: dict[Milestone, tuple[str, str]] = {
 }
 
 
-def resolve_modal(*, incident_id: int, lang: Lang, milestones: Milestones | None = None) -> dict[str, Any]:
-    """The resolve modal (summary and an optional time); with the incident's milestones, a review of them:
-    each one recorded, an input for each missing impact start, detection and mitigation, and a warning
+def resolve_modal(
+    *,
+    incident_id: int,
+    lang: Lang,
+    milestones: Milestones | None = None,
+    fields: Sequence[FieldSpec] = (),
+    values: Mapping[str, FieldValue] | None = None,
+) -> dict[str, Any]:
+    """The resolve modal (summary and an optional time), then the custom fields filled with their values
+    (those required at declaration or resolve must be filled); with the incident's milestones, a review of
+    them: each one recorded, an input for each missing impact start, detection and mitigation, and a warning
     when some lie out of order. Nothing is forced."""
     view = _text_and_time_modal(
         callback_id=View.RESOLVE,
@@ -452,6 +563,7 @@ def resolve_modal(*, incident_id: int, lang: Lang, milestones: Milestones | None
         text=(BlockId.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY, t("slack.resolve_modal.text", lang), True),
         at=(BlockId.RESOLVE_AT, Field.RESOLVE_AT, t("slack.resolve_modal.at", lang)),
         lang=lang,
+        more=field_inputs(fields, values or {}, lang, required=("declare", "resolve")),
     )
     if milestones is None:
         return view
@@ -681,21 +793,35 @@ def _page_buttons(page: Page, *, action_id: str, value: str, where: str, lang: L
 
 
 def list_blocks(
-    incidents: Sequence[IncidentSnapshot], *, page: Page, action_id: str, lang: Lang
+    incidents: Sequence[IncidentSnapshot],
+    *,
+    page: Page,
+    action_id: str,
+    lang: Lang,
+    public_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One page of open incidents, newest first, with buttons to the other pages."""
+    """One page of open incidents, newest first, with buttons to the other pages (and links to their web
+    pages when the dashboard has an address)."""
     if not page.total:
         return [SectionBlock(text=MarkdownTextObject(text=t("slack.list.empty", lang))).to_dict()]
     blocks: list[Block] = [HeaderBlock(text=_plain(t("slack.list.header", lang, count=page.total), 150))]
     blocks += [
-        SectionBlock(text=MarkdownTextObject(text=incident_line(i, lang))) for i in incidents[: page.size]
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=incident_line(i, lang) + (f" · {web_link(i, public_url, lang)}" if public_url else "")
+            )
+        )
+        for i in incidents[: page.size]
     ]
     blocks += _page_buttons(page, action_id=action_id, value="{}", where="slack.list.page", lang=lang)
     return [b.to_dict() for b in blocks]
 
 
-def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) -> dict[str, Any]:
-    """App Home: open incidents the user may see, and how to declare one."""
+def home_view(
+    incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang, public_url: str | None = None
+) -> dict[str, Any]:
+    """App Home: open incidents the user may see (each linked to its web page when the dashboard has an
+    address), and how to declare one."""
     intro = SectionBlock(
         text=MarkdownTextObject(text=t("slack.home.intro", lang)),
         accessory=ButtonElement(text=t("slack.home.declare", lang), action_id=Action.DECLARE, style="danger"),
@@ -703,7 +829,7 @@ def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) 
     blocks = [
         intro.to_dict(),
         DividerBlock().to_dict(),
-        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE, lang=lang),
+        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE, lang=lang, public_url=public_url),
     ]
     return {"type": "home", "blocks": blocks}
 

@@ -55,6 +55,9 @@ class Block(StrEnum):
     RESOLVE_IMPACT = "hashi_resolve_impact"
     RESOLVE_DETECTED = "hashi_resolve_detected"
     RESOLVE_MITIGATED = "hashi_resolve_mitigated"
+    TYPE = "hashi_type"
+    # A custom field's input is `hashi_field_<name>` (its value under the Field.CUSTOM action).
+    CUSTOM_FIELD = "hashi_field_"
 
 
 class Field(StrEnum):
@@ -77,3 +80,5 @@ class Field(StrEnum):
     RESOLVE_IMPACT = "hashi_resolve_impact_input"
     RESOLVE_DETECTED = "hashi_resolve_detected_input"
     RESOLVE_MITIGATED = "hashi_resolve_mitigated_input"
+    TYPE = "hashi_type_input"
+    CUSTOM = "hashi_field_input"

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, populate, running_hashi
 from bot.standin.server import SlackStandIn
 from bot.standin.spec import ApiSpec
@@ -39,6 +41,7 @@ async def _doctor(standin: SlackStandIn, url: str, workdir: Path, *args: str, **
     return process.returncode, out.decode() + err.decode()
 
 
+@pytest.mark.slow
 async def test_doctor_finds_problems_and_repairs(tmp_path: Path, slack_spec: ApiSpec) -> None:
     url = f"sqlite:///{tmp_path / 'doctor.db'}"
     async with running_hashi(database_url=url, spec=slack_spec) as hashi:
@@ -103,6 +106,7 @@ async def test_doctor_tells_the_network_from_the_token_shows_every_check_and_cre
         assert shown == [
             "bot token",
             "mode",
+            "web dashboard",
             "playbooks",
             "database",
             "slack token",

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+import pytest
 
 from bot.standin.harness import ALICE, GENERAL, populate
 from bot.standin.server import SlackStandIn
@@ -76,6 +77,7 @@ async def test_serve_http_end_to_end(tmp_path: Path, slack_spec: ApiSpec) -> Non
     assert code == 0, stderr[-2000:]
 
 
+@pytest.mark.slow
 async def test_killed_mid_declaration_and_restarted_finishes_once(
     tmp_path: Path, slack_spec: ApiSpec
 ) -> None:

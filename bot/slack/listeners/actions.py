@@ -18,7 +18,14 @@ from bot.slack import blocks
 from bot.slack.ids import Action, Field
 from bot.slack.ids import Block as BlockId
 from bot.slack.listeners.context import Deps
-from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page, timeline_page
+from bot.slack.listeners.replies import (
+    Reply,
+    export_postmortem,
+    home_page,
+    list_page,
+    resolve_form,
+    timeline_page,
+)
 from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
 
 log = logging.getLogger(__name__)
@@ -65,13 +72,6 @@ async def _answer(
             except ChatError as exc:  # e.g. the user is not in that channel: nowhere to answer
                 log.info("could not answer %s: %s", body["user"]["id"], exc.reason)
                 return
-
-
-async def _open_resolve_modal(body: dict[str, Any], deps: Deps, incident_id: int, lang: Lang) -> None:
-    """Opens the resolve modal with the review of the incident's milestones."""
-    snap = await deps.service.snapshot(incident_id=incident_id, timeline=False)
-    view = blocks.resolve_modal(incident_id=incident_id, lang=lang, milestones=snap.milestones)
-    await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -126,7 +126,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return t("actions.bad_click", lang)
             incident_id = await _incident_id(body, deps)
             if value == Status.RESOLVED.value:
-                await _open_resolve_modal(body, deps, incident_id, lang)
+                await deps.gateway.open_modal(
+                    trigger_id=body["trigger_id"],
+                    view=await resolve_form(
+                        deps, incident_id=incident_id, user_id=body["user"]["id"], lang=lang
+                    ),
+                )
                 return None
             try:
                 status = Status(value)
@@ -155,7 +160,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
 
         async def work(lang: Lang) -> Reply:
-            await _open_resolve_modal(body, deps, await _incident_id(body, deps), lang)
+            incident_id = await _incident_id(body, deps)
+            view = await resolve_form(deps, incident_id=incident_id, user_id=body["user"]["id"], lang=lang)
+            await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
             return None
 
         await run(body, respond, work)
@@ -255,6 +262,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             default_severity=deps.settings.team.default,
             lang=lang,
             channel_id=meta,
+            shape=deps.shape,
         )
         await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
 

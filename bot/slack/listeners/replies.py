@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -13,13 +12,7 @@ from bot.incidents.model import IncidentSnapshot
 from bot.incidents.permissions import Act
 from bot.incidents.times import TimeParseError, format_local, zone
 from bot.incidents.windows import Window
-from bot.reports.metrics import (
-    IncidentFacts,
-    IncidentFactTable,
-    compute_stats,
-    stats_table,
-    unnamed_private_services,
-)
+from bot.reports.metrics import compute_stats, facts_seen_by, stats_table
 from bot.reports.postmortem import render_postmortem
 from bot.slack import blocks
 from bot.slack.ids import Action
@@ -47,11 +40,9 @@ async def show_stats(
         since, until = window.bounds(now=now, first=first)
     except TimeParseError as exc:
         return t("errors.stats_window", lang, reason=escape_mrkdwn(exc.reason.render(lang)))
-    rows = await deps.service.stats_rows(since=since, until=until)
-    facts: Sequence[IncidentFacts] = IncidentFactTable(rows)  # type: ignore[arg-type]  # StatsRow's columns
-    if any(f.private for f in facts):
-        seen = await deps.service.private_incidents_of(user_id=user_id)
-        facts = unnamed_private_services(facts, seen=seen, configured=deps.settings.team.slos())
+    facts = await facts_seen_by(
+        deps.service, user_id=user_id, since=since, until=until, configured=deps.settings.team.slos()
+    )
     if service:
         facts = [f for f in facts if service.lower() in (s.lower() for s in f.services)]
     by: Literal["severity", "service"] = "service" if service else "severity"
@@ -67,6 +58,18 @@ async def show_stats(
     else:
         heading = t(key, lang, **shown)
     return f"{heading}\n```{table}```"
+
+
+async def resolve_form(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> dict[str, Any]:
+    """The resolve modal of an incident: the review of its milestones, then its custom fields filled in."""
+    snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id, timeline=False)
+    return blocks.resolve_modal(
+        incident_id=incident_id,
+        lang=lang,
+        milestones=snap.milestones,
+        fields=deps.shape.fields,
+        values=snap.fields,
+    )
 
 
 async def list_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> list[dict[str, Any]]:
@@ -100,7 +103,8 @@ async def home_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> Non
         user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
     )
     page = blocks.Page(number=max(1, number), size=size, total=total)
-    await deps.gateway.publish_home(user_id=user_id, view=blocks.home_view(incidents, page=page, lang=lang))
+    view = blocks.home_view(incidents, page=page, lang=lang, public_url=deps.gateway.public_url)
+    await deps.gateway.publish_home(user_id=user_id, view=view)
 
 
 async def show_checklist(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> Reply:
@@ -134,6 +138,7 @@ async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str, lang:
         names=names,
         lang=shared,
         template=deps.settings.postmortem_template,
+        shape=deps.shape,
     )
     await deps.gateway.upload_markdown(
         channel_id=snap.channel_id,
