@@ -162,6 +162,7 @@ def add_web_dashboard(runtime: Runtime, web_app: web.Application) -> bool:
         slos=runtime.settings.team.slos(),
         severities=tuple(runtime.settings.team.severities),
         types=tuple(runtime.settings.team.types),
+        postmortem_template=runtime.settings.postmortem_template,
     )
     add_dashboard(
         web_app, service=runtime.service, identity=runtime.gateway, clock=runtime.clock, config=config

@@ -87,6 +87,8 @@ class WebConfig:
     slos: Mapping[str, float]
     severities: tuple[str, ...]
     types: tuple[str, ...] = ("default",)
+    # The team's postmortem template (hashi.toml `postmortem_template`), as `hashi export` lays drafts out.
+    postmortem_template: str | None = None
 
     @property
     def sign_in_ready(self) -> bool:
@@ -355,7 +357,14 @@ class Dashboard:
             if isinstance(snap, web.Response):
                 return snap
             lang = viewer_language(request.headers.get("Accept-Language"))
-            markdown = render_postmortem(snap, tz=self._tz(viewer), generated_at=self._clock.now(), lang=lang)
+            markdown = render_postmortem(
+                snap,
+                tz=self._tz(viewer),
+                generated_at=self._clock.now(),
+                lang=lang,
+                template=self.config.postmortem_template,
+                shape=self._service.config.shape,
+            )
             return self._render(
                 request,
                 "postmortem.html",

@@ -124,6 +124,36 @@ async def test_the_incident_page_shows_card_timeline_metrics_and_postmortem(web:
     assert "&lt;!-- hashi:begin" not in text  # the markers `hashi export --update` uses are for editing
 
 
+async def test_the_postmortem_page_follows_the_team_template_and_fields(
+    tmp_path: Path, slack_spec: ApiSpec
+) -> None:
+    """The page shows the draft `hashi export` writes: the team's own template, the fields' labels."""
+    team = TeamConfig.model_validate(
+        {"fields": {"region": {"kind": "select", "choices": ["eu", "us"], "label": {"en": "Region"}}}}
+    )
+    template = "{{title}}\n\n## What we saw\n\n{{summary}}\n\n## Our own part\n\n{{timeline}}\n"
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'web.db'}",
+        spec=slack_spec,
+        team=team,
+        sign_in=True,
+        postmortem_template=template,
+    ) as hashi:
+        await hashi.driver.command("declare SEV2 Payments down", user_id=ALICE, channel_id=GENERAL)
+        room = await hashi.eventually(lambda: hashi.channel_named("inc-1-"), what="the channel")
+        await hashi.settle()
+        await hashi.driver.command("set region eu", user_id=ALICE, channel_id=room)
+        await hashi.settle()
+        async with browser() as http:
+            await sign_in(http, hashi.base, ALICE)
+            async with http.get(f"{hashi.base}/incidents/1/postmortem") as draft:
+                text = await draft.text()
+    assert draft.status == 200
+    assert "<h2>What we saw</h2>" in text and "<h2>Our own part</h2>" in text
+    assert "Root Causes" not in text  # the shipped template's headings are not there
+    assert "Region" in text and "eu" in text
+
+
 async def test_japanese_browsers_read_japanese(web: Hashi) -> None:
     await _incidents(web)
     async with browser() as http:
