@@ -134,9 +134,15 @@ class ChecklistItem(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-# A follow-up action item recorded during or after the incident.
+# A follow-up action item recorded during or after the incident, and its ticket in the team's tracker.
+# The row is written first (ticket_state "pending"); the ticket is filed after the commit by whoever claims
+# it (ticket_claimed_*: one filer at a time, another replica or the repair pass takes over a stale claim).
 class Followup(SQLModel, table=True):
     __tablename__ = "followup"
+    __table_args__ = (
+        Index("ix_followup_ticket_state", "ticket_state"),
+        Index("ix_followup_ticket_key", "tracker", "ticket_key", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
@@ -145,6 +151,40 @@ class Followup(SQLModel, table=True):
     done: bool = Field(default=False)
     created_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # "github" or "jira": the tracker its ticket is filed in ("" when none was configured).
+    tracker: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    # "" no ticket; "pending" not filed yet; "open"; "closed" (the ticket was closed: the follow-up is done).
+    ticket_state: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    ticket_key: str | None = Field(default=None, max_length=255)  # "OPS-12", or the GitHub issue number
+    ticket_url: str | None = Field(default=None, max_length=500)
+    ticket_error: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    ticket_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ticket_claimed_by: str | None = Field(default=None, max_length=255)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The public Statuspage incident an incident published (`/incident statuspage publish`); none for a private
+# incident. Written first (page_incident_id NULL), opened at Statuspage after the commit by whoever claims it;
+# each later update is asked for in the record first and sent after, the same way.
+class StatuspageIncident(SQLModel, table=True):
+    __tablename__ = "statuspage_incident"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    page_incident_id: str | None = Field(default=None, max_length=64)
+    shortlink: str | None = Field(default=None, max_length=500)
+    # The Statuspage status last asked for: investigating, identified, monitoring or resolved.
+    status: str = Field(max_length=32)
+    components: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    body: str = Field(default="", sa_type=Text)  # the message of the last update asked for
+    # Updates asked for (the opening is the first) and sent to Statuspage: fewer sent is an update to send.
+    asked: int = Field(default=1, sa_column_kwargs={"server_default": "0"})
+    sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    error: str = Field(default="", sa_type=Text)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=255)
+    published_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 # A reminder waiting in Slack's scheduler (chat.scheduleMessage), so no timer lives in a bot process.

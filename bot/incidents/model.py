@@ -63,6 +63,7 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     PARTICIPANT = "participant"
+    STATUSPAGE = "statuspage"
 
 
 DEFAULT_SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -129,12 +130,34 @@ class ChecklistItemView:
 
 @dataclass(frozen=True)
 class FollowupView:
-    """A follow-up action item."""
+    """A follow-up action item, and its ticket in the team's tracker when it has one."""
 
     text: str
     owner: str | None
     done: bool
     created_at: datetime | None = None
+    ticket_key: str | None = None
+    url: str | None = None
+    ticket_state: str = ""  # "" no ticket; "pending" not filed yet; "open"; "closed"
+    id: int | None = None
+
+    @property
+    def status(self) -> str:
+        """`done`, `pending` (its ticket is not filed yet) or `open`."""
+        if self.done:
+            return "done"
+        return "pending" if self.ticket_state == "pending" else "open"
+
+
+@dataclass(frozen=True)
+class StatuspageView:
+    """The incident's public incident on the status page."""
+
+    status: str  # the last status asked for: investigating, identified, monitoring or resolved
+    page_incident_id: str | None  # None until Statuspage took it
+    url: str | None
+    components: tuple[str, ...]
+    pending: bool  # an opening or update not sent yet
 
 
 def incident_people(
@@ -176,6 +199,7 @@ class IncidentSnapshot:
     timeline: tuple[TimelineEntry, ...] = ()
     checklists: tuple[ChecklistItemView, ...] = ()
     followups: tuple[FollowupView, ...] = ()
+    statuspage: StatuspageView | None = None  # read with the timeline (exports), not for every change
     severity_history: tuple[tuple[datetime, str], ...] = field(default=())
     # When someone last told the channel where things stand (declared, status, severity, reopened): recorded
     # time, so a back-dated update does not look old.

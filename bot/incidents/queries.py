@@ -18,6 +18,7 @@ from bot.incidents.model import (
     Milestone,
     Milestones,
     Status,
+    StatuspageView,
     TimelineEntry,
 )
 from bot.incidents.reminders import STATUS_UPDATE_KINDS
@@ -129,10 +130,34 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
             for i in items
         ),
         followups=tuple(
-            FollowupView(text=f.text, owner=f.owner, done=f.done, created_at=f.created_at) for f in followups
+            FollowupView(
+                text=f.text,
+                owner=f.owner,
+                done=f.done,
+                created_at=f.created_at,
+                ticket_key=f.ticket_key,
+                url=f.ticket_url,
+                ticket_state=f.ticket_state,
+                id=f.id,
+            )
+            for f in followups
         ),
+        statuspage=await _statuspage(repo, row.id) if timeline else None,
         severity_history=history,
         status_updated_at=max(updates, default=None),
+    )
+
+
+async def _statuspage(repo: Repository, incident_id: int) -> StatuspageView | None:
+    page = await repo.statuspage(incident_id=incident_id)
+    if page is None:
+        return None
+    return StatuspageView(
+        status=page.status,
+        page_incident_id=page.page_incident_id,
+        url=page.shortlink,
+        components=tuple(page.components),
+        pending=page.sent < page.asked,
     )
 
 

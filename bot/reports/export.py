@@ -23,7 +23,7 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
             }
         )
     timeline = sorted(snap.timeline, key=lambda e: (e.at, e.recorded_at))
-    return {
+    data: dict[str, Any] = {
         "id": snap.id,
         "title": snap.title,
         "severity": snap.severity,
@@ -45,5 +45,25 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
             for e in timeline
         ],
         "checklists": [{"playbook": name, "items": items} for name, items in playbooks.items()],
-        "followups": [{"text": f.text, "owner": f.owner, "done": f.done} for f in snap.followups],
+        "followups": [
+            {
+                "text": f.text,
+                "owner": f.owner,
+                "done": f.done,
+                "status": f.status,
+                "ticket": f.ticket_key,
+                "url": f.url,
+            }
+            for f in snap.followups
+        ],
     }
+    if snap.statuspage is not None:
+        page = snap.statuspage
+        data["statuspage"] = {
+            "id": page.page_incident_id,
+            "url": page.url,
+            "status": page.status,
+            "components": list(page.components),
+            "pending": page.pending,
+        }
+    return data
