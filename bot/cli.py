@@ -122,6 +122,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.slack.app import build_web, run_http, run_socket_mode
 
     configure_logging(args.log_format)
+    settings.refuse_missing_secrets()
     socket_mode = bool(settings.env.slack_app_token) and not args.http
     if not socket_mode and not settings.env.slack_signing_secret:
         raise UsageError("SLACK_SIGNING_SECRET is not set (HTTP mode verifies every request with it)")
@@ -382,7 +383,7 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     """Checks everything Hashi depends on, says what to fix; exit 1 when something is wrong."""
-    from bot.doctor import check_database, check_settings, check_slack
+    from bot.doctor import check_database, check_integrations, check_settings, check_slack
     from bot.runtime import build_runtime
     from storage.db import make_engine
     from storage.repository import Store
@@ -406,6 +407,7 @@ async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
                 await runtime.close()
     finally:
         await engine.dispose()
+    checks += await check_integrations(settings)
     for check in checks:
         print(check.line())
     return EXIT_OK if all(c.ok for c in checks) else EXIT_ERROR
