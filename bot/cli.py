@@ -83,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=["en", "ja"], help="language of the table (default: hashi.toml's language, else en)"
     )
 
+    followups = sub.add_parser("followups", help="follow-ups across incidents, and their tickets")
+    fu_sub = followups.add_subparsers(dest="followups_command", required=True, parser_class=_Parser)
+    fu_list = fu_sub.add_parser("list", help="list follow-ups with their age, owner and ticket")
+    fu_list.add_argument("--open", action="store_true", help="only follow-ups not done")
+    fu_list.add_argument("--format", choices=["table", "json"], default="table")
+    fu_list.add_argument(
+        "--lang", choices=["en", "ja"], help="language of the table (default: hashi.toml's language, else en)"
+    )
+    fu_sub.add_parser(
+        "sync", help="file tickets not filed yet, and mark done the follow-ups whose ticket is closed"
+    )
+
     playbooks = sub.add_parser("playbooks", help="playbook commands")
     pb_sub = playbooks.add_subparsers(dest="playbooks_command", required=True, parser_class=_Parser)
     check = pb_sub.add_parser("check", help="validate playbook files")
@@ -135,6 +147,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         store=runtime.store,
         signing_secret=settings.env.slack_signing_secret,
         turns=runtime.turns,
+        github=runtime.github_webhook,
     )
     log = logging.getLogger("hashi")
     try:
@@ -234,6 +247,8 @@ async def repair_loop(service: IncidentService, *, lease: int, started: datetime
                 elif not setup.missing:
                     log.info("INC-%s set up", setup.incident.id)
             await service.refresh_due_reminders()
+            await service.followups.file_pending_tickets()  # tickets a tracker outage left unfiled
+            await service.status_pages.send_pending()  # status page updates Statuspage did not take yet
             await service.effects.show_pending()  # what a crash or a Slack failure left unshown
             await service.follow_private_rooms()  # who left a private room while no replica listened
         except Exception:  # a failed pass (database restarting, Slack down) is tried again next time
@@ -381,6 +396,50 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_store(settings, work)
 
 
+async def cmd_followups(settings: Settings, args: argparse.Namespace) -> int:
+    """`hashi followups list` prints follow-ups across incidents; `hashi followups sync` brings them in line
+    with their tickets (files what is unfiled, marks done what is closed)."""
+    from bot.incidents.ports import SystemClock
+    from bot.incidents.queries import followup_rows
+    from bot.reports.followups import followups_json, followups_table
+
+    if args.followups_command == "sync":
+        return await _sync_followups(settings)
+    now = SystemClock().now()
+
+    async def work(store: Store) -> int:
+        rows = await followup_rows(store, open_only=args.open)
+        if args.format == "json":
+            write_stdout(json.dumps(followups_json(rows, now=now), ensure_ascii=False, indent=2) + "\n")
+        else:
+            write_stdout(followups_table(rows, now=now, lang=args.lang or settings.team.workspace_language))
+        return EXIT_OK
+
+    return await _with_store(settings, work)
+
+
+async def _sync_followups(settings: Settings) -> int:
+    from bot.incidents.outside import OutsideError
+    from bot.runtime import build_runtime
+
+    if settings.team.integrations.followups is None:
+        raise UsageError('no tracker is configured: set `[integrations] followups = "github"` or "jira"')
+    settings.refuse_missing_secrets()
+    runtime = await build_runtime(settings, migrate=False)
+    try:
+        followups = runtime.service.followups
+        try:
+            filed = await followups.file_pending_tickets()
+            checked, done = await followups.sync_tickets()
+        except OutsideError as exc:
+            print(f"hashi: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    finally:
+        await runtime.close()
+    print(f"{filed} ticket(s) filed; {checked} open ticket(s) checked; {done} follow-up(s) marked done")
+    return EXIT_OK
+
+
 async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     """Checks everything Hashi depends on, says what to fix; exit 1 when something is wrong."""
     from bot.doctor import check_database, check_integrations, check_settings, check_slack
@@ -455,6 +514,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cmd_stats(settings, args))
         if args.command == "serve":
             return asyncio.run(cmd_serve(settings, args))
+        if args.command == "followups":
+            return asyncio.run(cmd_followups(settings, args))
         if args.command == "doctor":
             return asyncio.run(cmd_doctor(settings, args))
         if args.command == "manifest":

@@ -206,8 +206,12 @@ class Settings(BaseModel):
                 base = env.statuspage_api_url
             case _:
                 raise KeyError(f"no integration named {name!r}")
+        options = {k: v for k, v in config.model_dump().items() if isinstance(v, str)}
         return VendorAccess(
-            vendor=name, base_url=(base or DEFAULT_API_URLS[name]).rstrip("/"), secrets=secrets
+            vendor=name,
+            base_url=(base or DEFAULT_API_URLS[name]).rstrip("/"),
+            secrets=secrets,
+            options=options,
         )
 
     def integrations(self) -> list[VendorAccess]:

@@ -35,6 +35,7 @@ TABLES = (
     "followup",
     "scheduled_reminder",
     "processed_delivery",
+    "statuspage_incident",
     "incident",
 )
 

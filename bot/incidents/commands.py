@@ -179,6 +179,14 @@ class AddFollowup:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishStatuspage:
+    """`/incident statuspage publish <message>`: open a public incident on the status page."""
+
+    incident_id: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Postmortem:
     """`/incident postmortem`: export the postmortem draft to the channel."""
 
@@ -203,6 +211,7 @@ IncidentCommand: TypeAlias = (
     | ShowChecklist
     | StartPlaybook
     | AddFollowup
+    | PublishStatuspage
     | Postmortem
 )
 Command: TypeAlias = OpenDeclareModal | Declare | ListIncidents | Stats | Help | IncidentCommand

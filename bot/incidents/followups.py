@@ -197,11 +197,10 @@ class Followups(Part):
         return True
 
     async def sync_tickets(self) -> tuple[int, int]:
-        """Asks the tracker about every open ticket and marks done the follow-ups whose ticket is closed;
-        files what is still unfiled first. Returns (tickets checked, follow-ups marked done)."""
+        """Asks the tracker about every open ticket and marks done the follow-ups whose ticket is closed.
+        Returns (tickets checked, follow-ups marked done)."""
         if self.tracker is None:
             return 0, 0
-        await self.file_pending_tickets()
         async with self._store.transaction() as repo:
             keys = [f.ticket_key for f in await repo.open_tickets(tracker=self.tracker.name) if f.ticket_key]
         done = 0

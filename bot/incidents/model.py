@@ -144,9 +144,37 @@ class FollowupView:
     @property
     def status(self) -> str:
         """`done`, `pending` (its ticket is not filed yet) or `open`."""
-        if self.done:
-            return "done"
-        return "pending" if self.ticket_state == "pending" else "open"
+        return followup_status(done=self.done, ticket_state=self.ticket_state)
+
+
+def followup_status(*, done: bool, ticket_state: str) -> str:
+    """A follow-up's status as exports and lists show it: `done`, `pending` (its ticket is not filed yet) or
+    `open`."""
+    if done:
+        return "done"
+    return "pending" if ticket_state == "pending" else "open"
+
+
+@dataclass(frozen=True)
+class FollowupRow:
+    """One follow-up across incidents (`hashi followups list`), with its incident's id and privacy."""
+
+    id: int
+    incident_id: int
+    private: bool
+    text: str
+    owner: str | None
+    created_at: datetime
+    done: bool
+    done_at: datetime | None
+    ticket_state: str
+    ticket_key: str | None
+    url: str | None
+
+    @property
+    def status(self) -> str:
+        """`done`, `pending` (its ticket is not filed yet) or `open`."""
+        return followup_status(done=self.done, ticket_state=self.ticket_state)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from bot.incidents.errors import IncidentNotFound
 from bot.incidents.model import (
     ChecklistItemView,
     EventKind,
+    FollowupRow,
     FollowupView,
     IncidentSnapshot,
     Milestone,
@@ -176,3 +177,25 @@ async def stats_rows(store: Store, *, since: datetime, until: datetime) -> list[
     side decodes (bot.reports.metrics.IncidentFactTable; the domain does not import the reports)."""
     async with store.transaction() as repo:
         return await repo.stats_rows(since=since, until=until)
+
+
+async def followup_rows(store: Store, *, open_only: bool) -> list[FollowupRow]:
+    """Every follow-up (only those not done: `open_only`), oldest first."""
+    async with store.transaction() as repo:
+        found = await repo.all_followups(open_only=open_only)
+    return [
+        FollowupRow(
+            id=f.id or 0,
+            incident_id=row.id or 0,
+            private=row.private,
+            text=f.text,
+            owner=f.owner,
+            created_at=f.created_at,
+            done=f.done,
+            done_at=f.done_at,
+            ticket_state=f.ticket_state,
+            ticket_key=f.ticket_key,
+            url=f.ticket_url,
+        )
+        for f, row in found
+    ]

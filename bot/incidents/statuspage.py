@@ -49,8 +49,6 @@ class StatusPages(Part):
     async def publish(self, *, incident_id: int, actor: str, message: str) -> StatuspageIncident | None:
         """Opens a public incident for the incident's services' components; returns it as sent (None when
         Statuspage did not take it yet: the repair pass sends it)."""
-        if self.page is None:
-            raise InvalidInput(Msg("errors.statuspage_not_configured"))
         if not message.strip():
             raise InvalidInput(Msg("errors.statuspage_message_missing"))
         await self.parts.access.authorize(Act.STATUS, actor=actor, incident_id=incident_id)
@@ -58,6 +56,8 @@ class StatusPages(Part):
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
             assert row.id is not None
+            if self.page is None:  # said only to those who may see the incident (the same for all of them)
+                raise InvalidInput(Msg("errors.statuspage_not_configured"))
             if row.private:
                 raise InvalidInput(Msg("errors.statuspage_private", id=row.id))
             self._require_open(row, "statuspage")

@@ -87,6 +87,9 @@ class IntegrationsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     followups: Literal["github", "jira"] | None = None
+    # Whether a private incident's follow-up tickets may say what the follow-up and the incident are; by
+    # default they say only that a private incident has a follow-up (its number in Hashi).
+    private_details: bool = False
     alerts: AlertsConfig | None = None
     github: GithubConfig | None = None
     jira: JiraConfig | None = None
@@ -106,6 +109,9 @@ class VendorAccess:
     vendor: str
     base_url: str
     secrets: dict[str, str | None] = field(default_factory=dict)
+    # What hashi.toml says of where to work at the vendor (github: repo; jira: url, project; statuspage:
+    # page_id), for the calls and the doctor's probe.
+    options: dict[str, str] = field(default_factory=dict)
 
     def missing(self) -> tuple[str, ...]:
         """The environment variables this integration needs that are not set."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.integrations import pagerduty
+from bot.integrations import github, jira, pagerduty, statuspage
 from bot.integrations.client import VendorClient
 from bot.integrations.config import VendorAccess
 from bot.integrations.probe import Health, probe_health
@@ -22,6 +22,9 @@ class VendorKind:
 # Integrations that call out; the others (alerts) only receive.
 VENDORS: dict[str, VendorKind] = {
     "pagerduty": VendorKind(headers=pagerduty.headers, probe=pagerduty.probe),
+    "github": VendorKind(headers=github.headers, probe=github.probe),
+    "jira": VendorKind(headers=jira.headers, probe=jira.probe),
+    "statuspage": VendorKind(headers=statuspage.headers, probe=statuspage.probe),
 }
 
 

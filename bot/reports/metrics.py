@@ -679,7 +679,7 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _align(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
+def align_columns(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
     """Rows of cells as lines with aligned columns (right-aligned where asked)."""
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -749,7 +749,7 @@ def stats_table(report: StatsReport, lang: Lang = DEFAULT_LANG) -> str:
                     took(dist.mean),
                 ]
             )
-        lines += _align(rows, right=frozenset({1, 2, 3, 4, 5}))
+        lines += align_columns(rows, right=frozenset({1, 2, 3, 4, 5}))
         if group.time_at_severity:
             spent = t("list.separator", lang).join(f"{code} {took(s)}" for code, s in group.time_at_severity)
             lines.append("  " + t("stats.time_at_severity", lang, spent=spent))
@@ -770,11 +770,11 @@ def stats_table(report: StatsReport, lang: Lang = DEFAULT_LANG) -> str:
                     str(s.incidents),
                 ]
             )
-        lines += _align(rows, right=frozenset({1, 2, 3, 4, 5, 6}))
+        lines += align_columns(rows, right=frozenset({1, 2, 3, 4, 5, 6}))
         lines.append("")
     lines.append(t("stats.data_quality", lang))
     rows = [[t(f"stats.flag.{f.name}", lang), str(f.count), _flag_ids(f, lang)] for f in report.flags]
-    lines += _align(rows, right=frozenset({1}))
+    lines += align_columns(rows, right=frozenset({1}))
     return "\n".join(lines) + "\n"
 
 

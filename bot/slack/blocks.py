@@ -645,6 +645,35 @@ def _gate_value(incident_id: int, at: datetime | None) -> str:
     return json.dumps({"id": incident_id, "at": at.isoformat() if at else None})
 
 
+def statuspage_confirm_blocks(
+    *, incident_id: int, status: str, message: str, lang: Lang
+) -> list[dict[str, Any]]:
+    """Asks the one who changed an incident's status to confirm the status page's update: their message,
+    editable, and the button (its value: the incident and the status, as JSON)."""
+    text = t("slack.statuspage.confirm", lang, id=incident_id, status=status_label(Status(status), lang))
+    message_input = InputBlock(
+        block_id=BlockId.STATUSPAGE_MESSAGE,
+        label=PlainTextObject(text=t("slack.statuspage.message", lang)),
+        element=PlainTextInputElement(
+            action_id=Field.STATUSPAGE_MESSAGE,
+            multiline=True,
+            max_length=MAX_TEXT,
+            initial_value=without_invisible(message)[:MAX_TEXT] or None,
+        ),
+    )
+    button = ButtonElement(
+        text=t("slack.statuspage.button", lang),
+        action_id=Action.STATUSPAGE_UPDATE,
+        value=json.dumps({"id": incident_id, "status": status}),
+        style="primary",
+    )
+    return [
+        SectionBlock(text=MarkdownTextObject(text=text)).to_dict(),
+        message_input.to_dict(),
+        ActionsBlock(elements=[button]).to_dict(),
+    ]
+
+
 def gate_blocks(
     *, incident_id: int, items: Sequence[str], summary: str, at: datetime | None, lang: Lang
 ) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ class Action(StrEnum):
     LIST_PAGE = "hashi_list_page"
     HOME_PAGE = "hashi_home_page"
     DECLARE = "hashi_declare"
+    STATUSPAGE_UPDATE = "hashi_statuspage_update"
 
 
 class View(StrEnum):
@@ -46,6 +47,7 @@ class Block(StrEnum):
     RESOLVE_AT = "hashi_resolve_at"
     CARD_ACTIONS = "hashi_card_actions"
     GATE_SUMMARY = "hashi_gate_summary"
+    STATUSPAGE_MESSAGE = "hashi_statuspage_message"
 
 
 class Field(StrEnum):
@@ -62,3 +64,4 @@ class Field(StrEnum):
     RESOLVE_SUMMARY = "hashi_resolve_summary_input"
     RESOLVE_AT = "hashi_resolve_at_input"
     GATE_SUMMARY = "hashi_gate_summary_input"
+    STATUSPAGE_MESSAGE = "hashi_statuspage_message_input"

@@ -34,6 +34,7 @@ from bot.incidents.commands import (
     Mitigated,
     OpenDeclareModal,
     Postmortem,
+    PublishStatuspage,
     Reopen,
     Resolve,
     RetrySetup,
@@ -230,6 +231,7 @@ _NAMES = (
     "checklist",
     "playbook",
     "followup",
+    "statuspage",
     "postmortem",
     "retry",
 )
@@ -241,6 +243,7 @@ _ALIASES: dict[str, str] = {name: name for name in _NAMES} | {
     "log": "note",
     "checklists": "checklist",
     "follow-up": "followup",
+    "status-page": "statuspage",
     "postmortems": "postmortem",
 }
 _IMPACT_EDGES: dict[str, Literal["start", "end"]] = {
@@ -584,6 +587,18 @@ def _read_followup(args: _Args, ctx: _Context, incident_id: int | None) -> Comma
     return AddFollowup(incident_id=incident_id, text=text, owner=owner)
 
 
+def _read_statuspage(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`statuspage publish <message>`."""
+    if (args.peek() or "").lower() != "publish":
+        raise _refuse(ctx.t("parse.statuspage_what"), "statuspage", ctx)
+    args.take()
+    message = _free_text(args.rest())
+    if not message:
+        raise _refuse(ctx.t("parse.statuspage_message"), "statuspage", ctx)
+    message = _limited(message, MAX_TEXT, "status-page-message", "statuspage", ctx)
+    return PublishStatuspage(incident_id=incident_id, message=message)
+
+
 def _read_postmortem(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`postmortem`."""
     _no_more(args, "postmortem", ctx)
@@ -612,6 +627,7 @@ _INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] =
     "checklist": _read_checklist,
     "playbook": _read_playbook,
     "followup": _read_followup,
+    "statuspage": _read_statuspage,
     "postmortem": _read_postmortem,
     "retry": _read_retry,
 }

@@ -98,8 +98,10 @@ async def running_hashi(
     slack_timeout: float = 10.0,
     playbooks_dir: str | None = None,
     rate_limits: RateLimits | bool = True,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Hashi]:
-    """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards."""
+    """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards;
+    `extra_env` adds environment settings by name (an integration's secrets and its stand-in's URL)."""
     from bot.runtime import build_runtime  # the composition root, as `hashi serve` uses it
     from bot.slack.app import build_web
 
@@ -107,19 +109,27 @@ async def running_hashi(
     await standin.start()
     populate(standin)
     secret = secrets.token_hex(16)
-    env = EnvSettings(
-        SLACK_BOT_TOKEN=standin.bot_token,
-        SLACK_SIGNING_SECRET=secret,
-        HASHI_DATABASE_URL=database_url,
-        HASHI_SLACK_API_URL=standin.api_url,
-        HASHI_ANNOUNCE_CHANNEL=ANNOUNCE if announce else None,
-        HASHI_TIMEZONE=timezone,
-        HASHI_SLACK_TIMEOUT=slack_timeout,
-        HASHI_PLAYBOOKS_DIR=playbooks_dir,
-    )
+    named: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": standin.bot_token,
+        "SLACK_SIGNING_SECRET": secret,
+        "HASHI_DATABASE_URL": database_url,
+        "HASHI_SLACK_API_URL": standin.api_url,
+        "HASHI_ANNOUNCE_CHANNEL": ANNOUNCE if announce else None,
+        "HASHI_TIMEZONE": timezone,
+        "HASHI_SLACK_TIMEOUT": slack_timeout,
+        "HASHI_PLAYBOOKS_DIR": playbooks_dir,
+        **(extra_env or {}),  # the integrations' secrets and base URLs (HASHI_GITHUB_TOKEN, …)
+    }
+    env = EnvSettings(**named)
     settings = Settings(env=env, team=team or TeamConfig())
     runtime = await build_runtime(settings)
-    web_app = build_web(app=runtime.app, store=runtime.store, signing_secret=secret, turns=runtime.turns)
+    web_app = build_web(
+        app=runtime.app,
+        store=runtime.store,
+        signing_secret=secret,
+        turns=runtime.turns,
+        github=runtime.github_webhook,
+    )
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -183,6 +183,26 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         await run(body, respond, work)
 
+    @deps.inbox.listen(app.action, Action.STATUSPAGE_UPDATE)
+    async def statuspage_update_confirmed(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work(lang: Lang) -> Reply:
+            asked = _statuspage_request(_action(body).get("value"))
+            if asked is None:
+                return t("actions.bad_click", lang)
+            incident_id, status = asked
+            typed = state_value(body, BlockId.STATUSPAGE_MESSAGE, Field.STATUSPAGE_MESSAGE)
+            message = typed.strip()[:MAX_TEXT] if isinstance(typed, str) else ""
+            await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
+            sent = await deps.service.status_pages.update(
+                incident_id=incident_id, actor=body["user"]["id"], status=status, message=message
+            )
+            key = "actions.statuspage_updated" if sent is not None else "actions.statuspage_pending"
+            return t(key, lang, id=incident_id)
+
+        await run(body, respond, work)
+
     @deps.inbox.listen(app.action, Action.REOPEN)
     async def reopen_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -283,6 +303,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
 def _page_number(body: dict[str, Any]) -> int:
     value = str(_action(body).get("value") or "1")
     return max(1, min(id_number(value) or 1, 100_000))
+
+
+def _statuspage_request(value: Any) -> tuple[int, Status] | None:
+    """(incident id, status) from an "Update the status page" button's value, or None when it is not one."""
+    try:
+        asked = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if not isinstance(asked, dict):
+        return None
+    incident_id = id_number(str(asked.get("id", "")))
+    try:
+        status = Status(str(asked.get("status")))
+    except ValueError:
+        return None
+    return (incident_id, status) if incident_id is not None else None
 
 
 def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
