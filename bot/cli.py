@@ -135,6 +135,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         store=runtime.store,
         signing_secret=settings.env.slack_signing_secret,
         turns=runtime.turns,
+        alerts=runtime.alerts,
     )
     log = logging.getLogger("hashi")
     try:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from bot.incidents.ports import Clock
     from bot.incidents.service import IncidentService
+    from bot.integrations.alerts import AlertIntake
     from bot.slack.gateway import SlackGateway
     from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
@@ -39,9 +40,11 @@ class Runtime:
     turns: AckFirst
     inbox: SlackInbox
     clock: Clock
+    alerts: AlertIntake
 
     async def close(self) -> None:
-        """Releases the database pool and the HTTP session."""
+        """Releases the database pool and the HTTP session (after the alerts' work in hand)."""
+        await self.alerts.idle()
         await self.store.engine.dispose()
         session = getattr(self.gateway.client, "session", None)
         if session is not None and not session.closed:
@@ -53,6 +56,7 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
     claims (HASHI_REPLICA_ID, else the given default, else the host name)."""
     from bot.incidents.ports import SystemClock
     from bot.incidents.service import IncidentService
+    from bot.integrations.alerts import DELIVERY_KIND, AlertIntake
     from bot.slack.app import build_app
     from bot.slack.gateway import SlackGateway, make_client
     from bot.slack.inbox import SlackInbox
@@ -97,6 +101,13 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         now=clock.now,
     )
     inbox = SlackInbox(deliveries)
+    alerts = AlertIntake(
+        token=settings.env.alert_token,
+        config=settings.team.integrations.alerts,
+        deliveries=deliveries,
+        receive=service.receive_alerts,
+    )
+    inbox.replayers[DELIVERY_KIND] = alerts.replay
     app = build_app(
         settings=settings, service=service, gateway=gateway, turns=turns, inbox=inbox, clock=clock
     )
@@ -111,4 +122,5 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         turns=turns,
         inbox=inbox,
         clock=clock,
+        alerts=alerts,
     )

@@ -35,6 +35,8 @@ TABLES = (
     "followup",
     "scheduled_reminder",
     "processed_delivery",
+    "alert_group",
+    "page",
     "incident",
 )
 

@@ -63,6 +63,8 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     PARTICIPANT = "participant"
+    ALERT = "alert"
+    PAGE = "page"
 
 
 DEFAULT_SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")

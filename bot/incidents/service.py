@@ -9,6 +9,7 @@ share: one transaction per change, visibility checked inside it, then Slack's ef
 from __future__ import annotations
 
 from bot.incidents.access import Access, may_see
+from bot.incidents.alerts import Alerting
 from bot.incidents.checklists import Checklists
 from bot.incidents.core import LEAD_ROLE, Core, IncidentConfig, Parts, clean
 from bot.incidents.declaring import SETUP_IN_PROGRESS, SETUP_STEPS, Declaring, RoomSetup
@@ -104,6 +105,8 @@ class IncidentService:
         self.reconcile_reminders = parts.scheduler.reconcile_reminders
         self.refresh_due_reminders = parts.scheduler.refresh_due_reminders
         self.cadence = parts.scheduler.cadence
+        # Alerts in
+        self.receive_alerts = Alerting(core).receive_alerts
 
     @property
     def config(self) -> IncidentConfig:

@@ -21,6 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
+from bot.integrations.alerts import AlertIntake
 from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
@@ -102,9 +103,15 @@ class SlackHttpRequest(AsyncBoltRequest):
 
 
 def build_web(
-    *, app: AsyncApp, store: Store, turns: AckFirst, signing_secret: str | None = None
+    *,
+    app: AsyncApp,
+    store: Store,
+    turns: AckFirst,
+    signing_secret: str | None = None,
+    alerts: AlertIntake | None = None,
 ) -> web.Application:
-    """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics."""
+    """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics, and the alert webhooks
+    (POST /alerts/alertmanager, POST /alerts/grafana)."""
 
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
@@ -172,6 +179,8 @@ def build_web(
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
+    if alerts is not None:
+        alerts.routes(web_app)
     return web_app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +57,11 @@ class Hashi:
             seen = count
             await asyncio.sleep(quiet)
 
+    @property
+    def base(self) -> str:
+        """The app's HTTP root (where /alerts/… and /metrics are served)."""
+        return self.url.removesuffix("/slack/events")
+
     def channel_named(self, prefix: str) -> str | None:
         """The id of the first stand-in channel whose name starts with `prefix`."""
         return next((c.id for c in self.standin.channels.values() if c.name.startswith(prefix)), None)
@@ -98,8 +103,10 @@ async def running_hashi(
     slack_timeout: float = 10.0,
     playbooks_dir: str | None = None,
     rate_limits: RateLimits | bool = True,
+    environment: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Hashi]:
-    """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards."""
+    """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards;
+    `environment` adds environment settings by name (an integration's token and base URL)."""
     from bot.runtime import build_runtime  # the composition root, as `hashi serve` uses it
     from bot.slack.app import build_web
 
@@ -107,19 +114,27 @@ async def running_hashi(
     await standin.start()
     populate(standin)
     secret = secrets.token_hex(16)
-    env = EnvSettings(
-        SLACK_BOT_TOKEN=standin.bot_token,
-        SLACK_SIGNING_SECRET=secret,
-        HASHI_DATABASE_URL=database_url,
-        HASHI_SLACK_API_URL=standin.api_url,
-        HASHI_ANNOUNCE_CHANNEL=ANNOUNCE if announce else None,
-        HASHI_TIMEZONE=timezone,
-        HASHI_SLACK_TIMEOUT=slack_timeout,
-        HASHI_PLAYBOOKS_DIR=playbooks_dir,
-    )
+    values: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": standin.bot_token,
+        "SLACK_SIGNING_SECRET": secret,
+        "HASHI_DATABASE_URL": database_url,
+        "HASHI_SLACK_API_URL": standin.api_url,
+        "HASHI_ANNOUNCE_CHANNEL": ANNOUNCE if announce else None,
+        "HASHI_TIMEZONE": timezone,
+        "HASHI_SLACK_TIMEOUT": slack_timeout,
+        "HASHI_PLAYBOOKS_DIR": playbooks_dir,
+        **(environment or {}),
+    }
+    env = EnvSettings(**values)
     settings = Settings(env=env, team=team or TeamConfig())
     runtime = await build_runtime(settings)
-    web_app = build_web(app=runtime.app, store=runtime.store, signing_secret=secret, turns=runtime.turns)
+    web_app = build_web(
+        app=runtime.app,
+        store=runtime.store,
+        signing_secret=secret,
+        turns=runtime.turns,
+        alerts=runtime.alerts,
+    )
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
