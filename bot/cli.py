@@ -148,6 +148,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         signing_secret=settings.env.slack_signing_secret,
         turns=runtime.turns,
         github=runtime.github_webhook,
+        alerts=runtime.alerts,
     )
     log = logging.getLogger("hashi")
     try:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.incidents.outside import StatusPage, Tracker
     from bot.incidents.ports import Clock
     from bot.incidents.service import IncidentService
+    from bot.integrations.alerts import AlertIntake
     from bot.integrations.client import VendorClient
     from bot.integrations.github_webhook import GithubWebhook
     from bot.slack.gateway import SlackGateway
@@ -42,12 +43,14 @@ class Runtime:
     turns: AckFirst
     inbox: SlackInbox
     clock: Clock
+    alerts: AlertIntake
     vendor_clients: list[VendorClient] = dataclasses.field(default_factory=list)
     # POST /integrations/github, when follow-ups become GitHub issues.
     github_webhook: GithubWebhook | None = None
 
     async def close(self) -> None:
-        """Releases the database pool and the HTTP sessions."""
+        """Releases the database pool and the HTTP sessions (after the alerts' work in hand)."""
+        await self.alerts.idle()
         for vendor in self.vendor_clients:
             await vendor.close()
         await self.store.engine.dispose()
@@ -61,6 +64,7 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
     claims (HASHI_REPLICA_ID, else the given default, else the host name)."""
     from bot.incidents.ports import SystemClock
     from bot.incidents.service import IncidentService
+    from bot.integrations.alerts import DELIVERY_KIND, AlertIntake
     from bot.slack.app import build_app
     from bot.slack.gateway import SlackGateway, make_client
     from bot.slack.inbox import SlackInbox
@@ -114,6 +118,13 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         now=clock.now,
     )
     inbox = SlackInbox(deliveries)
+    alerts = AlertIntake(
+        token=settings.env.alert_token,
+        config=settings.team.integrations.alerts,
+        deliveries=deliveries,
+        receive=service.receive_alerts,
+    )
+    inbox.replayers[DELIVERY_KIND] = alerts.replay
     app = build_app(
         settings=settings, service=service, gateway=gateway, turns=turns, inbox=inbox, clock=clock
     )
@@ -140,6 +151,7 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         turns=turns,
         inbox=inbox,
         clock=clock,
+        alerts=alerts,
         vendor_clients=vendor_clients,
         github_webhook=github_webhook,
     )

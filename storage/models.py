@@ -248,3 +248,42 @@ class IncidentStats(SQLModel, table=True):
     # else mitigated, else resolved; NULL while it lasts).
     window_start_us: int = Field(sa_type=BigInteger)
     window_end_us: int | None = Field(default=None, sa_type=BigInteger)
+
+
+# Which incident an alert group (Alertmanager's or Grafana's groupKey) opened: a later notification of the
+# same group adds to that incident while it is open. The primary key makes two replicas, or two deliveries
+# racing, link one group to one incident; `group_key` is kept as sent, hashed into the key (it may be long).
+class AlertGroup(SQLModel, table=True):
+    __tablename__ = "alert_group"
+
+    source: str = Field(primary_key=True, max_length=32)
+    group_hash: str = Field(primary_key=True, max_length=64)
+    group_key: str = Field(sa_type=Text)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# A page sent (or to send) to PagerDuty's Events API for an incident: a trigger at declaration or on demand,
+# an acknowledge or resolve following Slack. Recorded in the transaction of the change that asked for it and
+# sent after the commit, so a failed or interrupted send is retried and never loses the incident;
+# `request_key` makes the same request, replayed, one page.
+class Page(SQLModel, table=True):
+    __tablename__ = "page"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "request_key", name="uq_page_request"),
+        Index("ix_page_pending", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    request_key: str = Field(max_length=255)
+    action: str = Field(max_length=16)  # trigger, acknowledge, resolve
+    target: str = Field(max_length=255)  # what was paged: "severity", "service:<name>", "user:<U…>"
+    dedup_key: str = Field(max_length=255)
+    requested_by: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=16)  # pending, sent, failed
+    attempts: int = Field(default=0)
+    error: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

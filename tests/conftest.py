@@ -36,6 +36,8 @@ TABLES = (
     "scheduled_reminder",
     "processed_delivery",
     "statuspage_incident",
+    "alert_group",
+    "page",
     "incident",
 )
 

@@ -154,9 +154,10 @@ class Part:
         incident_id: int,
         change: Callable[[Repository, Incident, ChangeEffects], Awaitable[None]],
         *,
-        actor: str,
+        actor: str | None,
     ) -> IncidentSnapshot:
-        """One change of an incident the actor may see, in one transaction, then shown in Slack."""
+        """One change of an incident the actor may see (None: Hashi itself), in one transaction, then shown
+        in Slack."""
         fx = ChangeEffects()
         async with self._write() as repo:
             row = await self._get(repo, incident_id, for_update=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from bot.incidents.model import (
 from bot.incidents.permissions import Act
 from bot.incidents.queries import snapshot_of
 from storage.models import Incident
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class Declaring(Part):
         self,
         *,
         title: str,
-        actor: str,
+        actor: str | None,
         severity: str | None = None,
         summary: str = "",
         services: Sequence[str] = (),
@@ -95,9 +96,12 @@ class Declaring(Part):
         lead: str | None = None,
         request_key: str | None = None,
         team_id: str | None = None,
+        also: Callable[[Repository, Incident], Awaitable[None]] | None = None,
     ) -> RoomSetup:
-        """Records a new incident, then opens its Slack room; a repeated request_key returns the first one."""
-        await self.parts.access.authorize(Act.DECLARE, actor=actor)
+        """Records a new incident, then opens its Slack room; a repeated request_key returns the first one.
+        `actor` None is Hashi itself (an alert); `also` writes more of the declaration in its transaction."""
+        if actor is not None:
+            await self.parts.access.authorize(Act.DECLARE, actor=actor)
         title = clean(title).strip()
         if not title:
             raise InvalidInput(Msg("errors.title_missing"))
@@ -157,7 +161,10 @@ class Declaring(Part):
                         text=Msg("timeline.lead", user=lead),
                         data={"user": lead},
                     )
-                await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
+                if actor is not None:
+                    await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
+                if also is not None:
+                    await also(repo, incident)
                 await self.parts.checklists.start_playbooks(
                     repo, incident, self.parts.checklists.applicable(incident), actor=actor, fx=None
                 )

@@ -65,6 +65,12 @@ def without_invisible(text: str) -> str:
     return _JOINER.sub("", _INVISIBLE.sub("", text))
 
 
+def without_mentions(text: str) -> str:
+    """Text from outside Slack with its mention syntax taken apart (`<@U123>` → `@U123`), so no rendering
+    that keeps people's own mentions can ping anyone for it."""
+    return _MENTION.sub(lambda found: found.group(0)[1:-1], text)
+
+
 def escape_mrkdwn(text: str, *, keep_mentions: bool = False) -> str:
     """Escapes `&`, `<` and `>` so user text shows as typed in Slack mrkdwn and never mentions or links, and
     drops the characters that reorder or hide text (without_invisible).

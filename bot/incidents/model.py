@@ -64,6 +64,8 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     PARTICIPANT = "participant"
     STATUSPAGE = "statuspage"
+    ALERT = "alert"
+    PAGE = "page"
 
 
 DEFAULT_SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.access import Access, may_see
+from bot.incidents.alerts import Alerting
 from bot.incidents.checklists import Checklists
 from bot.incidents.core import LEAD_ROLE, Core, IncidentConfig, Parts, clean
 from bot.incidents.declaring import SETUP_IN_PROGRESS, SETUP_STEPS, Declaring, RoomSetup
@@ -122,6 +123,8 @@ class IncidentService:
         self.status_pages = StatusPages(core, page=status_page, components=components)
         self.refresh_due_reminders = parts.scheduler.refresh_due_reminders
         self.cadence = parts.scheduler.cadence
+        # Alerts in
+        self.receive_alerts = Alerting(core).receive_alerts
 
     @property
     def config(self) -> IncidentConfig:

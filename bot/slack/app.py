@@ -21,6 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
+from bot.integrations.alerts import AlertIntake
 from bot.integrations.github_webhook import PATH as GITHUB_PATH
 from bot.integrations.github_webhook import GithubWebhook
 from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
@@ -110,9 +111,11 @@ def build_web(
     turns: AckFirst,
     signing_secret: str | None = None,
     github: GithubWebhook | None = None,
+    alerts: AlertIntake | None = None,
 ) -> web.Application:
-    """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics, and POST /integrations/github when
-    follow-ups become GitHub issues."""
+    """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics, the alert webhooks
+    (POST /alerts/alertmanager, POST /alerts/grafana), and POST /integrations/github when follow-ups become
+    GitHub issues."""
 
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
@@ -182,6 +185,8 @@ def build_web(
     web_app.router.add_get("/metrics", metrics)
     if github is not None:
         web_app.router.add_post(GITHUB_PATH, github.receive)
+    if alerts is not None:
+        alerts.routes(web_app)
     return web_app
 
 

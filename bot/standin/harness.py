@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +57,11 @@ class Hashi:
             seen = count
             await asyncio.sleep(quiet)
 
+    @property
+    def base(self) -> str:
+        """The app's HTTP root (where /alerts/… and /metrics are served)."""
+        return self.url.removesuffix("/slack/events")
+
     def channel_named(self, prefix: str) -> str | None:
         """The id of the first stand-in channel whose name starts with `prefix`."""
         return next((c.id for c in self.standin.channels.values() if c.name.startswith(prefix)), None)
@@ -98,10 +103,10 @@ async def running_hashi(
     slack_timeout: float = 10.0,
     playbooks_dir: str | None = None,
     rate_limits: RateLimits | bool = True,
-    extra_env: dict[str, str] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Hashi]:
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards;
-    `extra_env` adds environment settings by name (an integration's secrets and its stand-in's URL)."""
+    `environment` adds environment settings by name (an integration's token and base URL)."""
     from bot.runtime import build_runtime  # the composition root, as `hashi serve` uses it
     from bot.slack.app import build_web
 
@@ -109,7 +114,7 @@ async def running_hashi(
     await standin.start()
     populate(standin)
     secret = secrets.token_hex(16)
-    named: dict[str, Any] = {
+    values: dict[str, Any] = {
         "SLACK_BOT_TOKEN": standin.bot_token,
         "SLACK_SIGNING_SECRET": secret,
         "HASHI_DATABASE_URL": database_url,
@@ -118,9 +123,9 @@ async def running_hashi(
         "HASHI_TIMEZONE": timezone,
         "HASHI_SLACK_TIMEOUT": slack_timeout,
         "HASHI_PLAYBOOKS_DIR": playbooks_dir,
-        **(extra_env or {}),  # the integrations' secrets and base URLs (HASHI_GITHUB_TOKEN, …)
+        **(environment or {}),
     }
-    env = EnvSettings(**named)
+    env = EnvSettings(**values)
     settings = Settings(env=env, team=team or TeamConfig())
     runtime = await build_runtime(settings)
     web_app = build_web(
@@ -128,6 +133,7 @@ async def running_hashi(
         store=runtime.store,
         signing_secret=secret,
         turns=runtime.turns,
+        alerts=runtime.alerts,
         github=runtime.github_webhook,
     )
     runner = web.AppRunner(web_app, access_log=None)

@@ -73,7 +73,7 @@ async def with_github(tmp_path: Path, slack_spec: ApiSpec, github: GithubStandIn
         database_url=f"sqlite:///{tmp_path / 'hashi.db'}",
         spec=slack_spec,
         team=team,
-        extra_env=_github_env(github),
+        environment=_github_env(github),
     ) as hashi:
         yield hashi
         assert hashi.standin.rejections == [], "a Web API call broke Slack's published spec"
@@ -230,7 +230,7 @@ async def test_jira_issues_are_filed_and_sync_marks_done_what_jira_finished(
     )
     env = _jira_env(jira)
     async with running_hashi(
-        database_url=f"sqlite:///{tmp_path / 'hashi.db'}", spec=slack_spec, team=team, extra_env=env
+        database_url=f"sqlite:///{tmp_path / 'hashi.db'}", spec=slack_spec, team=team, environment=env
     ) as hashi:
         room = await _declare(hashi)
         await hashi.driver.command("followup 監視を追加する <@U0BOB>", user_id=ALICE, channel_id=room)

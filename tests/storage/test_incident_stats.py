@@ -122,6 +122,8 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
                 await conn.execute(text(f"ALTER TABLE processed_delivery DROP COLUMN {column}"))
             await conn.execute(text("ALTER TABLE participant DROP COLUMN left_at"))  # 0008
             await conn.execute(text("ALTER TABLE incident DROP COLUMN setup_claimed_by"))  # 0009
+            await conn.execute(text("DROP TABLE page"))  # 0012
+            await conn.execute(text("DROP TABLE alert_group"))
             await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     finally:
         await upgrade(store.engine)

@@ -1,7 +1,7 @@
 """follow-ups' tickets (GitHub Issues or Jira) and each incident's Statuspage incident
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-07 18:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
