@@ -179,6 +179,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 summary=summary,
                 override_gates=True,
             )
+            if deps.service.status_pages.page is not None and await deps.service.status_pages.published(
+                incident_id=incident_id
+            ):
+                return blocks.statuspage_confirm_blocks(
+                    incident_id=incident_id, status=Status.RESOLVED.value, message=summary, lang=lang
+                )
             return t("actions.resolved_anyway", lang, id=incident_id)
 
         await run(body, respond, work)
