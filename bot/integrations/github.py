@@ -11,7 +11,7 @@ from bot.incidents.escaping import escape_github
 from bot.incidents.outside import Ticket, TicketDraft
 from bot.integrations.client import VendorClient, VendorError
 from bot.integrations.config import VendorAccess
-from bot.integrations.outcomes import outside_error
+from bot.integrations.outcomes import call_for_port
 
 TOKEN = "HASHI_GITHUB_TOKEN"
 WEBHOOK_SECRET = "HASHI_GITHUB_WEBHOOK_SECRET"
@@ -69,21 +69,16 @@ class GithubIssues:
 
     async def file_ticket(self, *, draft: TicketDraft) -> Ticket:
         """Opens an issue; its key is the issue number."""
-        try:
-            answer = await self.client.call(
-                "issues/create",
-                "POST",
-                f"/repos/{self.repo}/issues",
-                json_body={"title": " ".join(draft.title.split()), "body": issue_body(draft)},
-            )
-        except VendorError as exc:
-            raise outside_error(exc) from exc
+        answer = await call_for_port(
+            self.client,
+            "issues/create",
+            "POST",
+            f"/repos/{self.repo}/issues",
+            json_body={"title": " ".join(draft.title.split()), "body": issue_body(draft)},
+        )
         return Ticket(key=str(answer.body["number"]), url=str(answer.body["html_url"]))
 
     async def is_closed(self, *, key: str) -> bool:
         """Whether the issue is closed."""
-        try:
-            answer = await self.client.call("issues/get", "GET", f"/repos/{self.repo}/issues/{key}")
-        except VendorError as exc:
-            raise outside_error(exc) from exc
+        answer = await call_for_port(self.client, "issues/get", "GET", f"/repos/{self.repo}/issues/{key}")
         return bool(answer.body.get("state") == "closed")

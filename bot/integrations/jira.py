@@ -7,9 +7,9 @@ import base64
 from typing import Any
 
 from bot.incidents.outside import Ticket, TicketDraft
-from bot.integrations.client import VendorClient, VendorError
+from bot.integrations.client import VendorClient
 from bot.integrations.config import VendorAccess
-from bot.integrations.outcomes import outside_error
+from bot.integrations.outcomes import call_for_port
 
 EMAIL, TOKEN = "HASHI_JIRA_EMAIL", "HASHI_JIRA_TOKEN"
 ISSUE_TYPE = "Task"
@@ -61,23 +61,17 @@ class JiraIssues:
             "summary": " ".join(draft.title.split())[:255],
             "description": description(draft),
         }
-        try:
-            answer = await self.client.call(
-                "createIssue", "POST", "/rest/api/3/issue", json_body={"fields": fields}
-            )
-        except VendorError as exc:
-            raise outside_error(exc) from exc
+        answer = await call_for_port(
+            self.client, "createIssue", "POST", "/rest/api/3/issue", json_body={"fields": fields}
+        )
         key = str(answer.body["key"])
         return Ticket(key=key, url=f"{self.site}/browse/{key}")
 
     async def is_closed(self, *, key: str) -> bool:
         """Whether the issue's status is in the Done category."""
-        try:
-            answer = await self.client.call(
-                "getIssue", "GET", f"/rest/api/3/issue/{key}", params={"fields": "status"}
-            )
-        except VendorError as exc:
-            raise outside_error(exc) from exc
+        answer = await call_for_port(
+            self.client, "getIssue", "GET", f"/rest/api/3/issue/{key}", params={"fields": "status"}
+        )
         status = (answer.body.get("fields") or {}).get("status") or {}
         category = status.get("statusCategory") or {}
         return str(category.get("key", "")).lower() in DONE_CATEGORIES

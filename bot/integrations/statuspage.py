@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.incidents.outside import PageIncident
-from bot.integrations.client import VendorClient, VendorError
+from bot.integrations.client import VendorClient
 from bot.integrations.config import VendorAccess
-from bot.integrations.outcomes import outside_error
+from bot.integrations.outcomes import call_for_port
 
 API_KEY = "HASHI_STATUSPAGE_API_KEY"
 MAX_NAME = 255
@@ -45,15 +45,13 @@ class Statuspage:
             "component_ids": list(components),
             "components": dict(components),
         }
-        try:
-            answer = await self.client.call(
-                "incidents/create",
-                "POST",
-                f"/pages/{self.page_id}/incidents",
-                json_body={"incident": incident},
-            )
-        except VendorError as exc:
-            raise outside_error(exc) from exc
+        answer = await call_for_port(
+            self.client,
+            "incidents/create",
+            "POST",
+            f"/pages/{self.page_id}/incidents",
+            json_body={"incident": incident},
+        )
         return PageIncident(id=str(answer.body["id"]), shortlink=str(answer.body.get("shortlink") or ""))
 
     async def update_incident(
@@ -61,12 +59,10 @@ class Statuspage:
     ) -> None:
         """Posts an incident update (status and message) and sets the components."""
         incident = {"status": status, "body": body, "components": dict(components)}
-        try:
-            await self.client.call(
-                "incidents/update",
-                "PATCH",
-                f"/pages/{self.page_id}/incidents/{page_incident_id}",
-                json_body={"incident": incident},
-            )
-        except VendorError as exc:
-            raise outside_error(exc) from exc
+        await call_for_port(
+            self.client,
+            "incidents/update",
+            "PATCH",
+            f"/pages/{self.page_id}/incidents/{page_incident_id}",
+            json_body={"incident": incident},
+        )

@@ -311,24 +311,8 @@ def _page_number(body: dict[str, Any]) -> int:
     return max(1, min(id_number(value) or 1, 100_000))
 
 
-def _statuspage_request(value: Any) -> tuple[int, Status] | None:
-    """(incident id, status) from an "Update the status page" button's value, or None when it is not one."""
-    try:
-        asked = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    if not isinstance(asked, dict):
-        return None
-    incident_id = id_number(str(asked.get("id", "")))
-    try:
-        status = Status(str(asked.get("status")))
-    except ValueError:
-        return None
-    return (incident_id, status) if incident_id is not None else None
-
-
-def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
-    """(incident id, when, summary) from a "Resolve anyway" button's value, or None when it is not one."""
+def _button_request(value: Any) -> tuple[int, dict[str, Any]] | None:
+    """(incident id, the rest) from a confirmation button's JSON value, or None when it is not one."""
     try:
         asked = json.loads(value) if isinstance(value, str) else None
     except ValueError:
@@ -336,6 +320,26 @@ def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
     incident_id = id_number(str(asked.get("id", ""))) if isinstance(asked, dict) else None
     if not isinstance(asked, dict) or incident_id is None:
         return None
+    return incident_id, asked
+
+
+def _statuspage_request(value: Any) -> tuple[int, Status] | None:
+    """(incident id, status) from an "Update the status page" button's value, or None when it is not one."""
+    found = _button_request(value)
+    if found is None:
+        return None
+    try:
+        return found[0], Status(str(found[1].get("status")))
+    except ValueError:
+        return None
+
+
+def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
+    """(incident id, when, summary) from a "Resolve anyway" button's value, or None when it is not one."""
+    found = _button_request(value)
+    if found is None:
+        return None
+    incident_id, asked = found
     at = None
     if asked.get("at") is not None:
         try:
