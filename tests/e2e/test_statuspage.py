@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.integrations.config import IntegrationsConfig, StatuspageConfig
+from bot.reports.export import export_json
 from bot.settings import TeamConfig
 from bot.slack.ids import Action, Block
 from bot.standin.harness import ALICE, BOB, Hashi, running_hashi
@@ -142,10 +143,13 @@ async def test_publish_update_after_confirmation_and_resolve_restores_the_compon
     assert len(statuspage.calls_to("PATCH", "/v1/pages/{page_id}/incidents/{incident_id}")) == 2
 
     snap = await hashi.runtime.service.snapshot(incident_id=1)
-    assert snap.statuspage is not None and (snap.statuspage.status, snap.statuspage.pending) == (
-        "resolved",
-        False,
-    )
+    assert export_json(snap)["statuspage"] == {
+        "id": public.id,
+        "url": f"https://stspg.io/{public.id}",
+        "status": "resolved",
+        "components": ["cmpcheckout"],
+        "pending": False,
+    }
 
 
 async def test_a_private_incident_is_never_published(hashi: Hashi, statuspage: StatuspageStandIn) -> None:
@@ -181,3 +185,31 @@ async def test_a_statuspage_outage_is_retried_and_nothing_is_sent_twice(
     assert len(statuspage.incidents) == 1
     assert await pages.send_pending() == 0
     assert statuspage.components["cmpsearch"]["status"] == "major_outage"
+
+
+async def test_the_cards_status_menu_asks_too_and_an_empty_message_is_refused(
+    hashi: Hashi, statuspage: StatuspageStandIn
+) -> None:
+    room = await _declare_in_modal(hashi, "Search slow", services="search", private=False)
+    await _say(hashi, "statuspage publish Search is slow for some customers.", BOB, room)
+    before = len(hashi.standin.responses)
+    await hashi.driver.click(
+        user_id=BOB, channel_id=room, message=hashi.card(room), action_id=Action.STATUS, value="identified"
+    )
+    shown = await hashi.eventually(
+        lambda: [m for m in hashi.standin.responses[before:] if Action.STATUSPAGE_UPDATE in json.dumps(m)],
+        what="the confirmation",
+    )
+    confirm = {"ts": "0", **shown[-1]}
+    before = len(hashi.standin.responses)
+    await hashi.driver.click(
+        user_id=BOB, channel_id=room, message=confirm, action_id=Action.STATUSPAGE_UPDATE
+    )
+    refused = await hashi.eventually(lambda: hashi.standin.responses[before:], what="the refusal")
+    assert "Say what customers should read" in json.dumps(refused)
+    assert statuspage.calls_to("PATCH", "/v1/pages/{page_id}/incidents/{incident_id}") == []
+    edited = _edited(confirm, "We found the cause: a slow index.")
+    await hashi.driver.click(user_id=BOB, channel_id=room, message=edited, action_id=Action.STATUSPAGE_UPDATE)
+    await hashi.settle()
+    (public,) = statuspage.incidents.values()
+    assert (public.status, public.updates[-1]["body"]) == ("identified", "We found the cause: a slow index.")

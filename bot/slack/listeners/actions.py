@@ -18,7 +18,13 @@ from bot.slack import blocks
 from bot.slack.ids import Action, Field
 from bot.slack.ids import Block as BlockId
 from bot.slack.listeners.context import Deps
-from bot.slack.listeners.replies import Reply, export_postmortem, home_page, list_page
+from bot.slack.listeners.replies import (
+    Reply,
+    export_postmortem,
+    home_page,
+    list_page,
+    statuspage_confirmation,
+)
 from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
 
 log = logging.getLogger(__name__)
@@ -129,7 +135,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             except ValueError:
                 return t("actions.unknown_status", lang, value=blocks.user_text(value, limit=40))
             await deps.service.set_status(incident_id=incident_id, status=status, actor=body["user"]["id"])
-            return None
+            return await statuspage_confirmation(
+                deps, incident_id=incident_id, status=status, message="", lang=lang
+            )
 
         await run(body, respond, work)
 
@@ -179,13 +187,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 summary=summary,
                 override_gates=True,
             )
-            if deps.service.status_pages.page is not None and await deps.service.status_pages.published(
-                incident_id=incident_id
-            ):
-                return blocks.statuspage_confirm_blocks(
-                    incident_id=incident_id, status=Status.RESOLVED.value, message=summary, lang=lang
-                )
-            return t("actions.resolved_anyway", lang, id=incident_id)
+            confirm = await statuspage_confirmation(
+                deps, incident_id=incident_id, status=Status.RESOLVED, message=summary, lang=lang
+            )
+            return confirm or t("actions.resolved_anyway", lang, id=incident_id)
 
         await run(body, respond, work)
 

@@ -20,7 +20,14 @@ from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.model import Milestone, Status
 from bot.slack import blocks
 from bot.slack.listeners.context import Deps
-from bot.slack.listeners.replies import Reply, export_postmortem, list_page, show_checklist, show_stats
+from bot.slack.listeners.replies import (
+    Reply,
+    export_postmortem,
+    list_page,
+    show_checklist,
+    show_stats,
+    statuspage_confirmation,
+)
 from bot.slack.parse import ParseError, parse_command, usage_text
 
 log = logging.getLogger(__name__)
@@ -133,19 +140,8 @@ async def _status(c: cmd.SetStatus, where: Invocation, deps: Deps) -> Reply:
         at=c.at,
         message=c.message,
     )
-    return await _statuspage_confirmation(incident_id, c.status, c.message, where, deps)
-
-
-async def _statuspage_confirmation(
-    incident_id: int, status: Status, message: str, where: Invocation, deps: Deps
-) -> Reply:
-    """When the incident is on the public status page, asks to confirm its update with the message."""
-    if deps.service.status_pages.page is None:
-        return None
-    if not await deps.service.status_pages.published(incident_id=incident_id):
-        return None
-    return blocks.statuspage_confirm_blocks(
-        incident_id=incident_id, status=status.value, message=message, lang=await where.language()
+    return await statuspage_confirmation(
+        deps, incident_id=incident_id, status=c.status, message=c.message, lang=await where.language()
     )
 
 
@@ -210,7 +206,9 @@ async def _resolve(c: cmd.Resolve, where: Invocation, deps: Deps) -> Reply:
         return blocks.gate_blocks(
             incident_id=incident_id, items=exc.items, summary=c.summary, at=c.at, lang=await where.language()
         )
-    return await _statuspage_confirmation(incident_id, Status.RESOLVED, c.summary, where, deps)
+    return await statuspage_confirmation(
+        deps, incident_id=incident_id, status=Status.RESOLVED, message=c.summary, lang=await where.language()
+    )
 
 
 async def _reopen(c: cmd.Reopen, where: Invocation, deps: Deps) -> Reply:

@@ -13,11 +13,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.i18n import LANGUAGES, Lang, Msg, t
 from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
+from bot.incidents.model import Status
 from bot.incidents.times import TimeParseError, parse_time, zone
 from bot.slack import blocks
 from bot.slack.ids import Block, Field, View
 from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
+from bot.slack.listeners.replies import statuspage_confirmation
 from bot.slack.parse import (
     MAX_SERVICES,
     MAX_TEXT,
@@ -175,6 +177,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
         try:
             incident_id = await visible_incident(view, user_id)
             await deps.service.resolve(incident_id=incident_id, actor=user_id, at=at, summary=summary)
+            confirm = await statuspage_confirmation(
+                deps, incident_id=incident_id, status=Status.RESOLVED, message=summary, lang=lang
+            )
+            if isinstance(confirm, list) and (
+                room := (await deps.service.snapshot(incident_id=incident_id, timeline=False)).channel_id
+            ):
+                await deps.gateway.post_ephemeral(
+                    channel_id=room,
+                    user_id=user_id,
+                    text=t("slack.statuspage.fallback", lang, id=incident_id),
+                    extra_blocks=confirm,
+                )
         except RequiredItemsOpen as exc:
             snap = await deps.service.snapshot(incident_id=incident_id, timeline=False)
             gate = blocks.gate_blocks(
