@@ -237,6 +237,7 @@ async def repair_loop(service: IncidentService, *, lease: int, started: datetime
             await service.refresh_due_reminders()
             await service.effects.show_pending()  # what a crash or a Slack failure left unshown
             await service.follow_private_rooms()  # who left a private room while no replica listened
+            await service.send_due_pages()  # pages PagerDuty did not take yet (down, 429), or a crash left
         except Exception:  # a failed pass (database restarting, Slack down) is tried again next time
             log.exception("repair pass failed")
         await asyncio.sleep(interval)

@@ -45,6 +45,10 @@ class Runtime:
     async def close(self) -> None:
         """Releases the database pool and the HTTP session (after the alerts' work in hand)."""
         await self.alerts.idle()
+        await self.service.paging.idle()
+        pager = self.service.paging.pager
+        if pager is not None:
+            await pager.close()
         await self.store.engine.dispose()
         session = getattr(self.gateway.client, "session", None)
         if session is not None and not session.closed:
@@ -87,12 +91,20 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         language=settings.team.workspace_language,
     )
     owner = settings.env.replica_id or replica or socket.gethostname()
+    pager = None
+    pagerduty = settings.integration("pagerduty")
+    if pagerduty is not None and not pagerduty.missing():
+        from bot.integrations.pagerduty import ROUTING_KEY, PagerdutyPager
+        from bot.integrations.registry import client_for
+
+        pager = PagerdutyPager(client=client_for(pagerduty), routing_key=pagerduty.secret(ROUTING_KEY))
     service = IncidentService(
         store=store,
         chat=gateway,
         clock=clock,
         config=dataclasses.replace(settings.incident_config(), replica=owner),
         directory=gateway,
+        pager=pager,
     )
     deliveries = DeliveryLog(
         store,

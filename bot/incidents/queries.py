@@ -17,6 +17,7 @@ from bot.incidents.model import (
     IncidentSnapshot,
     Milestone,
     Milestones,
+    PageView,
     Status,
     TimelineEntry,
 )
@@ -86,6 +87,7 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
     people = await repo.participants(incident_id=row.id)
     items = await repo.checklist_items(incident_id=row.id)
     followups = await repo.followups(incident_id=row.id)
+    pages = await repo.pages(incident_id=row.id)
     severity_kinds = (EventKind.DECLARED.value, EventKind.SEVERITY.value)
     changes = sorted(
         (e for e in events if e["kind"] in severity_kinds), key=lambda e: (e["recorded_at"], e["id"])
@@ -130,6 +132,20 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
         ),
         followups=tuple(
             FollowupView(text=f.text, owner=f.owner, done=f.done, created_at=f.created_at) for f in followups
+        ),
+        pages=tuple(
+            PageView(
+                action=p.action,
+                target=p.target,
+                dedup_key=p.dedup_key,
+                status=p.status,
+                attempts=p.attempts,
+                error=p.error,
+                requested_by=p.requested_by,
+                created_at=p.created_at,
+                sent_at=p.sent_at,
+            )
+            for p in pages
         ),
         severity_history=history,
         status_updated_at=max(updates, default=None),

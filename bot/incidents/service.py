@@ -11,11 +11,12 @@ from __future__ import annotations
 from bot.incidents.access import Access, may_see
 from bot.incidents.alerts import Alerting
 from bot.incidents.checklists import Checklists
-from bot.incidents.core import LEAD_ROLE, Core, IncidentConfig, Parts, clean
+from bot.incidents.core import LEAD_ROLE, Core, IncidentConfig, PagingPolicy, Parts, clean
 from bot.incidents.declaring import SETUP_IN_PROGRESS, SETUP_STEPS, Declaring, RoomSetup
 from bot.incidents.effects import Effects
 from bot.incidents.lifecycle import Lifecycle
-from bot.incidents.ports import Chat, Clock, Directory
+from bot.incidents.paging import Paging
+from bot.incidents.ports import Chat, Clock, Directory, Pager
 from bot.incidents.reading import Reading
 from bot.incidents.scheduler import Scheduler
 from bot.incidents.timeline import Timeline
@@ -27,6 +28,7 @@ __all__ = [
     "SETUP_STEPS",
     "IncidentConfig",
     "IncidentService",
+    "PagingPolicy",
     "RoomSetup",
     "clean",
     "may_see",
@@ -44,9 +46,12 @@ class IncidentService:
         clock: Clock,
         config: IncidentConfig,
         directory: Directory | None = None,
+        pager: Pager | None = None,
     ) -> None:
         self._store = store
-        self._core = core = Core(store=store, chat=chat, clock=clock, config=config, directory=directory)
+        self._core = core = Core(
+            store=store, chat=chat, clock=clock, config=config, directory=directory, pager=pager
+        )
         parts = core.parts = Parts(
             access=Access(core),
             reading=Reading(core),
@@ -55,6 +60,7 @@ class IncidentService:
             timeline=Timeline(core),
             checklists=Checklists(core),
             scheduler=Scheduler(core),
+            paging=Paging(core),
         )
         core.effects = Effects(
             store=store,
@@ -105,6 +111,10 @@ class IncidentService:
         self.reconcile_reminders = parts.scheduler.reconcile_reminders
         self.refresh_due_reminders = parts.scheduler.refresh_due_reminders
         self.cadence = parts.scheduler.cadence
+        # Pages out
+        self.page = parts.paging.page
+        self.send_due_pages = parts.paging.send_due
+        self.paging = parts.paging
         # Alerts in
         self.receive_alerts = Alerting(core).receive_alerts
 

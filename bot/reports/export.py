@@ -23,7 +23,7 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
             }
         )
     timeline = sorted(snap.timeline, key=lambda e: (e.at, e.recorded_at))
-    return {
+    exported: dict[str, Any] = {
         "id": snap.id,
         "title": snap.title,
         "severity": snap.severity,
@@ -47,3 +47,19 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
         "checklists": [{"playbook": name, "items": items} for name, items in playbooks.items()],
         "followups": [{"text": f.text, "owner": f.owner, "done": f.done} for f in snap.followups],
     }
+    if snap.pages:
+        exported["pages"] = [
+            {
+                "action": p.action,
+                "target": p.target,
+                "dedup_key": p.dedup_key,
+                "status": p.status,
+                "attempts": p.attempts,
+                "error": p.error or None,
+                "requested_by": p.requested_by,
+                "created_at": iso_utc(p.created_at),
+                "sent_at": iso_utc(p.sent_at),
+            }
+            for p in snap.pages
+        ]
+    return exported

@@ -206,6 +206,9 @@ def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: 
     progress = checklist_progress(incident, lang)
     if progress:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=progress)]))
+    paging = paging_line(incident, lang)
+    if paging:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=paging)]))
     blocks.append(
         ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=card_buttons(incident, severities, lang))
     )
@@ -253,6 +256,22 @@ def card_buttons(incident: IncidentSnapshot, severities: Sequence[str], lang: La
         export,
     ]
     return buttons
+
+
+def paging_line(incident: IncidentSnapshot, lang: Lang) -> str:
+    """The card's line about PagerDuty: the pages that went out, and any that failed or are being retried."""
+    if not incident.pages:
+        return ""
+    triggers = [p for p in incident.pages if p.action == "trigger"]
+    sent = sum(1 for p in triggers if p.status == "sent")
+    parts = [t("slack.card.pages_sent", lang, count=sent)] if sent else []
+    for page in incident.pages:
+        if page.error and page.status != "sent":
+            key = "slack.card.page_failed" if page.status == "failed" else "slack.card.page_retrying"
+            parts.append(
+                t(key, lang, action=page.action, error=escape_mrkdwn(plain_excerpt(page.error, 200)))
+            )
+    return " · ".join(parts)
 
 
 def change_text(incident: IncidentSnapshot, change: TimelineEntry, lang: Lang) -> str:
