@@ -312,7 +312,7 @@ def announcement_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str
         ref=incident_ref(incident),
         severity=escape_mrkdwn(incident.severity),
         title=user_text(incident.title, limit=500),
-        by=mention(incident.declared_by, lang),
+        by=mention(incident.declared_by, lang) if incident.declared_by else t("slack.by_alert", lang),
         channel=channel,
     )
     return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -168,3 +169,23 @@ def _due(page: dict[str, Any]) -> bool:
 
     created = datetime.fromisoformat(page["created_at"])
     return datetime.now(UTC) > created + RETRY_BASE + timedelta(seconds=2)
+
+
+async def test_a_private_incidents_page_says_nothing_private(paged: tuple[Hashi, PagerdutyStandIn]) -> None:
+    hashi, pagerduty = paged
+    await hashi.runtime.service.declare(
+        title="Payroll export leaked", actor=ALICE, severity="SEV1", services=["payroll"], private=True
+    )
+    await hashi.eventually(lambda: pagerduty.events("trigger"), what="the trigger")
+    trigger = pagerduty.events("trigger")[0]
+    assert trigger["payload"]["summary"] == "INC-1 [SEV1] private incident"
+    assert "payroll" not in json.dumps(trigger).lower() and "leaked" not in json.dumps(trigger)
+
+
+async def test_paging_without_pagerduty_says_how_to_set_it_up(hashi: Hashi) -> None:
+    room = await _declare(hashi, "SEV2 Queue stuck")
+    sent = await hashi.driver.command("page checkout", user_id=BOB, channel_id=room)
+    await hashi.settle()
+    assert "[integrations.pagerduty]" in " ".join(hashi.ephemeral_texts(sent.response_url))
+    timeline = export_json(await hashi.runtime.service.snapshot(incident_id=1))["timeline"]
+    assert not [e for e in timeline if e["kind"] == "page"]
