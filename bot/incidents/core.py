@@ -177,7 +177,10 @@ class Part:
             row = await self._get(repo, incident_id, for_update=True)
             await self._visible(repo, row, actor)
             acknowledged, resolved = row.acknowledged_at is not None, row.status == Status.RESOLVED.value
+            severity = row.severity
             await change(repo, row, fx)
+            if row.severity != severity:  # raised to a severity that pages: as if declared at it (once)
+                fx.pages += await self.parts.paging.on_declared(repo, row)
             # The pager follows Slack: an incident just acknowledged or resolved there is so at the pager.
             if not acknowledged and row.acknowledged_at is not None:
                 fx.pages += await self.parts.paging.follow(repo, row, action="acknowledge")

@@ -48,7 +48,8 @@ class Paging(Part):
         return self._core.pager is not None
 
     async def on_declared(self, repo: Repository, row: Incident) -> int:
-        """The trigger a declaration asks for by its severity or services (0 or 1 page recorded)."""
+        """The trigger a declaration asks for by its severity or services, or a change to a severity that
+        pages (0 or 1 page recorded: one such trigger per incident)."""
         policy = self.config.paging
         if not self.enabled or policy is None:
             return 0

@@ -199,6 +199,11 @@ async def test_without_the_token_or_with_a_bad_payload_nothing_happens(hashi: Ha
             assert answer.status == 400
     assert await _incident_count(hashi) == 0
     assert await hashi.runtime.inbox.deliveries.pending_count() == 0
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hashi.base}/metrics") as answer:
+            metrics = await answer.text()
+    assert 'hashi_alert_deliveries_total{outcome="unauthorized",source="alertmanager"}' in metrics
+    assert 'hashi_alert_deliveries_total{outcome="invalid",source="grafana"}' in metrics
 
 
 async def test_an_alert_recorded_before_a_crash_is_resumed_once(hashi: Hashi) -> None:

@@ -116,12 +116,20 @@ async def test_page_on_demand_and_what_is_refused(paged: tuple[Hashi, PagerdutyS
     assert by_user["payload"]["custom_details"]["page_user"] == "U0BOB"
     assert by_user["payload"]["custom_details"]["requested_by"] == ALICE
 
+    # Raised to SEV1 (a severity that pages), it pages as a SEV1 declaration would, once.
+    await hashi.driver.command("sev SEV1 Spreading", user_id=ALICE, channel_id=room)
+    await hashi.driver.command("sev SEV2", user_id=ALICE, channel_id=room)
+    await hashi.driver.command("sev SEV1", user_id=ALICE, channel_id=room)
+    await hashi.eventually(lambda: len(pagerduty.events("trigger")) == 3, what="the severity's trigger")
+    await hashi.settle()
+    assert [e["dedup_key"] for e in pagerduty.events("trigger")].count("hashi-inc-1") == 1
+
     bad = await hashi.driver.command("page !!!", user_id=ALICE, channel_id=room)
     nobody = await hashi.driver.command("page", user_id=ALICE, channel_id=room)
     await hashi.settle()
     assert "メンションでもサービス名でもありません" in " ".join(hashi.ephemeral_texts(bad.response_url))
     assert "誰を呼び出しますか" in " ".join(hashi.ephemeral_texts(nobody.response_url))
-    assert len(pagerduty.events()) == 2
+    assert len(pagerduty.events()) == 3
     timeline = export_json(await hashi.runtime.service.snapshot(incident_id=1))["timeline"]
     assert sorted(e["text"] for e in timeline if e["kind"] == "page") == [
         "Paged <@U0BOB> through PagerDuty",
