@@ -252,6 +252,7 @@ async def repair_loop(service: IncidentService, *, lease: int, started: datetime
             await service.status_pages.send_pending()  # status page updates Statuspage did not take yet
             await service.effects.show_pending()  # what a crash or a Slack failure left unshown
             await service.follow_private_rooms()  # who left a private room while no replica listened
+            await service.send_due_pages()  # pages PagerDuty did not take yet (down, 429), or a crash left
         except Exception:  # a failed pass (database restarting, Slack down) is tried again next time
             log.exception("repair pass failed")
         await asyncio.sleep(interval)

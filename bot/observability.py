@@ -40,3 +40,9 @@ INTEGRATION_LATENCY = Histogram(
     ["vendor", "method"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+ALERT_DELIVERIES = Counter(
+    "hashi_alert_deliveries_total",
+    "Alert webhook deliveries, by source (alertmanager, grafana) and outcome (accepted, duplicate, "
+    "unauthorized, invalid)",
+    ["source", "outcome"],
+)

@@ -51,6 +51,10 @@ class Runtime:
     async def close(self) -> None:
         """Releases the database pool and the HTTP sessions (after the alerts' work in hand)."""
         await self.alerts.idle()
+        await self.service.paging.idle()
+        pager = self.service.paging.pager
+        if pager is not None:
+            await pager.close()
         for vendor in self.vendor_clients:
             await vendor.close()
         await self.store.engine.dispose()
@@ -99,6 +103,13 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
     tracker = followups_tracker(settings, vendor_clients)
     status_page = public_status_page(settings, vendor_clients)
     statuspage_config = settings.team.integrations.statuspage
+    pager = None
+    pagerduty = settings.integration("pagerduty")
+    if pagerduty is not None and not pagerduty.missing():
+        from bot.integrations.pagerduty import ROUTING_KEY, PagerdutyPager
+        from bot.integrations.registry import client_for
+
+        pager = PagerdutyPager(client=client_for(pagerduty), routing_key=pagerduty.secret(ROUTING_KEY))
     service = IncidentService(
         store=store,
         chat=gateway,
@@ -110,6 +121,7 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         status_page=status_page,
         components=statuspage_config.components if statuspage_config else None,
         lang=settings.team.workspace_language,
+        pager=pager,
     )
     deliveries = DeliveryLog(
         store,

@@ -233,7 +233,7 @@ class Settings(BaseModel):
     def incident_config(self) -> IncidentConfig:
         """The part of the configuration the incident service needs (playbooks loaded and checked)."""
         from bot.incidents.playbooks import load_playbooks
-        from bot.incidents.service import IncidentConfig
+        from bot.incidents.service import IncidentConfig, PagingPolicy
 
         playbooks, problems = load_playbooks(
             self.playbooks_dir, severities=self.team.severities, roles=self.team.roles
@@ -250,6 +250,9 @@ class Settings(BaseModel):
             status_update_minutes=dict(self.team.status_update_minutes),
             policy=Policy(rules={act: tuple(who) for act, who in self.team.permissions.items()}),
             setup_lease=timedelta(seconds=self.team.setup_lease_seconds),
+            paging=PagingPolicy(severities=pagerduty.severities, services=pagerduty.services)
+            if (pagerduty := self.team.integrations.pagerduty) is not None
+            else None,
         )
 
 

@@ -81,15 +81,23 @@ class Alerting(Part):
         return await self._receive(notice)
 
     async def _receive(self, notice: AlertNotice) -> AlertOutcome:
+        firing = [a for a in notice.alerts if a.firing]
         async with self._store.transaction() as repo:
             link = await repo.alert_group(source=notice.source, group_hash=notice.group_hash)
             linked = await repo.incident(incident_id=link.incident_id) if link is not None else None
+            # Alertmanager repeats a group still firing; alerts its finished incident recorded stay with it.
+            told = link is not None and all(
+                [
+                    await repo.event_by_source(incident_id=link.incident_id, source_ref=alert_ref(notice, a))
+                    is not None
+                    for a in firing
+                ]
+            )
         open_values = {s.value for s in OPEN_STATUSES}
         if linked is not None and linked.status in open_values:
             assert linked.id is not None
             return await self._add(linked.id, notice)
-        firing = [a for a in notice.alerts if a.firing]
-        if not notice.firing or not firing:
+        if not notice.firing or not firing or told:
             async with self._write():
                 pass  # nothing to record for a group with no open incident; the delivery is done
             return AlertOutcome(incident_id=None, declared=False, added=0)
@@ -170,9 +178,7 @@ class Alerting(Part):
     ) -> int:
         """One timeline event per alert and state (firing, resolved), however often it is sent."""
         state = "firing" if alert.firing else "resolved"
-        started = alert.starts_at.isoformat() if alert.starts_at is not None else ""
-        identity = f"{notice.source}\n{alert.fingerprint}\n{state}\n{started}"
-        source_ref = "alert:" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:40]
+        source_ref = alert_ref(notice, alert)
         key = f"timeline.alert_{state}" + ("_link" if alert.link else "")
         params = {"source": notice.source_name, "summary": alert.summary}
         if alert.link:
@@ -190,6 +196,14 @@ class Alerting(Part):
             fx=fx,
         )
         return int(added)
+
+
+def alert_ref(notice: AlertNotice, alert: Alert) -> str:
+    """The timeline's key of one alert in one state (firing from a start, or resolved), per incident."""
+    state = "firing" if alert.firing else "resolved"
+    started = alert.starts_at.isoformat() if alert.starts_at is not None else ""
+    identity = f"{notice.source}\n{alert.fingerprint}\n{state}\n{started}"
+    return "alert:" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:40]
 
 
 def _summary(alert: Alert) -> str:

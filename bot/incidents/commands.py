@@ -90,6 +90,14 @@ class SetLead:
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """`/incident page <@user|service>`: page someone, or a service's on-call, through the pager."""
+
+    incident_id: int | None
+    target: str  # "user:<U…>" or "service:<name>"
+
+
+@dataclass(frozen=True, slots=True)
 class AssignRole:
     """`/incident role <role> <@user>`: assign another role (spelled as configured)."""
 
@@ -212,6 +220,7 @@ IncidentCommand: TypeAlias = (
     | StartPlaybook
     | AddFollowup
     | PublishStatuspage
+    | Page
     | Postmortem
 )
 Command: TypeAlias = OpenDeclareModal | Declare | ListIncidents | Stats | Help | IncidentCommand

@@ -107,6 +107,7 @@ class Declaring(Part):
             raise InvalidInput(Msg("errors.title_missing"))
         code = self.severity(severity)
         now = self._clock.now()
+        pages = 0
         async with self._write() as repo:
             row = Incident(
                 title=title,
@@ -165,12 +166,15 @@ class Declaring(Part):
                     await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
                 if also is not None:
                     await also(repo, incident)
+                pages = await self.parts.paging.on_declared(repo, incident)
                 await self.parts.checklists.start_playbooks(
                     repo, incident, self.parts.checklists.applicable(incident), actor=actor, fx=None
                 )
             snap = await snapshot_of(repo, incident, timeline=False)
             room = _RoomState.of(incident)
         assert incident.id is not None
+        if created and pages:
+            self.parts.paging.send_soon(incident.id)
         if not created:
             # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
             return RoomSetup(incident=snap, created=False)

@@ -190,6 +190,21 @@ class StatuspageView:
     pending: bool  # an opening or update not sent yet
 
 
+@dataclass(frozen=True)
+class PageView:
+    """A page sent (or being sent) to the pager for the incident."""
+
+    action: str  # trigger, acknowledge, resolve
+    target: str  # "severity:SEV1", "service:<name>", "user:<U…>"
+    dedup_key: str
+    status: str  # pending, sent, failed
+    attempts: int
+    error: str
+    requested_by: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
 def incident_people(
     *,
     declared_by: str | None,
@@ -230,6 +245,7 @@ class IncidentSnapshot:
     checklists: tuple[ChecklistItemView, ...] = ()
     followups: tuple[FollowupView, ...] = ()
     statuspage: StatuspageView | None = None  # read with the timeline (exports), not for every change
+    pages: tuple[PageView, ...] = ()
     severity_history: tuple[tuple[datetime, str], ...] = field(default=())
     # When someone last told the channel where things stand (declared, status, severity, reopened): recorded
     # time, so a back-dated update does not look old.

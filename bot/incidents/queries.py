@@ -18,6 +18,7 @@ from bot.incidents.model import (
     IncidentSnapshot,
     Milestone,
     Milestones,
+    PageView,
     Status,
     StatuspageView,
     TimelineEntry,
@@ -88,6 +89,7 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
     people = await repo.participants(incident_id=row.id)
     items = await repo.checklist_items(incident_id=row.id)
     followups = await repo.followups(incident_id=row.id)
+    pages = await repo.pages(incident_id=row.id)
     severity_kinds = (EventKind.DECLARED.value, EventKind.SEVERITY.value)
     changes = sorted(
         (e for e in events if e["kind"] in severity_kinds), key=lambda e: (e["recorded_at"], e["id"])
@@ -144,6 +146,20 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
             for f in followups
         ),
         statuspage=await _statuspage(repo, row.id) if timeline else None,
+        pages=tuple(
+            PageView(
+                action=p.action,
+                target=p.target,
+                dedup_key=p.dedup_key,
+                status=p.status,
+                attempts=p.attempts,
+                error=p.error,
+                requested_by=p.requested_by,
+                created_at=p.created_at,
+                sent_at=p.sent_at,
+            )
+            for p in pages
+        ),
         severity_history=history,
         status_updated_at=max(updates, default=None),
     )

@@ -14,13 +14,14 @@ from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.access import Access, may_see
 from bot.incidents.alerts import Alerting
 from bot.incidents.checklists import Checklists
-from bot.incidents.core import LEAD_ROLE, Core, IncidentConfig, Parts, clean
+from bot.incidents.core import LEAD_ROLE, Core, IncidentConfig, PagingPolicy, Parts, clean
 from bot.incidents.declaring import SETUP_IN_PROGRESS, SETUP_STEPS, Declaring, RoomSetup
 from bot.incidents.effects import Effects
 from bot.incidents.followups import FollowupRecorded, Followups
 from bot.incidents.lifecycle import Lifecycle
 from bot.incidents.outside import StatusPage, Tracker
-from bot.incidents.ports import Chat, Clock, Directory
+from bot.incidents.paging import Paging
+from bot.incidents.ports import Chat, Clock, Directory, Pager
 from bot.incidents.reading import Reading
 from bot.incidents.scheduler import Scheduler
 from bot.incidents.statuspage import StatusPages
@@ -34,6 +35,7 @@ __all__ = [
     "FollowupRecorded",
     "IncidentConfig",
     "IncidentService",
+    "PagingPolicy",
     "RoomSetup",
     "clean",
     "may_see",
@@ -56,11 +58,14 @@ class IncidentService:
         status_page: StatusPage | None = None,
         components: Mapping[str, str] | None = None,
         lang: Lang = DEFAULT_LANG,
+        pager: Pager | None = None,
     ) -> None:
         """`tracker`: where follow-ups become tickets (`private_details`: a private incident's tickets may
         say what it is); `status_page` with each service's component id: the public status page."""
         self._store = store
-        self._core = core = Core(store=store, chat=chat, clock=clock, config=config, directory=directory)
+        self._core = core = Core(
+            store=store, chat=chat, clock=clock, config=config, directory=directory, pager=pager
+        )
         parts = core.parts = Parts(
             access=Access(core),
             reading=Reading(core),
@@ -69,6 +74,7 @@ class IncidentService:
             timeline=Timeline(core),
             checklists=Checklists(core),
             scheduler=Scheduler(core),
+            paging=Paging(core),
         )
         core.effects = Effects(
             store=store,
@@ -123,6 +129,10 @@ class IncidentService:
         self.status_pages = StatusPages(core, page=status_page, components=components)
         self.refresh_due_reminders = parts.scheduler.refresh_due_reminders
         self.cadence = parts.scheduler.cadence
+        # Pages out
+        self.page = parts.paging.page
+        self.send_due_pages = parts.paging.send_due
+        self.paging = parts.paging
         # Alerts in
         self.receive_alerts = Alerting(core).receive_alerts
 

@@ -21,6 +21,7 @@ from bot.incidents.alerts import Alert, AlertNotice, AlertOutcome
 from bot.incidents.deliveries import Delivery, run_recorded
 from bot.incidents.escaping import without_mentions
 from bot.integrations.config import AlertsConfig
+from bot.observability import ALERT_DELIVERIES
 from storage.inbox import Arrival, DeliveryLog
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,7 @@ class AlertIntake:
         """Answers one webhook delivery: 401 without the token, 400 for a payload that is not the webhook,
         200 once it is recorded (its work runs after the answer, once per delivery)."""
         if not self._authorized(request):
+            ALERT_DELIVERIES.labels(source=source, outcome="unauthorized").inc()
             return web.json_response(
                 {"error": "unauthorized: send Authorization: Bearer <HASHI_ALERT_TOKEN>"},
                 status=401,
@@ -226,12 +228,14 @@ class AlertIntake:
         except (ValueError, UnicodeDecodeError) as exc:
             reason = str(exc) if isinstance(exc, AlertPayloadError) else "the body is not JSON"
             log.warning("refused an alert delivery: %s", reason)
+            ALERT_DELIVERIES.labels(source=source, outcome="invalid").inc()
             return web.json_response({"error": reason}, status=400)
         key = delivery_id(source, notice)
         body = json.dumps({"source": source, "payload": payload}, ensure_ascii=False)
         new, received = await self.deliveries.record(Arrival(delivery_id=key, kind=DELIVERY_KIND, body=body))
         if new:
             self._start(Delivery(delivery_id=key, received_at=received), notice)
+        ALERT_DELIVERIES.labels(source=source, outcome="accepted" if new else "duplicate").inc()
         return web.json_response({"status": "accepted" if new else "duplicate", "delivery": key})
 
     def _start(self, delivery: Delivery, notice: AlertNotice) -> None:

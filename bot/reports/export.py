@@ -23,7 +23,7 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
             }
         )
     timeline = sorted(snap.timeline, key=lambda e: (e.at, e.recorded_at))
-    data: dict[str, Any] = {
+    exported: dict[str, Any] = {
         "id": snap.id,
         "title": snap.title,
         "severity": snap.severity,
@@ -59,11 +59,26 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
     }
     if snap.statuspage is not None:
         page = snap.statuspage
-        data["statuspage"] = {
+        exported["statuspage"] = {
             "id": page.page_incident_id,
             "url": page.url,
             "status": page.status,
             "components": list(page.components),
             "pending": page.pending,
         }
-    return data
+    if snap.pages:
+        exported["pages"] = [
+            {
+                "action": p.action,
+                "target": p.target,
+                "dedup_key": p.dedup_key,
+                "status": p.status,
+                "attempts": p.attempts,
+                "error": p.error or None,
+                "requested_by": p.requested_by,
+                "created_at": iso_utc(p.created_at),
+                "sent_at": iso_utc(p.sent_at),
+            }
+            for p in snap.pages
+        ]
+    return exported

@@ -206,6 +206,9 @@ def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: 
     progress = checklist_progress(incident, lang)
     if progress:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=progress)]))
+    paging = paging_line(incident, lang)
+    if paging:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=paging)]))
     blocks.append(
         ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=card_buttons(incident, severities, lang))
     )
@@ -255,6 +258,22 @@ def card_buttons(incident: IncidentSnapshot, severities: Sequence[str], lang: La
     return buttons
 
 
+def paging_line(incident: IncidentSnapshot, lang: Lang) -> str:
+    """The card's line about PagerDuty: the pages that went out, and any that failed or are being retried."""
+    if not incident.pages:
+        return ""
+    triggers = [p for p in incident.pages if p.action == "trigger"]
+    sent = sum(1 for p in triggers if p.status == "sent")
+    parts = [t("slack.card.pages_sent", lang, count=sent)] if sent else []
+    for page in incident.pages:
+        if page.error and page.status != "sent":
+            key = "slack.card.page_failed" if page.status == "failed" else "slack.card.page_retrying"
+            parts.append(
+                t(key, lang, action=page.action, error=escape_mrkdwn(plain_excerpt(page.error, 200)))
+            )
+    return " · ".join(parts)
+
+
 def change_text(incident: IncidentSnapshot, change: TimelineEntry, lang: Lang) -> str:
     """The short line posted in the channel for one change."""
     who = f"<@{change.actor}> " if change.actor else ""
@@ -293,7 +312,7 @@ def announcement_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str
         ref=incident_ref(incident),
         severity=escape_mrkdwn(incident.severity),
         title=user_text(incident.title, limit=500),
-        by=mention(incident.declared_by, lang),
+        by=mention(incident.declared_by, lang) if incident.declared_by else t("slack.by_alert", lang),
         channel=channel,
     )
     return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]

@@ -33,6 +33,7 @@ from bot.incidents.commands import (
     ListIncidents,
     Mitigated,
     OpenDeclareModal,
+    Page,
     Postmortem,
     PublishStatuspage,
     Reopen,
@@ -232,6 +233,7 @@ _NAMES = (
     "playbook",
     "followup",
     "statuspage",
+    "page",
     "postmortem",
     "retry",
 )
@@ -499,6 +501,25 @@ def _read_lead(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     return SetLead(incident_id=incident_id, user_id=user_id)
 
 
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _read_page(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`page <@user>` or `page <service>`."""
+    word = args.peek()
+    if word is None:
+        raise _refuse(ctx.t("parse.page_whom"), "page", ctx)
+    if word.startswith(("<@", "<!", "<#", "@")):
+        target = f"user:{_mention(word, 'page', ctx)}"
+    elif _SERVICE_NAME.fullmatch(word):
+        target = f"service:{word}"
+    else:
+        raise _refuse(ctx.t("parse.page_target", word=_shown(word)), "page", ctx)
+    args.take()
+    _no_more(args, "page", ctx)
+    return Page(incident_id=incident_id, target=target)
+
+
 def _read_role(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`role <role> <@user>` (the mention may come first); `role lead` sets the lead."""
     first, second = args.peek(), args.peek(1)
@@ -628,6 +649,7 @@ _INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] =
     "playbook": _read_playbook,
     "followup": _read_followup,
     "statuspage": _read_statuspage,
+    "page": _read_page,
     "postmortem": _read_postmortem,
     "retry": _read_retry,
 }

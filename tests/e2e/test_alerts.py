@@ -68,6 +68,11 @@ async def _post(
             return answer.status, await answer.json()
 
 
+async def _accepted(hashi: Hashi, payload: dict[str, Any]) -> dict[str, Any]:
+    notice = parse_notice("alertmanager", payload, AlertsConfig())
+    return {"status": "accepted", "delivery": delivery_id("alertmanager", notice)}
+
+
 async def _export(hashi: Hashi, incident_id: int) -> dict[str, Any]:
     await hashi.runtime.alerts.idle()
     return export_json(await hashi.runtime.service.snapshot(incident_id=incident_id))
@@ -138,6 +143,13 @@ async def test_a_group_whose_incident_is_resolved_declares_a_new_one(hashi: Hash
     assert (await _post(hashi, "alertmanager", firing))[0] == 200
     assert await _incident_count(hashi) == 1
     await hashi.runtime.service.resolve(incident_id=1, actor=None, override_gates=True)
+    # Alertmanager repeating the group, its alert still firing since the same moment: that incident's.
+    repeated = copy.deepcopy(firing)
+    other = copy.deepcopy(repeated["alerts"][0])
+    other.update(fingerprint="0000000000000003", status="resolved", endsAt=other["startsAt"])
+    repeated["alerts"].append(other)
+    assert await _post(hashi, "alertmanager", repeated) == (200, await _accepted(hashi, repeated))
+    assert await _incident_count(hashi) == 1
     again = _recent(firing, minutes_ago=1)  # it fires again later: a new startsAt
     assert (await _post(hashi, "alertmanager", again))[0] == 200
     assert await _incident_count(hashi) == 2
@@ -187,6 +199,11 @@ async def test_without_the_token_or_with_a_bad_payload_nothing_happens(hashi: Ha
             assert answer.status == 400
     assert await _incident_count(hashi) == 0
     assert await hashi.runtime.inbox.deliveries.pending_count() == 0
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hashi.base}/metrics") as answer:
+            metrics = await answer.text()
+    assert 'hashi_alert_deliveries_total{outcome="unauthorized",source="alertmanager"}' in metrics
+    assert 'hashi_alert_deliveries_total{outcome="invalid",source="grafana"}' in metrics
 
 
 async def test_an_alert_recorded_before_a_crash_is_resumed_once(hashi: Hashi) -> None:

@@ -178,6 +178,7 @@ _ARGUMENTS = {
     "playbook": "datastore-outage",
     "followup": "add an alert",
     "statuspage": "publish We are looking into it",
+    "page": "<@U0BOB|bob>",
 }
 
 

@@ -166,6 +166,13 @@ async def _lead(c: cmd.SetLead, where: Invocation, deps: Deps) -> Reply:
     return None
 
 
+async def _page(c: cmd.Page, where: Invocation, deps: Deps) -> Reply:
+    await deps.service.page(
+        incident_id=await _incident_id(c, where, deps), target=c.target, actor=where.user_id
+    )
+    return None
+
+
 async def _role(c: cmd.AssignRole, where: Invocation, deps: Deps) -> Reply:
     await deps.service.assign_role(
         incident_id=await _incident_id(c, where, deps), role=c.role, user_id=c.user_id, actor=where.user_id
@@ -299,6 +306,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.StartPlaybook: _playbook,
     cmd.AddFollowup: _followup,
     cmd.PublishStatuspage: _statuspage,
+    cmd.Page: _page,
     cmd.Postmortem: _postmortem,
     cmd.RetrySetup: _retry,
 }
