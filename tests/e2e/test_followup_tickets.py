@@ -259,3 +259,34 @@ async def test_jira_issues_are_filed_and_sync_marks_done_what_jira_finished(
         assert await asyncio.to_thread(_cli, monkeypatch, hashi, env, "followups", "sync") == 0
         assert len([c for c in jira.calls if c.verb == "POST"]) == 2
         assert hashi.standin.rejections == []
+
+
+async def test_a_webhook_delivery_a_crash_left_unfinished_is_replayed_once(
+    with_github: Hashi, github: GithubStandIn
+) -> None:
+    """Recorded before the answer: a delivery whose work a crash cut off is resumed from the inbox's record
+    (as `hashi serve` does at start), and takes effect once."""
+    from storage.inbox import Arrival
+
+    hashi = with_github
+    room = await _declare(hashi)
+    await hashi.driver.command("followup Check the disk alerts", user_id=ALICE, channel_id=room)
+    await hashi.eventually(lambda: github.issues, what="the issue")
+    await hashi.settle()
+    body, headers = github.signed(github.close(1))
+    inbox = hashi.runtime.inbox
+    new, _ = await inbox.deliveries.record(
+        Arrival(delivery_id=f"github:{headers['X-GitHub-Delivery']}", kind="github", body=body.decode())
+    )
+    assert new and await inbox.deliveries.pending_count() == 1  # recorded; the crash came before its work
+    assert await inbox.resume(mine_since=hashi.runtime.clock.now()) == 1
+    assert await inbox.deliveries.pending_count() == 0
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert [f.status for f in snap.followups] == ["done"]
+    # GitHub redelivering it changes nothing more.
+    async with aiohttp.ClientSession() as http:
+        webhook = hashi.url.replace("/slack/events", "/integrations/github")
+        assert await github.deliver(http, webhook, body, headers) == 200
+    await hashi.settle()
+    snap = await hashi.runtime.service.snapshot(incident_id=1)
+    assert sum(e.kind == "followup" and "closed" in e.text for e in snap.timeline) == 1
