@@ -290,3 +290,50 @@ async def test_a_webhook_delivery_a_crash_left_unfinished_is_replayed_once(
     await hashi.settle()
     snap = await hashi.runtime.service.snapshot(incident_id=1)
     assert sum(e.kind == "followup" and "closed" in e.text for e in snap.timeline) == 1
+
+
+async def test_hashi_serve_takes_githubs_webhook(
+    tmp_path: Path, slack_spec: ApiSpec, github: GithubStandIn
+) -> None:
+    """`hashi serve` (a real process) serves POST /integrations/github beside /slack/events, and files
+    tickets in the background of a follow-up."""
+    from bot.standin.harness import populate
+    from bot.standin.server import SlackStandIn
+    from tests.e2e.serving import free_port, serve, until
+
+    standin = SlackStandIn(spec=slack_spec)
+    await standin.start()
+    populate(standin)
+    served = await serve(
+        standin,
+        database_url=f"sqlite:///{tmp_path / 'serve.db'}",
+        workdir=tmp_path,
+        port=free_port(),
+        secret="serve-test-secret",
+        config='[integrations]\nfollowups = "github"\n[integrations.github]\nrepo = "acme/ops"\n',
+        extra_env=_github_env(github),
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            await served.wait_healthy(http)
+            await served.command(
+                http, standin, "declare SEV2 Served with GitHub", user=ALICE, channel=GENERAL
+            )
+            await until(lambda: any(c.pins for c in standin.channels.values()), within=10, what="the room")
+            room = next(c.id for c in standin.channels.values() if c.name.startswith("inc-1-"))
+            await served.command(http, standin, "followup Tune the alert", user=ALICE, channel=room)
+            await until(lambda: github.issues, within=10, what="the issue")
+            body, headers = github.signed(github.close(1))
+            _, forged = github.signed(github.close(1), secret="wrong")
+            webhook = f"{served.base}/integrations/github"
+            assert await github.deliver(http, webhook, body, forged) == 401
+            assert await github.deliver(http, webhook, body, headers) == 200
+            await until(
+                lambda: any("closed" in m.get("text", "") for m in standin.channels[room].messages),
+                within=10,
+                what="the follow-up done in the channel",
+            )
+    finally:
+        code, stderr = await served.stop()
+        await standin.stop()
+    assert code == 0, stderr
