@@ -124,6 +124,20 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
             await conn.execute(text("ALTER TABLE incident DROP COLUMN setup_claimed_by"))  # 0009
             await conn.execute(text("DROP TABLE page"))  # 0012
             await conn.execute(text("DROP TABLE alert_group"))
+            await conn.execute(text("DROP TABLE statuspage_incident"))  # 0013
+            await conn.execute(text("DROP INDEX ix_followup_ticket_state"))
+            await conn.execute(text("DROP INDEX ix_followup_ticket_key"))
+            for column in (
+                "tracker",
+                "ticket_state",
+                "ticket_key",
+                "ticket_url",
+                "ticket_error",
+                "ticket_claimed_at",
+                "ticket_claimed_by",
+                "done_at",
+            ):
+                await conn.execute(text(f"ALTER TABLE followup DROP COLUMN {column}"))
             await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     finally:
         await upgrade(store.engine)
