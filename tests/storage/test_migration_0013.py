@@ -6,11 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import make_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
+
+
+def _before_0013() -> str:
+    """The revision 0013 follows (whatever the merge order of the branches made it)."""
+    down = ScriptDirectory.from_config(alembic_config()).get_revision("0013").down_revision
+    assert isinstance(down, str)
+    return down
+
+
+_BEFORE = _before_0013()
 
 
 def _at(conn: AsyncConnection, hour: int) -> object:
@@ -29,7 +40,7 @@ async def test_followups_recorded_before_keep_their_text_and_get_no_ticket(datab
     engine = make_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_downgrade, "0012")
+            await conn.run_sync(_downgrade, _BEFORE)
         async with engine.begin() as conn:
             await conn.execute(
                 text(
@@ -60,7 +71,7 @@ async def test_followups_recorded_before_keep_their_text_and_get_no_ticket(datab
             ).one()
         assert tuple(row) == ("Add an alert", "U1", True, "", "", None, None)
         async with engine.begin() as conn:
-            await conn.run_sync(_downgrade, "0012")
+            await conn.run_sync(_downgrade, _BEFORE)
         async with engine.connect() as conn:
             kept = (await conn.execute(text("SELECT text, done FROM followup"))).one()
         assert tuple(kept) == ("Add an alert", True)
