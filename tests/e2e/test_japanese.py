@@ -28,6 +28,7 @@ _ALLOWED_WORDS = {
     "slack", "hashi", "utc", "jst", "slo", "ack", "inc", "sev", "asia", "tokyo", "alice", "sato",
     "ago", "now", "lead", "comms", "scribe", "p50", "p90", "gantt", "markdown", "pm", "am",
     "api",  # the responder's own words (決済API)
+    "pagerduty", "statuspage", "github", "jira",  # the other tools' product names
 }  # fmt: skip
 _STRIP = re.compile(
     r"```.*?```"  # code blocks (the Mermaid chart's syntax)
