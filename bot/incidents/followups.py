@@ -198,17 +198,25 @@ class Followups(Part):
 
     async def sync_tickets(self) -> tuple[int, int]:
         """Asks the tracker about every open ticket and marks done the follow-ups whose ticket is closed.
-        Returns (tickets checked, follow-ups marked done)."""
+        Returns (tickets checked, follow-ups marked done); raises OutsideError, after the others, naming the
+        tickets the tracker could not tell about."""
         if self.tracker is None:
             return 0, 0
         async with self._store.transaction() as repo:
             keys = [f.ticket_key for f in await repo.open_tickets(tracker=self.tracker.name) if f.ticket_key]
-        done = 0
+        done, failed = 0, []
         for key in keys:
-            if await self.tracker.is_closed(key=key) and await self.ticket_closed(
-                tracker=self.tracker.name, key=key
-            ):
+            try:  # one ticket the tracker cannot tell about does not stop the others
+                closed = await self.tracker.is_closed(key=key)
+            except OutsideError as exc:
+                failed.append(f"{key}: {exc.reason}")
+                continue
+            if closed and await self.ticket_closed(tracker=self.tracker.name, key=key):
                 done += 1
+        if failed:
+            raise OutsideError(
+                self.tracker.name, f"{len(failed)} ticket(s) not checked ({'; '.join(failed[:3])})"
+            )
         return len(keys), done
 
     def draft(self, followup: Followup, row: Incident) -> TicketDraft:

@@ -258,6 +258,9 @@ async def test_jira_issues_are_filed_and_sync_marks_done_what_jira_finished(
         # A second sync finds nothing more to do.
         assert await asyncio.to_thread(_cli, monkeypatch, hashi, env, "followups", "sync") == 0
         assert len([c for c in jira.calls if c.verb == "POST"]) == 2
+        # An issue Jira no longer has: sync says so and exits 1, having checked the others.
+        del jira.issues["OPS-2"]
+        assert await asyncio.to_thread(_cli, monkeypatch, hashi, env, "followups", "sync") == 1
         assert hashi.standin.rejections == []
 
 
