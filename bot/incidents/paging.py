@@ -204,7 +204,8 @@ class Paging(Part):
             status, retry_at, reason = "pending", now + RETRY_BASE * 2 ** (attempts - 1), error.reason
         else:
             status, retry_at, reason = "failed", None, error.reason
-        shows = bool(error) or bool(page.error)  # the card tells of failures, and of their end
+        # The card tells of pages that went out, of failures, and of their end.
+        shows = bool(error) or bool(page.error) or page.action == "trigger"
         async with self._store.transaction() as repo:
             await repo.finish_page(page_id=page.id, status=status, at=now, error=reason, retry_at=retry_at)
             if shows:
