@@ -82,9 +82,11 @@ async def test_a_sev1_pages_and_the_pager_follows_slack(paged: tuple[Hashi, Page
     assert trigger["dedup_key"] == "hashi-inc-1"
     assert trigger["payload"]["summary"] == "INC-1 [SEV1] Checkout is down"
     assert trigger["payload"]["severity"] == "critical"
-    await hashi.runtime.service.paging.idle()
-    await hashi.settle()
-    assert "PagerDuty paged (1)" in " ".join(str(b) for b in hashi.card(room)["blocks"])
+    await hashi.eventually(
+        lambda: "PagerDuty paged (1)" in " ".join(str(b) for b in hashi.card(room)["blocks"]),
+        within=5.0,
+        what="the card to say PagerDuty was paged",
+    )
 
     await hashi.driver.command("ack", user_id=BOB, channel_id=room)
     await hashi.eventually(lambda: pagerduty.events("acknowledge"), what="the acknowledge")
