@@ -9,7 +9,6 @@ import pytest
 
 from bot.standin.harness import Hashi, running_hashi
 from bot.standin.spec import ApiSpec
-from bot.standin.vendors.pagerduty import PagerdutyStandIn
 from tests.conftest import shared_path
 
 
@@ -23,18 +22,6 @@ async def _running(url: str, spec: ApiSpec) -> AsyncIterator[Hashi]:
     async with running_hashi(database_url=url, spec=spec, timezone="Asia/Tokyo") as hashi:
         yield hashi
         assert hashi.standin.rejections == [], "a Web API call broke Slack's published spec"
-
-
-@pytest.fixture
-async def pagerduty() -> AsyncIterator[PagerdutyStandIn]:
-    """PagerDuty's Events API on 127.0.0.1, checking every call against specs/pagerduty."""
-    shared_path("specs", "pagerduty")
-    standin = PagerdutyStandIn.load()
-    await standin.start()
-    try:
-        yield standin
-    finally:
-        await standin.stop()
 
 
 @pytest.fixture
