@@ -223,3 +223,16 @@ async def test_an_alert_recorded_before_a_crash_is_resumed_once(hashi: Hashi) ->
     assert (await _post(hashi, "alertmanager", firing))[1]["status"] == "duplicate"
     assert await _incident_count(hashi) == 1
     assert (await _export(hashi, 1))["severity"] == "SEV1"
+
+
+async def test_two_notifications_of_a_new_group_at_once_open_one_incident(hashi: Hashi) -> None:
+    firing = _recent(_example("alertmanager-0.25.0-captured.firing.json"), minutes_ago=2)
+    grown = copy.deepcopy(firing)
+    extra = copy.deepcopy(grown["alerts"][0])
+    extra.update(fingerprint="0000000000000004", annotations={"summary": "Checkout p99 above 2s"})
+    grown["alerts"].append(extra)
+    answers = await asyncio.gather(_post(hashi, "alertmanager", firing), _post(hashi, "alertmanager", grown))
+    assert [body["status"] for _, body in answers] == ["accepted", "accepted"]
+    assert await _incident_count(hashi) == 1
+    exported = await _export(hashi, 1)
+    assert len([e for e in exported["timeline"] if e["kind"] == "alert"]) == 2
