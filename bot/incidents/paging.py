@@ -95,8 +95,6 @@ class Paging(Part):
 
     async def page(self, *, incident_id: int, target: str, actor: str) -> IncidentSnapshot:
         """Pages on demand (`user:<U…>` or `service:<name>`) for an open incident."""
-        if not self.enabled:
-            raise InvalidInput(Msg("errors.pager_not_configured"))
         delivery = current_delivery()
         request = (
             f"page:{delivery.delivery_id}"
@@ -105,6 +103,9 @@ class Paging(Part):
         )
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
+            # Checked after the visibility check: an outsider learns nothing, not even that paging is off.
+            if not self.enabled:
+                raise InvalidInput(Msg("errors.pager_not_configured"))
             self._require_open(row, "page")
             assert row.id is not None
             fx.pages += await self._record(

@@ -177,6 +177,7 @@ _ARGUMENTS = {
     "resolve": "fixed",
     "playbook": "datastore-outage",
     "followup": "add an alert",
+    "page": "checkout",
 }
 
 
