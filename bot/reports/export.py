@@ -46,6 +46,8 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
         ],
         "checklists": [{"playbook": name, "items": items} for name, items in playbooks.items()],
         "followups": [{"text": f.text, "owner": f.owner, "done": f.done} for f in snap.followups],
+        "type": snap.incident_type,
+        "fields": dict(snap.fields),
     }
     if snap.pages:
         exported["pages"] = [

@@ -46,6 +46,9 @@ class Block(StrEnum):
     RESOLVE_AT = "hashi_resolve_at"
     CARD_ACTIONS = "hashi_card_actions"
     GATE_SUMMARY = "hashi_gate_summary"
+    TYPE = "hashi_type"
+    # A custom field's input is `hashi_field_<name>` (its value under the Field.CUSTOM action).
+    CUSTOM_FIELD = "hashi_field_"
 
 
 class Field(StrEnum):
@@ -62,3 +65,5 @@ class Field(StrEnum):
     RESOLVE_SUMMARY = "hashi_resolve_summary_input"
     RESOLVE_AT = "hashi_resolve_at_input"
     GATE_SUMMARY = "hashi_gate_summary_input"
+    TYPE = "hashi_type_input"
+    CUSTOM = "hashi_field_input"

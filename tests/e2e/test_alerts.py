@@ -8,6 +8,7 @@ import copy
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,7 +17,7 @@ import pytest
 from bot.integrations.alerts import delivery_id, parse_notice
 from bot.integrations.config import AlertRule, AlertsConfig, IntegrationsConfig
 from bot.reports.export import export_json
-from bot.settings import TeamConfig
+from bot.settings import FieldConfig, TeamConfig
 from bot.standin.harness import Hashi, running_hashi
 from bot.standin.spec import ApiSpec
 from storage.inbox import Arrival
@@ -236,3 +237,19 @@ async def test_two_notifications_of_a_new_group_at_once_open_one_incident(hashi:
     assert await _incident_count(hashi) == 1
     exported = await _export(hashi, 1)
     assert len([e for e in exported["timeline"] if e["kind"] == "alert"]) == 2
+
+
+async def test_an_alert_declares_even_when_the_team_requires_a_field_people_fill_in(
+    tmp_path: Path, slack_spec: ApiSpec
+) -> None:
+    region = FieldConfig.model_validate({"kind": "select", "choices": ["eu", "us"], "required": "declare"})
+    team = TeamConfig(integrations=TEAM.integrations, fields={"region": region})
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'hashi.db'}",
+        spec=slack_spec,
+        team=team,
+        environment={"HASHI_ALERT_TOKEN": TOKEN},
+    ) as hashi:
+        firing = _recent(_example("alertmanager-0.25.0-captured.firing.json"), minutes_ago=1)
+        assert (await _post(hashi, "alertmanager", firing))[0] == 200
+        assert await _incident_count(hashi) == 1

@@ -219,7 +219,8 @@ async def test_a_japanese_user_is_answered_in_japanese(
         assert any("コマンド一覧" in text for text in said)
         assert any("タイトルが 151 文字あります" in text for text in said)
         assert any(
-            "書式: `/incident declare [SEV1|SEV2|SEV3|SEV4] &lt;タイトル&gt;`" in text for text in said
+            "書式: `/incident declare [SEV1|SEV2|SEV3|SEV4] [type:&lt;種別&gt;] &lt;タイトル&gt;`" in text
+            for text in said
         )
         assert any("未来の時刻です" in text for text in said)
         card = json.dumps(hashi.card(room), ensure_ascii=False)

@@ -177,6 +177,9 @@ _ARGUMENTS = {
     "resolve": "fixed",
     "playbook": "datastore-outage",
     "followup": "add an alert",
+    "type": "default",
+    "set": "region eu",
+    "services": "checkout, +search",
     "page": "checkout",
 }
 

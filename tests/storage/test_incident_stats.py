@@ -124,6 +124,8 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
             await conn.execute(text("ALTER TABLE incident DROP COLUMN setup_claimed_by"))  # 0009
             await conn.execute(text("DROP TABLE page"))  # 0012
             await conn.execute(text("DROP TABLE alert_group"))
+            await conn.execute(text("ALTER TABLE incident DROP COLUMN incident_type"))  # 0010
+            await conn.execute(text("ALTER TABLE incident DROP COLUMN custom_fields"))
             await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     finally:
         await upgrade(store.engine)
