@@ -22,7 +22,9 @@ the longest chain of such calls among the calls that finished by the time the ro
 
 Scenarios: the first declaration after start (Bolt's own auth.test and the declarer's users.info are not
 cached yet; `hashi serve` looks up the bot's identity at start, and so does this script), declarers Hashi
-has seen in the last 10 minutes (users.info cached), and declarers it has not (users.info on the path).
+has seen in the last 10 minutes (users.info cached), declarers it has not (users.info on the path), and SEV1
+declarations whose `[invites]` name a user group (usergroups.users.list on the path, beside
+conversations.create).
 """
 
 from __future__ import annotations
@@ -46,11 +48,15 @@ from _common import (
     verdict,
 )
 
-from bot.standin.harness import ALICE, GENERAL, Hashi, running_hashi
+from bot.settings import TeamConfig
+from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
 from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec, find_spec_path
+from bot.standin.spec import ApiSpec
 
 TARGET_DEPTH = 4
+# SEV1 invites the on-call user group and Bob (hashi.toml `[invites]`), for the fourth scenario.
+ONCALL = ("S0ONCALL", "oncall", [CAROL])
+INVITING_TEAM = TeamConfig(invites={"SEV1": ("S0ONCALL", BOB)})
 READY_METHODS = ("conversations.create", "conversations.invite", "pins.add")
 
 
@@ -109,7 +115,9 @@ def _room_ready(standin: SlackStandIn, name_part: str, user: str) -> bool:
     return False
 
 
-async def declare_once(hashi: Hashi, *, n: int, user: str, scenario: str, latency: float) -> Declaration:
+async def declare_once(
+    hashi: Hashi, *, n: int, user: str, scenario: str, latency: float, severity: str = "SEV2"
+) -> Declaration:
     """Declares one incident and measures its way to a ready room."""
     standin = hashi.standin
     calls = standin.calls
@@ -117,7 +125,7 @@ async def declare_once(hashi: Hashi, *, n: int, user: str, scenario: str, latenc
     mark = len(calls)
     title = f"Bench declaration {n}"
     started = time.monotonic()
-    sent = await hashi.driver.command(f"declare SEV2 {title}", user_id=user, channel_id=GENERAL)
+    sent = await hashi.driver.command(f"declare {severity} {title}", user_id=user, channel_id=GENERAL)
     acked = time.monotonic() - started
     if sent.status != 200:
         raise RuntimeError(f"declare answered {sent.status}: {sent.body}")
@@ -148,14 +156,16 @@ async def declare_once(hashi: Hashi, *, n: int, user: str, scenario: str, latenc
 
 
 async def run(args: argparse.Namespace) -> tuple[list[Declaration], str, int]:
-    spec_path = find_spec_path()
-    spec = ApiSpec.load(spec_path) if spec_path else None
+    spec = ApiSpec.load()
     async with (
         scratch_database(args.db, label="declare") as url,
         # Slack's rate limits off: 20 declarations in a row pass Tier 2's 20 channels a minute.
-        running_hashi(database_url=url, spec=spec, latency=args.latency, rate_limits=False) as hashi,
+        running_hashi(
+            database_url=url, spec=spec, latency=args.latency, rate_limits=False, team=INVITING_TEAM
+        ) as hashi,
     ):
         version = await database_version(url)
+        hashi.standin.add_usergroup(*ONCALL)
         hashi.standin.calls = TimedCalls(hashi.standin.calls)
         await hashi.runtime.gateway.bot_user_id()  # as `hashi serve` does at start
         results = [
@@ -173,6 +183,19 @@ async def run(args: argparse.Namespace) -> tuple[list[Declaration], str, int]:
             results.append(
                 await declare_once(
                     hashi, n=n, user=user, scenario="declarer not seen before", latency=args.latency
+                )
+            )
+        for n in range(2 * args.repeat + 1, 3 * args.repeat + 1):
+            # SEV1 invites a user group, looked up every time (the gateway cache emptied)
+            hashi.runtime.gateway._groups.clear()
+            results.append(
+                await declare_once(
+                    hashi,
+                    n=n,
+                    user=ALICE,
+                    scenario="SEV1 inviting a user group",
+                    latency=args.latency,
+                    severity="SEV1",
                 )
             )
         rejections = len(hashi.standin.rejections)

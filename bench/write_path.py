@@ -5,7 +5,7 @@ load of notes, and what a kill -9 or a SIGTERM keeps of the notes it acknowledge
         [--rate 200] [--seconds 20] [--rooms 4] [--burst 60] [--term-burst 150]
         [--only declare,concurrent,note,load,durability]
 
-Each section gets its own Slack stand-in in this process (Slack's Web API spec from ../shared, every call
+Each section gets its own Slack stand-in in this process (Slack's Web API spec, its facts table, every call
 answered after `--latency` seconds, the harness's people and channels) and its own `python -m bot serve
 --http` subprocess on a new temporary SQLite file, so a section's figures do not depend on which ran before.
 

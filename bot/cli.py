@@ -15,16 +15,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
 
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.times import TimeParseError, parse_duration
-from bot.logs import JsonLogFormatter, TextLogFormatter
+from bot.logs import JsonLogFormatter, TextLogFormatter, quiet_libraries
 from bot.settings import ConfigError, Settings, load_settings
 
 # The Slack and database stacks load only for commands that need them, so `hashi --help` starts fast.
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from bot.doctor import Check
     from bot.incidents.service import IncidentService
     from bot.slack.inbox import SlackInbox
     from storage.repository import Store
@@ -35,6 +37,10 @@ MAX_INCIDENT_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
 
 class UsageError(Exception):
     """Bad usage or input: exit status 2."""
+
+
+class Unavailable(Exception):
+    """Something Hashi needs does not answer (the database): exit status 1, saying what to check."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run a scripted incident against a local Slack stand-in and print its postmortem"
     )
     demo.add_argument("--lang", choices=["en", "ja"], default="en", help="the workspace's language")
+    demo.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="the SQLite file the demo keeps (default: hashi/demo.db under $XDG_DATA_HOME or ~/.local/share)",
+    )
+    demo.add_argument("--fresh", action="store_true", help="start over with an empty database")
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -77,7 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", help="recovery-time metrics")
     stats.add_argument("--since", default="30d", help="window, e.g. 30d, 12w (default 30d)")
-    stats.add_argument("--by", choices=["severity", "service"], default=None)
+    stats.add_argument(
+        "--by",
+        default=None,
+        metavar="severity|service|type|field:NAME",
+        help="group by severity, service, incident type, or a select field's value",
+    )
     stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
     stats.add_argument(
         "--lang", choices=["en", "ja"], help="language of the table (default: hashi.toml's language, else en)"
@@ -108,8 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     manifest = sub.add_parser("manifest", help="print the Slack app manifest (YAML)")
-    manifest.add_argument("--socket-mode", action="store_true")
-    manifest.add_argument("--url", help="public base URL of HTTP mode, e.g. https://hashi.example.com")
+    manifest.add_argument("--socket-mode", action="store_true", help="Socket Mode: no public address needed")
+    manifest.add_argument(
+        "--url",
+        help="HTTP mode: the public https:// address of `hashi serve`, e.g. https://hashi.example.com",
+    )
     return parser
 
 
@@ -133,11 +154,12 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime
     from bot.slack.app import build_web, run_http, run_socket_mode
 
+    problems = [settings.env.bot_token_problem(), settings.env.mode_problem(http=args.http)]
+    if any(problems):  # all at once, so one look at the README's "Connecting to Slack" fixes them
+        raise UsageError("; and ".join(p for p in problems if p))
     configure_logging(args.log_format)
     settings.refuse_missing_secrets()
     socket_mode = bool(settings.env.slack_app_token) and not args.http
-    if not socket_mode and not settings.env.slack_signing_secret:
-        raise UsageError("SLACK_SIGNING_SECRET is not set (HTTP mode verifies every request with it)")
     port = args.port or settings.env.port
     replica = f"{socket.gethostname()}:{'socket' if socket_mode else port}"
     runtime = await build_runtime(settings, replica=replica)
@@ -154,7 +176,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         await runtime.gateway.bot_user_id()  # learn who we are once, before the first declaration needs it
     except ChatError as exc:
-        log.warning("auth.test failed at start (%s); is SLACK_BOT_TOKEN right?", exc)
+        from bot.doctor import auth_failure
+
+        log.warning("at start: %s", auth_failure(exc, api_url=settings.env.slack_api_url))
     # What this replica recorded and had not finished when it last stopped (a crash, a kill) runs first,
     # in the order it came, before new requests are taken.
     resumed = await runtime.inbox.resume(mine_since=started)
@@ -266,18 +290,34 @@ def configure_logging(fmt: str) -> None:
     else:
         handler.setFormatter(TextLogFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    quiet_libraries()
 
 
-async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+async def _with_store(
+    settings: Settings, work: Callable[[Store], Awaitable[int]], *, create: bool = False
+) -> int:
+    """Runs `work` on the configured database; only `create` (`hashi db upgrade`) may make a new SQLite file,
+    since for the others an empty one left behind would only hide the mistake."""
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError
 
+    from bot.doctor import missing_database
     from storage.db import make_engine
     from storage.repository import Store
 
+    absent = None if create else missing_database(settings.env.database_url)
+    if absent is not None:
+        raise UsageError(absent)
     engine = make_engine(settings.env.database_url)
     settle_heap()
     try:
         return await work(Store(engine))
+    except OSError as exc:  # refused, unknown host, timed out: the server, not the schema
+        shown = make_url(settings.env.database_url).render_as_string(hide_password=True)
+        raise Unavailable(
+            f"cannot reach the database at {shown} ({type(exc).__name__}: {exc}): is the server running and "
+            "reachable from here? HASHI_DATABASE_URL names it"
+        ) from exc
     except DBAPIError:
         await _require_current_schema(engine)
         raise
@@ -311,7 +351,7 @@ async def cmd_db_upgrade(settings: Settings) -> int:
         print(f"database at revision {await current_revision(store.engine)}")
         return EXIT_OK
 
-    return await _with_store(settings, work)
+    return await _with_store(settings, work, create=True)
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -340,7 +380,9 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         if args.format == "json":
             text = json.dumps(export_json(snap, lang=lang), ensure_ascii=False, indent=2) + "\n"
         else:
-            text = render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), lang=lang)
+            text = render_postmortem(
+                snap, tz=tz, generated_at=SystemClock().now(), lang=lang, shape=settings.team.record_shape()
+            )
         if args.update is not None:
             try:  # newline="" keeps the author's line endings (CRLF from Windows editors) byte for byte
                 with args.update.open(encoding="utf-8", newline="") as draft:
@@ -370,6 +412,24 @@ def write_stdout(text: str) -> None:
     sys.stdout.buffer.flush()
 
 
+def stats_grouping(by: str | None, settings: Settings) -> str | None:
+    """`--by` as compute_stats takes it: severity, service, type, or `field:<name>` of a select field."""
+    from bot.incidents.fields import FieldKind
+
+    if by is None or by in ("severity", "service", "type"):
+        return by
+    name = by.removeprefix("field:") if by.startswith("field:") else None
+    selects = [n for n, f in settings.team.fields.items() if f.kind is FieldKind.SELECT]
+    if name is not None:
+        chosen = next((n for n in selects if n.casefold() == name.casefold()), None)
+        if chosen is not None:
+            return f"field:{chosen}"
+        if name in settings.team.fields:
+            raise UsageError(f"--by field:{name}: only a select field groups stats (its kind is not select)")
+    known = ", ".join(["severity", "service", "type", *(f"field:{n}" for n in selects)])
+    raise UsageError(f"--by {by!r}: group by one of {known}")
+
+
 async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     """Prints recovery-time metrics over a window."""
     from bot.incidents.ports import SystemClock
@@ -380,13 +440,14 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
         window: timedelta = parse_duration(args.since)
     except TimeParseError as exc:
         raise UsageError(f"--since: {exc}") from exc
+    by = stats_grouping(args.by, settings)
     now = SystemClock().now()
 
     async def work(store: Store) -> int:
         since = now - window
         rows = await stats_rows(store, since=since, until=now)
         facts = IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns
-        report = compute_stats(facts, since=since, until=now, by=args.by, slos=settings.team.slos(), now=now)
+        report = compute_stats(facts, since=since, until=now, by=by, slos=settings.team.slos(), now=now)
         if args.format == "json":
             write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
         elif args.format == "csv":
@@ -443,41 +504,108 @@ async def _sync_followups(settings: Settings) -> int:
 
 
 async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
-    """Checks everything Hashi depends on, says what to fix; exit 1 when something is wrong."""
-    from bot.doctor import check_database, check_integrations, check_settings, check_slack
+    """Checks everything Hashi depends on, says what to fix, and creates nothing; exit 1 when something is
+    wrong. A check that cannot run says why."""
+    from bot.doctor import (
+        SLACK_CHECKS,
+        Check,
+        check_database,
+        check_integrations,
+        check_settings,
+        check_slack,
+        missing_database,
+        skipped,
+    )
     from bot.runtime import build_runtime
     from storage.db import make_engine
     from storage.repository import Store
 
     checks = check_settings(settings)
-    engine = make_engine(settings.env.database_url)
-    store = Store(engine)
-    try:
-        checks += await check_database(store)
-        if settings.env.slack_bot_token:
-            runtime = await build_runtime(settings, migrate=False)
-            try:
-                checks += await check_slack(settings, runtime.gateway)
-                if args.repair and all(c.ok for c in checks if c.name in ("database", "slack token")):
-                    for setup in await runtime.service.repair_rooms():
-                        missing = ", ".join(setup.missing)
-                        print(
-                            f"{'✗' if missing else '✓'} repair INC-{setup.incident.id}: {missing or 'set up'}"
-                        )
-            finally:
-                await runtime.close()
-    finally:
-        await engine.dispose()
+    absent = missing_database(settings.env.database_url)
+    if absent is not None:
+        checks.append(Check("database", False, absent))
+    else:
+        engine = make_engine(settings.env.database_url)
+        try:
+            checks += await check_database(Store(engine))
+        finally:
+            await engine.dispose()
+    if settings.env.slack_bot_token:
+        runtime = await build_runtime(settings, migrate=False)
+        try:
+            checks += await check_slack(settings, runtime.gateway)
+            if args.repair:
+                checks += await _repair(runtime.service, checks)
+        finally:
+            await runtime.close()
+    else:
+        checks += [skipped(name, "SLACK_BOT_TOKEN is not set") for name in SLACK_CHECKS]
+        if args.repair:
+            checks.append(skipped("repair", "SLACK_BOT_TOKEN is not set"))
     checks += await check_integrations(settings)
     for check in checks:
         print(check.line())
     return EXIT_OK if all(c.ok for c in checks) else EXIT_ERROR
 
 
+async def _repair(service: IncidentService, checks: list[Check]) -> list[Check]:
+    """`hashi doctor --repair`: finishes the Slack set-up of incidents a failure left incomplete, when the
+    database and the token work."""
+    from bot.doctor import Check, skipped
+
+    broken = [c.name for c in checks if c.name in ("database", "slack token") and not c.ok]
+    if broken:
+        return [skipped("repair", f"the {' and the '.join(broken)} check failed")]
+    repaired = []
+    for setup in await service.repair_rooms():
+        missing = ", ".join(setup.missing)
+        repaired.append(Check(f"repair INC-{setup.incident.id}", not missing, missing or "set up"))
+    return repaired or [Check("repair", True, "every incident's Slack set-up is complete")]
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Runs the scripted incident and keeps its database where --db (or the user's data folder) says."""
+    from bot.demo import default_database, run_demo
+
+    database = (args.db or default_database()).expanduser().resolve()
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot keep the demo's database at {database} ({exc.strerror}): give --db a writable path"
+        ) from exc
+    return asyncio.run(
+        run_demo(
+            write=write_stdout,
+            lang=args.lang,
+            database=database,
+            fresh=args.fresh,
+            timezone=settings.env.timezone,
+        )
+    )
+
+
 def cmd_manifest(_settings: Settings, args: argparse.Namespace) -> int:
     """Prints the Slack app manifest."""
     from bot.slack.manifest import manifest_yaml
 
+    if args.socket_mode and args.url:
+        raise UsageError(
+            "--socket-mode and --url exclude each other: Socket Mode needs no public URL (leave out --url); "
+            "HTTP mode is --url alone"
+        )
+    if not args.socket_mode and not args.url:
+        raise UsageError(
+            "say how Slack reaches Hashi: --socket-mode (no public address needed) or --url https://… "
+            "(HTTP mode: the public HTTPS address of `hashi serve`)"
+        )
+    if args.url:
+        parts = urlsplit(args.url)
+        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+            raise UsageError(
+                f"--url {args.url!r} is not an https:// address: Slack sends requests only to a public "
+                "HTTPS URL, like --url https://hashi.example.com (or use --socket-mode)"
+            )
     sys.stdout.write(manifest_yaml(socket_mode=args.socket_mode, url=args.url))
     return EXIT_OK
 
@@ -525,14 +653,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "playbooks":
             return cmd_playbooks_check(settings, args)
         if args.command == "demo":
-            from bot.demo import run_demo
-
-            return asyncio.run(run_demo(lang=args.lang))
+            return cmd_demo(settings, args)
         raise UsageError(f"unknown command {args.command}")
     except (UsageError, ConfigError, DatabaseURLError, IncidentError) as exc:
         message = exc.message if isinstance(exc, IncidentError) else str(exc)
         print(f"hashi: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except Unavailable as exc:
+        print(f"hashi: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the one edge that turns any failure into a one-line reason

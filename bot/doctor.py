@@ -10,50 +10,67 @@ from bot.integrations.registry import health
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.manifest import BOT_SCOPES
+from storage.db import sqlite_file
 from storage.migrate import current_revision, head_revision
 from storage.repository import Store
 
 
 @dataclass(frozen=True)
 class Check:
-    """One thing checked: whether it is fine, and what was found or what to do."""
+    """One thing checked: whether it is fine, and what was found or what to do; or why it was not checked."""
 
     name: str
     ok: bool
     detail: str
+    skipped: bool = False
 
     def line(self) -> str:
-        """`✓ name: detail` or `✗ name: detail`."""
+        """`✓ name: detail`, `✗ name: detail`, or `- name: not checked: reason`."""
+        if self.skipped:
+            return f"- {self.name}: not checked: {self.detail}"
         return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+
+
+def skipped(name: str, reason: str) -> Check:
+    """A check that could not run (what it depends on failed); it says why, and fails nothing by itself."""
+    return Check(name, True, reason, skipped=True)
+
+
+SLACK_CHECKS = ("slack token", "scopes", "announce channel")
+# Slack's answers to auth.test that mean the token itself is wrong (not the network).
+REFUSED_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+
+
+def auth_failure(error: ChatError, *, api_url: str) -> str:
+    """What a failed auth.test means: Slack not reached (network, DNS, proxy), or the token refused."""
+    if error.unknown:
+        return (
+            f"Slack did not answer at {api_url} ({error.reason}): check the network, DNS and any proxy "
+            "(and HASHI_SLACK_API_URL if you set it); the token was not checked"
+        )
+    if error.reason in REFUSED_TOKEN:
+        return (
+            f"Slack refused SLACK_BOT_TOKEN ({error.reason}): copy the Bot User OAuth Token (xoxb-…) again "
+            "from OAuth & Permissions, and reinstall the app if it was removed"
+        )
+    return f"auth.test failed ({error.reason}); see https://api.slack.com/methods/auth.test for what it means"
 
 
 def check_settings(settings: Settings) -> list[Check]:
     """Tokens and secrets for the mode `hashi serve` would pick, and the playbooks."""
     env = settings.env
-    checks = [
-        Check(
-            "bot token",
-            bool(env.slack_bot_token and env.slack_bot_token.startswith("xoxb-")),
-            "set"
-            if env.slack_bot_token
-            else "SLACK_BOT_TOKEN is not set (the app's Bot User OAuth Token, xoxb-…)",
-        )
-    ]
-    if env.slack_app_token:
-        ok = env.slack_app_token.startswith("xapp-")
-        checks.append(
-            Check("mode", ok, "Socket Mode (SLACK_APP_TOKEN)" if ok else "SLACK_APP_TOKEN must start xapp-")
-        )
+    bot_token = env.bot_token_problem()
+    checks = [Check("bot token", bot_token is None, bot_token or "set, a bot token (xoxb-…)")]
+    mode = env.mode_problem()
+    if mode is not None:
+        checks.append(Check("mode", False, mode))
+    elif env.slack_app_token:
+        checks.append(Check("mode", True, "Socket Mode (SLACK_APP_TOKEN)"))
     else:
         checks.append(
-            Check(
-                "mode",
-                bool(env.slack_signing_secret),
-                "HTTP (SLACK_SIGNING_SECRET set)"
-                if env.slack_signing_secret
-                else "HTTP mode needs SLACK_SIGNING_SECRET (Basic Information → Signing Secret), "
-                "or set SLACK_APP_TOKEN for Socket Mode",
-            )
+            Check("mode", True, "HTTP (SLACK_SIGNING_SECRET set; Slack must reach a public https:// URL)")
         )
     playbooks, problems = load_playbooks(
         settings.playbooks_dir, severities=settings.team.severities, roles=settings.team.roles
@@ -65,6 +82,18 @@ def check_settings(settings: Settings) -> list[Check]:
     else:
         checks.append(Check("playbooks", True, f"{len(playbooks)} loaded from {settings.playbooks_dir}"))
     return checks
+
+
+def missing_database(url: str) -> str | None:
+    """Why there is no database to read at a SQLite URL (the file is absent), else None; connecting would
+    create an empty file, and `hashi doctor`, `stats` and `export` create nothing."""
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return None
+    return (
+        f"no database at {path} (HASHI_DATABASE_URL; unset, it is hashi.db in the current folder): point it "
+        "at the database `hashi serve` uses, or run `hashi db upgrade` to create one there"
+    )
 
 
 async def check_database(store: Store) -> list[Check]:
@@ -90,7 +119,11 @@ async def check_slack(settings: Settings, gateway: SlackGateway) -> list[Check]:
     try:
         identity, scopes = await gateway.token_check()
     except ChatError as exc:
-        return [Check("slack token", False, f"auth.test failed: {exc.reason}; check SLACK_BOT_TOKEN")]
+        cause = "Slack did not answer" if exc.unknown else "Slack refused the token"
+        return [
+            Check("slack token", False, auth_failure(exc, api_url=settings.env.slack_api_url)),
+            *(skipped(name, cause) for name in SLACK_CHECKS[1:]),
+        ]
     checks = [Check("slack token", True, f"bot {identity.get('user')} in workspace {identity.get('team')}")]
     if scopes is None:
         checks.append(Check("scopes", True, "Slack did not list them; compare with `hashi manifest`"))
@@ -111,9 +144,11 @@ async def check_slack(settings: Settings, gateway: SlackGateway) -> list[Check]:
         try:
             channel = await gateway.channel_info(channel_id=announce)
         except ChatError as exc:
-            checks.append(
-                Check("announce channel", False, f"{announce}: {exc.reason}; check HASHI_ANNOUNCE_CHANNEL")
+            hint = (
+                "HASHI_ANNOUNCE_CHANNEL takes the channel's ID (C…, at the bottom of the channel's details "
+                "in Slack), not its name; invite @hashi to a private one"
             )
+            checks.append(Check("announce channel", False, f"{announce}: {exc.reason}: {hint}"))
         else:
             member = bool(channel.get("is_member"))
             public = not channel.get("is_private")

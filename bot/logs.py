@@ -41,3 +41,19 @@ class JsonLogFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+class OnlyMigrations(logging.Filter):
+    """Lets through Alembic's line for each migration it runs, and none of its notes on the dialect, which
+    would otherwise greet every start of `hashi serve` with nothing to migrate."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage().startswith(("Running upgrade", "Running downgrade", "Running stamp"))
+
+
+def quiet_libraries() -> None:
+    """Alembic says only what it migrates: its plugins' set-up (at import) and its dialect notes are noise."""
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, OnlyMigrations) for f in migration.filters):
+        migration.addFilter(OnlyMigrations())

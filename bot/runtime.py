@@ -63,14 +63,17 @@ class Runtime:
             await session.close()
 
 
-async def build_runtime(settings: Settings, *, migrate: bool = True, replica: str | None = None) -> Runtime:
+async def build_runtime(
+    settings: Settings, *, migrate: bool = True, replica: str | None = None, clock: Clock | None = None
+) -> Runtime:
     """The one composition root; applies migrations first. `replica` names this replica in the inbox's
-    claims (HASHI_REPLICA_ID, else the given default, else the host name)."""
+    claims (HASHI_REPLICA_ID, else the given default, else the host name); `clock` is the system clock
+    unless `hashi demo` tells its story on its own."""
     from bot.incidents.ports import SystemClock
     from bot.incidents.service import IncidentService
     from bot.integrations.alerts import DELIVERY_KIND, AlertIntake
     from bot.slack.app import build_app
-    from bot.slack.gateway import SlackGateway, make_client
+    from bot.slack.gateway import SlackGateway, make_client, slack_session
     from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
     from storage.db import make_engine
@@ -84,19 +87,21 @@ async def build_runtime(settings: Settings, *, migrate: bool = True, replica: st
         from storage.migrate import upgrade
 
         await upgrade(engine)
-    clock = SystemClock()  # the one clock: the service, the inbox and the listeners read it
+    clock = clock or SystemClock()  # the one clock: the service, the inbox and the listeners read it
     turns = AckFirst()
     store = Store(engine, pause=turns.pause)
     client = make_client(
         token=settings.env.slack_bot_token,
         base_url=settings.env.slack_api_url,
         timeout=settings.env.slack_timeout,
+        session=slack_session(settings.env.slack_timeout),
     )
     gateway = SlackGateway(
         client=client,
         severities=settings.team.severities,
         announce_channel=settings.env.announce_channel,
         language=settings.team.workspace_language,
+        shape=settings.team.record_shape(),
     )
     owner = settings.env.replica_id or replica or socket.gethostname()
     vendor_clients: list[VendorClient] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import DEFAULT_LANG, Lang
-from bot.incidents.model import DEFAULT_SEVERITIES
+from bot.incidents.fields import FieldKind, FieldSpec, RecordShape, Required
+from bot.incidents.model import DEFAULT_SEVERITIES, DEFAULT_TYPE
 from bot.incidents.permissions import Act, Policy, principal_problem
+from bot.incidents.playbook_schema import shipped_playbooks_dir as shipped_playbooks_dir  # bot.demo's too
 from bot.incidents.times import known_zone
 from bot.integrations.config import DEFAULT_API_URLS, IntegrationsConfig, VendorAccess
 
@@ -25,12 +27,27 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message names the file and the problem."""
 
 
+_SLACK_ID = re.compile(r"[SUW][A-Z0-9]{2,}", re.ASCII)  # a user group (S…) or a user (U…, W…)
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.ASCII)  # a type or field name, as typed in commands
+
+
+def _slack_ids(value: tuple[str, ...]) -> tuple[str, ...]:
+    for entry in value:
+        if _SLACK_ID.fullmatch(entry) is None:
+            raise ValueError(f"{entry!r} is not a user group id (S0123ABCD) or a user id (U0456EFGH)")
+    return value
+
+
 class ServiceConfig(BaseModel):
-    """A service the team runs, with its availability objective."""
+    """A service the team runs, with its availability objective and the people who answer for it."""
 
     model_config = ConfigDict(extra="forbid")
 
     slo: float | None = Field(default=None, description="availability target in percent, e.g. 99.9")
+    # User groups (S…) and users (U…) invited to an incident's room when it has this service.
+    responders: tuple[str, ...] = ()
+
+    _responders_are_ids = field_validator("responders")(_slack_ids)
 
     @field_validator("slo")
     @classmethod
@@ -38,6 +55,28 @@ class ServiceConfig(BaseModel):
         if value is not None and not 0 < value < 100:
             raise ValueError("slo is a percentage between 0 and 100, e.g. 99.9")
         return value
+
+
+class FieldConfig(BaseModel):
+    """A custom field of the incident record (`[fields.<name>]`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: FieldKind
+    choices: tuple[str, ...] = ()
+    required: Required | None = None  # "declare" or "resolve"
+    label: dict[Lang, str] = Field(default_factory=dict)  # {en = "…", ja = "…"}
+
+    @model_validator(mode="after")
+    def _choices_for_select(self) -> FieldConfig:
+        if self.kind is FieldKind.SELECT:
+            if not self.choices or any(not c.strip() for c in self.choices):
+                raise ValueError('a select field lists its choices, e.g. choices = ["eu", "us"]')
+            if len({c.casefold() for c in self.choices}) != len(self.choices):
+                raise ValueError("a select field's choices differ (ignoring case)")
+        elif self.choices:
+            raise ValueError(f"only a select field has choices, not a {self.kind.value} field")
+        return self
 
 
 class TeamConfig(BaseModel):
@@ -64,6 +103,12 @@ class TeamConfig(BaseModel):
         default_factory=lambda: {"SEV1": 15, "SEV2": 30, "SEV3": 60}
     )
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    # Incident types, e.g. ["default", "security", "ja"]; a type picks playbooks (`applies_to.types`).
+    types: tuple[str, ...] = (DEFAULT_TYPE,)
+    default_type: str | None = None  # unset: the first of `types`
+    fields: dict[str, FieldConfig] = Field(default_factory=dict)
+    # Who joins the room when an incident of a severity is declared: user groups (S…) and users (U…).
+    invites: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # Who may do what, e.g. close = ["lead", "role:comms", "usergroup:S0123"]; unlisted acts: anyone.
     permissions: dict[Act, list[str]] = Field(default_factory=dict)
     # Alerts in, pages out, tickets, the status page: `[integrations]` and `[integrations.<name>]`.
@@ -95,6 +140,19 @@ class TeamConfig(BaseModel):
             raise ValueError(f"default_severity {self.default_severity!r} is not one of {known}")
         if "lead" not in self.roles:
             self.roles = ("lead", *self.roles)
+        if not self.types:
+            raise ValueError('types must list at least one type, e.g. ["default"]')
+        for name in (*self.types, *self.fields):
+            if _NAME.fullmatch(name) is None:
+                raise ValueError(f"{name!r}: type and field names are lowercase letters, digits, - and _")
+        if len({name.casefold() for name in self.types}) != len(self.types):
+            raise ValueError("types are listed twice")
+        if self.default_type is not None and self.default_type not in self.types:
+            raise ValueError(f"default_type {self.default_type!r} is not one of {', '.join(self.types)}")
+        for code, who in self.invites.items():
+            if code not in self.severities:
+                raise ValueError(f"invites.{code}: not a severity; use one of {', '.join(self.severities)}")
+            _slack_ids(who)
         integrations = self.integrations
         if integrations.followups and getattr(integrations, integrations.followups) is None:
             raise ValueError(
@@ -116,6 +174,19 @@ class TeamConfig(BaseModel):
                 if code not in self.severities:
                     raise ValueError(f"{where}: {code!r} is not one of {', '.join(self.severities)}")
         return self
+
+    def record_shape(self) -> RecordShape:
+        """The incident types and custom fields, as the domain reads them."""
+        return RecordShape(
+            types=self.types,
+            default_type=self.default_type or self.types[0],
+            fields=tuple(
+                FieldSpec(
+                    name=name, kind=f.kind, choices=f.choices, required=f.required, labels=dict(f.label)
+                )
+                for name, f in self.fields.items()
+            ),
+        )
 
     @property
     def default(self) -> str:
@@ -166,6 +237,43 @@ class EnvSettings(BaseSettings):
         if known_zone(value) is None:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name like Asia/Tokyo")
         return value
+
+    def bot_token_problem(self) -> str | None:
+        """What is wrong with SLACK_BOT_TOKEN (unset, or not a bot token), and where the right one is."""
+        token = self.slack_bot_token
+        where = "OAuth & Permissions → Bot User OAuth Token, xoxb-…"
+        if not token:
+            return f"SLACK_BOT_TOKEN is not set ({where})"
+        if token.startswith(("xoxb-", "xoxe.xoxb-")):  # the second: a rotating token
+            return None
+        if token.startswith("xapp-"):
+            return (
+                "SLACK_BOT_TOKEN holds an app-level token (xapp-…, which goes in SLACK_APP_TOKEN); "
+                f"it needs the bot's ({where})"
+            )
+        if token.startswith(("xoxp-", "xoxe.xoxp-")):
+            return f"SLACK_BOT_TOKEN holds a user token (xoxp-…); it needs the bot's ({where})"
+        return f"SLACK_BOT_TOKEN does not start with xoxb-, so it is not a bot token ({where})"
+
+    def mode_problem(self, *, http: bool = False) -> str | None:
+        """What is missing or wrong for the mode `hashi serve` would run in (Socket Mode when SLACK_APP_TOKEN
+        is set and `http` is not, else HTTP), and how to fix it."""
+        if self.slack_app_token and not http:
+            if not self.slack_app_token.startswith("xapp-"):
+                return (
+                    "SLACK_APP_TOKEN does not start with xapp- (Basic Information → App-Level Tokens, "
+                    "with the connections:write scope)"
+                )
+            return None
+        if self.slack_signing_secret:
+            return None
+        if http:
+            return "SLACK_SIGNING_SECRET is not set (--http checks every request with it: Basic Information)"
+        return (
+            "neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET is set: for Socket Mode (no public address "
+            "needed) create the app from `hashi manifest --socket-mode` and set SLACK_APP_TOKEN (xapp-…); "
+            "for HTTP mode, Slack must reach a public https:// address: set SLACK_SIGNING_SECRET"
+        )
 
 
 class Settings(BaseModel):
@@ -250,18 +358,13 @@ class Settings(BaseModel):
             status_update_minutes=dict(self.team.status_update_minutes),
             policy=Policy(rules={act: tuple(who) for act, who in self.team.permissions.items()}),
             setup_lease=timedelta(seconds=self.team.setup_lease_seconds),
+            shape=self.team.record_shape(),
+            responders={name: s.responders for name, s in self.team.services.items() if s.responders},
+            invites=dict(self.team.invites),
             paging=PagingPolicy(severities=pagerduty.severities, services=pagerduty.services)
             if (pagerduty := self.team.integrations.pagerduty) is not None
             else None,
         )
-
-
-def shipped_playbooks_dir() -> Path:
-    """The playbooks that ship with Hashi (the source tree's, or the installed copy)."""
-    source = Path(__file__).resolve().parent.parent / "playbooks"
-    if source.is_dir():
-        return source
-    return Path(sys.prefix) / "share" / "hashi" / "playbooks"
 
 
 def load_team_config(path: Path) -> TeamConfig:

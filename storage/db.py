@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, event
@@ -98,3 +99,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # IMMEDIATE takes the write lock up front: two writers wait on busy_timeout instead of one failing
         # with SQLITE_BUSY when it upgrades a read transaction (in one process they queue in Store first).
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a `sqlite:///…` URL names (relative to the current folder), or None (memory, PostgreSQL)."""
+    real = async_url(url)
+    database = make_url(real).database
+    if not real.startswith("sqlite") or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None  # a URI filename (file::memory:, file:x.db?mode=ro) says more than a path
+    return Path(database).resolve()

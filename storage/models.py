@@ -28,6 +28,16 @@ class Incident(SQLModel, table=True):
     status: str = Field(max_length=32)
     private: bool = Field(default=False)
     services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # One of the team's configured types (hashi.toml `types`); incidents stored before migration 0010 are
+    # of type "default".
+    incident_type: str = Field(
+        default="default", max_length=64, sa_column_kwargs={"server_default": "default"}
+    )
+    # The team's custom fields (hashi.toml `[fields.<name>]`) that have a value: name → text, number, the
+    # chosen choice, or a Slack user id.
+    custom_fields: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     lead: str | None = Field(default=None, max_length=64)
     declared_by: str | None = Field(default=None, max_length=64)
     team_id: str | None = Field(default=None, max_length=64)
@@ -248,6 +258,11 @@ class IncidentStats(SQLModel, table=True):
     # else mitigated, else resolved; NULL while it lasts).
     window_start_us: int = Field(sa_type=BigInteger)
     window_end_us: int | None = Field(default=None, sa_type=BigInteger)
+    incident_type: str = Field(
+        default="default", max_length=64, sa_column_kwargs={"server_default": "default"}
+    )
+    # The incident's custom fields as its JSON object, as stored; NULL when it has none (most incidents).
+    custom_fields: str | None = Field(default=None, sa_type=Text)
 
 
 # Which incident an alert group (Alertmanager's or Grafana's groupKey) opened: a later notification of the

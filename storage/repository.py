@@ -389,9 +389,9 @@ class Repository:
 
     async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
         """(id, severity, services as JSON text, private, status, each milestone as integer Unix microseconds
-        rounded to the millisecond or None, severity changes as JSON or None) of the incidents that started
-        in the window, or before it and were still hurting inside it (availability), in id order: the
-        incident_stats rows (storage.stats)."""
+        rounded to the millisecond or None, severity changes as JSON or None, type, custom fields as JSON or
+        None) of the incidents that started in the window, or before it and were still hurting inside it
+        (availability), in id order: the incident_stats rows (storage.stats)."""
         start, end = col(IncidentStats.window_start_us), col(IncidentStats.window_end_us)
         since_us, until_us = exact_micros(since), exact_micros(until)
         stmt = (
@@ -403,6 +403,8 @@ class Repository:
                 col(IncidentStats.status),
                 *(getattr(IncidentStats, name) for name in MICROS_COLUMNS),
                 col(IncidentStats.severity_changes),
+                col(IncidentStats.incident_type),
+                col(IncidentStats.custom_fields),
             )
             .where(start < until_us, or_(start >= since_us, end.is_(None), end > since_us))
             .order_by(col(IncidentStats.incident_id))

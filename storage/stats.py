@@ -52,7 +52,9 @@ MILESTONE_COLUMNS = (
 )
 SEVERITY_EVENT_KINDS = ("declared", "severity")  # the timeline events that carry a severity code
 # The incident attributes a stats row is made of: an ORM change to one of them refreshes the row.
-STATS_INPUTS = frozenset({"severity", "services", "private", "status", *MILESTONE_COLUMNS})
+STATS_INPUTS = frozenset(
+    {"severity", "services", "private", "status", "incident_type", "custom_fields", *MILESTONE_COLUMNS}
+)
 MICROS_COLUMNS = tuple(name.removesuffix("_at") + "_us" for name in MILESTONE_COLUMNS)
 BATCH = 5_000  # incidents refreshed per statement when rebuilding everything
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -142,6 +144,8 @@ def _record_queries(dialect: str) -> tuple[Select[*tuple[Any, ...]], Select[*tup
         col(Incident.impact_ended_at),
         col(Incident.mitigated_at),
         col(Incident.resolved_at),
+        col(Incident.incident_type),
+        cast(col(Incident.custom_fields), Text),
     ).where(col(Incident.id).in_(ids))
     return changes, incidents
 
@@ -157,7 +161,8 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
     for row in rows:
         incident_id, severity, services, private, status = row[:5]
         times = row[5:13]
-        impact_started, detected, declared, impact_ended, mitigated, resolved = row[13:]
+        impact_started, detected, declared, impact_ended, mitigated, resolved = row[13:19]
+        incident_type, custom_fields = row[19:]
         start: Any = impact_started or detected or declared
         end: Any = impact_ended or mitigated or resolved
         found = changes.get(int(incident_id or 0), [])
@@ -173,4 +178,6 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
             "severity_changes": None if trivial else json.dumps(found, separators=(",", ":")),
             "window_start_us": exact_micros(start),
             "window_end_us": None if end is None else exact_micros(end),
+            "incident_type": incident_type,
+            "custom_fields": None if not custom_fields or json.loads(custom_fields) == {} else custom_fields,
         }

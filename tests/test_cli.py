@@ -266,6 +266,8 @@ async def test_export_json_has_the_interface_fields_and_exact_metrics(
         "timeline",
         "checklists",
         "followups",
+        "type",
+        "fields",
     ]
     assert (data["id"], data["title"], data["severity"], data["status"], data["private"]) == (
         incident_id,
@@ -775,7 +777,7 @@ async def test_usage_and_configuration_errors_are_one_line(tmp_path: Path) -> No
     )
     mysql, unreachable, unknown, no_id, not_an_id, superscript, bad_since, bad_config, help_ = results
     assert_one_line_error(mysql, 2, "mysql")
-    assert_one_line_error(unreachable, 1)
+    assert_one_line_error(unreachable, 1, "cannot reach the database at postgresql://", "HASHI_DATABASE_URL")
     assert_one_line_error(unknown, 2, "frobnicate")
     assert_one_line_error(no_id, 2, "incident")
     assert_one_line_error(not_an_id, 2, "INC-twelve")
@@ -878,10 +880,20 @@ def _keys(node: Any) -> Iterable[str]:
 
 
 async def test_manifest_for_http_and_socket_mode(tmp_path: Path) -> None:
-    http, socket = await asyncio.gather(
+    http, socket, *refused = await asyncio.gather(
         hashi("manifest", "--url", "https://x.example/", cwd=tmp_path),
+        hashi("manifest", "--socket-mode", cwd=tmp_path),
+        hashi("manifest", cwd=tmp_path),
+        hashi("manifest", "--url", "x.example.com", cwd=tmp_path),
+        hashi("manifest", "--url", "http://x.example.com", cwd=tmp_path),
+        hashi("manifest", "--url", "https://", cwd=tmp_path),
         hashi("manifest", "--socket-mode", "--url", "https://x.example", cwd=tmp_path),
     )
+    neither, bare, plain_http, no_host, both = refused
+    assert_one_line_error(neither, 2, "--socket-mode", "--url https://")
+    for result in (bare, plain_http, no_host):
+        assert_one_line_error(result, 2, "is not an https:// address", "--url https://hashi.example.com")
+    assert_one_line_error(both, 2, "--socket-mode and --url exclude each other")
     for result in (http, socket):
         assert_ok(result)
     documents = {"http": yaml.safe_load(http.out), "socket": yaml.safe_load(socket.out)}
@@ -920,6 +932,40 @@ async def test_manifest_for_http_and_socket_mode(tmp_path: Path) -> None:
     assert "request_url" not in set(_keys(socket_mode))
     assert "url" not in socket_mode["features"]["slash_commands"][0]
     assert "x.example" not in socket.out
+
+
+async def test_serve_names_everything_missing_at_once_and_suggests_socket_mode(tmp_path: Path) -> None:
+    nothing, user_token, http_without_secret, bad_app_token = await asyncio.gather(
+        hashi("serve", cwd=tmp_path),
+        hashi("serve", cwd=tmp_path, env={"SLACK_BOT_TOKEN": "xoxp-1-2", "SLACK_SIGNING_SECRET": "s"}),
+        hashi(
+            "serve", "--http", cwd=tmp_path, env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}
+        ),
+        hashi("serve", cwd=tmp_path, env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}),
+    )
+    assert_one_line_error(
+        nothing, 2, "SLACK_BOT_TOKEN is not set", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "Socket Mode"
+    )
+    assert "hashi manifest --socket-mode" in nothing.err and "public https://" in nothing.err
+    assert_one_line_error(user_token, 2, "SLACK_BOT_TOKEN holds a user token (xoxp-…)", "xoxb-")
+    assert_one_line_error(http_without_secret, 2, "SLACK_SIGNING_SECRET is not set", "--http")
+    assert_one_line_error(bad_app_token, 2, "SLACK_APP_TOKEN does not start with xapp-")
+    assert os.listdir(tmp_path) == []  # not even an empty database
+
+
+async def test_reports_on_a_missing_database_say_where_they_looked_and_create_nothing(tmp_path: Path) -> None:
+    results = await asyncio.gather(
+        hashi("stats", cwd=tmp_path, url="sqlite:///hashi.db"),
+        hashi("export", "1", cwd=tmp_path, url="sqlite:///hashi.db"),
+        hashi("export", "1", cwd=tmp_path, url=f"sqlite:///{tmp_path / 'elsewhere.db'}"),
+    )
+    for result in results[:2]:
+        assert_one_line_error(result, 2, f"no database at {tmp_path / 'hashi.db'}", "HASHI_DATABASE_URL")
+    assert_one_line_error(results[2], 2, f"no database at {tmp_path / 'elsewhere.db'}")
+    assert os.listdir(tmp_path) == []
+    upgraded = await hashi("db", "upgrade", cwd=tmp_path, url="sqlite:///hashi.db")
+    assert_ok(upgraded)  # the one command that makes a database
+    assert (tmp_path / "hashi.db").is_file()
 
 
 # Regressions: bugs these tests found (CRLF drafts, unknown zones, huge ids, --update with JSON)
@@ -970,6 +1016,7 @@ async def test_reports_on_a_database_from_an_older_version_say_how_to_upgrade(tm
     assert_one_line_error(stats, 2, "revision 0003", "hashi db upgrade")
     assert_ok(await hashi("db", "upgrade", cwd=tmp_path, url=url))
     assert_ok(await hashi("stats", "--since", "30d", cwd=tmp_path, url=url))
+    await asyncio.to_thread((tmp_path / "empty.db").touch)  # a database file nothing has migrated yet
     empty = await hashi("export", "1", cwd=tmp_path, url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert_one_line_error(empty, 2, "none (empty)", "hashi db upgrade")
 

@@ -73,8 +73,13 @@ class Checklists(Part):
         return await self._change(incident_id, change, actor=actor)
 
     def applicable(self, row: Incident) -> list[Playbook]:
+        """The playbooks that apply to the incident (its severity, services, visibility and type)."""
         return matching(
-            self.config.playbooks, severity=row.severity, services=row.services, private=row.private
+            self.config.playbooks,
+            severity=row.severity,
+            services=row.services,
+            private=row.private,
+            types=(row.incident_type,),
         )
 
     async def start_playbooks(
@@ -93,7 +98,9 @@ class Checklists(Part):
         for playbook in playbooks:
             if playbook.name in running:
                 continue
-            items = playbook.items_for(severity=row.severity, services=row.services, private=row.private)
+            items = playbook.items_for(
+                severity=row.severity, services=row.services, private=row.private, types=(row.incident_type,)
+            )
             await repo.add_checklist_items(
                 incident_id=row.id,
                 items=[

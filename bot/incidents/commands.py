@@ -21,10 +21,12 @@ class OpenDeclareModal:
 
 @dataclass(frozen=True, slots=True)
 class Declare:
-    """`/incident declare [SEVn] <title>`: declare at once (severity None means the configured default)."""
+    """`/incident declare [SEVn] [type:<name>] <title>`: declare at once (severity None means the configured
+    default; incident_type None the configured default type, checked by the service)."""
 
     severity: str | None
     title: str
+    incident_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,33 @@ class Postmortem:
     incident_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class SetType:
+    """`/incident type <name>`: give the incident another configured type (checked by the service)."""
+
+    incident_id: int | None
+    incident_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetField:
+    """`/incident set <field> <value>`: set a custom field (name and value checked by the service)."""
+
+    incident_id: int | None
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetServices:
+    """`/incident services <a>, <b>` (replace them; None: keep them) `+<c>` (add) `-<d>` (remove)."""
+
+    incident_id: int | None
+    replace: tuple[str, ...] | None
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+
+
 # Commands that act on one incident (they all carry `incident_id`).
 IncidentCommand: TypeAlias = (
     SetSeverity
@@ -222,5 +251,8 @@ IncidentCommand: TypeAlias = (
     | PublishStatuspage
     | Page
     | Postmortem
+    | SetType
+    | SetField
+    | SetServices
 )
 Command: TypeAlias = OpenDeclareModal | Declare | ListIncidents | Stats | Help | IncidentCommand

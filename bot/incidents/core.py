@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +16,7 @@ from bot.incidents.errors import (
     IncidentNotFound,
     InvalidTransition,
 )
+from bot.incidents.fields import RecordShape
 from bot.incidents.model import (
     DEFAULT_SEVERITIES,
     OPEN_STATUSES,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from bot.incidents.paging import Paging
     from bot.incidents.reading import Reading
     from bot.incidents.scheduler import Scheduler
+    from bot.incidents.shaping import Shaping
     from bot.incidents.timeline import Timeline
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,24 @@ class IncidentConfig:
     setup_lease: timedelta = timedelta(minutes=2)
     # This replica's name in set-up leases (HASHI_REPLICA_ID), so that it resumes its own after a restart.
     replica: str | None = None
+    # The incident types and custom fields the team gives its incidents.
+    shape: RecordShape = field(default_factory=RecordShape)
+    # Who joins an incident's room: by service (its responders), and by severity; user groups (S…) and users.
+    responders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    invites: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def responders_of(self, service: str) -> tuple[str, ...]:
+        """The user groups and users who answer for a service (its name in any case)."""
+        folded = service.casefold()
+        return next((who for name, who in self.responders.items() if name.casefold() == folded), ())
+
+    def invited(self, *, severity: str, services: Sequence[str]) -> tuple[str, ...]:
+        """The user groups and users to invite for an incident of that severity with those services."""
+        found = [*self.invites.get(severity, ())]
+        for service in services:
+            found += self.responders_of(service)
+        return tuple(dict.fromkeys(found))
+
     # Which declarations page (PagerDuty's [integrations.pagerduty]); None: none do.
     paging: PagingPolicy | None = None
 
@@ -97,6 +117,7 @@ class Parts:
     checklists: Checklists
     scheduler: Scheduler
     paging: Paging
+    shaping: Shaping
 
 
 @dataclass

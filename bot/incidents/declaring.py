@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from bot.incidents.errors import (
     InvalidInput,
 )
 from bot.incidents.escaping import channel_slug
+from bot.incidents.fields import Required, require
 from bot.incidents.model import (
     EventKind,
     IncidentSnapshot,
@@ -96,9 +97,12 @@ class Declaring(Part):
         lead: str | None = None,
         request_key: str | None = None,
         team_id: str | None = None,
+        incident_type: str | None = None,
+        fields: Mapping[str, str] | None = None,
         also: Callable[[Repository, Incident], Awaitable[None]] | None = None,
     ) -> RoomSetup:
         """Records a new incident, then opens its Slack room; a repeated request_key returns the first one.
+        `incident_type` None is the configured default; `fields` are values typed or chosen, by field name.
         `actor` None is Hashi itself (an alert); `also` writes more of the declaration in its transaction."""
         if actor is not None:
             await self.parts.access.authorize(Act.DECLARE, actor=actor)
@@ -106,6 +110,11 @@ class Declaring(Part):
         if not title:
             raise InvalidInput(Msg("errors.title_missing"))
         code = self.severity(severity)
+        shape = self.config.shape
+        chosen_type = shape.incident_type(incident_type)
+        values = shape.values({name: clean(text) for name, text in (fields or {}).items()})
+        if actor is not None:  # an alert cannot fill in the team's fields; people do, once it is open
+            require(shape, Required.DECLARE, values)
         now = self._clock.now()
         pages = 0
         async with self._write() as repo:
@@ -116,6 +125,8 @@ class Declaring(Part):
                 status=Status.INVESTIGATING.value,
                 private=private,
                 services=list(dict.fromkeys(clean(s).strip() for s in services if clean(s).strip())),
+                incident_type=chosen_type,
+                custom_fields=values,
                 lead=lead,
                 declared_by=actor,
                 team_id=team_id,
@@ -218,6 +229,19 @@ class Declaring(Part):
             raise
 
     async def _set_up_room(self, snap: IncidentSnapshot, room: _RoomState, *, look_first: bool) -> RoomSetup:
+        # The declarer, the lead, and who the severity and the services bring: their user groups are looked
+        # up while the channel is created, so the room is ready after as many round trips as without them.
+        people = [u for u in (snap.declared_by, snap.lead) if u]
+        people += self.config.invited(severity=snap.severity, services=snap.services)
+        invitees = asyncio.ensure_future(self.parts.shaping.invitees(people))
+        try:
+            return await self._set_up_room_for(snap, room, invitees, look_first=look_first)
+        finally:
+            invitees.cancel()  # done by then, unless the channel could not be made
+
+    async def _set_up_room_for(
+        self, snap: IncidentSnapshot, room: _RoomState, invitees: Awaitable[list[str]], *, look_first: bool
+    ) -> RoomSetup:
         incident_id = snap.id
         missing: list[str] = []
         channel_id = room.channel_id
@@ -235,7 +259,6 @@ class Declaring(Part):
                     incident_id=incident_id, channel_id=created.channel_id, name=created.name
                 )
             snap = replace(snap, channel_id=created.channel_id, channel_name=created.name)
-        people = [u for u in dict.fromkeys([snap.declared_by, snap.lead]) if u]
 
         async def step(name: str, work: Awaitable[Any]) -> Any:
             try:
@@ -248,7 +271,7 @@ class Declaring(Part):
         posted = snap  # what the card and checklist will show
         # Independent calls run concurrently: invite, topic and card only need the channel.
         steps: list[Awaitable[Any]] = [
-            step("invite", self._chat.invite(channel_id=channel_id, user_ids=people))
+            step("invite", self.parts.shaping.invite_users(channel_id=channel_id, users=invitees))
         ]
         steps.append(step("topic", self._chat.set_topic(incident=snap)) if not room.topic_set else _none())
         steps.append(

@@ -4,6 +4,7 @@ close (follow-ups: followups.py)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 from bot.i18n import Msg
@@ -14,6 +15,7 @@ from bot.incidents.errors import (
     InvalidTransition,
     RequiredItemsOpen,
 )
+from bot.incidents.fields import Required, require
 from bot.incidents.model import (
     OPEN_STATUSES,
     EventKind,
@@ -175,7 +177,17 @@ class Lifecycle(Part):
             if role == LEAD_ROLE:
                 row.lead = user_id
                 if row.acknowledged_at is None:
+                    # Naming a lead is taking the incident on: its acknowledgement, marked on the timeline so
+                    # the time to acknowledge can be read there (the lead's own line tells the channel).
                     row.acknowledged_at = now
+                    await self._event(
+                        repo,
+                        row,
+                        at=now,
+                        kind=EventKind.ACKNOWLEDGED,
+                        actor=actor,
+                        text=Msg("timeline.acknowledged_by_lead", user=user_id),
+                    )
             kind = EventKind.LEAD if role == LEAD_ROLE else EventKind.ROLE
             await self._event(
                 repo,
@@ -208,24 +220,36 @@ class Lifecycle(Part):
         at: datetime | None = None,
         summary: str = "",
         override_gates: bool = False,
+        fields: Mapping[str, str] | None = None,
     ) -> IncidentSnapshot:
         """Resolves an open incident (also marking it mitigated if nobody did); required items open stop it
-        unless the resolver confirms, and then the override is on the timeline."""
+        unless the resolver confirms, and then the override is on the timeline. `fields`: custom field values
+        given with it (the resolve modal's), set first; a field required at resolve without one stops it."""
         await self.parts.access.authorize(Act.RESOLVE, actor=actor, incident_id=incident_id)
         when = at or self._clock.now()
+        given = self.config.shape.values(fields or {})
+        gated: list[RequiredItemsOpen] = []
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
             self._require_open(row, "resolve")
             assert row.id is not None
+            values = {**row.custom_fields, **given}
+            require(self.config.shape, Required.RESOLVE, values)
+            await self.parts.shaping.record_fields(repo, row, given, actor=actor, fx=fx)
             items = await repo.checklist_items(incident_id=row.id)
             open_gates = tuple(i.title for i in items if i.required and not i.done)
             if open_gates and not override_gates:
-                raise RequiredItemsOpen(
+                gate = RequiredItemsOpen(
                     Msg(
                         "errors.required_open", id=row.id, count=len(open_gates), items="; ".join(open_gates)
                     ),
                     items=open_gates,
                 )
+                if not fx.lines:
+                    raise gate
+                # The fields given with it are kept (committed) while the resolution waits for confirming.
+                gated.append(gate)
+                return
             row.status = Status.RESOLVED.value
             row.resolved_at = when
             if row.mitigated_at is None:
@@ -245,7 +269,10 @@ class Lifecycle(Part):
                 data={"override": list(open_gates)} if open_gates else None,
             )
 
-        return await self._change(incident_id, change, actor=actor)
+        snap = await self._change(incident_id, change, actor=actor)
+        if gated:
+            raise gated[0]
+        return snap
 
     async def reopen(self, *, incident_id: int, actor: str) -> IncidentSnapshot:
         """Reopens a resolved incident (back to investigating; resolved_at is cleared)."""

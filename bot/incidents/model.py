@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -64,11 +64,18 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     PARTICIPANT = "participant"
     STATUSPAGE = "statuspage"
+    TYPE = "type"
+    FIELD = "field"
+    SERVICES = "services"
     ALERT = "alert"
     PAGE = "page"
 
 
 DEFAULT_SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+# The type an incident has when the team configures none (and every incident stored before types existed).
+DEFAULT_TYPE = "default"
+# A custom field's stored value: text, a number, the chosen choice, or a Slack user id.
+FieldValue = str | int | float
 
 
 @dataclass(frozen=True)
@@ -251,6 +258,9 @@ class IncidentSnapshot:
     # time, so a back-dated update does not look old.
     status_updated_at: datetime | None = None
     revision: int = 0  # how many changes the incident's state has had (storage: Incident.revision)
+    incident_type: str = DEFAULT_TYPE
+    # The custom fields that have a value, by name (hashi.toml `[fields.<name>]`).
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
 
     @property
     def people(self) -> frozenset[str]:

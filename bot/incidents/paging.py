@@ -95,9 +95,6 @@ class Paging(Part):
 
     async def page(self, *, incident_id: int, target: str, actor: str) -> IncidentSnapshot:
         """Pages on demand (`user:<U…>` or `service:<name>`) for an open incident."""
-        if not self.enabled:  # said only to those who may see the incident (a private one is "not found")
-            await self.parts.access.check_visible(incident_id=incident_id, user_id=actor)
-            raise InvalidInput(Msg("errors.pager_not_configured"))
         delivery = current_delivery()
         request = (
             f"page:{delivery.delivery_id}"
@@ -106,6 +103,9 @@ class Paging(Part):
         )
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
+            # Checked after the visibility check: an outsider learns nothing, not even that paging is off.
+            if not self.enabled:
+                raise InvalidInput(Msg("errors.pager_not_configured"))
             self._require_open(row, "page")
             assert row.id is not None
             fx.pages += await self._record(
@@ -205,7 +205,8 @@ class Paging(Part):
             status, retry_at, reason = "pending", now + RETRY_BASE * 2 ** (attempts - 1), error.reason
         else:
             status, retry_at, reason = "failed", None, error.reason
-        shows = bool(error) or bool(page.error)  # the card tells of failures, and of their end
+        # The card tells of pages that went out, of failures, and of their end.
+        shows = bool(error) or bool(page.error) or page.action == "trigger"
         async with self._store.transaction() as repo:
             await repo.finish_page(page_id=page.id, status=status, at=now, error=reason, retry_at=retry_at)
             if shows:

@@ -36,10 +36,14 @@ class Room:
 
 
 class Directory(Protocol):
-    """Who belongs to which Slack user group (for permission rules that name one)."""
+    """Who belongs to which Slack user group (for permission rules and invites that name one)."""
 
     async def groups_of(self, *, user_id: str, among: frozenset[str]) -> frozenset[str]:
         """The groups, of those asked about, that the user is in."""
+        ...
+
+    async def members_of(self, *, group_id: str) -> frozenset[str]:
+        """The users in a group (raises ChatError when Slack cannot say)."""
         ...
 
 

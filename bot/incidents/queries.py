@@ -76,6 +76,8 @@ def bare_snapshot(row: Incident) -> IncidentSnapshot:
         channel_name=row.channel_name,
         checklist_ts=row.checklist_ts,
         revision=row.revision,
+        incident_type=row.incident_type,
+        fields=dict(row.custom_fields),
     )
 
 
@@ -113,6 +115,8 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
         channel_name=bare.channel_name,
         checklist_ts=bare.checklist_ts,
         revision=bare.revision,
+        incident_type=bare.incident_type,
+        fields=bare.fields,
         roles=tuple((r.role, r.user_id) for r in roles),
         participants=tuple(p.user_id for p in people),
         departed=tuple(p.user_id for p in people if p.left_at is not None),

@@ -2,8 +2,9 @@
 
 Each verb lives in the module of its subject, which a newcomer finds by name: access (who may see and do
 what), reading, declaring (and the Slack room), lifecycle (state changes), timeline (notes, Slack messages,
-who is in the room), checklists (playbooks), scheduler (reminders in Slack's scheduler); core holds what they
-share: one transaction per change, visibility checked inside it, then Slack's effects (effects.py).
+who is in the room), checklists (playbooks), shaping (type, custom fields, services), scheduler (reminders
+in Slack's scheduler); core holds what they share: one transaction per change, visibility checked inside it,
+then Slack's effects (effects.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.incidents.paging import Paging
 from bot.incidents.ports import Chat, Clock, Directory, Pager
 from bot.incidents.reading import Reading
 from bot.incidents.scheduler import Scheduler
+from bot.incidents.shaping import Shaping
 from bot.incidents.statuspage import StatusPages
 from bot.incidents.timeline import Timeline
 from storage.repository import Store
@@ -74,6 +76,7 @@ class IncidentService:
             timeline=Timeline(core),
             checklists=Checklists(core),
             scheduler=Scheduler(core),
+            shaping=Shaping(core),
             paging=Paging(core),
         )
         core.effects = Effects(
@@ -116,6 +119,10 @@ class IncidentService:
         self.record_participant = parts.timeline.record_participant
         self.record_departure = parts.timeline.record_departure
         self.follow_private_rooms = parts.timeline.follow_private_rooms
+        # The record's shape: type, custom fields, services
+        self.set_type = parts.shaping.set_type
+        self.set_field = parts.shaping.set_field
+        self.set_services = parts.shaping.set_services
         # Checklists
         self.start_playbook = parts.checklists.start_playbook
         self.tick_items = parts.checklists.tick_items

@@ -56,6 +56,8 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
             }
             for f in snap.followups
         ],
+        "type": snap.incident_type,
+        "fields": dict(snap.fields),
     }
     if snap.statuspage is not None:
         page = snap.statuspage

@@ -11,14 +11,14 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Any, Literal, overload
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
-from bot.incidents.model import IncidentSnapshot, Milestones, Status
+from bot.incidents.model import DEFAULT_TYPE, FieldValue, IncidentSnapshot, Milestones, Status
 from bot.incidents.times import format_duration, format_local
 
 # The five per-incident durations of DESIGN.md, in the order every report shows them.
@@ -33,6 +33,8 @@ METRICS: tuple[str, ...] = (
 FLAGS: tuple[str, ...] = ("missing_acknowledgement", "out_of_order", "still_open")
 ALL_GROUP = "all"
 NO_SERVICE_GROUP = "(no service)"
+NO_VALUE_GROUP = "(no value)"  # incidents without a value for the custom field stats group by
+FIELD_GROUPING = "field:"  # `by="field:<name>"` groups by a custom field's value
 _UTC_ZONE = ZoneInfo("UTC")
 # The table lists at most this many incident ids per flag; JSON and CSV list them all.
 _TABLE_IDS = 10
@@ -147,6 +149,8 @@ class IncidentFacts:
     milestones: Milestones
     # (when, severity code) oldest first; the first is the declared severity.
     severity_changes: tuple[tuple[datetime, str], ...] = ()
+    incident_type: str = DEFAULT_TYPE
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
 
 
 def facts_of(snap: IncidentSnapshot) -> IncidentFacts:
@@ -159,6 +163,8 @@ def facts_of(snap: IncidentSnapshot) -> IncidentFacts:
         status=snap.status,
         milestones=snap.milestones,
         severity_changes=snap.severity_history,
+        incident_type=snap.incident_type,
+        fields=snap.fields,
     )
 
 
@@ -231,7 +237,7 @@ class StatsReport:
 
     since: datetime
     until: datetime
-    by: Literal["severity", "service"] | None
+    by: str | None  # severity, service, type, field:<name>, or None
     count: int
     groups: tuple[GroupStats, ...]
     services: tuple[ServiceAvailability, ...]
@@ -249,7 +255,8 @@ def _natural_key(text: str) -> tuple[tuple[int, str], ...]:
 # services as a JSON list of strings (None or "[]": none), private, status, the eight milestones in Milestones
 # field order as integer Unix microseconds (None when not reached), then the severity changes as a JSON list
 # of [integer Unix microseconds, code] in recording order, or None when the only one is the declaration, at
-# declared_at, with today's severity. Integers keep every difference exact: a difference in microseconds
+# declared_at, with today's severity; then the type, and the custom fields as a JSON object or None when there
+# are none. Integers keep every difference exact: a difference in microseconds
 # divided by 10**6 is the float timedelta.total_seconds() gives. The JSON is decoded as the rows are read,
 # once per distinct service list, so a hundred thousand rows go from the database driver to the
 # computation untouched.
@@ -267,6 +274,8 @@ StatsRow = tuple[
     int | None,
     int | None,
     int | None,
+    str | None,
+    str,
     str | None,
 ]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -307,11 +316,13 @@ def stats_row(fact: IncidentFacts) -> StatsRow:
         _maybe_micros(m.closed_at),
         _maybe_micros(m.impact_ended_at),
         None if changes == [[declared, fact.severity]] else json.dumps(changes, ensure_ascii=False),
+        fact.incident_type,
+        json.dumps(dict(fact.fields), ensure_ascii=False) if fact.fields else None,
     )
 
 
 def _fact_of(row: StatsRow) -> IncidentFacts:
-    incident_id, severity, services, private, status, *times, changes = row
+    incident_id, severity, services, private, status, *times, changes, incident_type, fields = row
     recorded: list[list[Any]] = [[times[2], severity]] if changes is None else json.loads(changes)
     return IncidentFacts(
         id=incident_id,
@@ -321,6 +332,8 @@ def _fact_of(row: StatsRow) -> IncidentFacts:
         status=Status(status),
         milestones=Milestones(*(_datetime(t) for t in times)),
         severity_changes=tuple((_EPOCH + timedelta(microseconds=at), code) for at, code in recorded),
+        incident_type=incident_type,
+        fields=json.loads(fields) if fields else {},
     )
 
 
@@ -441,7 +454,7 @@ def compute_stats(
     *,
     since: datetime,
     until: datetime,
-    by: Literal["severity", "service"] | None,
+    by: str | None,
     slos: Mapping[str, float],
     now: datetime,
 ) -> StatsReport:
@@ -455,8 +468,10 @@ def compute_stats(
             raise ValueError(f"{name} must be timezone-aware")
     if until <= since:
         raise ValueError("the window must end after it starts")
-    if by not in (None, "severity", "service"):
-        raise ValueError(f"stats group by severity or service, not {by!r}")
+    if by not in (None, "severity", "service", "type") and not (
+        by.startswith(FIELD_GROUPING) and len(by) > len(FIELD_GROUPING)
+    ):
+        raise ValueError(f"stats group by severity, service, type or field:<name>, not {by!r}")
     with collector_paused():
         rows = facts.rows if isinstance(facts, IncidentFactTable) else [stats_row(fact) for fact in facts]
         return _stats_of_rows(rows, since=since, until=until, by=by, slos=slos, now=now)
@@ -467,7 +482,7 @@ def _stats_of_rows(
     *,
     since: datetime,
     until: datetime,
-    by: Literal["severity", "service"] | None,
+    by: str | None,
     slos: Mapping[str, float],
     now: datetime,
 ) -> StatsReport:
@@ -486,6 +501,7 @@ def _stats_of_rows(
     loads = json.loads
     slo_of: dict[str | None, list[str]] = {}  # the SLO services of each distinct service list
     group_names: dict[str | None, tuple[str, ...]] = {}  # the groups of each, by service
+    field_name = by.removeprefix(FIELD_GROUPING) if by and by.startswith(FIELD_GROUPING) else None
     total = 0
     for (
         incident_id,
@@ -502,6 +518,8 @@ def _stats_of_rows(
         closed,
         impact_ended,
         changes,
+        incident_type,
+        fields,
     ) in rows:
         start = (
             impact_started if impact_started is not None else detected if detected is not None else declared
@@ -556,6 +574,11 @@ def _stats_of_rows(
         else:
             if by == "severity":
                 names: tuple[str, ...] = (severity,)
+            elif by == "type":
+                names = (incident_type,)
+            elif field_name is not None:
+                value = loads(fields).get(field_name) if fields else None
+                names = (NO_VALUE_GROUP,) if value is None or value == "" else (str(value),)
             else:
                 names = group_names.get(services) or group_names.setdefault(
                     services, tuple(dict.fromkeys(loads(services) if services else ())) or (NO_SERVICE_GROUP,)
@@ -721,14 +744,27 @@ def _flag_ids(flag: Flag, lang: Lang) -> str:
 def _group_name(name: str, lang: Lang) -> str:
     if name == ALL_GROUP:
         return t("stats.all", lang)
+    if name == NO_VALUE_GROUP:
+        return t("stats.no_value", lang)
     return t("stats.no_service", lang) if name == NO_SERVICE_GROUP else name
 
 
 def stats_table(report: StatsReport, lang: Lang = DEFAULT_LANG) -> str:
     """The report as aligned plain text: distributions first (means alone mislead), durations readable."""
     since, until = format_local(report.since, _UTC_ZONE, lang), format_local(report.until, _UTC_ZONE, lang)
-    key = f"stats.window_by_{report.by}" if report.by else "stats.window"
-    lines = [t(key, lang, since=since, until=until, count=report.count), ""]
+    if report.by and report.by.startswith(FIELD_GROUPING):
+        heading = t(
+            "stats.window_by_field",
+            lang,
+            since=since,
+            until=until,
+            count=report.count,
+            field=report.by.removeprefix(FIELD_GROUPING),
+        )
+    else:
+        key = f"stats.window_by_{report.by}" if report.by else "stats.window"
+        heading = t(key, lang, since=since, until=until, count=report.count)
+    lines = [heading, ""]
     if not report.groups:
         lines += ["  " + t("stats.empty", lang), ""]
 

@@ -6,7 +6,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
@@ -16,7 +16,15 @@ from bot.incidents.escaping import (
     escape_markdown_heading,
     markdown_link,
 )
-from bot.incidents.model import ChecklistItemView, EventKind, IncidentSnapshot, Milestones, TimelineEntry
+from bot.incidents.fields import RecordShape, ordered_fields, shown_value
+from bot.incidents.model import (
+    DEFAULT_TYPE,
+    ChecklistItemView,
+    EventKind,
+    IncidentSnapshot,
+    Milestones,
+    TimelineEntry,
+)
 from bot.incidents.times import format_duration, format_local
 from bot.reports.metrics import impact_end, incident_metrics, metric_label
 
@@ -66,8 +74,17 @@ def lessons_headings(lang: Lang) -> tuple[str, ...]:
 class _Writer:
     """Turns one snapshot into Markdown pieces; holds the zone, the language and the names for people."""
 
-    def __init__(self, snap: IncidentSnapshot, *, tz: ZoneInfo, names: Mapping[str, str], lang: Lang) -> None:
+    def __init__(
+        self,
+        snap: IncidentSnapshot,
+        *,
+        tz: ZoneInfo,
+        names: Mapping[str, str],
+        lang: Lang,
+        shape: RecordShape | None = None,
+    ) -> None:
         self.snap = snap
+        self.shape = shape
         self.tz = tz
         self.names = names
         self.lang = lang
@@ -115,6 +132,10 @@ class _Writer:
     def cell(self, text: str) -> str:
         """User text for a table cell."""
         return escape_markdown_cell(self._unwrap(text))
+
+    def day(self, d: date) -> str:
+        """`2026-11-24` (`2026年11月24日` in Japanese)."""
+        return t("time.date", self.lang, year=d.year, month=d.month, day=d.day)
 
     def when(self, dt: datetime) -> str:
         """`2026-11-24 14:05 JST (2026-11-24 05:05 UTC)`, or the UTC time alone when the zone shows UTC."""
@@ -176,7 +197,7 @@ def _date(w: _Writer) -> str:
     if not known:
         return w.prompt("no_times")
     first, last = (min(known).astimezone(w.tz).date(), max(known).astimezone(w.tz).date())
-    days = first.isoformat() if first == last else f"{first.isoformat()} → {last.isoformat()}"
+    days = w.day(first) if first == last else f"{w.day(first)} → {w.day(last)}"
     line = w.t("date_line", days=days, zone=escape_markdown(w.tz.key))
     if w.m.declared_at is not None:
         line += w.t("date_declared", when=w.when(w.m.declared_at))
@@ -216,7 +237,21 @@ def _summary(w: _Writer) -> str:
         ),
     ]
     if snap.channel_id:
-        lines.append(w.t("field", name=w.t("label.channel"), value=escape_markdown(snap.channel_id)))
+        # Its name is what a reader can find in Slack; the id only when the name was never learned.
+        shown = (
+            f"#{escape_markdown(snap.channel_name)}"
+            if snap.channel_name
+            else escape_markdown(snap.channel_id)
+        )
+        lines.append(w.t("field", name=w.t("label.channel"), value=shown))
+    if (w.shape is not None and len(w.shape.types) > 1) or snap.incident_type != DEFAULT_TYPE:
+        lines.append(w.t("field", name=w.t("label.type"), value=escape_markdown(snap.incident_type)))
+    rows = ordered_fields(w.shape.fields if w.shape else (), snap.fields)
+    if rows:
+        lines += ["", w.t("fields_header"), "|---|---|"]
+        for name, spec, value in rows:
+            label = spec.label(w.lang) if spec else name
+            lines.append(f"| {w.cell(label)} | {w.cell(shown_value(spec, value))} |")
     return "\n".join(lines)
 
 
@@ -494,9 +529,11 @@ def render_postmortem(
     generated_at: datetime,
     names: Mapping[str, str] | None = None,
     lang: Lang = DEFAULT_LANG,
+    shape: RecordShape | None = None,
 ) -> str:
-    """The postmortem draft of an incident as Markdown in a language (the same arguments, the same text)."""
-    w = _Writer(snap, tz=tz, names=names or {}, lang=lang)
+    """The postmortem draft of an incident as Markdown in a language (the same arguments, the same text);
+    `shape` gives the custom fields' labels and order (and shows the type when the team has several)."""
+    w = _Writer(snap, tz=tz, names=names or {}, lang=lang, shape=shape)
 
     def heading(key: str, level: int = 2) -> str:
         return "#" * level + " " + w.t(f"heading.{key}")

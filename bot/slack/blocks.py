@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,13 +24,29 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View as SlackView
 
 from bot.i18n import Lang, t
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.escaping import escape_mrkdwn, plain_excerpt, without_invisible
-from bot.incidents.model import SETTABLE_STATUSES, IncidentSnapshot, Status, TimelineEntry
+from bot.incidents.fields import (
+    MAX_FIELD_TEXT,
+    FieldKind,
+    FieldSpec,
+    RecordShape,
+    ordered_fields,
+    shown_value,
+)
+from bot.incidents.model import (
+    DEFAULT_TYPE,
+    SETTABLE_STATUSES,
+    FieldValue,
+    IncidentSnapshot,
+    Status,
+    TimelineEntry,
+)
 from bot.incidents.reminders import Reminder, ReminderKind
 from bot.incidents.times import format_local
 from bot.slack.ids import Action, Field, View
@@ -38,6 +54,7 @@ from bot.slack.ids import Block as BlockId
 from bot.slack.parse import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE, id_number
 
 MAX_MESSAGE_BLOCKS = 50
+MAX_SECTION_FIELDS = 10  # Slack's limit of fields in a section
 MAX_VIEW_BLOCKS = 100
 SECTION_TEXT_LIMIT = 3000
 # A user mention that survived escaping (`&lt;@U123|name&gt;`) is put back: pinging a person someone named is
@@ -167,8 +184,11 @@ def card_text(incident: IncidentSnapshot) -> str:
     return f"{incident_ref(incident)} [{incident.severity}] {user_text(plain_excerpt(incident.title, 150))}"
 
 
-def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: Lang) -> list[dict[str, Any]]:
-    """The pinned incident card: what, how bad, who leads, where it stands, and buttons to move it."""
+def card_blocks(
+    incident: IncidentSnapshot, *, severities: Sequence[str], lang: Lang, shape: RecordShape | None = None
+) -> list[dict[str, Any]]:
+    """The pinned incident card: what, how bad, who leads, where it stands, its type and custom fields, and
+    buttons to move it."""
     m = incident.milestones
 
     def field(name: str, value: str) -> MarkdownTextObject:
@@ -185,6 +205,14 @@ def card_blocks(incident: IncidentSnapshot, *, severities: Sequence[str], lang: 
         fields.append(field("services", user_text(", ".join(incident.services), limit=1900)))
     if incident.private:
         fields.append(field("visibility", t("slack.card.private", lang)))
+    if (shape is not None and len(shape.types) > 1) or incident.incident_type != DEFAULT_TYPE:
+        fields.append(field("type", escape_mrkdwn(incident.incident_type)))
+    for name, spec, value in ordered_fields(shape.fields if shape else (), incident.fields):
+        label = escape_mrkdwn(spec.label(lang) if spec else name)
+        fields.append(
+            MarkdownTextObject(text=f"*{label}*\n{user_text(shown_value(spec, value), limit=1900)}")
+        )
+    fields = fields[:MAX_SECTION_FIELDS]
     blocks: list[Block] = [
         HeaderBlock(text=_plain(f"{incident_ref(incident)} · {incident.title}", 150)),
         SectionBlock(fields=fields),
@@ -331,9 +359,19 @@ def _input(
 
 
 def declare_modal(
-    *, severities: Sequence[str], default_severity: str, lang: Lang, channel_id: str = ""
+    *,
+    severities: Sequence[str],
+    default_severity: str,
+    lang: Lang,
+    channel_id: str = "",
+    shape: RecordShape | None = None,
+    title: str = "",
+    incident_type: str | None = None,
 ) -> dict[str, Any]:
-    """The declare modal: title, severity, services, summary, private, detected at."""
+    """The declare modal: title, severity, type (when the team has several), services, summary, private,
+    detected at, then the team's custom fields; `title` and `incident_type` fill it in (a quick declaration
+    that lacks a required field)."""
+    shape = shape or RecordShape()
     options = _severity_options(severities)
     initial = next((o for o in options if o.value == default_severity), options[0])
 
@@ -351,13 +389,16 @@ def declare_modal(
             _input(
                 BlockId.TITLE,
                 say("title_label"),
-                PlainTextInputElement(action_id=Field.TITLE, max_length=MAX_TITLE),
+                PlainTextInputElement(
+                    action_id=Field.TITLE, max_length=MAX_TITLE, initial_value=title or None
+                ),
             ),
             _input(
                 BlockId.SEVERITY,
                 say("severity"),
                 StaticSelectElement(action_id=Field.SEVERITY, options=options, initial_option=initial),
             ),
+            *_type_input(shape, lang, chosen=incident_type),
             _input(
                 BlockId.SERVICES,
                 say("services"),
@@ -387,9 +428,61 @@ def declare_modal(
                 optional=True,
                 hint=t("slack.time_hint", lang),
             ),
+            *field_inputs(shape.fields, {}, lang, required=("declare",)),
         ],
     )
     return view.to_dict()
+
+
+def _type_input(shape: RecordShape, lang: Lang, *, chosen: str | None = None) -> list[InputBlock]:
+    """The type select of the declare modal, with the default (or `chosen`) chosen; none when the team has
+    one type."""
+    if len(shape.types) < 2:
+        return []
+    options = [Option(text=_plain(name, 75), value=name) for name in shape.types]
+    initial = next((o for o in options if o.value == (chosen or shape.default_type)), options[0])
+    element = StaticSelectElement(action_id=Field.TYPE, options=options, initial_option=initial)
+    return [_input(BlockId.TYPE, t("slack.declare_modal.type", lang), element)]
+
+
+def field_block(name: str) -> str:
+    """The block_id of a custom field's input."""
+    return f"{BlockId.CUSTOM_FIELD}{name}"
+
+
+def field_inputs(
+    fields: Sequence[FieldSpec], values: Mapping[str, FieldValue], lang: Lang, *, required: Sequence[str]
+) -> list[InputBlock]:
+    """An input per custom field, filled with its value; a field required at one of `required` (declare,
+    resolve) must be filled."""
+    inputs = []
+    for spec in fields:
+        value = values.get(spec.name)
+        element: Any
+        if spec.kind is FieldKind.SELECT:
+            options = [Option(text=_plain(choice, 75), value=choice) for choice in spec.choices]
+            chosen = next((o for o in options if o.value == value), None)
+            element = StaticSelectElement(action_id=Field.CUSTOM, options=options, initial_option=chosen)
+        elif spec.kind is FieldKind.USER:
+            element = UserSelectElement(action_id=Field.CUSTOM, initial_user=str(value) if value else None)
+        else:
+            element = PlainTextInputElement(
+                action_id=Field.CUSTOM,
+                max_length=MAX_FIELD_TEXT,
+                initial_value=None if value is None else str(value),
+            )
+        hint = t("slack.field_number_hint", lang) if spec.kind is FieldKind.NUMBER else None
+        needed = spec.required is not None and spec.required.value in required
+        inputs.append(
+            _input(
+                field_block(spec.name),
+                spec.label(lang)[:2000],
+                element,
+                optional=not needed,
+                hint=hint,
+            )
+        )
+    return inputs
 
 
 def _text_and_time_modal(
@@ -401,8 +494,10 @@ def _text_and_time_modal(
     text: tuple[str, str, str, bool],
     at: tuple[str, str, str],
     lang: Lang,
+    more: Sequence[Block] = (),
 ) -> dict[str, Any]:
-    """A modal asking for some text and when it happened; `text` is (block, action, label, optional)."""
+    """A modal asking for some text and when it happened, then `more` inputs; `text` is (block, action,
+    label, optional)."""
     text_block, text_action, text_label, text_optional = text
     at_block, at_action, at_label = at
     view = SlackView(
@@ -425,6 +520,7 @@ def _text_and_time_modal(
                 optional=True,
                 hint=t("slack.time_hint", lang),
             ),
+            *more,
         ],
     )
     return view.to_dict()
@@ -443,8 +539,15 @@ def note_modal(*, incident_id: int, lang: Lang) -> dict[str, Any]:
     )
 
 
-def resolve_modal(*, incident_id: int, lang: Lang) -> dict[str, Any]:
-    """The resolve modal (summary and an optional time)."""
+def resolve_modal(
+    *,
+    incident_id: int,
+    lang: Lang,
+    fields: Sequence[FieldSpec] = (),
+    values: Mapping[str, FieldValue] | None = None,
+) -> dict[str, Any]:
+    """The resolve modal (summary and an optional time), then the custom fields filled with their values
+    (those required at declaration or resolve must be filled)."""
     return _text_and_time_modal(
         callback_id=View.RESOLVE,
         incident_id=incident_id,
@@ -453,6 +556,7 @@ def resolve_modal(*, incident_id: int, lang: Lang) -> dict[str, Any]:
         text=(BlockId.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY, t("slack.resolve_modal.text", lang), True),
         at=(BlockId.RESOLVE_AT, Field.RESOLVE_AT, t("slack.resolve_modal.at", lang)),
         lang=lang,
+        more=field_inputs(fields, values or {}, lang, required=("declare", "resolve")),
     )
 
 

@@ -48,6 +48,9 @@ class Block(StrEnum):
     CARD_ACTIONS = "hashi_card_actions"
     GATE_SUMMARY = "hashi_gate_summary"
     STATUSPAGE_MESSAGE = "hashi_statuspage_message"
+    TYPE = "hashi_type"
+    # A custom field's input is `hashi_field_<name>` (its value under the Field.CUSTOM action).
+    CUSTOM_FIELD = "hashi_field_"
 
 
 class Field(StrEnum):
@@ -65,3 +68,5 @@ class Field(StrEnum):
     RESOLVE_AT = "hashi_resolve_at_input"
     GATE_SUMMARY = "hashi_gate_summary_input"
     STATUSPAGE_MESSAGE = "hashi_statuspage_message_input"
+    TYPE = "hashi_type_input"
+    CUSTOM = "hashi_field_input"

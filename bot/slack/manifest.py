@@ -22,7 +22,7 @@ BOT_SCOPES = (
     "reactions:read",  # reaction_added / reaction_removed
     "users:read",  # time zone and locale of a user (users.info)
     "files:write",  # the postmortem upload
-    "usergroups:read",  # permissions by user group
+    "usergroups:read",  # permissions and invites by user group
 )
 BOT_EVENTS = (
     "app_home_opened",
@@ -39,7 +39,9 @@ BOT_EVENTS = (
 
 def manifest(*, socket_mode: bool, url: str | None) -> dict[str, Any]:
     """The manifest for Socket Mode, or for HTTP mode at `url` (requests go to `<url>/slack/events`)."""
-    request_url = f"{(url or 'https://hashi.example.com').rstrip('/')}/slack/events"
+    if not socket_mode and not url:
+        raise ValueError("HTTP mode needs the public URL Slack sends requests to")
+    request_url = f"{(url or '').rstrip('/')}/slack/events"
     command: dict[str, Any] = {
         "command": "/incident",
         "description": "Declare and run incidents",

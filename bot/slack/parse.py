@@ -40,10 +40,13 @@ from bot.incidents.commands import (
     Resolve,
     RetrySetup,
     SetDetected,
+    SetField,
     SetImpact,
     SetLead,
+    SetServices,
     SetSeverity,
     SetStatus,
+    SetType,
     ShowChecklist,
     StartPlaybook,
     Stats,
@@ -57,6 +60,7 @@ MAX_TITLE = 150
 MAX_TEXT = 2900
 MAX_REASON = 500
 MAX_SERVICES = 500
+MAX_NAME = 64  # a type or field name (hashi.toml keeps them to 64 characters)
 MAX_TIME_TEXT = 60
 # `at 1 hour 30 minutes ago` is five tokens; the longest run that reads as a time wins.
 MAX_TIME_TOKENS = 5
@@ -148,6 +152,7 @@ _ENTITY = re.compile(r"&(amp|lt|gt);")
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "„": "“"}
 _TRAILING_NUMBER = re.compile(r"([0-9]+)$", re.ASCII)
 _SERVICE = re.compile(r"service[:=](.*)", re.IGNORECASE | re.DOTALL)
+_TYPE = re.compile(r"type[:=](.*)", re.IGNORECASE | re.DOTALL)
 
 
 def _fold(word: str) -> str:
@@ -226,6 +231,9 @@ _NAMES = (
     "note",
     "impact",
     "detected",
+    "type",
+    "set",
+    "services",
     "resolve",
     "reopen",
     "close",
@@ -247,6 +255,7 @@ _ALIASES: dict[str, str] = {name: name for name in _NAMES} | {
     "follow-up": "followup",
     "status-page": "statuspage",
     "postmortems": "postmortem",
+    "service": "services",
 }
 _IMPACT_EDGES: dict[str, Literal["start", "end"]] = {
     "start": "start",
@@ -386,12 +395,24 @@ def _unknown(word: str, args: _Args, ctx: _Context) -> _Refusal:
 
 
 def _read_declare(args: _Args, ctx: _Context) -> Command:
-    """`declare [SEVn] <title>`; without a title it opens the modal."""
-    severity = None
-    first = args.peek()
-    # A bare number is not taken as a severity here: `declare 500 errors on checkout` is a title.
-    if first is not None and (severity := _severity(first, ctx, allow_number=False)) is not None:
-        args.take()
+    """`declare [SEVn] [type:<name>] <title>` (severity and type in either order); without a title it opens
+    the modal."""
+    severity: str | None = None
+    incident_type: str | None = None
+    for _ in range(2):
+        first = args.peek()
+        if first is None:
+            break
+        # A bare number is not taken as a severity here: `declare 500 errors on checkout` is a title.
+        if severity is None and (severity := _severity(first, ctx, allow_number=False)) is not None:
+            args.take()
+        elif incident_type is None and (named := _TYPE.fullmatch(unicodedata.normalize("NFKC", first))):
+            args.take()
+            incident_type = _free_text(named.group(1), one_line=True)
+            if not incident_type:
+                raise _refuse(ctx.t("parse.which_type"), "declare", ctx)
+        else:
+            break
     title = _free_text(args.rest(), one_line=True)
     if not title:
         return OpenDeclareModal()
@@ -401,7 +422,7 @@ def _read_declare(args: _Args, ctx: _Context) -> Command:
             "declare",
             ctx,
         )
-    return Declare(severity=severity, title=title)
+    return Declare(severity=severity, title=title, incident_type=incident_type)
 
 
 def _read_list(args: _Args, ctx: _Context) -> Command:
@@ -559,6 +580,54 @@ def _read_detected(args: _Args, ctx: _Context, incident_id: int | None) -> Comma
     return SetDetected(incident_id=incident_id, at=_required_time(args, ctx, "detected"))
 
 
+def _read_type(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`type <name>`."""
+    word = args.peek()
+    if word is None:
+        raise _refuse(ctx.t("parse.which_type"), "type", ctx)
+    args.take()
+    _no_more(args, "type", ctx)
+    return SetType(
+        incident_id=incident_id, incident_type=_limited(_free_text(word), MAX_NAME, "name", "type", ctx)
+    )
+
+
+def _read_set(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`set <field> <value>` (a value of several words is taken whole)."""
+    word = args.peek()
+    if word is None or args.remaining() < 2:
+        raise _refuse(ctx.t("parse.field_and_value"), "set", ctx)
+    args.take()
+    name = _limited(_free_text(word), MAX_NAME, "name", "set", ctx)
+    value = _limited(_free_text(args.rest(), one_line=True), MAX_REASON, "value", "set", ctx)
+    return SetField(incident_id=incident_id, name=name, value=value)
+
+
+def _read_services(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`services <a>, <b>` replaces them; `+<c>` adds, `-<d>` removes (alone, or after a replacement)."""
+    text = _limited(_free_text(args.rest(), one_line=True), MAX_SERVICES, "services", "services", ctx)
+    names = [part.strip() for chunk in text.split(",") for part in _service_words(chunk)]
+    if not [n for n in names if n.lstrip("+-").strip()]:
+        raise _refuse(ctx.t("parse.which_services"), "services", ctx)
+    replace = [n for n in names if not n.startswith(("+", "-"))]
+    add = [n[1:].strip() for n in names if n.startswith("+") and n[1:].strip()]
+    remove = [n[1:].strip() for n in names if n.startswith("-") and n[1:].strip()]
+    return SetServices(
+        incident_id=incident_id,
+        replace=tuple(replace) if replace else None,
+        add=tuple(add),
+        remove=tuple(remove),
+    )
+
+
+def _service_words(chunk: str) -> list[str]:
+    """One comma-separated piece: a name (spaces kept), or several `+a -b` changes side by side."""
+    words = chunk.split()
+    if len(words) > 1 and all(w.startswith(("+", "-")) for w in words):
+        return words
+    return [chunk] if chunk.strip() else []
+
+
 def _read_resolve(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`resolve [at <time>] [summary]`."""
     at = _at_option(args, ctx, "resolve")
@@ -642,6 +711,9 @@ _INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] =
     "note": _read_note,
     "impact": _read_impact,
     "detected": _read_detected,
+    "type": _read_type,
+    "set": _read_set,
+    "services": _read_services,
     "resolve": _read_resolve,
     "reopen": _read_reopen,
     "close": _read_close,
@@ -847,7 +919,8 @@ def clipped(text: str, limit: int = MAX_TEXT) -> str:
 
 def state_value(payload: dict[str, Any], block: str, field: str) -> Any:
     """The value of one input in a payload's state (a submitted view, or a click in a message with inputs):
-    text, a selected option's value, or the checked values; None when it is missing or not of its type."""
+    text, a selected option's value, the checked values, or a chosen user's id; None when it is missing or
+    not of its type."""
     state: Any = payload
     for key in ("state", "values", block, field):
         state = state.get(key) if isinstance(state, dict) else None
@@ -857,6 +930,9 @@ def state_value(payload: dict[str, Any], block: str, field: str) -> Any:
         return selected_option(state)
     if "selected_options" in state:
         return sorted(selected_options(state) or ())
+    if "selected_user" in state:
+        user = state.get("selected_user")
+        return user if isinstance(user, str) else None
     value = state.get("value")
     return value if isinstance(value, str) else None
 

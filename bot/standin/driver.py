@@ -261,3 +261,8 @@ def checkboxes_value(values: list[str]) -> dict[str, Any]:
         "type": "checkboxes",
         "selected_options": [{"text": {"type": "plain_text", "text": v}, "value": v} for v in values],
     }
+
+
+def user_value(user_id: str) -> dict[str, Any]:
+    """A users_select's state value."""
+    return {"type": "users_select", "selected_user": user_id}

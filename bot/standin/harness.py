@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.incidents.ports import Clock
 from bot.settings import EnvSettings, Settings, TeamConfig
 from bot.standin.driver import SlackDriver
 from bot.standin.limits import RateLimits
@@ -103,14 +104,21 @@ async def running_hashi(
     slack_timeout: float = 10.0,
     playbooks_dir: str | None = None,
     rate_limits: RateLimits | bool = True,
+    clock: Clock | None = None,
     environment: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Hashi]:
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards;
-    `environment` adds environment settings by name (an integration's token and base URL)."""
+    with `clock`, both read it (Slack's message timestamps and Hashi's records agree); `environment` adds
+    environment settings by name (an integration's token and base URL)."""
     from bot.runtime import build_runtime  # the composition root, as `hashi serve` uses it
     from bot.slack.app import build_web
 
-    standin = SlackStandIn(spec=spec, latency=latency, rate_limits=rate_limits)
+    standin = SlackStandIn(
+        spec=spec,
+        latency=latency,
+        rate_limits=rate_limits,
+        clock=(lambda: clock.now().timestamp()) if clock else time.time,
+    )
     await standin.start()
     populate(standin)
     secret = secrets.token_hex(16)
@@ -127,7 +135,7 @@ async def running_hashi(
     }
     env = EnvSettings(**values)
     settings = Settings(env=env, team=team or TeamConfig())
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, clock=clock)
     web_app = build_web(
         app=runtime.app,
         store=runtime.store,

@@ -135,7 +135,8 @@ class SlackStandIn:
     `{"ok": false, "error": "ratelimited"}`; and chat.scheduleMessage's `restricted_too_many` past 30 messages
     due within 5 minutes in one channel, `time_too_far` past 120 days. `rate_limits=False` turns the rate
     tiers off for a test or benchmark that floods on purpose; `RateLimits(scale=..., clock=...)` scales them
-    or gives them a clock to advance (ManualClock).
+    or gives them a clock to advance (ManualClock). `clock` is Slack's wall clock (message timestamps, when a
+    scheduled message is due): `hashi demo` shares one with Hashi, set back, to tell its story.
     """
 
     def __init__(
@@ -149,8 +150,12 @@ class SlackStandIn:
         latency: float = 0.0,
         validate_responses: bool = False,
         rate_limits: RateLimits | bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.spec = spec
+        # Slack's wall clock (message timestamps, scheduled messages' times); `hashi demo` sets it back to
+        # tell a story of three quarters of an hour in seconds, with the same clock as Hashi's.
+        self._clock = clock
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
@@ -197,7 +202,7 @@ class SlackStandIn:
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
         self._port = 0
-        self._started = int(time.time())
+        self._started = int(self._clock())
 
         self.add_user(bot_user_id, name="hashi", real_name="Hashi", is_bot=True)
         self._handlers: dict[str, Handler] = {
@@ -322,7 +327,7 @@ class SlackStandIn:
             locale=locale,
             email=email,
             is_bot=is_bot,
-            updated=int(time.time()),
+            updated=int(self._clock()),
         )
         self.users[user_id] = user
         self._ids.add(user_id)
@@ -347,7 +352,7 @@ class SlackStandIn:
             id=channel_id,
             name=name,
             is_private=is_private,
-            created=int(time.time()),
+            created=int(self._clock()),
             creator=next(iter(members), ""),
             members=list(dict.fromkeys(members)),
         )
@@ -410,7 +415,7 @@ class SlackStandIn:
 
     def deliver_due_scheduled(self, now: float | None = None) -> list[JSON]:
         """Posts the scheduled messages whose time has come (each API call does this too)."""
-        moment = time.time() if now is None else now
+        moment = self._clock() if now is None else now
         delivered = []
         for scheduled in sorted(self.scheduled.values(), key=lambda item: item.post_at):
             if scheduled.post_at > moment:
@@ -705,7 +710,7 @@ class SlackStandIn:
 
     def _next_ts(self) -> str:
         """A message timestamp, unique and increasing even within one microsecond."""
-        self._last_ts_us = max(int(time.time() * 1_000_000), self._last_ts_us + 1)
+        self._last_ts_us = max(int(self._clock() * 1_000_000), self._last_ts_us + 1)
         return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
 
     def _bot_profile(self) -> JSON:
@@ -889,7 +894,7 @@ class SlackStandIn:
             "callback_id": view.get("callback_id", ""),
             "external_id": view.get("external_id", ""),
             "state": {"values": {}},
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "hash": f"{int(self._clock())}.{secrets.token_hex(4)}",
             "clear_on_close": bool(view.get("clear_on_close", False)),
             "notify_on_close": bool(view.get("notify_on_close", False)),
             "root_view_id": root_view_id,
@@ -1006,7 +1011,7 @@ class SlackStandIn:
             id=channel_id,
             name=user_id,
             is_im=True,
-            created=int(time.time()),
+            created=int(self._clock()),
             members=[self.bot_user_id, user_id],
         )
         self.channels[channel_id] = channel
@@ -1082,7 +1087,7 @@ class SlackStandIn:
             id=self._new_id("C"),
             name=name,
             is_private=args.flag("is_private"),
-            created=int(time.time()),
+            created=int(self._clock()),
             creator=self.bot_user_id,
             members=[self.bot_user_id],
         )
@@ -1147,7 +1152,7 @@ class SlackStandIn:
         if len(value) > TOPIC_MAX:
             raise _Failure("too_long")
         setattr(channel, attribute, value)
-        setattr(channel, f"{attribute}_set", (self.bot_user_id, int(time.time())))
+        setattr(channel, f"{attribute}_set", (self.bot_user_id, int(self._clock())))
         return {"ok": True, "channel": self._channel_object(channel)}
 
     def _conversations_set_topic(self, args: _Args) -> JSON:
@@ -1306,7 +1311,7 @@ class SlackStandIn:
     def _chat_schedule_message(self, args: _Args) -> JSON:
         post_at = args.integer("post_at", "invalid_time")
         assert post_at is not None  # required, checked before the handler runs
-        now = time.time()
+        now = self._clock()
         if post_at <= now:
             raise _Failure("time_in_past")
         if post_at > now + SCHEDULE_HORIZON_SECONDS:
@@ -1399,7 +1404,7 @@ class SlackStandIn:
         if message["ts"] in channel.pins:
             raise _Failure("already_pinned")
         channel.pins.append(message["ts"])
-        channel.pinned_at[message["ts"]] = int(time.time())
+        channel.pinned_at[message["ts"]] = int(self._clock())
         message["pinned_to"] = [channel.id]
         return {"ok": True}
 
@@ -1559,7 +1564,7 @@ class SlackStandIn:
             raise _Failure("invalid_arguments", messages=["[ERROR] length must be a positive number"])
         file_id = self._new_id("F")
         self.files[file_id] = UploadedFile(
-            id=file_id, name=args.text("filename"), length=length, created=int(time.time())
+            id=file_id, name=args.text("filename"), length=length, created=int(self._clock())
         )
         return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
 
@@ -1601,7 +1606,7 @@ class SlackStandIn:
         link = args.text("link")
         if not link.startswith(("http://", "https://")):
             raise _Failure("invalid_link")
-        now = int(time.time())
+        now = int(self._clock())
         bookmark: JSON = {
             "id": self._new_id("Bk"),
             "channel_id": channel.id,

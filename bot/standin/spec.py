@@ -1,12 +1,14 @@
-"""Slack's published Web API spec (OpenAPI 2.0, October 2020), read at run time from ../shared."""
+"""Slack's published Web API spec (OpenAPI 2.0, October 2020), from the facts table derived from it
+(bot/standin/facts.py, slack_facts.json), with what Slack's docs say that the spec does not."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from bot.standin.facts import derive_from_file, read
 
 SPEC_ENV = "HASHI_SLACK_SPEC"
 SPEC_RELATIVE = Path("shared") / "slack" / "specs" / "slack_web_openapi_v2.json"
@@ -64,25 +66,16 @@ def find_spec_path() -> Path | None:
 class ApiSpec:
     """Which methods exist, which arguments they require, and what their success responses must hold."""
 
-    def __init__(self, document: Mapping[str, Any]) -> None:
-        self._definitions: Mapping[str, Any] = document.get("definitions", {})
-        self._operations: dict[str, Mapping[str, Any]] = {}
-        for path, verbs in document.get("paths", {}).items():
-            for operation in verbs.values():
-                self._operations.setdefault(path.lstrip("/"), operation)
-        self.spec_methods: frozenset[str] = frozenset(self._operations)
+    def __init__(self, facts: Mapping[str, Any]) -> None:
+        self._methods: Mapping[str, Mapping[str, Any]] = facts["methods"]
+        self._definitions: Mapping[str, Any] = facts["definitions"]
+        self.spec_methods: frozenset[str] = frozenset(self._methods)
         self.methods: frozenset[str] = self.spec_methods | frozenset(ALLOWLISTED_METHODS)
 
     @classmethod
     def load(cls, path: Path | None = None) -> ApiSpec:
-        """Reads the spec from `path` or from find_spec_path(); raises FileNotFoundError when absent."""
-        found = path or find_spec_path()
-        if found is None:
-            raise FileNotFoundError(
-                f"Slack's Web API spec not found (set {SPEC_ENV} or put ../{SPEC_RELATIVE})"
-            )
-        with found.open(encoding="utf-8") as handle:
-            return cls(json.load(handle))
+        """From the committed facts table, or from the facts of the spec file at `path`."""
+        return cls(derive_from_file(path) if path is not None else read())
 
     def knows(self, method: str) -> bool:
         """Whether Slack has this method (in the spec or allow-listed)."""
@@ -92,24 +85,22 @@ class ApiSpec:
         """The arguments a call must carry (the token aside)."""
         required = set(ALLOWLISTED_METHODS.get(method, frozenset()))
         required |= REQUIRED_SUPPLEMENT.get(method, frozenset())
-        for parameter in self._operations.get(method, {}).get("parameters", []):
-            if parameter.get("required") and parameter.get("name") != "token":
-                required.add(parameter["name"])
+        required.update(self._methods.get(method, {}).get("required", ()))
         return frozenset(required)
 
     def accepts_json(self, method: str) -> bool:
         """Whether the method takes an application/json body (allow-listed methods are assumed to)."""
-        operation = self._operations.get(method)
-        if operation is None:
+        facts = self._methods.get(method)
+        if facts is None:
             return True
-        return "application/json" in operation.get("consumes", [])
+        return "application/json" in facts["consumes"]
 
     def success_schema(self, method: str) -> Mapping[str, Any] | None:
         """The schema of the method's HTTP 200 answer, or None for allow-listed methods."""
-        operation = self._operations.get(method)
-        if operation is None:
+        facts = self._methods.get(method)
+        if facts is None:
             return None
-        schema: Mapping[str, Any] | None = operation.get("responses", {}).get("200", {}).get("schema")
+        schema: Mapping[str, Any] | None = facts["response"]
         return schema
 
     def response_problems(self, method: str, response: Mapping[str, Any]) -> list[str]:

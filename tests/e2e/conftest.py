@@ -9,32 +9,18 @@ import pytest
 
 from bot.standin.harness import Hashi, running_hashi
 from bot.standin.spec import ApiSpec
-from bot.standin.vendors.pagerduty import PagerdutyStandIn
-from tests.conftest import shared_path
 
 
 @pytest.fixture(scope="session")
 def slack_spec() -> ApiSpec:
-    """Slack's published Web API spec from ../shared (skips with a reason when it is absent)."""
-    return ApiSpec.load(shared_path("slack", "specs", "slack_web_openapi_v2.json"))
+    """Slack's published Web API spec, from the facts table derived from it (bot/standin/slack_facts.json)."""
+    return ApiSpec.load()
 
 
 async def _running(url: str, spec: ApiSpec) -> AsyncIterator[Hashi]:
     async with running_hashi(database_url=url, spec=spec, timezone="Asia/Tokyo") as hashi:
         yield hashi
         assert hashi.standin.rejections == [], "a Web API call broke Slack's published spec"
-
-
-@pytest.fixture
-async def pagerduty() -> AsyncIterator[PagerdutyStandIn]:
-    """PagerDuty's Events API on 127.0.0.1, checking every call against specs/pagerduty."""
-    shared_path("specs", "pagerduty")
-    standin = PagerdutyStandIn.load()
-    await standin.start()
-    try:
-        yield standin
-    finally:
-        await standin.stop()
 
 
 @pytest.fixture

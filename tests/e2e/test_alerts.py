@@ -8,6 +8,7 @@ import copy
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,7 +17,7 @@ import pytest
 from bot.integrations.alerts import delivery_id, parse_notice
 from bot.integrations.config import AlertRule, AlertsConfig, IntegrationsConfig
 from bot.reports.export import export_json
-from bot.settings import TeamConfig
+from bot.settings import FieldConfig, TeamConfig
 from bot.standin.harness import Hashi, running_hashi
 from bot.standin.spec import ApiSpec
 from storage.inbox import Arrival
@@ -223,3 +224,32 @@ async def test_an_alert_recorded_before_a_crash_is_resumed_once(hashi: Hashi) ->
     assert (await _post(hashi, "alertmanager", firing))[1]["status"] == "duplicate"
     assert await _incident_count(hashi) == 1
     assert (await _export(hashi, 1))["severity"] == "SEV1"
+
+
+async def test_two_notifications_of_a_new_group_at_once_open_one_incident(hashi: Hashi) -> None:
+    firing = _recent(_example("alertmanager-0.25.0-captured.firing.json"), minutes_ago=2)
+    grown = copy.deepcopy(firing)
+    extra = copy.deepcopy(grown["alerts"][0])
+    extra.update(fingerprint="0000000000000004", annotations={"summary": "Checkout p99 above 2s"})
+    grown["alerts"].append(extra)
+    answers = await asyncio.gather(_post(hashi, "alertmanager", firing), _post(hashi, "alertmanager", grown))
+    assert [body["status"] for _, body in answers] == ["accepted", "accepted"]
+    assert await _incident_count(hashi) == 1
+    exported = await _export(hashi, 1)
+    assert len([e for e in exported["timeline"] if e["kind"] == "alert"]) == 2
+
+
+async def test_an_alert_declares_even_when_the_team_requires_a_field_people_fill_in(
+    tmp_path: Path, slack_spec: ApiSpec
+) -> None:
+    region = FieldConfig.model_validate({"kind": "select", "choices": ["eu", "us"], "required": "declare"})
+    team = TeamConfig(integrations=TEAM.integrations, fields={"region": region})
+    async with running_hashi(
+        database_url=f"sqlite:///{tmp_path / 'hashi.db'}",
+        spec=slack_spec,
+        team=team,
+        environment={"HASHI_ALERT_TOKEN": TOKEN},
+    ) as hashi:
+        firing = _recent(_example("alertmanager-0.25.0-captured.firing.json"), minutes_ago=1)
+        assert (await _post(hashi, "alertmanager", firing))[0] == 200
+        assert await _incident_count(hashi) == 1

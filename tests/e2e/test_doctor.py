@@ -7,10 +7,12 @@ import os
 import sys
 from pathlib import Path
 
-from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, running_hashi
+import pytest
+
+from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, populate, running_hashi
 from bot.standin.server import SlackStandIn
 from bot.standin.spec import ApiSpec
-from tests.e2e.serving import REPO_ROOT
+from tests.e2e.serving import REPO_ROOT, free_port
 
 
 async def _doctor(standin: SlackStandIn, url: str, workdir: Path, *args: str, **env: str) -> tuple[int, str]:
@@ -39,6 +41,7 @@ async def _doctor(standin: SlackStandIn, url: str, workdir: Path, *args: str, **
     return process.returncode, out.decode() + err.decode()
 
 
+@pytest.mark.slow
 async def test_doctor_finds_problems_and_repairs(tmp_path: Path, slack_spec: ApiSpec) -> None:
     url = f"sqlite:///{tmp_path / 'doctor.db'}"
     async with running_hashi(database_url=url, spec=slack_spec) as hashi:
@@ -79,3 +82,50 @@ async def test_doctor_finds_problems_and_repairs(tmp_path: Path, slack_spec: Api
 
     code, said = await _doctor(standin, f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
     assert code == 1 and "run `hashi db upgrade`" in said
+
+
+async def test_doctor_tells_the_network_from_the_token_shows_every_check_and_creates_nothing(
+    tmp_path: Path, slack_spec: ApiSpec
+) -> None:
+    standin = SlackStandIn(spec=slack_spec)
+    await standin.start()
+    populate(standin)
+    nowhere = f"sqlite:///{tmp_path / 'hashi.db'}"  # what an unset HASHI_DATABASE_URL means in this folder
+    try:
+        refused, unreachable, app_token, unset = await asyncio.gather(
+            _doctor(standin, nowhere, tmp_path, SLACK_BOT_TOKEN="xoxb-not-this-one"),
+            _doctor(standin, nowhere, tmp_path, HASHI_SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/"),
+            _doctor(standin, nowhere, tmp_path, SLACK_BOT_TOKEN=standin.app_token),
+            _doctor(standin, nowhere, tmp_path, SLACK_BOT_TOKEN=""),
+        )
+    finally:
+        await standin.stop()
+    for code, said in (refused, unreachable, app_token, unset):
+        assert code == 1, said
+        shown = [line.split(":", 1)[0][2:] for line in said.splitlines()]
+        assert shown == [
+            "bot token",
+            "mode",
+            "playbooks",
+            "database",
+            "slack token",
+            "scopes",
+            "announce channel",
+        ], said
+        assert f"✗ database: no database at {tmp_path / 'hashi.db'}" in said, said
+    assert os.listdir(tmp_path) == []  # no empty database left behind
+
+    assert "✓ bot token: set, a bot token (xoxb-…)" in refused[1]
+    assert "✗ slack token: Slack refused SLACK_BOT_TOKEN (invalid_auth)" in refused[1]
+    assert "- scopes: not checked: Slack refused the token" in refused[1]
+
+    assert "✗ slack token: Slack did not answer at http://127.0.0.1:" in unreachable[1]
+    assert "check the network, DNS and any proxy" in unreachable[1]
+    assert "SLACK_BOT_TOKEN" not in unreachable[1].split("slack token:")[1].splitlines()[0]
+    assert "- announce channel: not checked: Slack did not answer" in unreachable[1]
+
+    assert "✗ bot token: SLACK_BOT_TOKEN holds an app-level token (xapp-…" in app_token[1]
+
+    assert "✗ bot token: SLACK_BOT_TOKEN is not set" in unset[1]
+    for name in ("slack token", "scopes", "announce channel"):
+        assert f"- {name}: not checked: SLACK_BOT_TOKEN is not set" in unset[1], unset[1]

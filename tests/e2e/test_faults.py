@@ -79,6 +79,7 @@ async def _complete_once(hashi: Hashi, number: int) -> None:
     assert len(events) == len(set(events)) == 1 + len(started), events
 
 
+@pytest.mark.slow
 async def test_every_declaration_ends_complete_once(faulty: Hashi) -> None:
     hashi, fault = faulty, faulty.fault  # type: ignore[attr-defined]
     for number, method in enumerate(DECLARATION_METHODS, start=1):

@@ -627,6 +627,7 @@ def _put(values: dict[str, dict[str, Any]], block: str, action: str, text: Any) 
 # 1. /incident <text>, in #general and in an incident channel
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=120 * SCALE)
 @given(text=COMMAND, where=st.sampled_from(("general", "room")), user=st.sampled_from((ALICE, BOB, MALLORY)))
 def test_command_text(fuzzed: FuzzedHashi, text: str, where: str, user: str) -> None:
@@ -642,6 +643,7 @@ def test_command_text(fuzzed: FuzzedHashi, text: str, where: str, user: str) -> 
 # 2. Modal submissions
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=50 * SCALE)
 @given(
     title=_mostly(TITLE, HOSTILE, st.none(), st.just(MISSING)),
@@ -696,6 +698,7 @@ def test_declare_modal(
     fuzzed.check(fuzzed.run(send()), values, surface="declare modal")
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=70 * SCALE)
 @given(
     modal=st.sampled_from((View.NOTE, View.RESOLVE)),
@@ -817,6 +820,7 @@ def _actions(draw: st.DrawFn) -> dict[str, Any]:
     return action
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=80 * SCALE)
 @given(
     action=_actions(),
@@ -942,6 +946,7 @@ def _without_missing(value: Any) -> Any:
     return value
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=80 * SCALE)
 @given(drawn=_events(), retry=_mostly(st.just(0), st.just(1)))
 def test_events(fuzzed: FuzzedHashi, drawn: tuple[dict[str, Any], bool], retry: int) -> None:
@@ -1080,6 +1085,7 @@ def _drop(value: dict[str, Any], path: str) -> None:
         value.pop(last, None)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=80 * SCALE)
 @given(recipe=_broken())
 def test_broken_requests(fuzzed: FuzzedHashi, recipe: dict[str, Any]) -> None:

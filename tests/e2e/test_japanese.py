@@ -25,10 +25,10 @@ from bot.standin.spec import ApiSpec
 
 # What a Japanese message may still contain in Latin letters: product names, codes, zones, typed forms.
 _ALLOWED_WORDS = {
-    "slack", "hashi", "utc", "jst", "slo", "ack", "inc", "sev", "asia", "tokyo", "alice", "sato",
+    "slack", "hashi", "pagerduty", "utc", "jst", "slo", "ack", "inc", "sev", "asia", "tokyo", "alice", "sato",
     "ago", "now", "lead", "comms", "scribe", "p50", "p90", "gantt", "markdown", "pm", "am",
     "api",  # the responder's own words (決済API)
-    "pagerduty", "statuspage", "github", "jira",  # the other tools' product names
+    "statuspage", "github", "jira",  # the other tools' product names
 }  # fmt: skip
 _STRIP = re.compile(
     r"```.*?```"  # code blocks (the Mermaid chart's syntax)
@@ -220,7 +220,8 @@ async def test_a_japanese_user_is_answered_in_japanese(
         assert any("コマンド一覧" in text for text in said)
         assert any("タイトルが 151 文字あります" in text for text in said)
         assert any(
-            "書式: `/incident declare [SEV1|SEV2|SEV3|SEV4] &lt;タイトル&gt;`" in text for text in said
+            "書式: `/incident declare [SEV1|SEV2|SEV3|SEV4] [type:&lt;種別&gt;] &lt;タイトル&gt;`" in text
+            for text in said
         )
         assert any("未来の時刻です" in text for text in said)
         card = json.dumps(hashi.card(room), ensure_ascii=False)

@@ -77,16 +77,21 @@ async def _pages(hashi: Hashi) -> list[dict[str, Any]]:
 async def test_a_sev1_pages_and_the_pager_follows_slack(paged: tuple[Hashi, PagerdutyStandIn]) -> None:
     hashi, pagerduty = paged
     room = await _declare(hashi, "SEV1 Checkout is down")
-    await hashi.eventually(lambda: pagerduty.events("trigger"), what="the trigger")
+    await hashi.eventually(lambda: pagerduty.events("trigger"), within=10.0, what="the trigger")
     trigger = pagerduty.events("trigger")[0]
     assert trigger["dedup_key"] == "hashi-inc-1"
     assert trigger["payload"]["summary"] == "INC-1 [SEV1] Checkout is down"
     assert trigger["payload"]["severity"] == "critical"
+    await hashi.eventually(
+        lambda: "PagerDuty paged (1)" in " ".join(str(b) for b in hashi.card(room)["blocks"]),
+        within=10.0,
+        what="the card to say PagerDuty was paged",
+    )
 
     await hashi.driver.command("ack", user_id=BOB, channel_id=room)
-    await hashi.eventually(lambda: pagerduty.events("acknowledge"), what="the acknowledge")
+    await hashi.eventually(lambda: pagerduty.events("acknowledge"), within=10.0, what="the acknowledge")
     await hashi.driver.command("resolve Rolled back", user_id=BOB, channel_id=room)
-    await hashi.eventually(lambda: pagerduty.events("resolve"), what="the resolve")
+    await hashi.eventually(lambda: pagerduty.events("resolve"), within=10.0, what="the resolve")
     assert pagerduty.alerts["hashi-inc-1"].status == "resolved"
     assert [e["event_action"] for e in pagerduty.events()] == ["trigger", "acknowledge", "resolve"]
 
@@ -184,7 +189,7 @@ async def test_a_private_incidents_page_says_nothing_private(paged: tuple[Hashi,
     await hashi.runtime.service.declare(
         title="Payroll export leaked", actor=ALICE, severity="SEV1", services=["payroll"], private=True
     )
-    await hashi.eventually(lambda: pagerduty.events("trigger"), what="the trigger")
+    await hashi.eventually(lambda: pagerduty.events("trigger"), within=10.0, what="the trigger")
     trigger = pagerduty.events("trigger")[0]
     assert trigger["payload"]["summary"] == "INC-1 [SEV1] private incident"
     assert "payroll" not in json.dumps(trigger).lower() and "leaked" not in json.dumps(trigger)

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
+import pytest
 
 from bot.incidents.queries import load_snapshot
 from bot.slack.ids import Action
@@ -53,6 +54,7 @@ async def _until(check: Any, *, within: float = 15, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 async def test_two_replicas_act_as_one(postgres_url: str, tmp_path: Path, slack_spec: ApiSpec) -> None:
     await _fresh(postgres_url)
     standin = SlackStandIn(spec=slack_spec)

@@ -178,7 +178,10 @@ _ARGUMENTS = {
     "playbook": "datastore-outage",
     "followup": "add an alert",
     "statuspage": "publish We are looking into it",
-    "page": "<@U0BOB|bob>",
+    "type": "default",
+    "set": "region eu",
+    "services": "checkout, +search",
+    "page": "checkout",
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+import pytest
 
 from bot.standin.harness import ALICE, GENERAL, populate
 from bot.standin.server import SlackStandIn
@@ -76,6 +77,7 @@ async def test_serve_http_end_to_end(tmp_path: Path, slack_spec: ApiSpec) -> Non
     assert code == 0, stderr[-2000:]
 
 
+@pytest.mark.slow
 async def test_killed_mid_declaration_and_restarted_finishes_once(
     tmp_path: Path, slack_spec: ApiSpec
 ) -> None:
@@ -120,3 +122,39 @@ async def test_killed_mid_declaration_and_restarted_finishes_once(
         assert standin.rejections == []
     finally:
         await standin.stop()
+
+
+async def test_alembic_speaks_only_when_it_migrates_and_slack_unreachable_is_not_blamed_on_the_token(
+    tmp_path: Path, slack_spec: ApiSpec
+) -> None:
+    standin = SlackStandIn(spec=slack_spec)
+    await standin.start()
+    populate(standin)
+    logs = []
+    nowhere = f"http://127.0.0.1:{free_port()}/api/"
+    try:
+        # A new database, then the same one at the newest revision, with Slack out of reach.
+        for extra_env in ({}, {"HASHI_SLACK_API_URL": nowhere}):
+            served = await serve(
+                standin,
+                database_url=f"sqlite:///{tmp_path / 'quiet.db'}",
+                workdir=tmp_path,
+                port=free_port(),
+                secret="quiet-secret",
+                extra_env=extra_env,
+            )
+            async with aiohttp.ClientSession() as http:
+                await served.wait_healthy(http)
+            code, stderr = await served.stop()
+            assert code == 0, stderr[-2000:]
+            logs.append(stderr)
+    finally:
+        await standin.stop()
+    first, again = logs
+    assert "alembic.runtime.migration: Running upgrade  -> 0001" in first, first
+    for log in logs:
+        for noise in ("setup plugin", "Context impl", "non-transactional DDL"):
+            assert noise not in log, log
+    assert "alembic" not in again, again
+    assert f"at start: Slack did not answer at {nowhere}" in again, again
+    assert "check the network, DNS and any proxy" in again and "token was not checked" in again

@@ -6,6 +6,8 @@ import json
 import time
 from urllib.parse import parse_qsl, urlencode
 
+import pytest
+
 from bot.incidents.model import Status
 from bot.slack.ids import Action, Block, Field, View
 from bot.standin.driver import checkboxes_value, input_value, select_value
@@ -60,12 +62,14 @@ async def test_bad_or_stale_signature_is_401_and_changes_nothing(hashi: Hashi) -
     assert hashi.standin.calls_to("conversations.create") == []
 
 
+@pytest.mark.reference_data  # Slack's own sample bodies stay in ../shared/slack/payloads
 async def test_url_verification_sample_from_slack_docs(hashi: Hashi) -> None:
     body = shared_path("slack", "payloads", "event_url_verification.json").read_text()
     sent = await hashi.driver.post(body, "application/json")
     assert sent.status == 200 and sent.json()["challenge"] == json.loads(body)["challenge"]
 
 
+@pytest.mark.reference_data  # Slack's own sample bodies stay in ../shared/slack/payloads
 async def test_slack_docs_slash_command_sample_reaches_the_listener(hashi: Hashi) -> None:
     fields = dict(parse_qsl(shared_path("slack", "payloads", "slash_command.txt").read_text()))
     response_url = hashi.standin.response_url(channel=GENERAL)

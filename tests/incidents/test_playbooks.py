@@ -7,9 +7,11 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
+from bot.incidents import playbook_schema
 from bot.incidents.playbooks import (
     SLACK_OPTION_TEXT,
     Applicability,
@@ -174,7 +176,6 @@ def test_japanese_text_in_a_team_file_round_trips(tmp_path: Path) -> None:
 
 
 def test_every_shipped_playbook_follows_the_published_schema() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
@@ -185,7 +186,6 @@ def test_every_shipped_playbook_follows_the_published_schema() -> None:
 
 @pytest.mark.parametrize("case", ["unknown-key", "bad-duration", "wrong-type", "empty-items"])
 def test_the_schema_refuses_what_the_loader_refuses(case: str) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
     document = yaml.safe_load((FIXTURES / case / "x.yaml").read_text(encoding="utf-8"))
     assert list(validator.iter_errors(document))
@@ -640,3 +640,116 @@ def test_find_playbook_and_slug() -> None:
     assert slug("Assign an incident lead (IC)!") == "assign-an-incident-lead-ic"
     assert slug("Café déjà vu") == "cafe-deja-vu"
     assert slug("重大障害") == ""
+
+
+# --- one schema: the loader checks files against playbooks/hashi-playbook.schema.json
+
+
+def test_the_loader_checks_against_the_shipped_schema(tmp_path: Path) -> None:
+    assert playbook_schema.schema() == json.loads(SCHEMA.read_text(encoding="utf-8"))
+    longest = playbook_schema.schema()["$defs"]["title"]["maxLength"]
+    assert loaded(tmp_path, f"name: p\ntitle: {'t' * longest}\nitems:\n  - title: A\n").title == "t" * longest
+    problem = only(problems_in(tmp_path, f"name: p\ntitle: {'t' * (longest + 1)}\nitems:\n  - title: A\n"))
+    assert problem.message == f"title: is {longest + 1} characters long; keep it to {longest}"
+
+
+def schema_refusals(text: str) -> list[str]:
+    """What the schema alone refuses in a playbook's text."""
+    root, _ = playbook_schema.compose(text)
+    assert root is not None
+    return [f.message for f in playbook_schema.validate(playbook_schema.document(root))]
+
+
+BROKEN = [
+    (
+        "items:\n  - title: A\n    due: 0m\n",
+        5,
+        "item 1 due: bad duration: A duration must be longer than zero.",
+    ),
+    ("items:\n  - title: A\n    due: 121d\n", 5, "item 1 due: 121d is too far ahead; Slack schedules"),
+    (
+        "items:\n  - title: A\n    due: 90 minutes later\n",
+        5,
+        'item 1 due: bad duration: I could not read "90',
+    ),
+    ("title2: x\nitems:\n  - title: A\n", 3, "playbook: unknown key 'title2'; did you mean 'title'?"),
+    ("items:\n  - title: '   '\n", 4, "item 1 title: is empty"),
+    ("items:\n  - title: A\n    details: " + "d" * 2001 + "\n", 5, "item 1 details: is 2001 characters long"),
+    ("description: " + "d" * 3001 + "\nitems:\n  - title: A\n", 3, "description: is 3001 characters long"),
+    ("status_updates: {SEV1: 15.0}\nitems:\n  - title: A\n", 3, "not the number 15.0"),
+    ("status_updates: {SEV1: 0x10}\nitems:\n  - title: A\n", 3, "must be a whole number of minutes"),
+    ("status_updates: {SEV1: '15'}\nitems:\n  - title: A\n", 3, "not the text '15'"),
+    ("status_updates: {SEV1: 172801}\nitems:\n  - title: A\n", 3, "must be between 1 and 172800 minutes"),
+    ("status_updates: [SEV1]\nitems:\n  - title: A\n", 3, "status_updates: must map severities to minutes"),
+    ("applies_to: [SEV1]\nitems:\n  - title: A\n", 3, "applies_to: must be a mapping of `key: value` lines"),
+    ("applies_to:\n  services: ['']\nitems:\n  - title: A\n", 4, "applies_to.services: is empty"),
+    ("applies_to:\n  types: [" + "t" * 129 + "]\nitems:\n  - title: A\n", 4, "is 129 characters long"),
+    (
+        "items:\n  - title: A\n    required: 'yes'\n",
+        5,
+        "item 1 required: must be true or false, not the text 'yes'",
+    ),
+    ("items:\n  - title: A\n    link: ftp://example.com\n", 5, "item 1 link: must start with https://"),
+    (
+        "items:\n  - title: A\n    key: a b\n",
+        5,
+        "item 1 key: 'a b' must be lowercase letters, digits and hyphens",
+    ),
+    ("items:\n  - details: no title\n", 4, "item 1: no 'title' given"),
+    (
+        "items:\n  - title: A\n    when: ''\n",
+        5,
+        "item 1 when: must be a mapping of `key: value` lines, not the text",
+    ),
+    ("items:\n  - title: A\n    role: " + "r" * 129 + "\n", 5, "item 1 role: is 129 characters long"),
+]
+
+
+@pytest.mark.parametrize(("body", "line", "phrase"), BROKEN, ids=[str(i) for i in range(len(BROKEN))])
+def test_what_the_schema_refuses_is_reported_at_its_line(
+    tmp_path: Path, body: str, line: int, phrase: str
+) -> None:
+    problem = only(problems_in(tmp_path, "name: p\ntitle: P\n" + body))
+    assert problem.line == line
+    assert phrase in problem.message
+    # The refusal is the schema's, not a rule of the loader's own.
+    assert schema_refusals("name: p\ntitle: P\n" + body) == [problem.message]
+
+
+def test_what_only_the_team_or_the_whole_file_can_say_is_checked_beside_the_schema(tmp_path: Path) -> None:
+    text = (
+        "name: p\ntitle: P\napplies_to: {severities: [SEV9]}\nitems:\n"
+        "  - title: A\n  - title: A\n  - title: 障害\n    role: pilot\n"
+    )
+    assert schema_refusals(text) == []
+    assert [(p.line, p.message.split(":")[0]) for p in problems_in(tmp_path, text)] == [
+        (3, "applies_to.severities"),
+        (6, "item 2"),
+        (7, "item 3"),
+        (8, "item 3 role"),
+    ]
+
+
+def test_empty_optional_values_and_japanese_durations_load_as_before(tmp_path: Path) -> None:
+    playbook = loaded(
+        tmp_path,
+        """
+        name: p
+        title: P
+        description:
+        applies_to:
+        items:
+          - title: A
+            details: ""
+            role:
+            link: ""
+            when:
+            due: ３０ｍ
+          - title: B
+            due: 90 minutes
+        """,
+    )
+    assert (playbook.description, playbook.applies_to) == ("", Applicability())
+    first, second = playbook.items
+    assert (first.details, first.role, first.link, first.when) == ("", None, None, Applicability())
+    assert (first.due, second.due) == (timedelta(minutes=30), timedelta(minutes=90))

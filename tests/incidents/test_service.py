@@ -143,6 +143,17 @@ async def test_severity_and_roles(service: IncidentService, chat: RecordingChat)
         await service.set_severity(incident_id=inc.id, severity="SEV9", actor="U1")
     snap = await service.assign_role(incident_id=inc.id, role="lead", user_id="U7", actor="U1")
     assert snap.lead == "U7" and snap.milestones.acknowledged_at is not None
+    # Naming the lead was the acknowledgement, and the timeline says so, once, before the lead's line.
+    timeline = (await service.snapshot(incident_id=inc.id)).timeline
+    marks = [(e.kind, e.actor, e.text) for e in timeline if e.kind in ("acknowledged", "lead")]
+    assert marks == [
+        ("acknowledged", "U1", "Acknowledged (by naming the lead <@U7>)"),
+        ("lead", "U1", "Lead: <@U7>"),
+    ]
+    await service.assign_role(incident_id=inc.id, role="lead", user_id="U8", actor="U1")
+    timeline = (await service.snapshot(incident_id=inc.id)).timeline
+    assert [e.kind for e in timeline].count("acknowledged") == 1
+    snap = await service.assign_role(incident_id=inc.id, role="lead", user_id="U7", actor="U1")
     snap = await service.assign_role(incident_id=inc.id, role="comms", user_id="U8", actor="U1")
     assert dict(snap.roles) == {"lead": "U7", "comms": "U8"}
     with pytest.raises(InvalidInput):

@@ -29,7 +29,10 @@ def test_has_exactly_the_interface_fields() -> None:
         "timeline",
         "checklists",
         "followups",
+        "type",
+        "fields",
     ]
+    assert (data["type"], data["fields"]) == ("default", {})
     assert list(data["milestones"]) == list(MILESTONES)
     assert list(data["metrics"]) == [
         "time_to_detect",

@@ -327,8 +327,10 @@ def test_empty_window() -> None:
 
 
 def test_window_must_be_aware_and_forward_and_grouping_known() -> None:
-    with pytest.raises(ValueError, match="severity or service"):
-        compute_stats([], since=SINCE, until=UNTIL, by="team", slos={}, now=NOW)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="severity, service, type or field:<name>"):
+        compute_stats([], since=SINCE, until=UNTIL, by="team", slos={}, now=NOW)
+    with pytest.raises(ValueError, match="field:<name>"):
+        compute_stats([], since=SINCE, until=UNTIL, by="field:", slos={}, now=NOW)
     with pytest.raises(ValueError, match="end after"):
         compute_stats([], since=UNTIL, until=SINCE, by=None, slos={}, now=NOW)
     with pytest.raises(ValueError, match="timezone-aware"):

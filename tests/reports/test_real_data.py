@@ -7,25 +7,22 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 
 from bot.incidents.model import Milestones, Status
 from bot.reports.metrics import IncidentFacts, StatsReport, compute_stats, distribution, incident_metrics
+from tests.conftest import shared_path
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "incidents"
 SCHEDULED = {"scheduled", "in_progress", "verifying", "completed"}
+
+# Every test here reads the real incidents, which stay in ../shared (README.md, "Tests that need ../shared").
+pytestmark = pytest.mark.reference_data
 
 
 def load(name: str) -> Any:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(
-            f"reference data {path} is absent (it lives in ../shared/data/incidents beside the checkout)"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(shared_path("data", "incidents", name).read_text(encoding="utf-8"))
 
 
 def ts(text: str | None) -> datetime | None:

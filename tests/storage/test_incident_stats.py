@@ -138,6 +138,8 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
                 "done_at",
             ):
                 await conn.execute(text(f"ALTER TABLE followup DROP COLUMN {column}"))
+            await conn.execute(text("ALTER TABLE incident DROP COLUMN incident_type"))  # 0010
+            await conn.execute(text("ALTER TABLE incident DROP COLUMN custom_fields"))
             await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     finally:
         await upgrade(store.engine)

@@ -6,9 +6,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import text
+
+from bot.incidents.service import IncidentService
 from storage.db import make_engine
-from storage.migrate import current_revision, head_revision, schema_drift
+from storage.migrate import current_revision, head_revision, schema_drift, upgrade
+from storage.repository import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,3 +70,40 @@ def test_milestone_columns_follow_the_milestones_fields() -> None:
     from storage.stats import MILESTONE_COLUMNS
 
     assert tuple(f.name for f in fields(Milestones)) == MILESTONE_COLUMNS
+
+
+def _downgrade(connection: Any, revision: str) -> None:
+    from alembic import command
+
+    from storage.migrate import alembic_config
+
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def test_0010_keeps_every_incident_and_gives_it_the_default_type(
+    store: Store, service: IncidentService
+) -> None:
+    setup = await service.declare(title="Before types", actor="U1", severity="SEV2", services=["checkout"])
+    await service.resolve(incident_id=setup.incident.id, actor="U1")
+    async with store.engine.begin() as conn:
+        await conn.run_sync(_downgrade, "0009")
+    try:
+        async with store.engine.begin() as conn:
+            columns = (await conn.execute(text("SELECT * FROM incident"))).keys()
+            assert "incident_type" not in columns
+            assert (await conn.execute(text("SELECT count(*) FROM incident_stats"))).scalar_one() == 1
+    finally:
+        await upgrade(store.engine)
+    snap = await service.snapshot(incident_id=setup.incident.id)
+    assert (snap.title, snap.services, snap.incident_type, dict(snap.fields)) == (
+        "Before types",
+        ("checkout",),
+        "default",
+        {},
+    )
+    assert [e.kind for e in snap.timeline] == ["declared", "resolved"]
+    async with store.engine.begin() as conn:
+        row = (await conn.execute(text("SELECT incident_type, custom_fields FROM incident_stats"))).one()
+    assert tuple(row) == ("default", None)

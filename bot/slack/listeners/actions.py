@@ -23,6 +23,7 @@ from bot.slack.listeners.replies import (
     export_postmortem,
     home_page,
     list_page,
+    resolve_form,
     statuspage_confirmation,
 )
 from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
@@ -127,7 +128,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if value == Status.RESOLVED.value:
                 await deps.gateway.open_modal(
                     trigger_id=body["trigger_id"],
-                    view=blocks.resolve_modal(incident_id=incident_id, lang=lang),
+                    view=await resolve_form(
+                        deps, incident_id=incident_id, user_id=body["user"]["id"], lang=lang
+                    ),
                 )
                 return None
             try:
@@ -160,9 +163,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         async def work(lang: Lang) -> Reply:
             incident_id = await _incident_id(body, deps)
-            await deps.gateway.open_modal(
-                trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id=incident_id, lang=lang)
-            )
+            view = await resolve_form(deps, incident_id=incident_id, user_id=body["user"]["id"], lang=lang)
+            await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
             return None
 
         await run(body, respond, work)
@@ -285,6 +287,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             default_severity=deps.settings.team.default,
             lang=lang,
             channel_id=meta,
+            shape=deps.shape,
         )
         await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
 

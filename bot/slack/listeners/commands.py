@@ -17,6 +17,7 @@ from bot.i18n import DEFAULT_LANG, Lang, Msg, t
 from bot.incidents import commands as cmd
 from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
+from bot.incidents.fields import Required
 from bot.incidents.model import Milestone, Status
 from bot.slack import blocks
 from bot.slack.listeners.context import Deps
@@ -70,21 +71,40 @@ async def _incident_id(command: Any, where: Invocation, deps: Deps) -> int:
 
 
 async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:
-    lang = await where.language()
-    meta = json.dumps({"channel": where.channel_id, "tz": where.tz.key, "lang": lang})
-    view = blocks.declare_modal(
-        severities=deps.severities,
-        default_severity=deps.settings.team.default,
-        lang=lang,
-        channel_id=meta,
-    )
-    await deps.gateway.open_modal(trigger_id=where.trigger_id, view=view)
+    await _open_declare_modal(where, deps, tz=where.tz, lang=await where.language())
     return None
 
 
+async def _open_declare_modal(
+    where: Invocation, deps: Deps, *, tz: ZoneInfo, lang: Lang, filled: cmd.Declare | None = None
+) -> None:
+    """Opens the declare modal (filled in with a quick declaration's title, severity and type)."""
+    meta = json.dumps({"channel": where.channel_id, "tz": tz.key, "lang": lang})
+    view = blocks.declare_modal(
+        severities=deps.severities,
+        default_severity=(filled and filled.severity) or deps.settings.team.default,
+        lang=lang,
+        channel_id=meta,
+        shape=deps.shape,
+        title=filled.title if filled else "",
+        incident_type=deps.shape.incident_type(filled.incident_type) if filled else None,
+    )
+    await deps.gateway.open_modal(trigger_id=where.trigger_id, view=view)
+
+
 async def _declare(c: cmd.Declare, where: Invocation, deps: Deps) -> Reply:
+    if deps.shape.missing(Required.DECLARE, {}):
+        # Fields required to declare cannot be typed here: the modal asks for them, filled in with the rest
+        # (its "detected at" reads in the user's zone, which this command did not need until now).
+        tz, lang = await deps.user_prefs(where.user_id)
+        await _open_declare_modal(where, deps, tz=tz, lang=lang, filled=c)
+        return None
     setup = await deps.service.declare(
-        title=c.title, severity=c.severity, actor=where.user_id, request_key=f"command:{where.trigger_id}"
+        title=c.title,
+        severity=c.severity,
+        actor=where.user_id,
+        request_key=f"command:{where.trigger_id}",
+        incident_type=c.incident_type,
     )
     return declared_reply(setup.incident, setup.missing, lang=await where.language())
 
@@ -205,6 +225,31 @@ async def _detected(c: cmd.SetDetected, where: Invocation, deps: Deps) -> Reply:
     return None
 
 
+async def _type(c: cmd.SetType, where: Invocation, deps: Deps) -> Reply:
+    await deps.service.set_type(
+        incident_id=await _incident_id(c, where, deps), incident_type=c.incident_type, actor=where.user_id
+    )
+    return None
+
+
+async def _set(c: cmd.SetField, where: Invocation, deps: Deps) -> Reply:
+    await deps.service.set_field(
+        incident_id=await _incident_id(c, where, deps), name=c.name, value=c.value, actor=where.user_id
+    )
+    return None
+
+
+async def _services(c: cmd.SetServices, where: Invocation, deps: Deps) -> Reply:
+    await deps.service.set_services(
+        incident_id=await _incident_id(c, where, deps),
+        actor=where.user_id,
+        replace=c.replace,
+        add=c.add,
+        remove=c.remove,
+    )
+    return None
+
+
 async def _resolve(c: cmd.Resolve, where: Invocation, deps: Deps) -> Reply:
     incident_id = await _incident_id(c, where, deps)
     try:
@@ -299,6 +344,9 @@ HANDLERS: dict[type, Handler] = {
     cmd.AddNote: _note,
     cmd.SetImpact: _impact,
     cmd.SetDetected: _detected,
+    cmd.SetType: _type,
+    cmd.SetField: _set,
+    cmd.SetServices: _services,
     cmd.Resolve: _resolve,
     cmd.Reopen: _reopen,
     cmd.Close: _close,

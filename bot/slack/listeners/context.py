@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, language_of
+from bot.incidents.fields import RecordShape
 from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
 from bot.incidents.times import zone
@@ -31,6 +32,11 @@ class Deps:
     def severities(self) -> tuple[str, ...]:
         """The configured severity codes."""
         return self.settings.team.severities
+
+    @property
+    def shape(self) -> RecordShape:
+        """The team's incident types and custom fields."""
+        return self.service.config.shape
 
     @property
     def roles(self) -> tuple[str, ...]:

@@ -56,6 +56,16 @@ async def show_stats(
     return f"{heading}\n```{table}```"
 
 
+async def resolve_form(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> dict[str, Any]:
+    """The resolve modal of an incident, with its custom fields filled in (read only when the team has
+    some: the modal must open within Slack's three seconds)."""
+    fields = deps.shape.fields
+    if not fields:
+        return blocks.resolve_modal(incident_id=incident_id, lang=lang)
+    snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id, timeline=False)
+    return blocks.resolve_modal(incident_id=incident_id, lang=lang, fields=fields, values=snap.fields)
+
+
 async def list_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> list[dict[str, Any]]:
     """One page of the open incidents a user may see, for a message."""
     size = blocks.LIST_PAGE_SIZE
@@ -101,7 +111,12 @@ async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str, lang:
     names = await people_names(deps, snap)
     shared = deps.channel_language
     markdown = render_postmortem(
-        snap, tz=zone(deps.settings.env.timezone), generated_at=deps.clock.now(), names=names, lang=shared
+        snap,
+        tz=zone(deps.settings.env.timezone),
+        generated_at=deps.clock.now(),
+        names=names,
+        lang=shared,
+        shape=deps.shape,
     )
     await deps.gateway.upload_markdown(
         channel_id=snap.channel_id,

@@ -13,9 +13,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.i18n import LANGUAGES, Lang, Msg, t
 from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
+from bot.incidents.fields import RecordShape, Required
 from bot.incidents.model import Status
 from bot.incidents.times import TimeParseError, parse_time, zone
 from bot.slack import blocks
+from bot.slack.blocks import field_block
 from bot.slack.ids import Block, Field, View
 from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
@@ -62,6 +64,27 @@ def _time(
     except TimeParseError as exc:
         errors[block] = exc.reason.render(lang)[:150]
         return None
+
+
+def _custom_fields(
+    view: dict[str, Any], shape: RecordShape, errors: dict[str, str], lang: Lang
+) -> dict[str, str]:
+    """The custom fields' inputs, by field name (text as typed, a choice, a user id); a value the field does
+    not take, an error next to it."""
+    given: dict[str, str] = {}
+    for spec in shape.fields:
+        block = field_block(spec.name)
+        value = state_value(view, block, Field.CUSTOM)
+        text = value.strip() if isinstance(value, str) else ""
+        if not text:
+            continue
+        try:
+            spec.value_of(text)
+        except IncidentError as exc:
+            errors[block] = exc.text(lang)[:150]
+            continue
+        given[spec.name] = text
+    return given
 
 
 def _meta(view: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +138,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         services_text = _text(view, Block.SERVICES, Field.SERVICES, MAX_SERVICES, errors, lang)
         summary = _text(view, Block.SUMMARY, Field.SUMMARY, MAX_TEXT, errors, lang)
         detected = _time(view, Block.DETECTED, Field.DETECTED, tz, errors, lang)
+        shape = deps.shape
+        incident_type = state_value(view, Block.TYPE, Field.TYPE) if len(shape.types) > 1 else None
+        if incident_type is not None and incident_type not in shape.types:
+            errors[Block.TYPE] = t("views.choose_type", lang, types=", ".join(shape.types))
+        fields = _custom_fields(view, shape, errors, lang)
+        for spec in shape.missing(Required.DECLARE, fields):
+            errors[field_block(spec.name)] = t("views.field_required", lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -131,6 +161,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 services=services,
                 private=private,
                 detected_at=detected,
+                incident_type=incident_type,
+                fields=fields,
                 request_key=f"view:{view.get('id', '')}",
                 team_id=(body.get("team") or {}).get("id"),
             )
@@ -169,6 +201,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         tz, lang = await deps.user_prefs(user_id, within=PRE_ACK_LOOKUP)
         summary = _text(view, Block.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY, MAX_TEXT, errors, lang)
         at = _time(view, Block.RESOLVE_AT, Field.RESOLVE_AT, tz, errors, lang)
+        fields = _custom_fields(view, deps.shape, errors, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -176,7 +209,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await deps.turns.after_ack()
         try:
             incident_id = await visible_incident(view, user_id)
-            await deps.service.resolve(incident_id=incident_id, actor=user_id, at=at, summary=summary)
+            await deps.service.resolve(
+                incident_id=incident_id, actor=user_id, at=at, summary=summary, fields=fields
+            )
             confirm = await statuspage_confirmation(
                 deps, incident_id=incident_id, status=Status.RESOLVED, message=summary, lang=lang
             )
