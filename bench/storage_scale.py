@@ -382,7 +382,7 @@ async def load(
                 await conn.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
                 )
-    # Bulk inserts go around the ORM that keeps incident_stats; the rebuild is what migration 0010 runs.
+    # Bulk inserts go around the ORM that keeps incident_stats; the rebuild is what migration 0011 runs.
     with stopwatch() as elapsed:
         async with engine.begin() as conn:
             await conn.run_sync(refresh_incident_stats, None)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 from bot.incidents.errors import ChatError, IncidentError
-from bot.incidents.times import TimeParseError, parse_duration
+from bot.incidents.times import TimeParseError
+from bot.incidents.windows import PERIODS
 from bot.logs import JsonLogFormatter, TextLogFormatter, quiet_libraries
 from bot.settings import ConfigError, Settings, load_settings
 
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the SQLite file the demo keeps (default: hashi/demo.db under $XDG_DATA_HOME or ~/.local/share)",
     )
     demo.add_argument("--fresh", action="store_true", help="start over with an empty database")
+    demo.add_argument(
+        "--web", action="store_true", help="then print the incident's web page and serve until interrupted"
+    )
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -89,7 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     stats = sub.add_parser("stats", help="recovery-time metrics")
-    stats.add_argument("--since", default="30d", help="window, e.g. 30d, 12w (default 30d)")
+    stats.add_argument(
+        "--since",
+        default="30d",
+        help="a duration (30d, 12w, 5000d), all, a date or time in HASHI_TIMEZONE (2026-07-01), "
+        "or since..until (default 30d)",
+    )
+    stats.add_argument("--until", help="end of the window: a date or time in HASHI_TIMEZONE (default now)")
+    stats.add_argument(
+        "--every", choices=list(PERIODS), help="one row per calendar week, month or quarter (a trend)"
+    )
     stats.add_argument(
         "--by",
         default=None,
@@ -151,7 +164,7 @@ def parse_incident_id(text: str) -> int:
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Runs the bot: Socket Mode when SLACK_APP_TOKEN is set (and --http is not), else HTTP."""
-    from bot.runtime import build_runtime
+    from bot.runtime import add_web_dashboard, build_runtime
     from bot.slack.app import build_web, run_http, run_socket_mode
 
     problems = [settings.env.bot_token_problem(), settings.env.mode_problem(http=args.http)]
@@ -172,6 +185,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         github=runtime.github_webhook,
         alerts=runtime.alerts,
     )
+    add_web_dashboard(runtime, web_app)
     log = logging.getLogger("hashi")
     try:
         await runtime.gateway.bot_user_id()  # learn who we are once, before the first declaration needs it
@@ -361,6 +375,7 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.incidents.times import known_zone
     from bot.reports.export import export_json
     from bot.reports.postmortem import render_postmortem, update_postmortem
+    from bot.runtime import postmortem_template_problem
 
     incident_id = parse_incident_id(args.incident)
     if args.update is not None and args.format != "md":
@@ -374,6 +389,9 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         )
 
     lang = args.lang or settings.team.workspace_language
+    problem = postmortem_template_problem(settings)
+    if problem:
+        raise UsageError(problem)
 
     async def work(store: Store) -> int:
         snap = await load_snapshot(store, incident_id=incident_id)
@@ -381,7 +399,12 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             text = json.dumps(export_json(snap, lang=lang), ensure_ascii=False, indent=2) + "\n"
         else:
             text = render_postmortem(
-                snap, tz=tz, generated_at=SystemClock().now(), lang=lang, shape=settings.team.record_shape()
+                snap,
+                tz=tz,
+                generated_at=SystemClock().now(),
+                lang=lang,
+                template=settings.postmortem_template,
+                shape=settings.team.record_shape(),
             )
         if args.update is not None:
             try:  # newline="" keeps the author's line endings (CRLF from Windows editors) byte for byte
@@ -431,29 +454,54 @@ def stats_grouping(by: str | None, settings: Settings) -> str | None:
 
 
 async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    """Prints recovery-time metrics over a window."""
+    """Prints recovery-time metrics over a window, or their trend per period (--every)."""
     from bot.incidents.ports import SystemClock
-    from bot.incidents.queries import stats_rows
+    from bot.incidents.queries import first_start, stats_rows
+    from bot.incidents.times import known_zone
+    from bot.incidents.windows import parse_window
     from bot.reports.metrics import IncidentFactTable, compute_stats, stats_csv, stats_json, stats_table
+    from bot.reports.trends import compute_trend, trend_csv, trend_json, trend_table
 
-    try:
-        window: timedelta = parse_duration(args.since)
-    except TimeParseError as exc:
-        raise UsageError(f"--since: {exc}") from exc
+    if args.every is not None and args.by is not None:
+        raise UsageError("--every shows all incidents per period; leave out --by")
     by = stats_grouping(args.by, settings)
+    tz = known_zone(settings.env.timezone)
+    if tz is None:
+        raise UsageError(f"unknown time zone {settings.env.timezone!r}: use an IANA name like Asia/Tokyo")
     now = SystemClock().now()
+    lang = args.lang or settings.team.workspace_language
+    try:
+        window = parse_window(args.since, args.until, now=now, tz=tz)
+    except TimeParseError as exc:
+        raise UsageError(f"--since/--until: {exc}") from exc
 
     async def work(store: Store) -> int:
-        since = now - window
-        rows = await stats_rows(store, since=since, until=now)
+        first = await first_start(store) if window.from_first else None
+        try:
+            since, until = window.bounds(now=now, first=first)
+        except TimeParseError as exc:
+            raise UsageError(f"--since/--until: {exc}") from exc
+        rows = await stats_rows(store, since=since, until=until)
         facts = IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns
-        report = compute_stats(facts, since=since, until=now, by=by, slos=settings.team.slos(), now=now)
+        slos = settings.team.slos()
+        if args.every is not None:
+            trend = compute_trend(
+                facts, since=since, until=until, every=args.every, tz=tz, slos=slos, now=now
+            )
+            if args.format == "json":
+                write_stdout(json.dumps(trend_json(trend), ensure_ascii=False, indent=2) + "\n")
+            elif args.format == "csv":
+                write_stdout(trend_csv(trend))
+            else:
+                write_stdout(trend_table(trend, tz, lang))
+            return EXIT_OK
+        report = compute_stats(facts, since=since, until=until, by=by, slos=slos, now=now)
         if args.format == "json":
             write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
         elif args.format == "csv":
             write_stdout(stats_csv(report))
         else:
-            write_stdout(stats_table(report, args.lang or settings.team.workspace_language))
+            write_stdout(stats_table(report, lang))
         return EXIT_OK
 
     return await _with_store(settings, work)
@@ -581,6 +629,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             database=database,
             fresh=args.fresh,
             timezone=settings.env.timezone,
+            web=args.web,
         )
     )
 

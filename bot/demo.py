@@ -7,6 +7,7 @@ button, a `10m ago` the commands accept), as it would in a real workspace. The d
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -262,9 +263,12 @@ async def run_demo(
     lang: Lang = DEFAULT_LANG,
     fresh: bool = False,
     timezone: str = "UTC",
+    web: bool = False,
 ) -> int:
     """Runs the scripted incident in a workspace speaking `lang`, writes its postmortem draft (`write`: to
-    stdout), and keeps the SQLite database at `database` (its folder exists), saying how to explore it."""
+    stdout), and keeps the SQLite database at `database` (its folder exists), saying how to explore it.
+    `web`: then writes the address of the incident's page on the web dashboard and serves it until
+    interrupted (sign in there as any of the stand-in's people)."""
     from bot.incidents.ports import SystemClock
     from bot.reports.postmortem import render_postmortem
 
@@ -285,6 +289,7 @@ async def run_demo(
             timezone=shown_zone,
             playbooks_dir=playbooks,
             clock=clock,
+            sign_in=web,
         ) as hashi:
             story = _Story(hashi, clock, lang=lang, tz=tz)
             story.say("running_checked", minutes=STORY_MINUTES)
@@ -293,6 +298,13 @@ async def run_demo(
             calls = len(hashi.standin.calls)
             rejected = len(hashi.standin.rejections)
             names = {u.id: u.real_name for u in hashi.standin.users.values()}
+            if web:
+                write(
+                    render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), names=names, lang=lang)
+                )
+                write(f"\n{hashi.base}/incidents/{incident_id}\n")
+                _tell("web", lang)
+                await asyncio.Event().wait()  # until interrupted (Ctrl-C)
     write(render_postmortem(snap, tz=tz, generated_at=SystemClock().now(), names=names, lang=lang) + "\n")
     _tell("calls", lang, calls=calls, rejected=rejected)
     _tell("kept", lang, path=database)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from bot.incidents.errors import ChatError
 from bot.incidents.playbooks import load_playbooks
 from bot.integrations.registry import health
+from bot.runtime import postmortem_template_problem
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.manifest import BOT_SCOPES
+from bot.web.app import setup_problem
 from storage.db import sqlite_file
 from storage.migrate import current_revision, head_revision
 from storage.repository import Store
@@ -72,6 +74,7 @@ def check_settings(settings: Settings) -> list[Check]:
         checks.append(
             Check("mode", True, "HTTP (SLACK_SIGNING_SECRET set; Slack must reach a public https:// URL)")
         )
+    checks.append(web_check(settings))
     playbooks, problems = load_playbooks(
         settings.playbooks_dir, severities=settings.team.severities, roles=settings.team.roles
     )
@@ -81,7 +84,29 @@ def check_settings(settings: Settings) -> list[Check]:
         )
     else:
         checks.append(Check("playbooks", True, f"{len(playbooks)} loaded from {settings.playbooks_dir}"))
+    if settings.team.postmortem_template is not None:
+        problem = postmortem_template_problem(settings)
+        checks.append(
+            Check("postmortem template", problem is None, problem or str(settings.team.postmortem_template))
+        )
     return checks
+
+
+def web_check(settings: Settings) -> Check:
+    """The web dashboard: off, set up, or what its Sign in with Slack still lacks. Not set up at all is no
+    fault (the dashboard then shows how to set it up and no incident); half set up is."""
+    env = settings.env
+    if not env.web:
+        return Check("web dashboard", True, "off (HASHI_WEB=false)")
+    problem = setup_problem(
+        client_id=env.slack_client_id,
+        client_secret=env.slack_client_secret,
+        public_url=env.public_url,
+        session_secret=env.session_secret,
+    )
+    if problem is None:
+        return Check("web dashboard", True, f"{env.public_url}/, signed in with Slack")
+    return Check("web dashboard", not env.slack_client_id, problem)
 
 
 def missing_database(url: str) -> str | None:

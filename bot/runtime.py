@@ -17,6 +17,7 @@ from bot.settings import ConfigError, Settings
 
 # The Slack and database stacks load when Hashi is built, so `hashi --help` starts fast.
 if TYPE_CHECKING:
+    from aiohttp import web
     from slack_bolt.async_app import AsyncApp
 
     from bot.incidents.outside import StatusPage, Tracker
@@ -63,6 +64,16 @@ class Runtime:
             await session.close()
 
 
+def postmortem_template_problem(settings: Settings) -> str | None:
+    """What is wrong with the team's postmortem template (the first problem, with its line), or None."""
+    if settings.postmortem_template is None:
+        return None
+    from bot.reports.postmortem import template_problems
+
+    problems = template_problems(settings.postmortem_template)
+    return f"postmortem_template {settings.team.postmortem_template}, {problems[0]}" if problems else None
+
+
 async def build_runtime(
     settings: Settings, *, migrate: bool = True, replica: str | None = None, clock: Clock | None = None
 ) -> Runtime:
@@ -82,6 +93,9 @@ async def build_runtime(
 
     if not settings.env.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+    problem = postmortem_template_problem(settings)
+    if problem:
+        raise ConfigError(problem)
     engine = make_engine(settings.env.database_url)
     if migrate:
         from storage.migrate import upgrade
@@ -101,6 +115,7 @@ async def build_runtime(
         severities=settings.team.severities,
         announce_channel=settings.env.announce_channel,
         language=settings.team.workspace_language,
+        public_url=settings.env.public_url if settings.env.web else None,
         shape=settings.team.record_shape(),
     )
     owner = settings.env.replica_id or replica or socket.gethostname()
@@ -204,3 +219,39 @@ def public_status_page(settings: Settings, clients: list[VendorClient]) -> Statu
     client = client_for(access)
     clients.append(client)
     return Statuspage(client, page_id=config.page_id)
+
+
+def add_web_dashboard(runtime: Runtime, web_app: web.Application) -> bool:
+    """Serves the web dashboard (bot/web) beside /slack/events unless HASHI_WEB=false; whether it does."""
+    import logging
+    import secrets
+
+    from bot.web.app import WebConfig, add_dashboard
+
+    env = runtime.settings.env
+    if not env.web:
+        return False
+    secret = env.session_secret
+    if secret is None:
+        # Sessions then end with the process and hold on one replica only; `hashi doctor` says so.
+        secret = secrets.token_hex(32)
+        if env.slack_client_id:
+            logging.getLogger("hashi.web").warning(
+                "HASHI_SESSION_SECRET is not set: web sessions end when this process stops"
+            )
+    config = WebConfig(
+        client_id=env.slack_client_id,
+        client_secret=env.slack_client_secret,
+        public_url=env.public_url,
+        session_secret=secret,
+        timezone=env.timezone,
+        slack_api_url=env.slack_api_url,
+        slos=runtime.settings.team.slos(),
+        severities=tuple(runtime.settings.team.severities),
+        types=tuple(runtime.settings.team.types),
+        postmortem_template=runtime.settings.postmortem_template,
+    )
+    add_dashboard(
+        web_app, service=runtime.service, identity=runtime.gateway, clock=runtime.clock, config=config
+    )
+    return True

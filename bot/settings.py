@@ -113,6 +113,8 @@ class TeamConfig(BaseModel):
     permissions: dict[Act, list[str]] = Field(default_factory=dict)
     # Alerts in, pages out, tickets, the status page: `[integrations]` and `[integrations.<name>]`.
     integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
+    # The team's own postmortem template (Markdown with Hashi's placeholders), relative to hashi.toml.
+    postmortem_template: Path | None = None
 
     @property
     def workspace_language(self) -> Lang:
@@ -230,6 +232,29 @@ class EnvSettings(BaseSettings):
     pagerduty_api_url: str | None = Field(default=None, alias="HASHI_PAGERDUTY_API_URL")
     statuspage_api_key: str | None = Field(default=None, alias="HASHI_STATUSPAGE_API_KEY")
     statuspage_api_url: str | None = Field(default=None, alias="HASHI_STATUSPAGE_API_URL")
+    # The web dashboard on the HTTP port (bot/web): off with HASHI_WEB=false. Sign in with Slack needs the
+    # app's client id and secret, the public address Slack redirects back to, and a secret for sessions.
+    web: bool = Field(default=True, alias="HASHI_WEB")
+    slack_client_id: str | None = Field(default=None, alias="HASHI_SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(default=None, alias="HASHI_SLACK_CLIENT_SECRET")
+    public_url: str | None = Field(default=None, alias="HASHI_PUBLIC_URL")
+    session_secret: str | None = Field(default=None, alias="HASHI_SESSION_SECRET")
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s) address like https://hashi.example.com")
+        return value.rstrip("/")
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        if value and len(value) < 32:
+            raise ValueError("use at least 32 characters, e.g. the output of `openssl rand -hex 32`")
+        return value or None
 
     @field_validator("timezone")
     @classmethod
@@ -281,6 +306,8 @@ class Settings(BaseModel):
 
     env: EnvSettings
     team: TeamConfig
+    # The text of the team's postmortem template (None: the one Hashi ships in the draft's language).
+    postmortem_template: str | None = None
 
     @property
     def playbooks_dir(self) -> Path:
@@ -389,4 +416,19 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"environment: {first['loc'][0]}: {first['msg']}") from exc
-    return Settings(env=env, team=load_team_config(env.config_path))
+    team = load_team_config(env.config_path)
+    return Settings(env=env, team=team, postmortem_template=load_postmortem_template(team, env.config_path))
+
+
+def load_postmortem_template(team: TeamConfig, config_path: Path) -> str | None:
+    """The text of the team's postmortem template (its path is relative to hashi.toml), or None."""
+    if team.postmortem_template is None:
+        return None
+    path = team.postmortem_template
+    if not path.is_absolute():
+        path = config_path.parent / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{config_path}: postmortem_template: cannot read {path}: {reason}") from exc

@@ -99,6 +99,12 @@ class TimelineEvent(SQLModel, table=True):
     # None for events that are not told (declarations, Slack messages, events from before migration 0007).
     line_posted: bool | None = Field(default=None)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # A person's correction (`/incident timeline` → Edit, or an edited pinned message): who made the last one
+    # and when; `previous` keeps every earlier version, oldest first, as {at, text, edited_at, edited_by}
+    # (the edit that made that version; null for the first), so nothing said is lost.
+    edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    edited_by: str | None = Field(default=None, max_length=64)
+    previous: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 # Who holds which role (lead is also mirrored on the incident row for fast lists).

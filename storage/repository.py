@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
@@ -16,8 +18,10 @@ from sqlalchemy import (
     Executable,
     RowMapping,
     Select,
+    Text,
     and_,
     bindparam,
+    cast,
     delete,
     event,
     exists,
@@ -54,6 +58,7 @@ from storage.stats import (
     SEVERITY_EVENT_KINDS,
     STATS_INPUTS,
     exact_micros,
+    micros_datetime,
     refresh_incident_stats,
 )
 
@@ -117,6 +122,51 @@ class Turns:
         self._busy = False
 
 
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which incidents a list shows: each field narrows it, None (or empty) leaves it open."""
+
+    statuses: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    service: str | None = None
+    # Incidents that started (impact start, else detection, else declaration) at or after this instant.
+    started_since: datetime | None = None
+    # Words the title or the summary contains, in any case.
+    text: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions of this filter."""
+        found: list[ColumnElement[bool]] = []
+        if self.statuses:
+            found.append(col(Incident.status).in_(self.statuses))
+        if self.severities:
+            found.append(col(Incident.severity).in_(self.severities))
+        if self.types:
+            found.append(col(Incident.incident_type).in_(self.types))
+        if self.service:
+            # services is a JSON list written by json.dumps (ASCII-escaped); a name matches as a whole string.
+            found.append(
+                func.lower(cast(col(Incident.services), Text)).contains(
+                    json.dumps(self.service.lower()), autoescape=True
+                )
+            )
+        if self.started_since is not None:
+            start = func.coalesce(
+                col(Incident.impact_started_at), col(Incident.detected_at), col(Incident.declared_at)
+            )
+            found.append(start >= self.started_since)
+        if self.text:
+            for word in self.text.lower().split():
+                found.append(
+                    or_(
+                        func.lower(col(Incident.title)).contains(word, autoescape=True),
+                        func.lower(col(Incident.summary)).contains(word, autoescape=True),
+                    )
+                )
+        return found
+
+
 def _is_in(user_id: str) -> ColumnElement[bool]:
     """Whether the user is in an incident: its declarer, its lead, a participant or a role holder, and has
     not left its channel."""
@@ -168,6 +218,9 @@ _EVENT_COLUMNS = (
     col(TimelineEvent.source_ref),
     col(TimelineEvent.permalink),
     col(TimelineEvent.data),
+    col(TimelineEvent.edited_at),
+    col(TimelineEvent.edited_by),
+    col(TimelineEvent.previous),
 )
 _CLAIM_LINES = (
     update(TimelineEvent)
@@ -356,14 +409,24 @@ class Repository:
         return list((await self.session.execute(stmt.offset(offset))).scalars())
 
     async def incidents_visible_to(
-        self, *, user_id: str, open_only: bool = True, limit: int | None = None, offset: int = 0
+        self,
+        *,
+        user_id: str,
+        open_only: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+        wanted: IncidentFilter | None = None,
     ) -> tuple[list[Incident], int]:
         """A page of the incidents the user may see (public ones, private ones they are part of), newest
-        first, and how many there are in all."""
+        first (`wanted`: only those it picks, open ones first), and how many there are in all."""
         stmt = select(Incident).where(or_(col(Incident.private).is_(False), _is_in(user_id)))
         if open_only:
             stmt = stmt.where(col(Incident.status).in_(OPEN_STATUSES))
+        if wanted is not None:
+            stmt = stmt.where(*wanted.conditions())
         total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        if wanted is not None:  # open incidents first: they are what a person looks for
+            stmt = stmt.order_by(col(Incident.status).in_(OPEN_STATUSES).desc())
         stmt = stmt.order_by(col(Incident.id).desc()).offset(offset)
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -410,6 +473,11 @@ class Repository:
             .order_by(col(IncidentStats.incident_id))
         )
         return await self._driver_rows(stmt)
+
+    async def first_start(self) -> datetime | None:
+        """When the first incident recorded started (impact start, else detection, else declaration)."""
+        first = (await self.session.execute(select(func.min(col(IncidentStats.window_start_us))))).scalar()
+        return None if first is None else micros_datetime(int(first))
 
     async def refresh_stats(self, incident_ids: Collection[int] | None = None) -> int:
         """Rebuilds the stats rows of the incidents this transaction changed (flushing first), or of the
@@ -538,6 +606,29 @@ class Repository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def event(self, *, incident_id: int, event_id: int) -> TimelineEvent | None:
+        """One event of that incident (None when the id is another incident's, or no event's)."""
+        stmt = select(TimelineEvent).where(
+            col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.id) == event_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def latest_events(
+        self, *, incident_id: int, limit: int, offset: int
+    ) -> tuple[list[RowMapping], int]:
+        """A page of the incident's timeline, newest first (by when it happened), and its number of events."""
+        alive = (col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.deleted).is_(False))
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(*alive)
+            .order_by(col(TimelineEvent.at).desc(), col(TimelineEvent.id).desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = list((await self.session.execute(stmt)).mappings())
+        total = (await self.session.execute(select(func.count()).where(*alive))).scalar_one()
+        return rows, int(total)
+
     async def events(self, *, incident_id: int, kinds: Collection[str] | None = None) -> list[RowMapping]:
         """The incident's timeline (or only its events of those kinds), oldest first (ties in recording
         order), as plain rows: a long timeline is thousands of them, and rows cost less than ORM objects."""
@@ -549,6 +640,23 @@ class Repository:
         if kinds is not None:
             stmt = stmt.where(col(TimelineEvent.kind).in_(sorted(kinds)))
         return list((await self.session.execute(stmt)).mappings())
+
+    async def events_page(
+        self, *, incident_id: int, limit: int, offset: int = 0
+    ) -> tuple[list[RowMapping], int]:
+        """One page of the incident's timeline in the order of events(), and how many events it has."""
+        live = (col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.deleted).is_(False))
+        total = (
+            await self.session.execute(select(func.count()).select_from(TimelineEvent).where(*live))
+        ).scalar_one()
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(*live)
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self.session.execute(stmt)).mappings()), int(total)
 
     async def claim_lines(self, *, incident_id: int) -> list[RowMapping]:
         """Takes the incident's changes not yet told in the channel (so no one else posts them), oldest

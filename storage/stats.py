@@ -5,8 +5,8 @@ What a row holds is computed here only, from the same SQL as stats always read (
 microseconds rounded by the database, the severity codes of the declaration and severity events), so a row
 is exactly what a fresh read would give. Writes mark the incidents they change (storage.repository: an
 ORM change to a stats column, a declaration or severity event) and the transaction refreshes their rows
-before it commits. `refresh_incident_stats(connection, None)` rebuilds every row: migration 0004 and bulk
-loads run it.
+before it commits. `refresh_incident_stats(connection, None)` rebuilds every row: the last migration (0011)
+and bulk loads run it.
 """
 
 from __future__ import annotations
@@ -87,6 +87,11 @@ def epoch_us(column: Any, dialect: str) -> ColumnElement[int]:
 def exact_micros(at: datetime) -> int:
     """An aware datetime as exact (not rounded) integer Unix microseconds, as window_*_us hold them."""
     return (at - _EPOCH) // _MICROSECOND
+
+
+def micros_datetime(micros: int) -> datetime:
+    """Exact integer Unix microseconds (exact_micros) back as an aware UTC datetime."""
+    return _EPOCH + micros * _MICROSECOND
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

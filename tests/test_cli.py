@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -513,6 +514,112 @@ async def test_update_refuses_mangled_markers_and_missing_files(sqlite_url: str,
     assert not (tmp_path / "nowhere.md").exists()
 
 
+# 2b. A postmortem template the team owns
+
+TEAM_TEMPLATE = """\
+{{title}}
+
+> Our own postmortem form. Hashi fills the marked parts; the rest is ours.
+
+## What happened
+
+{{summary}}
+
+{{ask.summary}}
+
+## Customer impact
+
+{{impact}}
+
+## How we found out
+
+{{detection}}
+
+## Follow-ups
+
+{{action_items}}
+
+## Numbers
+
+{{timeline}}
+
+## Review notes
+
+_Write here._
+"""
+
+
+async def test_a_team_template_lays_out_the_draft_and_update_keeps_working(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with seeding(sqlite_url, now=DECLARED, playbooks=[TRIAGE]) as (service, clock):
+        incident_id = await script_tokyo_incident(service, clock)
+    (tmp_path / "forms").mkdir()
+    (tmp_path / "forms" / "postmortem.md").write_text(TEAM_TEMPLATE, encoding="utf-8")
+    config = tmp_path / "hashi.toml"
+    config.write_text('postmortem_template = "forms/postmortem.md"\n', encoding="utf-8")
+    draft_path = tmp_path / "draft.md"
+    exported = await hashi(
+        "export",
+        str(incident_id),
+        "-o",
+        str(draft_path),
+        cwd=tmp_path,
+        url=sqlite_url,
+        config=config,
+        tz="Asia/Tokyo",
+    )
+    assert_ok(exported)
+    draft = draft_path.read_text(encoding="utf-8")
+    assert [text for _, text in headings(draft)] == [
+        f"INC-{incident_id}: {TITLE}",
+        "What happened",
+        "Customer impact",
+        "How we found out",
+        "Follow-ups",
+        "Numbers",
+        "Review notes",
+    ]
+    assert "Our own postmortem form." in draft and "Root Causes" not in draft and "Supporting" not in draft
+    for name in ("summary", "impact", "detection", "action-items", "timeline"):
+        assert f"<!-- hashi:begin {name} -->" in draft
+    assert FOLLOWUP in draft and NOTE in draft and "{{" not in draft
+
+    # The team writes in its draft, then more happens; --update refreshes Hashi's parts and keeps theirs.
+    edited = draft.replace("_Write here._", "Reviewed by the SRE board on Friday.")
+    draft_path.write_text(edited, encoding="utf-8")
+    async with seeding(sqlite_url, now=at(70)) as (service, _):
+        await service.add_note(incident_id=incident_id, text=LATER_NOTE, actor="U03")
+        await service.add_followup(incident_id=incident_id, text="Alert on pool saturation", actor="U02")
+    updated = await hashi(
+        "export", str(incident_id), "--update", str(draft_path), cwd=tmp_path, url=sqlite_url, config=config
+    )
+    assert updated.code == 0, updated
+    refreshed = draft_path.read_text(encoding="utf-8")
+    assert "Reviewed by the SRE board on Friday." in refreshed and "_Write here._" not in refreshed
+    assert LATER_NOTE in refreshed and "Alert on pool saturation" in refreshed
+    assert outside_markers(refreshed.encode()) == outside_markers(edited.encode())
+
+
+async def test_a_template_with_an_unknown_placeholder_is_refused(sqlite_url: str, tmp_path: Path) -> None:
+    incident_id = await _one_incident(sqlite_url)
+    (tmp_path / "pm.md").write_text("# Postmortem\n\n{{summary}}\n\n{{root_cause}}\n", encoding="utf-8")
+    config = tmp_path / "hashi.toml"
+    config.write_text('postmortem_template = "pm.md"\n', encoding="utf-8")
+    missing = tmp_path / "missing.toml"
+    missing.write_text('postmortem_template = "nowhere.md"\n', encoding="utf-8")
+    unknown, absent, doctor = await asyncio.gather(
+        hashi("export", str(incident_id), cwd=tmp_path, url=sqlite_url, config=config),
+        hashi("export", str(incident_id), cwd=tmp_path, url=sqlite_url, config=missing),
+        hashi("doctor", cwd=tmp_path, url=sqlite_url, config=config),
+    )
+    assert_one_line_error(unknown, 2, "pm.md", "line 5", "unknown placeholder {{root_cause}}", "{{summary}}")
+    assert_one_line_error(absent, 2, "postmortem_template", "nowhere.md")
+    assert doctor.code == 1, doctor
+    (line,) = [line for line in doctor.out.splitlines() if "postmortem template" in line]
+    assert line.startswith("✗ postmortem template: postmortem_template pm.md, line 5: unknown placeholder")
+
+
 # 3. hashi stats
 
 
@@ -758,6 +865,131 @@ async def test_stats_distributions_slo_budget_and_privacy(database_url: str, tmp
     assert "99.9%" in checkout_line and "99.9000%" in checkout_line and "100.0%" in checkout_line
 
 
+# 3b. Any window, and trends: the real Statuspage history of status.myemma.com (2017-2019) replayed
+
+
+async def replay_emma(url: str) -> list[tuple[datetime, datetime]]:
+    """Declares and resolves each real incident at its recorded times (declared at the first update, mitigated
+    at the first `monitoring`, resolved at the first `resolved`); their (declared, resolved) times."""
+    from tests.reports.test_real_data import statuspage_facts
+
+    facts = statuspage_facts("statuspage_v2_emma_incidents.json")
+    replayed = []
+    async with seeding(url, now=DECLARED) as (service, clock):
+        for fact in sorted(facts, key=lambda f: f.milestones.declared_at or DECLARED):
+            m = fact.milestones
+            assert m.declared_at is not None and m.resolved_at is not None
+            clock.current = m.declared_at
+            incident_id = (await service.declare(title=f"emma {fact.id}", actor="U01")).incident.id
+            if m.mitigated_at is not None:
+                clock.current = max(m.mitigated_at, m.declared_at)
+                await service.mark_mitigated(incident_id=incident_id, actor="U01", at=m.mitigated_at)
+            clock.current = m.resolved_at
+            await service.resolve(incident_id=incident_id, actor="U01")
+            replayed.append((m.declared_at, m.resolved_at))
+    return replayed
+
+
+def hand_median(pairs: Iterable[tuple[datetime, datetime]]) -> float:
+    """The median time to resolve in seconds, worked out by hand: the middle value, or the mean of the two."""
+    ordered = sorted((resolved - declared).total_seconds() for declared, resolved in pairs)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+@pytest.mark.reference_data  # the real Statuspage history stays in ../shared/data/incidents
+async def test_real_history_over_absolute_windows_and_quarters(sqlite_url: str, tmp_path: Path) -> None:
+    """An absolute window over 2017-2019 (far past any duration cap) gives SOURCE.md's 40.0-minute median;
+    a calendar year and each quarter give the median worked out by hand from the data."""
+    replayed = await replay_emma(sqlite_url)
+    chicago = ZoneInfo("America/Chicago")
+
+    async def stats(*args: str) -> Result:
+        return await hashi(
+            "stats", *args, "--format", "json", cwd=tmp_path, url=sqlite_url, tz="America/Chicago"
+        )
+
+    everything, year_2018, as_range, since_all, long_ago, quarters = await asyncio.gather(
+        stats("--since", "2017-01-01", "--until", "2019-03-01"),
+        stats("--since", "2018-01-01", "--until", "2019-01-01"),
+        stats("--since", "2018-01-01..2019-01-01"),
+        stats("--since", "all"),
+        stats("--since", "5000d"),
+        stats("--since", "2017-01-01", "--until", "2019-03-01", "--every", "quarter"),
+    )
+    for result in (everything, year_2018, as_range, since_all, long_ago, quarters):
+        assert_ok(result)
+
+    def resolve_p50(result: Result) -> float:
+        (group,) = json.loads(result.out)["groups"].values()
+        p50: float = group["time_to_resolve"]["p50"]
+        return p50
+
+    assert json.loads(everything.out)["count"] == len(replayed) == 22
+    assert resolve_p50(everything) == pytest.approx(hand_median(replayed), abs=1e-3)
+    assert resolve_p50(everything) / 60 == pytest.approx(40.0, abs=0.1)  # SOURCE.md
+    for result in (since_all, long_ago):
+        assert json.loads(result.out)["count"] == 22
+        assert resolve_p50(result) == resolve_p50(everything)
+
+    # 2018 in Chicago time: midnight to midnight, the local dates of the data.
+    in_2018 = [p for p in replayed if p[0].astimezone(chicago).year == 2018]
+    assert json.loads(year_2018.out)["count"] == len(in_2018) == 15
+    assert json.loads(year_2018.out)["window"]["since"] == "2018-01-01T06:00:00Z"
+    assert resolve_p50(year_2018) == pytest.approx(hand_median(in_2018), abs=1e-3)
+    assert json.loads(as_range.out) == json.loads(year_2018.out)
+
+    # One row per quarter, which together hold every incident once.
+    periods = json.loads(quarters.out)["periods"]
+    assert periods[0]["period"] == "2017-Q1" and periods[-1]["period"] == "2019-Q1" and len(periods) == 9
+    assert sum(p["count"] for p in periods) == 22
+    for period in periods:
+        since, until = (datetime.fromisoformat(period[k].replace("Z", "+00:00")) for k in ("since", "until"))
+        inside = [p for p in replayed if since <= p[0] < until]
+        assert period["count"] == len(inside), period["period"]
+        expected = hand_median(inside) if inside else None
+        assert period["time_to_resolve"]["p50"] == pytest.approx(expected, abs=1e-3), period["period"]
+
+
+async def test_trend_formats_and_refused_windows(sqlite_url: str, tmp_path: Path) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    await seed_stats(sqlite_url, now)
+    config = tmp_path / "hashi.toml"
+    config.write_text(HASHI_TOML, encoding="utf-8")
+
+    async def stats(*args: str) -> Result:
+        return await hashi("stats", *args, cwd=tmp_path, url=sqlite_url, config=config)
+
+    table, as_csv, as_json, backwards, both, bad_date, with_by = await asyncio.gather(
+        stats("--since", "12w", "--every", "month"),
+        stats("--since", "12w", "--every", "week", "--format", "csv"),
+        stats("--since", "12w", "--every", "week", "--format", "json"),
+        stats("--since", "2026-10-01", "--until", "2026-07-01"),
+        stats("--since", "2026-07-01..2026-08-01", "--until", "2026-09-01"),
+        stats("--since", "2026-02-30"),
+        stats("--every", "month", "--by", "service"),
+    )
+    for result in (table, as_csv, as_json):
+        assert_ok(result)
+    data = json.loads(as_json.out)
+    assert data["every"] == "week" and sum(p["count"] for p in data["periods"]) == 23
+    for period in data["periods"]:
+        assert set(period["services"]) == {"checkout", "payments"}
+        for service in period["services"].values():
+            assert 0 <= service["availability"] <= 1 and service["error_budget_used"] >= 0
+    rows = list(csv.DictReader(io.StringIO(as_csv.out)))
+    assert [r["period"] for r in rows] == [p["period"] for p in data["periods"]]
+    assert [int(r["count"]) for r in rows] == [p["count"] for p in data["periods"]]
+    assert {"time_to_resolve_p50", "checkout:availability", "payments:error_budget_used"} <= set(rows[0])
+    lines = table.out.splitlines()
+    assert lines[0].startswith("Incidents by month") and "checkout availability" in lines[2]
+    assert sum(int(line.split()[1]) for line in lines[3:] if line.strip()) == 23
+    assert_one_line_error(backwards, 2, "ends", "before it starts")
+    assert_one_line_error(both, 2, "once")
+    assert_one_line_error(bad_date, 2, "2026-02-30 is not a date")
+    assert_one_line_error(with_by, 2, "--every", "--by")
+
+
 # 4. Exit statuses and one-line errors
 
 
@@ -922,6 +1154,9 @@ async def test_manifest_for_http_and_socket_mode(tmp_path: Path) -> None:
         } <= scopes, name
 
     http_mode = documents["http"]
+    # The web dashboard's Sign in with Slack: its redirect and the OpenID user scopes.
+    assert http_mode["oauth_config"]["redirect_urls"] == ["https://x.example/auth/callback"]
+    assert http_mode["oauth_config"]["scopes"]["user"] == ["openid", "profile"]
     assert http_mode["settings"]["socket_mode_enabled"] is False
     assert http_mode["settings"]["event_subscriptions"]["request_url"] == "https://x.example/slack/events"
     assert http_mode["settings"]["interactivity"]["request_url"] == "https://x.example/slack/events"

@@ -112,6 +112,13 @@ def catalogue(lang: Lang) -> dict[str, str | dict[str, str]]:
     return _flatten(tomllib.loads(raw))
 
 
+@cache
+def postmortem_template(lang: Lang) -> str:
+    """The postmortem template Hashi ships in a language (`postmortem.<lang>.md`: Markdown with the
+    placeholders bot/reports/postmortem.py fills)."""
+    return resources.files(__package__).joinpath(f"postmortem.{lang}.md").read_text(encoding="utf-8")
+
+
 def placeholders(template: str) -> frozenset[str]:
     """The named placeholders of a template."""
     return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)

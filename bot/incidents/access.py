@@ -13,9 +13,11 @@ from bot.incidents.errors import (
 )
 from bot.incidents.model import (
     IncidentSnapshot,
+    TimelineEntry,
 )
 from bot.incidents.permissions import ANYONE, Act
-from bot.incidents.queries import bare_snapshot
+from bot.incidents.queries import bare_snapshot, entry_of
+from storage.repository import IncidentFilter
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +56,19 @@ class Access(Part):
             return await repo.private_incidents_of(user_id=user_id)
 
     async def visible_incidents(
-        self, *, user_id: str, open_only: bool = True, limit: int | None = None, offset: int = 0
+        self,
+        *,
+        user_id: str,
+        open_only: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+        wanted: IncidentFilter | None = None,
     ) -> tuple[list[IncidentSnapshot], int]:
-        """A page of the incidents a user may see, newest first (private ones only for the people in them),
-        and how many there are in all."""
+        """A page of the incidents a user may see, newest first (private ones only for the people in them;
+        `wanted`: only those it picks, open ones first), and how many there are in all."""
         async with self._store.transaction() as repo:
             rows, total = await repo.incidents_visible_to(
-                user_id=user_id, open_only=open_only, limit=limit, offset=offset
+                user_id=user_id, open_only=open_only, limit=limit, offset=offset, wanted=wanted
             )
             return [bare_snapshot(row) for row in rows], total
 
@@ -68,6 +76,16 @@ class Access(Part):
         """Raises IncidentNotFound unless the user may see the incident (reads only who is in it)."""
         async with self._store.transaction() as repo:
             await self._visible(repo, await self._get(repo, incident_id), user_id)
+
+    async def visible_timeline(
+        self, *, incident_id: int, user_id: str, limit: int, offset: int = 0
+    ) -> tuple[list[TimelineEntry], int]:
+        """A page of an incident's timeline, oldest first, and how many events it has, if the user may see
+        it (IncidentNotFound otherwise, as for every read of a private incident)."""
+        async with self._store.transaction() as repo:
+            await self._visible(repo, await self._get(repo, incident_id), user_id)
+            rows, total = await repo.events_page(incident_id=incident_id, limit=limit, offset=offset)
+            return [entry_of(row) for row in rows], total
 
     async def visible_snapshot(
         self, *, incident_id: int, user_id: str, timeline: bool = True

@@ -8,10 +8,11 @@ decoded, control characters removed), so it must be escaped wherever it is shown
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, TypeAlias
 
 from bot.incidents.model import Status
+from bot.incidents.windows import Window
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class ListIncidents:
 class Stats:
     """`/incident stats [<window>] [service:<name>]`: recovery-time metrics over a window."""
 
-    window: timedelta
+    window: Window
     window_text: str
     service: str | None
 
@@ -165,6 +166,14 @@ class Close:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowTimeline:
+    """`/incident timeline [page]`: the latest timeline entries, each with an Edit button."""
+
+    incident_id: int | None
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class ShowChecklist:
     """`/incident checklist`: show the playbook checklists."""
 
@@ -246,6 +255,7 @@ IncidentCommand: TypeAlias = (
     | RetrySetup
     | Close
     | ShowChecklist
+    | ShowTimeline
     | StartPlaybook
     | AddFollowup
     | PublishStatuspage

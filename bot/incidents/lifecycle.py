@@ -29,6 +29,16 @@ from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
+# The milestones people set by hand, with their timeline text; the rest follow the lifecycle.
+SETTABLE_MILESTONES: Mapping[Milestone, str] = {
+    Milestone.IMPACT_STARTED: "timeline.impact_started",
+    Milestone.IMPACT_ENDED: "timeline.impact_ended",
+    Milestone.DETECTED: "timeline.detected",
+    Milestone.MITIGATED: "timeline.mitigated",
+}
+# The ones the resolve modal asks for when they are missing.
+REVIEWED_MILESTONES = (Milestone.IMPACT_STARTED, Milestone.DETECTED, Milestone.MITIGATED)
+
 
 class Lifecycle(Part):
     """Changes of an incident's state, one transaction each."""
@@ -135,32 +145,32 @@ class Lifecycle(Part):
         self, *, incident_id: int, milestone: Milestone, actor: str, at: datetime
     ) -> IncidentSnapshot:
         """Sets impact start or end, detection or mitigation (a correction overwrites the earlier value)."""
-        settable = {
-            Milestone.IMPACT_STARTED: "timeline.impact_started",
-            Milestone.IMPACT_ENDED: "timeline.impact_ended",
-            Milestone.DETECTED: "timeline.detected",
-            Milestone.MITIGATED: "timeline.mitigated",
-        }
-        if milestone not in settable:
+        if milestone not in SETTABLE_MILESTONES:
             raise InvalidInput(Msg("errors.milestone_by_lifecycle", milestone=milestone.value))
 
         async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
-            old = getattr(row, milestone.value)
-            setattr(row, milestone.value, at)
-            kind = EventKind.MITIGATED if milestone is Milestone.MITIGATED else EventKind.MILESTONE
-            text = Msg(settable[milestone] + ("_corrected" if old is not None else ""))
-            await self._event(
-                repo,
-                row,
-                at=at,
-                kind=kind,
-                actor=actor,
-                text=text,
-                data={"milestone": milestone.value},
-                fx=fx,
-            )
+            await self._record_milestone(repo, row, fx, milestone=milestone, at=at, actor=actor)
 
         return await self._change(incident_id, change, actor=actor)
+
+    async def _record_milestone(
+        self,
+        repo: Repository,
+        row: Incident,
+        fx: ChangeEffects,
+        *,
+        milestone: Milestone,
+        at: datetime,
+        actor: str,
+    ) -> None:
+        """Sets a settable milestone and puts it on the timeline (a correction says so)."""
+        old = getattr(row, milestone.value)
+        setattr(row, milestone.value, at)
+        kind = EventKind.MITIGATED if milestone is Milestone.MITIGATED else EventKind.MILESTONE
+        text = Msg(SETTABLE_MILESTONES[milestone] + ("_corrected" if old is not None else ""))
+        await self._event(
+            repo, row, at=at, kind=kind, actor=actor, text=text, data={"milestone": milestone.value}, fx=fx
+        )
 
     async def assign_role(self, *, incident_id: int, role: str, user_id: str, actor: str) -> IncidentSnapshot:
         """Gives a configured role to someone; the lead also acknowledges the incident."""
@@ -220,11 +230,14 @@ class Lifecycle(Part):
         at: datetime | None = None,
         summary: str = "",
         override_gates: bool = False,
+        milestones: Mapping[Milestone, datetime] | None = None,
         fields: Mapping[str, str] | None = None,
     ) -> IncidentSnapshot:
         """Resolves an open incident (also marking it mitigated if nobody did); required items open stop it
-        unless the resolver confirms, and then the override is on the timeline. `fields`: custom field values
-        given with it (the resolve modal's), set first; a field required at resolve without one stops it."""
+        unless the resolver confirms, and then the override is on the timeline. `milestones` fills in impact
+        start, detection or mitigation where none was recorded (the resolve modal's review), in the same
+        change. `fields`: custom field values given with it (the resolve modal's), set first; a field required
+        at resolve without one stops it."""
         await self.parts.access.authorize(Act.RESOLVE, actor=actor, incident_id=incident_id)
         when = at or self._clock.now()
         given = self.config.shape.values(fields or {})
@@ -236,6 +249,9 @@ class Lifecycle(Part):
             values = {**row.custom_fields, **given}
             require(self.config.shape, Required.RESOLVE, values)
             await self.parts.shaping.record_fields(repo, row, given, actor=actor, fx=fx)
+            for milestone, at_ in (milestones or {}).items():
+                if milestone in REVIEWED_MILESTONES and getattr(row, milestone.value) is None:
+                    await self._record_milestone(repo, row, fx, milestone=milestone, at=at_, actor=actor)
             items = await repo.checklist_items(incident_id=row.id)
             open_gates = tuple(i.title for i in items if i.required and not i.done)
             if open_gates and not override_gates:
@@ -247,7 +263,8 @@ class Lifecycle(Part):
                 )
                 if not fx.lines:
                     raise gate
-                # The fields given with it are kept (committed) while the resolution waits for confirming.
+                # The fields and milestones given with it are kept (committed) while the resolution waits for
+                # confirming.
                 gated.append(gate)
                 return
             row.status = Status.RESOLVED.value

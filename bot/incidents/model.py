@@ -100,6 +100,43 @@ class Milestones:
         """Every milestone by name, in lifecycle order."""
         return {m.value: getattr(self, m.value) for m in Milestone}
 
+    def out_of_order(self) -> tuple[tuple[Milestone, Milestone], ...]:
+        """Each (later, earlier) pair that lies the wrong way round, as stats flag them (detection before
+        impact start is no problem: an alert on a precursor)."""
+        start = (
+            Milestone.IMPACT_STARTED
+            if self.impact_started_at
+            else Milestone.DETECTED
+            if self.detected_at
+            else Milestone.DECLARED
+        )
+        rules = (
+            (Milestone.ACKNOWLEDGED, Milestone.DECLARED),
+            (Milestone.MITIGATED, start),
+            (Milestone.RESOLVED, start),
+            (Milestone.IMPACT_ENDED, start),
+            (Milestone.RESOLVED, Milestone.MITIGATED),
+            (Milestone.CLOSED, Milestone.RESOLVED),
+            (Milestone.CLOSED, Milestone.DECLARED),
+        )
+        found = []
+        for later, earlier in rules:
+            after, before = getattr(self, later.value), getattr(self, earlier.value)
+            if after is not None and before is not None and after < before:
+                found.append((later, earlier))
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class EarlierVersion:
+    """What a timeline entry said before a correction: its time and text, and the edit that made it (None
+    for the entry as first written)."""
+
+    at: datetime
+    text: str
+    edited_at: datetime | None = None
+    edited_by: str | None = None
+
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -115,6 +152,11 @@ class TimelineEntry:
     # Hashi's own words (a declaration, a severity change …), to show in each reader's language; None for
     # what people wrote (notes, pinned messages) and for events stored before the catalogue.
     message: Msg | None = None
+    id: int | None = None  # the stored event's id (what an Edit button names)
+    # The last correction someone made (who, when), and every earlier version, oldest first.
+    edited_at: datetime | None = None
+    edited_by: str | None = None
+    previous: tuple[EarlierVersion, ...] = ()
 
     def text_in(self, lang: Lang) -> str:
         """The event's text in a language (people's words as they wrote them)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from bot.i18n import Msg
 from bot.incidents.errors import IncidentNotFound
 from bot.incidents.model import (
     ChecklistItemView,
+    EarlierVersion,
     EventKind,
     FollowupRow,
     FollowupView,
@@ -36,7 +37,7 @@ def milestones_of(row: Incident) -> Milestones:
     return Milestones(**{m.value: getattr(row, m.value) for m in Milestone})
 
 
-def entry_of(event: RowMapping) -> TimelineEntry:
+def entry_of(event: RowMapping | Mapping[str, Any]) -> TimelineEntry:
     """A stored timeline event as the read side sees it."""
     return TimelineEntry(
         at=event["at"],
@@ -47,6 +48,26 @@ def entry_of(event: RowMapping) -> TimelineEntry:
         source_ref=event["source_ref"],
         permalink=event["permalink"],
         message=_message(event["data"]),
+        id=event["id"],
+        edited_at=event["edited_at"],
+        edited_by=event["edited_by"],
+        previous=earlier_versions(event["previous"]),
+    )
+
+
+def earlier_versions(stored: object) -> tuple[EarlierVersion, ...]:
+    """An event's stored `previous` list (storage.models.TimelineEvent) as earlier versions."""
+    if not isinstance(stored, list):
+        return ()
+    return tuple(
+        EarlierVersion(
+            at=datetime.fromisoformat(version["at"]),
+            text=str(version.get("text", "")),
+            edited_at=datetime.fromisoformat(version["edited_at"]) if version.get("edited_at") else None,
+            edited_by=version.get("edited_by"),
+        )
+        for version in stored
+        if isinstance(version, dict) and isinstance(version.get("at"), str)
     )
 
 
@@ -219,3 +240,9 @@ async def followup_rows(store: Store, *, open_only: bool) -> list[FollowupRow]:
         )
         for f, row in found
     ]
+
+
+async def first_start(store: Store) -> datetime | None:
+    """When the first incident recorded started (for a window over `all` of them)."""
+    async with store.transaction() as repo:
+        return await repo.first_start()

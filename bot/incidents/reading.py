@@ -11,7 +11,7 @@ from bot.incidents.core import Core, Part
 from bot.incidents.model import (
     IncidentSnapshot,
 )
-from bot.incidents.queries import bare_snapshot, snapshot_of, stats_rows
+from bot.incidents.queries import bare_snapshot, first_start, snapshot_of, stats_rows
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +56,7 @@ class Reading(Part):
         """Cheap per-incident rows (milestones, severity changes) for metrics over a window, as stored (the
         read side decodes them: bot.reports.metrics.IncidentFactTable)."""
         return await stats_rows(self._store, since=since, until=until)
+
+    async def first_start(self) -> datetime | None:
+        """When the first incident recorded started (for a window over `all` of them)."""
+        return await first_start(self._store)

@@ -90,6 +90,7 @@ class IncidentService:
         self.authorize = parts.access.authorize
         self.check_visible = parts.access.check_visible
         self.visible_snapshot = parts.access.visible_snapshot
+        self.visible_timeline = parts.access.visible_timeline
         self.visible_incidents = parts.access.visible_incidents
         self.private_incidents_of = parts.access.private_incidents_of
         # Reading
@@ -97,6 +98,7 @@ class IncidentService:
         self.incident_for_channel = parts.reading.incident_for_channel
         self.list_incidents = parts.reading.list_incidents
         self.stats_rows = parts.reading.stats_rows
+        self.first_start = parts.reading.first_start
         # Declaring and the room
         self.severity = parts.declaring.severity
         self.declare = parts.declaring.declare
@@ -116,6 +118,9 @@ class IncidentService:
         # The timeline and the people in the room
         self.add_note = parts.timeline.add_note
         self.update_slack_message = parts.timeline.update_slack_message
+        self.latest_entries = parts.timeline.latest_entries
+        self.timeline_entry = parts.timeline.entry
+        self.edit_entry = parts.timeline.edit_entry
         self.record_participant = parts.timeline.record_participant
         self.record_departure = parts.timeline.record_departure
         self.follow_private_rooms = parts.timeline.follow_private_rooms

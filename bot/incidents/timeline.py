@@ -3,19 +3,66 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.i18n import Msg
-from bot.incidents.core import ChangeEffects, Part, clean
+from bot.incidents.core import ChangeEffects, Part, clean, same_time
 from bot.incidents.errors import (
     ChatError,
     InvalidInput,
 )
 from bot.incidents.model import (
     EventKind,
+    Milestone,
+    Status,
+    TimelineEntry,
 )
+from bot.incidents.queries import entry_of
+from storage.models import Incident, TimelineEvent
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
+
+# Severity changes make the severity history stats read: they can be moved and reworded, not deleted.
+SEVERITY_KINDS = frozenset({EventKind.DECLARED.value, EventKind.SEVERITY.value})
+
+# The milestone an event of each kind sets (a `milestone` or `mitigated` event names its own in its data; a
+# move to monitoring sets mitigated_at when it was the first).
+_MILESTONE_OF_KIND: Mapping[str, Milestone] = {
+    EventKind.DECLARED.value: Milestone.DECLARED,
+    EventKind.ACKNOWLEDGED.value: Milestone.ACKNOWLEDGED,
+    EventKind.RESOLVED.value: Milestone.RESOLVED,
+    EventKind.CLOSED.value: Milestone.CLOSED,
+}
+
+
+def milestone_set_by(event: TimelineEvent, row: Incident) -> Milestone | None:
+    """The milestone this event set and still holds (its time is the milestone's), else None."""
+    data: Mapping[str, Any] = event.data or {}
+    named = data.get("milestone")
+    milestone: Milestone | None
+    if isinstance(named, str) and named in {m.value for m in Milestone}:
+        milestone = Milestone(named)
+    elif event.kind == EventKind.STATUS.value and data.get("to") == Status.MONITORING.value:
+        milestone = Milestone.MITIGATED
+    else:
+        milestone = _MILESTONE_OF_KIND.get(event.kind)
+    if milestone is None:
+        return None
+    current: datetime | None = getattr(row, milestone.value)
+    return milestone if current is not None and same_time(current, event.at) else None
+
+
+@dataclass(frozen=True)
+class EntryEdit:
+    """What a correction did: the entry as it is now, and the milestone it moved (if any)."""
+
+    entry: TimelineEntry
+    moved: Milestone | None
+    deleted: bool
 
 
 class Timeline(Part):
@@ -72,10 +119,120 @@ class Timeline(Part):
                 return False
             if deleted is not None:
                 event.deleted = deleted
-            if text is not None:
+            if text is not None and clean(text) != event.text:
+                # The author edited the message in Slack: the entry follows, keeping what it said before.
+                event.previous = [*(event.previous or []), _version(event)]
+                event.edited_at, event.edited_by = self._clock.now(), event.actor
                 event.text = clean(text)
             repo.session.add(event)
         return True
+
+    async def latest_entries(
+        self, *, incident_id: int, user_id: str, limit: int, offset: int
+    ) -> tuple[list[TimelineEntry], int]:
+        """A page of the incident's timeline, newest first, if the user may see it; and how many entries."""
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, incident_id)
+            await self._visible(repo, row, user_id)
+            events, total = await repo.latest_events(incident_id=incident_id, limit=limit, offset=offset)
+        return [entry_of(event) for event in events], total
+
+    async def entry(
+        self, *, incident_id: int, entry_id: int, user_id: str
+    ) -> tuple[TimelineEntry, Milestone | None, bool]:
+        """One entry of the incident's timeline, if the user may see the incident, the milestone it holds,
+        and whether it may be deleted; an entry of another incident (or deleted) is refused as one that does
+        not exist."""
+        async with self._store.transaction() as repo:
+            row = await self._get(repo, incident_id)
+            await self._visible(repo, row, user_id)
+            event = await repo.event(incident_id=incident_id, event_id=entry_id)
+            if event is None or event.deleted:
+                raise InvalidInput(Msg("errors.no_such_entry", id=incident_id, entry=entry_id))
+            milestone = milestone_set_by(event, row)
+            deletable = milestone is None and event.kind not in SEVERITY_KINDS
+            return await self._entry(repo, event), milestone, deletable
+
+    async def edit_entry(
+        self,
+        *,
+        incident_id: int,
+        entry_id: int,
+        actor: str,
+        text: str | None = None,
+        at: datetime | None = None,
+        delete: bool = False,
+    ) -> EntryEdit:
+        """Corrects a timeline entry's text or time, or deletes it (it stays stored, out of the timeline),
+        keeping what it said before and who changed it; moving the entry of a milestone moves the milestone
+        (and so the metrics). An entry of another incident is refused as one that does not exist."""
+        if text is not None and not text.strip():
+            raise InvalidInput(Msg("errors.entry_text_missing"))
+        now = self._clock.now()
+        async with self._write() as repo:
+            row = await self._get(repo, incident_id, for_update=True)
+            await self._visible(repo, row, actor)
+            event = await repo.event(incident_id=incident_id, event_id=entry_id)
+            if event is None or event.deleted:
+                raise InvalidInput(Msg("errors.no_such_entry", id=incident_id, entry=entry_id))
+            milestone = milestone_set_by(event, row)
+            if delete and milestone is not None:
+                label = Msg(f"milestones.{milestone}")
+                raise InvalidInput(Msg("errors.milestone_entry_kept", milestone=label))
+            if delete and event.kind in SEVERITY_KINDS:
+                raise InvalidInput(Msg("errors.severity_entry_kept"))
+            new_text = None if text is None or clean(text.strip()) == event.text else clean(text.strip())
+            new_at = None if at is None or at == event.at else at
+            if not delete and new_text is None and new_at is None:
+                return EntryEdit(entry=await self._entry(repo, event), moved=None, deleted=False)
+            previous = [*(event.previous or []), _version(event)]
+            event.previous = previous
+            event.edited_at, event.edited_by = now, actor
+            if delete:
+                event.deleted = True
+            if new_text is not None:
+                event.text = new_text
+                if "msg" in (event.data or {}):  # a person's words replace Hashi's own
+                    event.data = {k: v for k, v in event.data.items() if k != "msg"}
+            moved = None
+            if new_at is not None:
+                event.at = new_at
+                if milestone is not None:
+                    setattr(row, milestone.value, new_at)
+                    row.updated_at = now
+                    repo.session.add(row)
+                    await repo.count_change(row)
+                    moved = milestone
+            repo.session.add(event)
+            if new_at is not None and event.kind in SEVERITY_KINDS:
+                await repo.refresh_stats([incident_id])  # stats read the severity history from these events
+            if actor:
+                await repo.add_participant(incident_id=incident_id, user_id=actor, at=now)
+            entry = await self._entry(repo, event)
+            channel_id = row.channel_id
+        if moved is not None and channel_id:
+            await self.effects.show(incident_id)  # the card shows the milestones
+        return EntryEdit(entry=entry, moved=moved, deleted=delete)
+
+    @staticmethod
+    async def _entry(repo: Repository, event: TimelineEvent) -> TimelineEntry:
+        await repo.session.flush()
+        return entry_of(
+            {
+                "id": event.id,
+                "at": event.at,
+                "recorded_at": event.recorded_at,
+                "kind": event.kind,
+                "actor": event.actor,
+                "text": event.text,
+                "source_ref": event.source_ref,
+                "permalink": event.permalink,
+                "data": event.data,
+                "edited_at": event.edited_at,
+                "edited_by": event.edited_by,
+                "previous": event.previous,
+            }
+        )
 
     async def record_participant(self, *, channel_id: str, user_id: str) -> bool:
         """Records someone who joined (or came back to) an incident channel; False when not an incident
@@ -121,3 +278,13 @@ class Timeline(Part):
                 for user_id in members - present:
                     moved += await repo.join(incident_id=incident_id, user_id=user_id, at=now)
         return moved
+
+
+def _version(event: TimelineEvent) -> dict[str, Any]:
+    """An event's time and text as they are, for its `previous` list (JSON)."""
+    return {
+        "at": event.at.isoformat(),
+        "text": event.text,
+        "edited_at": event.edited_at.isoformat() if event.edited_at else None,
+        "edited_by": event.edited_by,
+    }

@@ -123,7 +123,7 @@ _ONE_PART = re.compile(_PART, re.IGNORECASE | re.ASCII)
 _RELATIVE = re.compile(rf"(?P<parts>(?:{_PART} ?)+)ago", re.IGNORECASE | re.ASCII)
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     """Folds full-width forms (`１４：０５`) to ASCII and runs of whitespace to one space."""
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
@@ -198,23 +198,24 @@ def _check_bounds(result: datetime, *, now: datetime, future_hint: Msg) -> datet
     return min(result, now)
 
 
-def parse_time(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
-    """Reads a time a user wrote (`14:05`, `14:05 JST`, `2026-11-24 14:05`, ISO 8601, `10m ago`) as UTC."""
+def parse_time(text: str, *, now: datetime, tz: ZoneInfo, allow_future: bool = False) -> datetime:
+    """Reads a time a user wrote (`14:05`, `14:05 JST`, `2026-11-24 14:05`, ISO 8601, `10m ago`) as UTC; a
+    time in the future is refused unless `allow_future` (the end of a stats window may lie ahead)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now = now.astimezone(UTC)
-    cleaned = _normalise(text)
+    cleaned = normalise(text)
     if not cleaned:
         raise TimeParseError(Msg("time.missing"))
     try:
-        return _parse(cleaned, now=now, tz=tz)
+        return _parse(cleaned, now=now, tz=tz, allow_future=allow_future)
     except TimeParseError:
         raise
     except (ValueError, OverflowError) as exc:
         raise TimeParseError(Msg("time.invalid", text=_shown(cleaned)), recognized=True) from exc
 
 
-def _parse(cleaned: str, *, now: datetime, tz: ZoneInfo) -> datetime:
+def _parse(cleaned: str, *, now: datetime, tz: ZoneInfo, allow_future: bool) -> datetime:
     """parse_time on normalised text."""
     if cleaned.lower() == "now":
         return now
@@ -247,6 +248,8 @@ def _parse(cleaned: str, *, now: datetime, tz: ZoneInfo) -> datetime:
     local = datetime.combine(day, clock, tzinfo=where)
     if not _exists(local):
         raise TimeParseError(Msg("time.skipped", text=cleaned, zone=str(where)), recognized=True)
+    if allow_future and local > now:
+        return local.astimezone(UTC)
     return _check_bounds(local.astimezone(UTC), now=now, future_hint=hint)
 
 
@@ -266,17 +269,35 @@ def _clock(found: re.Match[str]) -> time:
     return time(hour, minute, min(second, 59), fraction)
 
 
-def parse_duration(text: str) -> timedelta:
-    """Reads a duration a user wrote (`30d`, `12w`, `24h`, `90m`, `1h30m`)."""
-    cleaned = _normalise(text)
+def parse_duration(text: str, *, longest: timedelta = MAX_DURATION) -> timedelta:
+    """Reads a duration a user wrote (`30d`, `12w`, `24h`, `90m`, `1h30m`), at most `longest`."""
+    cleaned = normalise(text)
     if not _PARTS.fullmatch(cleaned):
         raise TimeParseError(Msg("time.duration_unreadable", text=_shown(cleaned)), forms=DURATION_FORMS)
     seconds = _seconds(cleaned)
-    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+    if not math.isfinite(seconds) or seconds > longest.total_seconds():
         raise TimeParseError(Msg("time.duration_too_long"), forms=DURATION_FORMS)
     if seconds <= 0:
         raise TimeParseError(Msg("time.duration_zero"), forms=DURATION_FORMS)
     return timedelta(seconds=seconds)
+
+
+def parse_date(text: str, *, tz: tzinfo) -> datetime | None:
+    """The start of a calendar day a user wrote (`2026-07-01`, `2026/7/1`) in a zone, as UTC; None when the
+    text is not a date alone."""
+    cleaned = normalise(text)
+    if not _DATE_ONLY.fullmatch(cleaned):
+        return None
+    year, month, day = (int(part) for part in re.split(r"[-/]", cleaned))
+    iso_day = f"{year:04d}-{month:02d}-{day:02d}"
+    try:
+        date = isoparse(iso_day).date()
+    except ValueError as exc:
+        raise TimeParseError(Msg("time.no_such_date", date=iso_day), recognized=True) from exc
+    start = datetime.combine(date, time(0), tzinfo=tz).astimezone(UTC)
+    if start < EARLIEST:
+        raise TimeParseError(Msg("time.before_1970_date"), recognized=True)
+    return start
 
 
 def format_duration(seconds: float | None, lang: Lang = DEFAULT_LANG) -> str:

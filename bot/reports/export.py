@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import DEFAULT_LANG, Lang
-from bot.incidents.model import IncidentSnapshot
+from bot.incidents.model import IncidentSnapshot, TimelineEntry
 from bot.reports.metrics import incident_metrics, iso_utc
 
 
@@ -34,16 +34,7 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
         "channel_id": snap.channel_id,
         "milestones": {name: iso_utc(dt) for name, dt in snap.milestones.as_dict().items()},
         "metrics": incident_metrics(snap.milestones).as_dict(),
-        "timeline": [
-            {
-                "at": iso_utc(e.at),
-                "recorded_at": iso_utc(e.recorded_at),
-                "kind": e.kind,
-                "actor": e.actor,
-                "text": e.text_in(lang),
-            }
-            for e in timeline
-        ],
+        "timeline": [entry_json(e, lang) for e in timeline],
         "checklists": [{"playbook": name, "items": items} for name, items in playbooks.items()],
         "followups": [
             {
@@ -84,3 +75,28 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
             for p in snap.pages
         ]
     return exported
+
+
+def entry_json(entry: TimelineEntry, lang: Lang) -> dict[str, Any]:
+    """One timeline entry; one that someone corrected also says who did, when, and every earlier version
+    (`previous`, oldest first: `at`, `text`, and the `edited_at`/`edited_by` of the edit that made it)."""
+    data: dict[str, Any] = {
+        "at": iso_utc(entry.at),
+        "recorded_at": iso_utc(entry.recorded_at),
+        "kind": entry.kind,
+        "actor": entry.actor,
+        "text": entry.text_in(lang),
+    }
+    if entry.edited_at is not None:
+        data["edited_at"] = iso_utc(entry.edited_at)
+        data["edited_by"] = entry.edited_by
+        data["previous"] = [
+            {
+                "at": iso_utc(version.at),
+                "text": version.text,
+                "edited_at": iso_utc(version.edited_at),
+                "edited_by": version.edited_by,
+            }
+            for version in entry.previous
+        ]
+    return data

@@ -11,10 +11,10 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Any, overload
+from typing import Any, Protocol, overload
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
@@ -171,17 +171,56 @@ def facts_of(snap: IncidentSnapshot) -> IncidentFacts:
 def unnamed_private_services(
     facts: Sequence[IncidentFacts], *, seen: Collection[int], configured: Collection[str]
 ) -> list[IncidentFacts]:
-    """Incidents as someone sees them who is in only the `seen` private ones: every other private incident
-    still counts, but keeps only the services that are configured or that an incident they may see carries,
-    so its other services are never named (nor confirmed by asking for them)."""
+    """Incidents as someone sees them who is in only the `seen` private ones (unnamed_private_rows)."""
+    rows = unnamed_private_rows([stats_row(f) for f in facts], seen=seen, configured=configured)
+    return list(IncidentFactTable(rows))
+
+
+def unnamed_private_rows(
+    rows: Sequence[StatsRow], *, seen: Collection[int], configured: Collection[str]
+) -> list[StatsRow]:
+    """Stats rows as someone sees them who is in only the `seen` private incidents: every other private
+    incident still counts, but keeps only the services that are configured or that an incident they may see
+    carries, so its other services are never named (nor confirmed by asking for them). Only the services of
+    those rows are rewritten; the rest go through untouched."""
+    names: dict[str | None, list[str]] = {}
+
+    def services(text: str | None) -> list[str]:
+        if text not in names:
+            names[text] = [str(n) for n in json.loads(text)] if text else []
+        return names[text]
+
     known = {name.lower() for name in configured}
-    known |= {name.lower() for f in facts if not f.private or f.id in seen for name in f.services}
-    return [
-        f
-        if not f.private or f.id in seen
-        else replace(f, services=tuple(name for name in f.services if name.lower() in known))
-        for f in facts
-    ]
+    for row in rows:
+        if not row[3] or row[0] in seen:
+            known |= {name.lower() for name in services(row[2])}
+    out: list[StatsRow] = []
+    for row in rows:
+        if row[3] and row[0] not in seen:
+            kept = [name for name in services(row[2]) if name.lower() in known]
+            row = (row[0], row[1], json.dumps(kept, ensure_ascii=False), *row[3:])
+        out.append(row)
+    return out
+
+
+class StatsSource(Protocol):
+    """Where stats read their rows, and which private incidents a person is in (the incident service)."""
+
+    async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]: ...
+
+    async def private_incidents_of(self, *, user_id: str) -> set[int]: ...
+
+
+async def facts_seen_by(
+    source: StatsSource, *, user_id: str, since: datetime, until: datetime, configured: Collection[str]
+) -> Sequence[IncidentFacts]:
+    """The stats rows of a window as a person may see them: private incidents count, and the services only
+    the private incidents they are not in carry stay unnamed (unnamed_private_services)."""
+    rows: Sequence[StatsRow] = await source.stats_rows(since=since, until=until)  # type: ignore[assignment]
+    if any(row[3] for row in rows):  # a private one
+        seen = await source.private_incidents_of(user_id=user_id)
+        rows = unnamed_private_rows(rows, seen=seen, configured=configured)
+    return IncidentFactTable(rows)
 
 
 @dataclass(frozen=True)
@@ -286,6 +325,13 @@ _OPEN = frozenset(status.value for status in Status if status.is_open)
 def _micros(dt: datetime) -> int:
     """An aware datetime as integer Unix microseconds (exact)."""
     return (dt - _EPOCH) // _MICROSECOND
+
+
+def start_micros(row: StatsRow) -> int | None:
+    """An incident's start (impact start, else detection, else declaration) as Unix microseconds, read
+    straight from its row (Milestones.start without decoding the row)."""
+    impact_started, detected, declared = row[5], row[6], row[7]
+    return impact_started if impact_started is not None else detected if detected is not None else declared
 
 
 def _maybe_micros(dt: datetime | None) -> int | None:
@@ -702,7 +748,7 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def align_columns(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
+def align_rows(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
     """Rows of cells as lines with aligned columns (right-aligned where asked)."""
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -715,7 +761,7 @@ def align_columns(rows: Sequence[Sequence[str]], right: frozenset[int] = frozens
     return lines
 
 
-def _percent(fraction: float, digits: int) -> str:
+def percent(fraction: float, digits: int) -> str:
     """0.99912 as `99.912%`."""
     return f"{fraction * 100:.{digits}f}%"
 
@@ -785,7 +831,7 @@ def stats_table(report: StatsReport, lang: Lang = DEFAULT_LANG) -> str:
                     took(dist.mean),
                 ]
             )
-        lines += align_columns(rows, right=frozenset({1, 2, 3, 4, 5}))
+        lines += align_rows(rows, right=frozenset({1, 2, 3, 4, 5}))
         if group.time_at_severity:
             spent = t("list.separator", lang).join(f"{code} {took(s)}" for code, s in group.time_at_severity)
             lines.append("  " + t("stats.time_at_severity", lang, spent=spent))
@@ -799,22 +845,22 @@ def stats_table(report: StatsReport, lang: Lang = DEFAULT_LANG) -> str:
                 [
                     s.service,
                     _slo_text(s.slo),
-                    _percent(s.availability, 4),
-                    _percent(s.error_budget_used, 1),
+                    percent(s.availability, 4),
+                    percent(s.error_budget_used, 1),
                     took(s.impact_seconds),
                     took(s.error_budget_seconds),
                     str(s.incidents),
                 ]
             )
-        lines += align_columns(rows, right=frozenset({1, 2, 3, 4, 5, 6}))
+        lines += align_rows(rows, right=frozenset({1, 2, 3, 4, 5, 6}))
         lines.append("")
     lines.append(t("stats.data_quality", lang))
     rows = [[t(f"stats.flag.{f.name}", lang), str(f.count), _flag_ids(f, lang)] for f in report.flags]
-    lines += align_columns(rows, right=frozenset({1}))
+    lines += align_rows(rows, right=frozenset({1}))
     return "\n".join(lines) + "\n"
 
 
-def _number(value: float | int | None) -> str:
+def csv_number(value: float | int | None) -> str:
     """A CSV cell: empty for None, else the shortest exact spelling."""
     return "" if value is None else repr(value)
 
@@ -830,7 +876,7 @@ def stats_csv(report: StatsReport) -> str:
         writer.writerow(["group", group.name, "incidents", "", "", "", "", "", group.count])
         for name, d in group.metrics:
             writer.writerow(
-                ["group", group.name, name, d.count, *map(_number, (d.p50, d.p90, d.max, d.mean)), ""]
+                ["group", group.name, name, d.count, *map(csv_number, (d.p50, d.p90, d.max, d.mean)), ""]
             )
         for code, seconds in group.time_at_severity:
             writer.writerow(
@@ -845,7 +891,7 @@ def stats_csv(report: StatsReport) -> str:
             ("error_budget_seconds", s.error_budget_seconds),
             ("incidents", s.incidents),
         ):
-            writer.writerow(["service", s.service, measure, "", "", "", "", "", _number(value)])
+            writer.writerow(["service", s.service, measure, "", "", "", "", "", csv_number(value)])
     for flag in report.flags:
         ids = " ".join(str(i) for i in flag.incident_ids)
         writer.writerow(["flag", flag.name, "incidents", flag.count, "", "", "", "", ids])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.i18n import DEFAULT_LANG, Lang, t
+from bot.i18n import DEFAULT_LANG, Lang, postmortem_template, t
 from bot.incidents.escaping import (
     escape_markdown,
     escape_markdown_cell,
@@ -529,59 +529,87 @@ def render_postmortem(
     generated_at: datetime,
     names: Mapping[str, str] | None = None,
     lang: Lang = DEFAULT_LANG,
+    template: str | None = None,
     shape: RecordShape | None = None,
 ) -> str:
-    """The postmortem draft of an incident as Markdown in a language (the same arguments, the same text);
-    `shape` gives the custom fields' labels and order (and shows the type when the team has several)."""
+    """The postmortem draft of an incident as Markdown in a language (the same arguments, the same text),
+    laid out by a template (the team's own, else the one Hashi ships in that language); `shape` gives the
+    custom fields' labels and order (and shows the type when the team has several)."""
     w = _Writer(snap, tz=tz, names=names or {}, lang=lang, shape=shape)
+    sections: dict[str, Callable[[], str]] = {
+        "title": lambda: _title(snap),
+        "about": lambda: _section("about", _about(w, generated_at)),
+        "date": lambda: _section("date", _date(w)),
+        "status": lambda: _section("status", _status(w, generated_at)),
+        "summary": lambda: _section("summary", _summary(w)),
+        "impact": lambda: _section("impact", _impact(w, generated_at)),
+        "resolution": lambda: _section("resolution", _resolution(w)),
+        "detection": lambda: _section("detection", _detection(w)),
+        "action_items": lambda: _section("action-items", _action_items(w)),
+        "timeline": lambda: _section("timeline", _timeline(w, generated_at)),
+        "supporting": lambda: _section("supporting", _supporting(w)),
+    }
 
-    def heading(key: str, level: int = 2) -> str:
-        return "#" * level + " " + w.t(f"heading.{key}")
+    def fill(found: re.Match[str]) -> str:
+        name = found["name"]
+        if name.startswith("ask."):
+            return w.prompt(name)
+        return sections[name]()
 
-    parts = [
-        _title(snap),
-        _section("about", _about(w, generated_at)),
-        heading("date"),
-        _section("date", _date(w)),
-        heading("authors"),
-        w.prompt("ask.authors"),
-        heading("status"),
-        _section("status", _status(w, generated_at)),
-        w.prompt("ask.status"),
-        heading("summary"),
-        _section("summary", _summary(w)),
-        w.prompt("ask.summary"),
-        heading("impact"),
-        _section("impact", _impact(w, generated_at)),
-        w.prompt("ask.impact"),
-        heading("root_causes"),
-        w.prompt("ask.root_causes"),
-        heading("trigger"),
-        w.prompt("ask.trigger"),
-        heading("resolution"),
-        _section("resolution", _resolution(w)),
-        w.prompt("ask.resolution"),
-        heading("detection"),
-        _section("detection", _detection(w)),
-        w.prompt("ask.detection"),
-        heading("action_items"),
-        _section("action-items", _action_items(w)),
-        w.prompt("ask.action_items"),
-        heading("lessons"),
-        heading("went_well", 3),
-        w.prompt("ask.went_well"),
-        heading("went_wrong", 3),
-        w.prompt("ask.went_wrong"),
-        heading("got_lucky", 3),
-        w.prompt("ask.got_lucky"),
-        heading("timeline"),
-        _section("timeline", _timeline(w, generated_at)),
-        w.prompt("ask.timeline"),
-        heading("supporting"),
-        _section("supporting", _supporting(w)),
-        w.prompt("ask.supporting"),
-    ]
-    return "\n\n".join(parts) + "\n"
+    text = shipped_template(lang) if template is None else template
+    problems = template_problems(text)
+    if problems:
+        raise ValueError(problems[0])
+    # One pass over the template: what the placeholders bring in (people's words) is never read again.
+    return _PLACEHOLDER.sub(fill, text)
+
+
+# A team's own postmortem template (`postmortem_template` in hashi.toml) is Markdown with these placeholders;
+# the shipped ones (bot/i18n/postmortem.<lang>.md) give the SRE book's layout.
+_PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[a-z_.]+)\s*\}\}")
+_PLACEHOLDER_LIKE = re.compile(r"\{\{(?P<inside>.*?)\}\}")
+SECTION_PLACEHOLDERS: tuple[str, ...] = (
+    "title",
+    "about",
+    "date",
+    "status",
+    "summary",
+    "impact",
+    "resolution",
+    "detection",
+    "action_items",
+    "timeline",
+    "supporting",
+)
+# Every section but the date (Hashi's alone) and Lessons Learned (a heading over its three parts) asks people.
+PROMPT_PLACEHOLDERS: tuple[str, ...] = tuple(
+    f"ask.{key}" for key in (*SECTIONS, *LESSONS) if key not in ("date", "lessons")
+)
+
+
+def shipped_template(lang: Lang) -> str:
+    """The postmortem template Hashi ships in a language (its Markdown, placeholders included)."""
+    return postmortem_template(lang)
+
+
+def template_problems(template: str) -> list[str]:
+    """What is wrong with a postmortem template (each with its line): unknown placeholders, a section used
+    twice (its markers would repeat, and `hashi export --update` could not tell them apart)."""
+    known = {*SECTION_PLACEHOLDERS, *PROMPT_PLACEHOLDERS}
+    listed = ", ".join(f"{{{{{name}}}}}" for name in (*SECTION_PLACEHOLDERS, *PROMPT_PLACEHOLDERS))
+    problems = []
+    seen: set[str] = set()
+    for number, line in enumerate(template.splitlines(), start=1):
+        for found in _PLACEHOLDER_LIKE.finditer(line):
+            name = found["inside"].strip()
+            if name not in known:
+                problems.append(
+                    f"line {number}: unknown placeholder {{{{{found['inside']}}}}}; known: {listed}"
+                )
+            elif name in SECTION_PLACEHOLDERS and name in seen:
+                problems.append(f"line {number}: {{{{{name}}}}} a second time; keep one")
+            seen.add(name)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -663,3 +691,8 @@ def update_postmortem(existing: str, fresh: str) -> str:
         last = span.body_end
     pieces.append(existing[last:])
     return "".join(pieces)
+
+
+def without_markers(draft: str) -> str:
+    """The draft without the lines of its section markers: for reading it (the web dashboard), not editing."""
+    return "\n".join(line for line in draft.split("\n") if not _MARKER_LINE.fullmatch(line.rstrip("\r")))

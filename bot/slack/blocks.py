@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,8 @@ from bot.incidents.model import (
     SETTABLE_STATUSES,
     FieldValue,
     IncidentSnapshot,
+    Milestone,
+    Milestones,
     Status,
     TimelineEntry,
 )
@@ -184,11 +187,21 @@ def card_text(incident: IncidentSnapshot) -> str:
     return f"{incident_ref(incident)} [{incident.severity}] {user_text(plain_excerpt(incident.title, 150))}"
 
 
+def web_link(incident: IncidentSnapshot, public_url: str, lang: Lang) -> str:
+    """A mrkdwn link to the incident's page on the web dashboard (HASHI_PUBLIC_URL)."""
+    return f"<{public_url}/incidents/{incident.id}|{t('slack.card.web', lang)}>"
+
+
 def card_blocks(
-    incident: IncidentSnapshot, *, severities: Sequence[str], lang: Lang, shape: RecordShape | None = None
+    incident: IncidentSnapshot,
+    *,
+    severities: Sequence[str],
+    lang: Lang,
+    shape: RecordShape | None = None,
+    public_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """The pinned incident card: what, how bad, who leads, where it stands, its type and custom fields, and
-    buttons to move it."""
+    buttons to move it (and a link to its page on the web dashboard when there is one)."""
     m = incident.milestones
 
     def field(name: str, value: str) -> MarkdownTextObject:
@@ -237,6 +250,8 @@ def card_blocks(
     paging = paging_line(incident, lang)
     if paging:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=paging)]))
+    if public_url:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=web_link(incident, public_url, lang))]))
     blocks.append(
         ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=card_buttons(incident, severities, lang))
     )
@@ -539,16 +554,27 @@ def note_modal(*, incident_id: int, lang: Lang) -> dict[str, Any]:
     )
 
 
+# The resolve modal's review: a missing milestone's input (block, action).
+REVIEW_INPUTS: dict[Milestone, tuple[str, str]] = {
+    Milestone.IMPACT_STARTED: (BlockId.RESOLVE_IMPACT, Field.RESOLVE_IMPACT),
+    Milestone.DETECTED: (BlockId.RESOLVE_DETECTED, Field.RESOLVE_DETECTED),
+    Milestone.MITIGATED: (BlockId.RESOLVE_MITIGATED, Field.RESOLVE_MITIGATED),
+}
+
+
 def resolve_modal(
     *,
     incident_id: int,
     lang: Lang,
+    milestones: Milestones | None = None,
     fields: Sequence[FieldSpec] = (),
     values: Mapping[str, FieldValue] | None = None,
 ) -> dict[str, Any]:
     """The resolve modal (summary and an optional time), then the custom fields filled with their values
-    (those required at declaration or resolve must be filled)."""
-    return _text_and_time_modal(
+    (those required at declaration or resolve must be filled); with the incident's milestones, a review of
+    them: each one recorded, an input for each missing impact start, detection and mitigation, and a warning
+    when some lie out of order. Nothing is forced."""
+    view = _text_and_time_modal(
         callback_id=View.RESOLVE,
         incident_id=incident_id,
         title=t("slack.resolve_modal.title", lang, id=incident_id),
@@ -558,6 +584,57 @@ def resolve_modal(
         lang=lang,
         more=field_inputs(fields, values or {}, lang, required=("declare", "resolve")),
     )
+    if milestones is None:
+        return view
+    recorded = [
+        t(
+            "slack.resolve_modal.milestone",
+            lang,
+            label=t(f"milestones.{name}", lang),
+            when=slack_time(at, lang),
+        )
+        for name, at in milestones.as_dict().items()
+        if at is not None
+    ]
+    review: list[Block] = [
+        SectionBlock(
+            text=MarkdownTextObject(text="\n".join([t("slack.resolve_modal.review", lang), *recorded]))
+        )
+    ]
+    problems = milestones.out_of_order()
+    if problems:
+        review.append(ContextBlock(elements=[MarkdownTextObject(text=order_warning(problems, lang))]))
+    for milestone, (block_id, action_id) in REVIEW_INPUTS.items():
+        if getattr(milestones, milestone.value) is None:
+            review.append(
+                _input(
+                    block_id,
+                    t(f"slack.resolve_modal.missing_{milestone.value}", lang),
+                    PlainTextInputElement(action_id=action_id, max_length=MAX_TIME_TEXT),
+                    optional=True,
+                    hint=t("slack.time_hint", lang),
+                )
+            )
+    view["blocks"] = [*view["blocks"], *(b.to_dict() for b in review)]
+    return view
+
+
+def order_pairs(problems: Sequence[tuple[Milestone, Milestone]], lang: Lang) -> str:
+    """Which milestones lie the wrong way round, e.g. `Resolved before Mitigated`."""
+    return t("list.separator", lang).join(
+        t(
+            "slack.resolve_modal.pair",
+            lang,
+            later=t(f"milestones.{a}", lang),
+            earlier=t(f"milestones.{b}", lang),
+        )
+        for a, b in problems
+    )
+
+
+def order_warning(problems: Sequence[tuple[Milestone, Milestone]], lang: Lang) -> str:
+    """The resolve modal's warning that some milestones lie out of order."""
+    return t("slack.resolve_modal.out_of_order", lang, pairs=order_pairs(problems, lang))
 
 
 def incident_line(incident: IncidentSnapshot, lang: Lang) -> str:
@@ -573,6 +650,116 @@ def incident_line(incident: IncidentSnapshot, lang: Lang) -> str:
         channel=f" · <#{incident.channel_id}>" if incident.channel_id else "",
         declared=slack_time(incident.milestones.declared_at, lang),
     )
+
+
+TIMELINE_PAGE_SIZE = 10  # entries a `/incident timeline` page shows, each with its Edit button
+
+
+def entry_line(entry: TimelineEntry, lang: Lang) -> str:
+    """One timeline entry in the `/incident timeline` list: when (in the reader's zone), who, what."""
+    return t(
+        "slack.timeline.line",
+        lang,
+        when=slack_time(entry.at, lang),
+        who=t("slack.timeline.by", lang, user=entry.actor) if entry.actor else "",
+        text=user_text(entry.text_in(lang), limit=600),
+        edited=t("slack.timeline.edited", lang) if entry.edited_at is not None else "",
+    )
+
+
+def timeline_blocks(
+    entries: Sequence[TimelineEntry], *, incident_id: int, page: Page, lang: Lang
+) -> list[dict[str, Any]]:
+    """One page of an incident's timeline, latest first, an Edit button beside each entry."""
+    if not page.total:
+        text = t("slack.timeline.empty", lang, id=incident_id)
+        return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+    header = t("slack.timeline.header", lang, id=incident_id, count=page.total)
+    blocks: list[Block] = [HeaderBlock(text=_plain(header, 150))]
+    for entry in entries[: page.size]:
+        button = ButtonElement(
+            text=t("slack.timeline.edit", lang),
+            action_id=Action.TIMELINE_EDIT,
+            value=f"{incident_id}:{entry.id}",
+        )
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=entry_line(entry, lang)), accessory=button))
+    value = f"{incident_id}:{{}}"
+    blocks += _page_buttons(
+        page, action_id=Action.TIMELINE_PAGE, value=value, where="slack.timeline.page", lang=lang
+    )
+    return [b.to_dict() for b in blocks]
+
+
+def text_digest(text: str) -> str:
+    """A short fingerprint of a modal's initial text, so a submission can tell whether it was changed."""
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:16]
+
+
+def entry_modal(
+    entry: TimelineEntry,
+    *,
+    milestone: str | None,
+    deletable: bool,
+    metadata: str,
+    at_text: str,
+    zone: str,
+    lang: Lang,
+) -> dict[str, Any]:
+    """The modal that corrects a timeline entry: its text and time, or deletes it (when `deletable`: not a
+    milestone's or a severity change)."""
+
+    def say(name: str, **params: object) -> str:
+        return t(f"slack.entry_modal.{name}", lang, **params)
+
+    inputs: list[Block] = []
+    if milestone is not None:
+        text = say("milestone", milestone=t(f"milestones.{milestone}", lang))
+        inputs.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    inputs += [
+        _input(
+            BlockId.ENTRY_TEXT,
+            say("text"),
+            PlainTextInputElement(
+                action_id=Field.ENTRY_TEXT,
+                multiline=True,
+                max_length=MAX_TEXT,
+                initial_value=entry.text_in(lang)[:MAX_TEXT],
+            ),
+        ),
+        _input(
+            BlockId.ENTRY_AT,
+            say("at"),
+            PlainTextInputElement(action_id=Field.ENTRY_AT, max_length=MAX_TIME_TEXT, initial_value=at_text),
+            hint=say("at_hint", zone=zone),
+        ),
+    ]
+    if deletable:
+        inputs.append(
+            _input(
+                BlockId.ENTRY_DELETE,
+                say("delete"),
+                CheckboxesElement(
+                    action_id=Field.ENTRY_DELETE,
+                    options=[
+                        Option(
+                            text=PlainTextObject(text=say("delete")),
+                            value="delete",
+                            description=PlainTextObject(text=say("delete_hint")),
+                        )
+                    ],
+                ),
+                optional=True,
+            )
+        )
+    view = SlackView(
+        type="modal",
+        callback_id=View.ENTRY,
+        private_metadata=metadata,
+        title=PlainTextObject(text=say("title")),
+        submit=PlainTextObject(text=say("submit")),
+        blocks=inputs,
+    )
+    return view.to_dict()
 
 
 LIST_PAGE_SIZE = 20  # a message holds 50 blocks: a header, 20 incidents, the page line and the buttons
@@ -598,42 +785,62 @@ class Page:
         return (self.number - 1) * self.size
 
 
+def _page_buttons(page: Page, *, action_id: str, value: str, where: str, lang: Lang) -> list[Block]:
+    """Which page this is and buttons to the newer and older ones (`value` names a page with `{}`); nothing
+    when there is one page."""
+    if page.count <= 1:
+        return []
+    buttons = []
+    if page.number > 1:
+        buttons.append(
+            ButtonElement(
+                text=t("slack.list.newer", lang),
+                action_id=f"{action_id}_prev",
+                value=value.format(page.number - 1),
+            )
+        )
+    if page.number < page.count:
+        buttons.append(
+            ButtonElement(
+                text=t("slack.list.older", lang),
+                action_id=f"{action_id}_next",
+                value=value.format(page.number + 1),
+            )
+        )
+    text = t(where, lang, number=page.number, count=page.count)
+    return [ContextBlock(elements=[MarkdownTextObject(text=text)]), ActionsBlock(elements=buttons)]
+
+
 def list_blocks(
-    incidents: Sequence[IncidentSnapshot], *, page: Page, action_id: str, lang: Lang
+    incidents: Sequence[IncidentSnapshot],
+    *,
+    page: Page,
+    action_id: str,
+    lang: Lang,
+    public_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One page of open incidents, newest first, with buttons to the other pages."""
+    """One page of open incidents, newest first, with buttons to the other pages (and links to their web
+    pages when the dashboard has an address)."""
     if not page.total:
         return [SectionBlock(text=MarkdownTextObject(text=t("slack.list.empty", lang))).to_dict()]
     blocks: list[Block] = [HeaderBlock(text=_plain(t("slack.list.header", lang, count=page.total), 150))]
     blocks += [
-        SectionBlock(text=MarkdownTextObject(text=incident_line(i, lang))) for i in incidents[: page.size]
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=incident_line(i, lang) + (f" · {web_link(i, public_url, lang)}" if public_url else "")
+            )
+        )
+        for i in incidents[: page.size]
     ]
-    if page.count > 1:
-        where = t("slack.list.page", lang, number=page.number, count=page.count)
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=where)]))
-        buttons = []
-        if page.number > 1:
-            buttons.append(
-                ButtonElement(
-                    text=t("slack.list.newer", lang),
-                    action_id=f"{action_id}_prev",
-                    value=str(page.number - 1),
-                )
-            )
-        if page.number < page.count:
-            buttons.append(
-                ButtonElement(
-                    text=t("slack.list.older", lang),
-                    action_id=f"{action_id}_next",
-                    value=str(page.number + 1),
-                )
-            )
-        blocks.append(ActionsBlock(elements=buttons))
+    blocks += _page_buttons(page, action_id=action_id, value="{}", where="slack.list.page", lang=lang)
     return [b.to_dict() for b in blocks]
 
 
-def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) -> dict[str, Any]:
-    """App Home: open incidents the user may see, and how to declare one."""
+def home_view(
+    incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang, public_url: str | None = None
+) -> dict[str, Any]:
+    """App Home: open incidents the user may see (each linked to its web page when the dashboard has an
+    address), and how to declare one."""
     intro = SectionBlock(
         text=MarkdownTextObject(text=t("slack.home.intro", lang)),
         accessory=ButtonElement(text=t("slack.home.declare", lang), action_id=Action.DECLARE, style="danger"),
@@ -641,7 +848,7 @@ def home_view(incidents: Sequence[IncidentSnapshot], *, page: Page, lang: Lang) 
     blocks = [
         intro.to_dict(),
         DividerBlock().to_dict(),
-        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE, lang=lang),
+        *list_blocks(incidents, page=page, action_id=Action.HOME_PAGE, lang=lang, public_url=public_url),
     ]
     return {"type": "home", "blocks": blocks}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 import time
@@ -97,9 +98,12 @@ class SlackGateway:
         severities: Sequence[str],
         announce_channel: str | None = None,
         language: Lang = DEFAULT_LANG,
+        public_url: str | None = None,
         shape: RecordShape | None = None,
     ) -> None:
         self.client = client
+        # The web dashboard's address (HASHI_PUBLIC_URL): the card and App Home link to incidents' pages.
+        self.public_url = public_url
         self._shape = shape  # the team's incident types and custom fields, shown on the card
         # The workspace language: what everything posted to a channel (cards, changes, reminders) is in.
         self.language = language
@@ -108,16 +112,32 @@ class SlackGateway:
         self._users: dict[str, tuple[float, UserProfile]] = {}
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._bot_user_id: str | None = None
+        self._team_id: str | None = None
 
-    async def _call(self, step: str, method: str, **args: Any) -> dict[str, Any]:
-        """One Web API call; a Slack error or a network failure (after retries) becomes ChatError."""
+    async def _call(
+        self,
+        step: str,
+        method: str,
+        *,
+        app_credentials: tuple[str, str] | None = None,
+        user_token: str | None = None,
+        **args: Any,
+    ) -> dict[str, Any]:
+        """One Web API call; a Slack error or a network failure (after retries) becomes ChatError. It goes
+        with the bot token, or the app's client id and secret (HTTP Basic), or a person's user token."""
         try:
             present = {k: v for k, v in args.items() if v is not None}
             if _as_json(method):
                 response = await self.client.api_call(method, json=present)
             else:  # a form body, as Slack's docs show; booleans as Slack spells them
                 form = {k: str(v).lower() if isinstance(v, bool) else v for k, v in present.items()}
-                response = await self.client.api_call(method, data=form)
+                headers = None
+                if app_credentials:  # HTTP Basic, as slack_sdk's own oauth methods send it
+                    pair = f"{app_credentials[0]}:{app_credentials[1]}".encode()
+                    headers = {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
+                elif user_token:
+                    headers = {"Authorization": f"Bearer {user_token}"}
+                response = await self.client.api_call(method, data=form, headers=headers)
         except SlackApiError as exc:
             SLACK_CALLS.labels(method=method, outcome="error").inc()
             error = slack_error(exc)
@@ -171,6 +191,36 @@ class SlackGateway:
             data = await self._call("auth", "auth.test")
             self._bot_user_id = str(data.get("user_id", ""))
         return self._bot_user_id
+
+    async def team_id(self) -> str:
+        """The workspace the bot token belongs to (auth.test, once)."""
+        if self._team_id is None:
+            data = await self._call("auth", "auth.test")
+            self._team_id = str(data.get("team_id", ""))
+        return self._team_id
+
+    # Sign in with Slack (the web dashboard)
+
+    async def openid_token(
+        self, *, code: str, redirect_uri: str, client_id: str, client_secret: str
+    ) -> dict[str, Any]:
+        """Exchanges a sign-in's code for the person's token and id_token (openid.connect.token)."""
+        return await self._call(
+            "sign-in",
+            "openid.connect.token",
+            app_credentials=(client_id, client_secret),
+            code=code,
+            redirect_uri=redirect_uri,
+            grant_type="authorization_code",
+        )
+
+    async def openid_user_info(self, *, access_token: str) -> dict[str, Any]:
+        """Who signed in: the claims of openid.connect.userInfo for their token."""
+        return await self._call("sign-in", "openid.connect.userInfo", user_token=access_token)
+
+    async def user_zone(self, user_id: str) -> str | None:
+        """A person's Slack time zone (users.info, cached), or None when Slack does not say."""
+        return (await self.user_profile(user_id)).tz
 
     async def user_profile(self, user_id: str) -> UserProfile:
         """A user's name, time zone and locale (users.info, cached for a few minutes)."""
@@ -307,7 +357,11 @@ class SlackGateway:
             channel=incident.channel_id,
             text=blocks.card_text(incident),
             blocks=blocks.card_blocks(
-                incident, severities=self._severities, lang=self.language, shape=self._shape
+                incident,
+                severities=self._severities,
+                lang=self.language,
+                shape=self._shape,
+                public_url=self.public_url,
             ),
             unfurl_links=False,
         )
@@ -362,7 +416,11 @@ class SlackGateway:
             ts=incident.card_ts,
             text=blocks.card_text(incident),
             blocks=blocks.card_blocks(
-                incident, severities=self._severities, lang=self.language, shape=self._shape
+                incident,
+                severities=self._severities,
+                lang=self.language,
+                shape=self._shape,
+                public_url=self.public_url,
             ),
         )
 

@@ -22,6 +22,8 @@ class Action(StrEnum):
     HOME_PAGE = "hashi_home_page"
     DECLARE = "hashi_declare"
     STATUSPAGE_UPDATE = "hashi_statuspage_update"
+    TIMELINE_PAGE = "hashi_timeline_page"
+    TIMELINE_EDIT = "hashi_timeline_edit"
 
 
 class View(StrEnum):
@@ -30,6 +32,7 @@ class View(StrEnum):
     DECLARE = "hashi_declare_modal"
     NOTE = "hashi_note_modal"
     RESOLVE = "hashi_resolve_modal"
+    ENTRY = "hashi_entry_modal"
 
 
 class Block(StrEnum):
@@ -48,6 +51,12 @@ class Block(StrEnum):
     CARD_ACTIONS = "hashi_card_actions"
     GATE_SUMMARY = "hashi_gate_summary"
     STATUSPAGE_MESSAGE = "hashi_statuspage_message"
+    ENTRY_TEXT = "hashi_entry_text"
+    ENTRY_AT = "hashi_entry_at"
+    ENTRY_DELETE = "hashi_entry_delete"
+    RESOLVE_IMPACT = "hashi_resolve_impact"
+    RESOLVE_DETECTED = "hashi_resolve_detected"
+    RESOLVE_MITIGATED = "hashi_resolve_mitigated"
     TYPE = "hashi_type"
     # A custom field's input is `hashi_field_<name>` (its value under the Field.CUSTOM action).
     CUSTOM_FIELD = "hashi_field_"
@@ -68,5 +77,11 @@ class Field(StrEnum):
     RESOLVE_AT = "hashi_resolve_at_input"
     GATE_SUMMARY = "hashi_gate_summary_input"
     STATUSPAGE_MESSAGE = "hashi_statuspage_message_input"
+    ENTRY_TEXT = "hashi_entry_text_input"
+    ENTRY_AT = "hashi_entry_at_input"
+    ENTRY_DELETE = "hashi_entry_delete_input"
+    RESOLVE_IMPACT = "hashi_resolve_impact_input"
+    RESOLVE_DETECTED = "hashi_resolve_detected_input"
+    RESOLVE_MITIGATED = "hashi_resolve_mitigated_input"
     TYPE = "hashi_type_input"
     CUSTOM = "hashi_field_input"

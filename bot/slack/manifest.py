@@ -37,8 +37,13 @@ BOT_EVENTS = (
 )
 
 
+# The user scopes Sign in with Slack asks for (OpenID Connect: who the person is, their name).
+SIGN_IN_SCOPES = ("openid", "profile")
+
+
 def manifest(*, socket_mode: bool, url: str | None) -> dict[str, Any]:
-    """The manifest for Socket Mode, or for HTTP mode at `url` (requests go to `<url>/slack/events`)."""
+    """The manifest for Socket Mode, or for HTTP mode at `url` (requests go to `<url>/slack/events`, and the
+    web dashboard's Sign in with Slack comes back to `<url>/auth/callback` with its OpenID scopes)."""
     if not socket_mode and not url:
         raise ValueError("HTTP mode needs the public URL Slack sends requests to")
     request_url = f"{(url or '').rstrip('/')}/slack/events"
@@ -50,6 +55,12 @@ def manifest(*, socket_mode: bool, url: str | None) -> dict[str, Any]:
     }
     events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
     interactivity: dict[str, Any] = {"is_enabled": True}
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if url and not socket_mode:  # the web dashboard's Sign in with Slack comes back there
+        oauth = {
+            "redirect_urls": [f"{url.rstrip('/')}/auth/callback"],
+            "scopes": {"bot": list(BOT_SCOPES), "user": list(SIGN_IN_SCOPES)},
+        }
     if not socket_mode:
         command["url"] = request_url
         events["request_url"] = request_url
@@ -69,7 +80,7 @@ def manifest(*, socket_mode: bool, url: str | None) -> dict[str, Any]:
             "bot_user": {"display_name": "hashi", "always_online": True},
             "slash_commands": [command],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": oauth,
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,

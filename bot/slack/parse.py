@@ -48,12 +48,14 @@ from bot.incidents.commands import (
     SetStatus,
     SetType,
     ShowChecklist,
+    ShowTimeline,
     StartPlaybook,
     Stats,
 )
 from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import SETTABLE_STATUSES, Status
-from bot.incidents.times import DURATION_FORMS, TIME_FORMS, TimeParseError, parse_duration, parse_time
+from bot.incidents.times import TIME_FORMS, TimeParseError, parse_time
+from bot.incidents.windows import WINDOW_FORMS, Window, parse_window
 
 # The limits of free text, the same on every way in (slash command, modal fields and their max_length).
 MAX_TITLE = 150
@@ -238,6 +240,7 @@ _NAMES = (
     "reopen",
     "close",
     "checklist",
+    "timeline",
     "playbook",
     "followup",
     "statuspage",
@@ -438,8 +441,9 @@ def _read_help(args: _Args, _ctx: _Context) -> Command:
 
 
 def _read_stats(args: _Args, ctx: _Context) -> Command:
-    """`stats [<window>] [service:<name>]`, in either order."""
-    window_text: str | None = None
+    """`stats [<window>|<since>..<until>|all] [service:<name>]`, in either order."""
+    window: Window | None = None
+    window_text = DEFAULT_STATS_WINDOW
     service: str | None = None
     while (word := args.peek()) is not None:
         args.take()
@@ -447,21 +451,22 @@ def _read_stats(args: _Args, ctx: _Context) -> Command:
             value = named.group(1) or (args.take() if args.peek() is not None else "")
             if service is not None or not (service := _free_text(value, one_line=True)):
                 raise _refuse(ctx.t("parse.one_service"), "stats", ctx)
-        elif window_text is None:
+        elif window is None:
             try:
-                parse_duration(word)
+                window = parse_window(word, now=ctx.now, tz=ctx.tz)
             except TimeParseError as exc:
                 raise _refuse(
                     _time_message(exc, ctx),
                     "stats",
                     ctx,
-                    forms=ctx.t("parse.window_forms", forms=DURATION_FORMS),
+                    forms=ctx.t("parse.window_forms", forms=WINDOW_FORMS),
                 ) from exc
             window_text = "".join(_fold(word).split())
         else:
             raise _refuse(ctx.t("parse.not_understood", word=_shown(word)), "stats", ctx)
-    text = window_text or DEFAULT_STATS_WINDOW
-    return Stats(window=parse_duration(text), window_text=text, service=service)
+    if window is None:
+        window = parse_window(DEFAULT_STATS_WINDOW, now=ctx.now, tz=ctx.tz)
+    return Stats(window=window, window_text=window_text, service=service)
 
 
 _GLOBAL_READERS: dict[str, Callable[[_Args, _Context], Command]] = {
@@ -653,6 +658,20 @@ def _read_checklist(args: _Args, ctx: _Context, incident_id: int | None) -> Comm
     return ShowChecklist(incident_id=incident_id)
 
 
+def _read_timeline(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`timeline [page]`."""
+    word = args.peek()
+    page = 1
+    if word is not None:
+        number = id_number(unicodedata.normalize("NFKC", word))
+        if number is None or number < 1:
+            raise _refuse(ctx.t("parse.not_understood", word=_shown(word)), "timeline", ctx)
+        args.take()
+        page = number
+    _no_more(args, "timeline", ctx)
+    return ShowTimeline(incident_id=incident_id, page=page)
+
+
 def _read_playbook(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`playbook <name>`."""
     name = _free_text(args.rest(), one_line=True)
@@ -718,6 +737,7 @@ _INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] =
     "reopen": _read_reopen,
     "close": _read_close,
     "checklist": _read_checklist,
+    "timeline": _read_timeline,
     "playbook": _read_playbook,
     "followup": _read_followup,
     "statuspage": _read_statuspage,

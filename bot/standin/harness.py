@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ class Hashi:
     settings: Settings
     url: str
     runtime: Any
+    base: str = ""  # http://127.0.0.1:<port>: the web dashboard, /alerts/… and /metrics answer there
 
     async def eventually(
         self, check: Callable[[], Any], *, within: float = 5.0, what: str = "the expected effect"
@@ -58,11 +60,6 @@ class Hashi:
             seen = count
             await asyncio.sleep(quiet)
 
-    @property
-    def base(self) -> str:
-        """The app's HTTP root (where /alerts/… and /metrics are served)."""
-        return self.url.removesuffix("/slack/events")
-
     def channel_named(self, prefix: str) -> str | None:
         """The id of the first stand-in channel whose name starts with `prefix`."""
         return next((c.id for c in self.standin.channels.values() if c.name.startswith(prefix)), None)
@@ -80,6 +77,13 @@ class Hashi:
         """Texts the app sent back through response_urls (all, or one)."""
         bodies = self.standin.responses_to(response_url) if response_url else self.standin.responses
         return [str(b.get("text", "")) for b in bodies]
+
+
+def _free_port() -> int:
+    """A TCP port nobody listens on right now (Hashi's address must be known before it starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def populate(standin: SlackStandIn) -> None:
@@ -104,13 +108,19 @@ async def running_hashi(
     slack_timeout: float = 10.0,
     playbooks_dir: str | None = None,
     rate_limits: RateLimits | bool = True,
+    postmortem_template: str | None = None,
     clock: Clock | None = None,
     environment: Mapping[str, str] | None = None,
+    sign_in: bool = False,
+    port: int = 0,
+    dashboard: bool = True,
 ) -> AsyncIterator[Hashi]:
-    """Starts the stand-in and Hashi (migrated database, HTTP on a free port) and stops both afterwards;
-    with `clock`, both read it (Slack's message timestamps and Hashi's records agree); `environment` adds
+    """Starts the stand-in and Hashi (migrated database, HTTP on a free port, or `port`) and stops both
+    afterwards; with `clock`, both read it (Slack's message timestamps and Hashi's records agree).
+    `sign_in`: the web dashboard's Sign in with Slack is set up (an app registered at the stand-in,
+    redirecting back to Hashi's address); `dashboard=False` is HASHI_WEB=false; `environment` adds
     environment settings by name (an integration's token and base URL)."""
-    from bot.runtime import build_runtime  # the composition root, as `hashi serve` uses it
+    from bot.runtime import add_web_dashboard, build_runtime  # the composition root, as `hashi serve` uses
     from bot.slack.app import build_web
 
     standin = SlackStandIn(
@@ -122,7 +132,23 @@ async def running_hashi(
     await standin.start()
     populate(standin)
     secret = secrets.token_hex(16)
+    web_env: dict[str, Any] = {}
+    if sign_in:
+        port = port or _free_port()
+        web_env = {
+            "HASHI_SLACK_CLIENT_ID": "1111.2222",
+            "HASHI_SLACK_CLIENT_SECRET": secrets.token_hex(16),
+            "HASHI_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "HASHI_SESSION_SECRET": secrets.token_hex(32),
+        }
+        standin.openid.register_client(
+            client_id=web_env["HASHI_SLACK_CLIENT_ID"],
+            client_secret=web_env["HASHI_SLACK_CLIENT_SECRET"],
+            redirect_uri=f"{web_env['HASHI_PUBLIC_URL']}/auth/callback",
+        )
     values: dict[str, Any] = {
+        **web_env,
+        "HASHI_WEB": dashboard,
         "SLACK_BOT_TOKEN": standin.bot_token,
         "SLACK_SIGNING_SECRET": secret,
         "HASHI_DATABASE_URL": database_url,
@@ -134,7 +160,7 @@ async def running_hashi(
         **(environment or {}),
     }
     env = EnvSettings(**values)
-    settings = Settings(env=env, team=team or TeamConfig())
+    settings = Settings(env=env, team=team or TeamConfig(), postmortem_template=postmortem_template)
     runtime = await build_runtime(settings, clock=clock)
     web_app = build_web(
         app=runtime.app,
@@ -144,15 +170,19 @@ async def running_hashi(
         alerts=runtime.alerts,
         github=runtime.github_webhook,
     )
+    add_web_dashboard(runtime, web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = runner.addresses[0][1]
-    url = f"http://127.0.0.1:{port}/slack/events"
+    base = f"http://127.0.0.1:{port}"
+    url = f"{base}/slack/events"
     try:
         async with SlackDriver(url=url, signing_secret=secret, standin=standin) as driver:
-            hashi = Hashi(standin=standin, driver=driver, settings=settings, url=url, runtime=runtime)
+            hashi = Hashi(
+                standin=standin, driver=driver, settings=settings, url=url, runtime=runtime, base=base
+            )
             yield hashi
             await hashi.settle()
     finally:

@@ -81,6 +81,8 @@ METHOD_TIERS: Mapping[str, Tier] = {
     "conversations.setTopic": Tier.TIER_2,
     "files.completeUploadExternal": Tier.TIER_4,
     "files.getUploadURLExternal": Tier.TIER_4,
+    "openid.connect.token": Tier.TIER_3,
+    "openid.connect.userInfo": Tier.TIER_3,
     "pins.add": Tier.TIER_2,
     "pins.list": Tier.TIER_2,
     "pins.remove": Tier.TIER_2,

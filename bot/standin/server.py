@@ -19,6 +19,7 @@ from aiohttp import BodyPartReader, WSMsgType, web
 
 from bot.slack.manifest import BOT_SCOPES
 from bot.standin.limits import RateLimits
+from bot.standin.openid import OpenIdError, OpenIdProvider
 from bot.standin.spec import ARGUMENT_ALTERNATIVES, ApiSpec
 from bot.standin.state import (
     JSON,
@@ -205,6 +206,8 @@ class SlackStandIn:
         self._started = int(self._clock())
 
         self.add_user(bot_user_id, name="hashi", real_name="Hashi", is_bot=True)
+        # Sign in with Slack: register an app with self.openid.register_client(...).
+        self.openid = OpenIdProvider(team_id=team_id, team_name=self.team_name, users=self.users)
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "apps.connections.open": self._apps_connections_open,
@@ -252,6 +255,7 @@ class SlackStandIn:
         app.router.add_post("/upload/{file_id}", self._serve_upload)
         app.router.add_post("/responses/{url_id}", self._serve_response_url)
         app.router.add_get("/socket/{ticket}", self._serve_socket)
+        self.openid.routes(app)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -285,7 +289,7 @@ class SlackStandIn:
     @property
     def implemented_methods(self) -> frozenset[str]:
         """The Web API methods the stand-in answers."""
-        return frozenset(self._handlers)
+        return frozenset(self._handlers) | {"openid.connect.token", "openid.connect.userInfo"}
 
     @property
     def port(self) -> int:
@@ -562,12 +566,21 @@ class SlackStandIn:
         authorization = request.headers.get("Authorization", "")
         if authorization.startswith("Bearer "):
             token = authorization.removeprefix("Bearer ").strip()
+        elif authorization.startswith("Basic "):  # an app's client id and secret (openid.connect.token)
+            try:
+                client_id, _, client_secret = (
+                    base64.b64decode(authorization.removeprefix("Basic ").strip()).decode().partition(":")
+                )
+            except ValueError:
+                raise _Failure("invalid_auth") from None
+            args.setdefault("client_id", client_id)
+            args.setdefault("client_secret", client_secret)
         return args, (str(token) if token else None), as_json
 
     async def _answer(self, method: str, raw: JSON, token: str | None, *, as_json: bool) -> _Answer:
         """Checks a call as Slack would (method, token, faults, arguments), then runs its method."""
         self.deliver_due_scheduled()
-        known = self.spec.knows(method) if self.spec is not None else method in self._handlers
+        known = self.spec.knows(method) if self.spec is not None else method in self.implemented_methods
         if not known:
             self._reject(method, "unknown_method", "not in Slack's spec nor on the allow-list", raw)
             return _Answer({"ok": False, "error": "unknown_method"}, status=404)
@@ -602,6 +615,16 @@ class SlackStandIn:
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
             )
 
+        if method.startswith("openid.connect."):
+            try:
+                body = (
+                    self.openid.token(raw)
+                    if method == "openid.connect.token"
+                    else self.openid.user_info(token)
+                )
+            except OpenIdError as failure:
+                return _Answer({"ok": False, "error": failure.error})
+            return _Answer(body)
         handler = self._handlers.get(method)
         if handler is None:
             self._reject(method, "not_implemented", "known to Slack but not to the stand-in", raw)
@@ -618,6 +641,12 @@ class SlackStandIn:
         return _Answer(body, headers=headers)
 
     def _auth_error(self, method: str, token: str | None) -> str | None:
+        if method == "openid.connect.token":  # the app's credentials, checked by the method itself
+            return None
+        if method == "openid.connect.userInfo":  # a user token from Sign in with Slack, and nothing else
+            if not token:
+                return "not_authed"
+            return None if token in self.openid.tokens else "invalid_auth"
         if not token:
             return "not_authed"
         if token not in (self.bot_token, self.app_token):

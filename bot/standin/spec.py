@@ -19,6 +19,11 @@ ALLOWLISTED_METHODS: Mapping[str, frozenset[str]] = {
     "files.completeUploadExternal": frozenset({"files"}),
     "bookmarks.add": frozenset({"channel_id", "title", "type"}),
     "apps.connections.open": frozenset(),
+    # Sign in with Slack (docs.slack.dev/reference/methods/openid.connect.token and .userInfo): the token
+    # exchange requires `code` (client_id and client_secret may come as HTTP Basic auth instead); userInfo
+    # requires only the user's token.
+    "openid.connect.token": frozenset({"code"}),
+    "openid.connect.userInfo": frozenset(),
 }
 
 # Arguments Slack requires (its docs list them under "Required arguments") that the spec leaves unmarked.

@@ -106,6 +106,7 @@ async def test_doctor_tells_the_network_from_the_token_shows_every_check_and_cre
         assert shown == [
             "bot token",
             "mode",
+            "web dashboard",
             "playbooks",
             "database",
             "slack token",

@@ -225,6 +225,10 @@ async def test_reaction_edit_delete_and_unpin_keep_the_timeline_in_step(hashi: H
     await hashi.driver.event(edited)
     await hashi.settle()
     assert "Hit ratio fell to 15%" in await texts() and "Hit ratio fell to 20%" not in await texts()
+    # The entry keeps what it said before the author's edit (the export's `previous`).
+    snap = await hashi.runtime.service.snapshot(incident_id=incident_id)
+    (entry,) = [e for e in snap.timeline if e.text == "Hit ratio fell to 15%"]
+    assert entry.edited_by == BOB and [v.text for v in entry.previous] == ["Hit ratio fell to 20%"]
     removed = dict(reaction, type="reaction_removed")
     await hashi.driver.event(removed)
     await hashi.settle()

@@ -233,7 +233,9 @@ async def test_the_modals_ask_for_the_type_and_fields_and_resolve_needs_the_requ
         shaped,
         lambda: shaped.driver.click(user_id=BOB, channel_id=room, message=card, action_id=Action.RESOLVE),
     )
-    fields = {b["block_id"]: b for b in resolve["blocks"] if b["block_id"].startswith(Block.CUSTOM_FIELD)}
+    fields = {
+        b["block_id"]: b for b in resolve["blocks"] if b.get("block_id", "").startswith(Block.CUSTOM_FIELD)
+    }
     assert fields[field_block("region")]["optional"] is False
     assert fields[field_block("customers")]["element"]["initial_value"] == "7"
     values: dict[str, dict[str, Any]] = {

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 
 from bot.incidents.errors import ChatError, IncidentNotFound, InvalidInput, RequiredItemsOpen
 from bot.incidents.fields import FieldKind, FieldSpec, RecordShape, Required
-from bot.incidents.model import EventKind
+from bot.incidents.model import EventKind, Milestone
 from bot.incidents.playbooks import Applicability, Playbook, PlaybookItem
 from bot.incidents.service import IncidentConfig, IncidentService
 from bot.incidents.shaping import changed_services
@@ -199,3 +200,25 @@ async def test_fields_given_at_resolve_stay_while_a_gate_waits_for_confirming(
     assert snap.fields["cause"] == "disk" and snap.milestones.resolved_at is None
     resolved = await service.resolve(incident_id=setup.incident.id, actor="U1", override_gates=True)
     assert resolved.milestones.resolved_at is not None
+
+
+async def test_milestones_reviewed_at_resolve_stay_with_the_fields_while_a_gate_waits(
+    store: Store, chat: RecordingChat, clock: FixedClock
+) -> None:
+    gate = Playbook(name="gate", title="Gate", items=(PlaybookItem(key="v", title="Verify", required=True),))
+    config = IncidentConfig(shape=SHAPE, playbooks=(gate,))
+    service = IncidentService(store=store, chat=chat, clock=clock, config=config)
+    setup = await service.declare(title="Slow", actor="U1", fields={"region": "eu"})
+    declared = clock.now()
+    clock.advance(minutes=30)
+    reviewed = {Milestone.DETECTED: declared + timedelta(minutes=5), Milestone.MITIGATED: clock.now()}
+    with pytest.raises(RequiredItemsOpen):
+        await service.resolve(
+            incident_id=setup.incident.id, actor="U1", fields={"cause": "disk"}, milestones=reviewed
+        )
+    snap = await service.snapshot(incident_id=setup.incident.id)
+    assert snap.fields["cause"] == "disk" and snap.milestones.resolved_at is None
+    assert (snap.milestones.detected_at, snap.milestones.mitigated_at) == tuple(reviewed.values())
+    resolved = await service.resolve(incident_id=setup.incident.id, actor="U1", override_gates=True)
+    assert resolved.milestones.resolved_at is not None
+    assert resolved.milestones.detected_at == reviewed[Milestone.DETECTED]

@@ -19,7 +19,14 @@ from markdown_it.token import Token
 
 from bot.i18n import Lang
 from bot.incidents.model import FollowupView, IncidentSnapshot, Milestones, Status
-from bot.reports.postmortem import lessons_headings, render_postmortem, section_headings, update_postmortem
+from bot.reports.postmortem import (
+    lessons_headings,
+    render_postmortem,
+    section_headings,
+    shipped_template,
+    template_problems,
+    update_postmortem,
+)
 from tests.reports import scripted
 from tests.reports.scripted import event, utc
 
@@ -464,3 +471,30 @@ def test_the_gantt_chart_keeps_durations_across_a_daylight_saving_night() -> Non
     spans = [datetime.fromisoformat(end) - datetime.fromisoformat(begin) for begin, end in bars]
     assert all(span.total_seconds() > 0 for span in spans), bars
     assert ("2026-11-01 01:40:00", "2026-11-01 02:05:00") in bars  # the outage: 25 minutes, from 01:40 EDT
+
+
+def test_the_shipped_templates_are_the_default_layout_and_placeholders_expand_once() -> None:
+    snap = scripted.reopened()
+    when = utc("2026-11-24 15:00")
+    for lang in ("en", "ja"):
+        default = render_postmortem(snap, tz=ZoneInfo("Asia/Tokyo"), generated_at=when, lang=lang)
+        shipped = shipped_template(lang)
+        assert template_problems(shipped) == []
+        assert (
+            render_postmortem(snap, tz=ZoneInfo("Asia/Tokyo"), generated_at=when, lang=lang, template=shipped)
+            == default
+        )
+    # People's words that look like placeholders stay as they are.
+    tricky = replace(snap, summary="see {{timeline}} and {{ask.authors}}")
+    summary_only = render_postmortem(tricky, tz=ZoneInfo("UTC"), generated_at=when, template="{{summary}}\n")
+    assert "{{timeline}}" in summary_only.replace("\\", "") and "hashi:begin timeline" not in summary_only
+
+
+def test_template_problems_name_the_line() -> None:
+    problems = template_problems("# PM\n\n{{summary}}\n{{ title }}\n{{summary}}\n{{ask.nothing}}\n")
+    assert problems[0].startswith("line 5: {{summary}} a second time")
+    assert problems[1].startswith("line 6: unknown placeholder {{ask.nothing}}")
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        render_postmortem(
+            scripted.reopened(), tz=ZoneInfo("UTC"), generated_at=utc("2026-11-24 15:00"), template="{{x}}"
+        )

@@ -19,6 +19,10 @@ NEWER = {
     # https://api.slack.com/methods/files.getUploadURLExternal and …/files.completeUploadExternal
     "files.getUploadURLExternal": ["files:write"],
     "files.completeUploadExternal": ["files:write"],
+    # Sign in with Slack (…/openid.connect.token, …/openid.connect.userInfo): no bot token goes with them
+    # (the app's client id and secret; the person's own token, granted `openid`), so no bot scope.
+    "openid.connect.token": [],
+    "openid.connect.userInfo": [],
 }
 # Methods slack_sdk's helpers call for Hashi (files_upload_v2), and Bolt's own call (auth.test when the app
 # authorizes its single workspace's token).

@@ -37,6 +37,7 @@ from bot.incidents.commands import (
     Stats,
 )
 from bot.incidents.model import DEFAULT_SEVERITIES, Status
+from bot.incidents.windows import Window
 from bot.slack.parse import (
     MAX_REASON,
     MAX_TEXT,
@@ -55,6 +56,11 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 TOKYO = ZoneInfo("Asia/Tokyo")
 ROLES = ("lead", "comms", "scribe", "ops")
 AT_1405_JST = datetime(2026, 11, 24, 5, 5, tzinfo=UTC)
+
+
+def span(**length: float) -> Window:
+    """A window over the last `length` (`span(days=30)`)."""
+    return Window(span=timedelta(**length))
 
 
 def parse(text: str, *, severities: tuple[str, ...] = DEFAULT_SEVERITIES, tz: ZoneInfo = TOKYO) -> Command:
@@ -97,14 +103,26 @@ def refuse(text: str, *, severities: tuple[str, ...] = DEFAULT_SEVERITIES) -> Pa
         ("LIST", ListIncidents()),
         ("help", Help()),
         ("help sev", Help()),
-        ("stats", Stats(window=timedelta(days=30), window_text="30d", service=None)),
-        ("stats 12w", Stats(window=timedelta(weeks=12), window_text="12w", service=None)),
-        ("stats 7d service:checkout", Stats(window=timedelta(days=7), window_text="7d", service="checkout")),
-        ("stats service:checkout 7d", Stats(window=timedelta(days=7), window_text="7d", service="checkout")),
-        ("stats service:checkout", Stats(window=timedelta(days=30), window_text="30d", service="checkout")),
-        ("stats service: checkout", Stats(window=timedelta(days=30), window_text="30d", service="checkout")),
-        ("stats service=決済", Stats(window=timedelta(days=30), window_text="30d", service="決済")),
-        ("stats ３０Ｄ", Stats(window=timedelta(days=30), window_text="30d", service=None)),
+        ("stats", Stats(window=span(days=30), window_text="30d", service=None)),
+        ("stats 12w", Stats(window=span(weeks=12), window_text="12w", service=None)),
+        ("stats 7d service:checkout", Stats(window=span(days=7), window_text="7d", service="checkout")),
+        ("stats service:checkout 7d", Stats(window=span(days=7), window_text="7d", service="checkout")),
+        ("stats service:checkout", Stats(window=span(days=30), window_text="30d", service="checkout")),
+        ("stats service: checkout", Stats(window=span(days=30), window_text="30d", service="checkout")),
+        ("stats service=決済", Stats(window=span(days=30), window_text="30d", service="決済")),
+        ("stats ３０Ｄ", Stats(window=span(days=30), window_text="30d", service=None)),
+        ("stats 5000d", Stats(window=span(days=5000), window_text="5000d", service=None)),
+        ("stats all", Stats(window=Window(), window_text="all", service=None)),
+        (
+            "stats 2026-07-01..2026-10-01 service:checkout",
+            Stats(
+                window=Window(
+                    since=datetime(2026, 6, 30, 15, tzinfo=UTC), until=datetime(2026, 9, 30, 15, tzinfo=UTC)
+                ),
+                window_text="2026-07-01..2026-10-01",
+                service="checkout",
+            ),
+        ),
     ],
 )
 def test_commands_usable_anywhere(text: str, expected: Command) -> None:
@@ -288,7 +306,8 @@ def test_custom_severities_in_declare() -> None:
         ("INC-4 list", "takes no incident id", "/incident list"),
         ("INC-4 declare x", "takes no incident id", "/incident declare"),
         ("list everything", "`everything`", "/incident list"),
-        ("stats forever", "could not read", "/incident stats [<window>] [service:<name>]"),
+        ("stats forever", "could not read", "/incident stats [<window>|<since>..<until>|all]"),
+        ("stats 2026-10-01..2026-07-01", "before it starts", "/incident stats"),
         ("stats 0d", "longer than zero", "/incident stats"),
         ("stats 7d 30d", "`30d`", "/incident stats"),
         ("stats service:", "Name one service", "/incident stats"),

@@ -140,6 +140,8 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
                 await conn.execute(text(f"ALTER TABLE followup DROP COLUMN {column}"))
             await conn.execute(text("ALTER TABLE incident DROP COLUMN incident_type"))  # 0010
             await conn.execute(text("ALTER TABLE incident DROP COLUMN custom_fields"))
+            for column in ("edited_at", "edited_by", "previous"):  # 0011
+                await conn.execute(text(f"ALTER TABLE timeline_event DROP COLUMN {column}"))
             await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     finally:
         await upgrade(store.engine)

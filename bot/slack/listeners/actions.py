@@ -25,6 +25,7 @@ from bot.slack.listeners.replies import (
     list_page,
     resolve_form,
     statuspage_confirmation,
+    timeline_page,
 )
 from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
 
@@ -304,6 +305,64 @@ def register(app: AsyncApp, deps: Deps) -> None:
             blocks=await list_page(deps, user_id=user_id, number=number, lang=lang),
         )
 
+    @deps.inbox.listen(app.action, re.compile(f"^{Action.TIMELINE_PAGE}_(prev|next)$"))
+    async def timeline_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        pair = _pair(_action(body).get("value"))
+
+        async def work(lang: Lang) -> Reply:
+            if pair is None:
+                return t("actions.bad_click", lang)
+            incident_id, number = pair
+            page = await timeline_page(
+                deps, incident_id=incident_id, user_id=body["user"]["id"], number=number, lang=lang
+            )
+            fallback = t("slack.timeline.fallback", lang, id=incident_id)
+            await respond(replace_original=True, response_type="ephemeral", text=fallback, blocks=page)
+            return None
+
+        await run(body, respond, work)
+
+    @deps.inbox.listen(app.action, Action.TIMELINE_EDIT)
+    async def entry_edit_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        pair = _pair(_action(body).get("value"))
+
+        async def work(lang: Lang) -> Reply:
+            if pair is None:
+                return t("actions.bad_click", lang)
+            incident_id, entry_id = pair
+            user_id = body["user"]["id"]
+            entry, milestone, deletable = await deps.service.timeline_entry(
+                incident_id=incident_id, entry_id=entry_id, user_id=user_id
+            )
+            tz, _ = await deps.user_prefs(user_id)
+            at_text = f"{entry.at.astimezone(tz):%Y-%m-%d %H:%M}"
+            initial = entry.text_in(lang)[:MAX_TEXT]
+            meta = json.dumps(
+                {
+                    "i": incident_id,
+                    "e": entry_id,
+                    "t": blocks.text_digest(initial),
+                    "a": at_text,
+                    "tz": tz.key,
+                    "c": _channel(body),
+                }
+            )
+            view = blocks.entry_modal(
+                entry,
+                milestone=milestone,
+                deletable=deletable,
+                metadata=meta,
+                at_text=at_text,
+                zone=tz.key,
+                lang=lang,
+            )
+            await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
+            return None
+
+        await run(body, respond, work)
+
     @deps.inbox.listen(app.action, re.compile(f"^{Action.HOME_PAGE}_(prev|next)$"))
     async def home_page_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -312,6 +371,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await home_page(
             deps, user_id=user_id, number=_page_number(body), lang=await deps.user_language(user_id)
         )
+
+
+def _pair(value: Any) -> tuple[int, int] | None:
+    """(incident id, a number) from a button value `12:34` Hashi wrote, else None."""
+    first, _, second = str(value or "").partition(":")
+    incident_id, number = id_number(first), id_number(second)
+    return None if incident_id is None or number is None else (incident_id, number)
 
 
 def _page_number(body: dict[str, Any]) -> int:

@@ -28,6 +28,7 @@ from bot.slack.listeners.replies import (
     show_checklist,
     show_stats,
     statuspage_confirmation,
+    timeline_page,
 )
 from bot.slack.parse import ParseError, parse_command, usage_text
 
@@ -55,7 +56,10 @@ UTC_ZONE = ZoneInfo("UTC")
 
 
 def _carries_time(command: Any) -> bool:
-    """Whether a parsed command holds a time the user wrote (which their time zone may change)."""
+    """Whether a parsed command holds a time the user wrote (which their time zone may change), or a stats
+    window with dates (read and shown in it)."""
+    if isinstance(command, cmd.Stats):
+        return command.window.span is None
     return any(isinstance(getattr(command, f.name), datetime) for f in fields(command))
 
 
@@ -136,6 +140,7 @@ async def _stats(c: cmd.Stats, where: Invocation, deps: Deps) -> Reply:
         window_text=c.window_text,
         service=c.service,
         lang=await where.language(),
+        tz=where.tz,
     )
 
 
@@ -280,6 +285,13 @@ async def _checklist(c: cmd.ShowChecklist, where: Invocation, deps: Deps) -> Rep
     )
 
 
+async def _timeline(c: cmd.ShowTimeline, where: Invocation, deps: Deps) -> Reply:
+    incident_id = await _incident_id(c, where, deps)
+    return await timeline_page(
+        deps, incident_id=incident_id, user_id=where.user_id, number=c.page, lang=await where.language()
+    )
+
+
 async def _playbook(c: cmd.StartPlaybook, where: Invocation, deps: Deps) -> Reply:
     started = await deps.service.start_playbook(
         incident_id=await _incident_id(c, where, deps), name=c.name, actor=where.user_id
@@ -351,6 +363,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.Reopen: _reopen,
     cmd.Close: _close,
     cmd.ShowChecklist: _checklist,
+    cmd.ShowTimeline: _timeline,
     cmd.StartPlaybook: _playbook,
     cmd.AddFollowup: _followup,
     cmd.PublishStatuspage: _statuspage,

@@ -4,22 +4,16 @@ confirmation."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from bot.i18n import Lang, t
 from bot.incidents.escaping import escape_mrkdwn
 from bot.incidents.model import IncidentSnapshot, Status
 from bot.incidents.permissions import Act
-from bot.incidents.times import zone
-from bot.reports.metrics import (
-    IncidentFacts,
-    IncidentFactTable,
-    compute_stats,
-    stats_table,
-    unnamed_private_services,
-)
+from bot.incidents.times import TimeParseError, format_local, zone
+from bot.incidents.windows import Window
+from bot.reports.metrics import compute_stats, facts_seen_by, stats_table
 from bot.reports.postmortem import render_postmortem
 from bot.slack import blocks
 from bot.slack.ids import Action
@@ -30,40 +24,53 @@ Reply = str | list[dict[str, Any]] | None
 
 
 async def show_stats(
-    deps: Deps, *, user_id: str, window: timedelta, window_text: str, service: str | None, lang: Lang
+    deps: Deps,
+    *,
+    user_id: str,
+    window: Window,
+    window_text: str,
+    service: str | None,
+    lang: Lang,
+    tz: ZoneInfo,
 ) -> Reply:
     """Recovery-time metrics over a window, as a code block (private incidents count, never named, and the
     services only they carry stay unnamed to the people outside them)."""
     now = deps.clock.now()
-    since = now - window
-    rows = await deps.service.stats_rows(since=since, until=now)
-    facts: Sequence[IncidentFacts] = IncidentFactTable(rows)  # type: ignore[arg-type]  # StatsRow's columns
-    if any(f.private for f in facts):
-        seen = await deps.service.private_incidents_of(user_id=user_id)
-        facts = unnamed_private_services(facts, seen=seen, configured=deps.settings.team.slos())
+    first = await deps.service.first_start() if window.from_first else None
+    try:
+        since, until = window.bounds(now=now, first=first)
+    except TimeParseError as exc:
+        return t("errors.stats_window", lang, reason=escape_mrkdwn(exc.reason.render(lang)))
+    facts = await facts_seen_by(
+        deps.service, user_id=user_id, since=since, until=until, configured=deps.settings.team.slos()
+    )
     if service:
         facts = [f for f in facts if service.lower() in (s.lower() for s in f.services)]
     by: Literal["severity", "service"] = "service" if service else "severity"
-    report = compute_stats(facts, since=since, until=now, by=by, slos=deps.settings.team.slos(), now=now)
+    report = compute_stats(facts, since=since, until=until, by=by, slos=deps.settings.team.slos(), now=now)
     table = escape_mrkdwn(stats_table(report, lang))
-    window_shown = escape_mrkdwn(window_text)
+    shown = {"window": escape_mrkdwn(window_text)}
+    key = "stats.heading"
+    if window.span is None:
+        key = "stats.heading_range"
+        shown = {"since": format_local(since, tz, lang), "until": format_local(until, tz, lang)}
     if service:
-        heading = t(
-            "stats.heading_service", lang, window=window_shown, service=blocks.user_text(service, limit=100)
-        )
+        heading = t(f"{key}_service", lang, **shown, service=blocks.user_text(service, limit=100))
     else:
-        heading = t("stats.heading", lang, window=window_shown)
+        heading = t(key, lang, **shown)
     return f"{heading}\n```{table}```"
 
 
 async def resolve_form(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> dict[str, Any]:
-    """The resolve modal of an incident, with its custom fields filled in (read only when the team has
-    some: the modal must open within Slack's three seconds)."""
-    fields = deps.shape.fields
-    if not fields:
-        return blocks.resolve_modal(incident_id=incident_id, lang=lang)
+    """The resolve modal of an incident: the review of its milestones, then its custom fields filled in."""
     snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id, timeline=False)
-    return blocks.resolve_modal(incident_id=incident_id, lang=lang, fields=fields, values=snap.fields)
+    return blocks.resolve_modal(
+        incident_id=incident_id,
+        lang=lang,
+        milestones=snap.milestones,
+        fields=deps.shape.fields,
+        values=snap.fields,
+    )
 
 
 async def list_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> list[dict[str, Any]]:
@@ -76,6 +83,20 @@ async def list_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> lis
     return blocks.list_blocks(incidents, page=page, action_id=Action.LIST_PAGE, lang=lang)
 
 
+async def timeline_page(
+    deps: Deps, *, incident_id: int, user_id: str, number: int, lang: Lang
+) -> list[dict[str, Any]]:
+    """One page of an incident's timeline, latest first, with an Edit button per entry (if the user may see
+    the incident)."""
+    size = blocks.TIMELINE_PAGE_SIZE
+    number = max(1, number)
+    entries, total = await deps.service.latest_entries(
+        incident_id=incident_id, user_id=user_id, limit=size, offset=(number - 1) * size
+    )
+    page = blocks.Page(number=number, size=size, total=total)
+    return blocks.timeline_blocks(entries, incident_id=incident_id, page=page, lang=lang)
+
+
 async def home_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> None:
     """Publishes one page of a user's App Home."""
     size = blocks.HOME_PAGE_SIZE
@@ -83,7 +104,8 @@ async def home_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> Non
         user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
     )
     page = blocks.Page(number=max(1, number), size=size, total=total)
-    await deps.gateway.publish_home(user_id=user_id, view=blocks.home_view(incidents, page=page, lang=lang))
+    view = blocks.home_view(incidents, page=page, lang=lang, public_url=deps.gateway.public_url)
+    await deps.gateway.publish_home(user_id=user_id, view=view)
 
 
 async def show_checklist(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> Reply:
@@ -116,6 +138,7 @@ async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str, lang:
         generated_at=deps.clock.now(),
         names=names,
         lang=shared,
+        template=deps.settings.postmortem_template,
         shape=deps.shape,
     )
     await deps.gateway.upload_markdown(

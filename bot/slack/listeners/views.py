@@ -95,6 +95,11 @@ def _meta(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _zone_of(meta: dict[str, Any], *, default: str) -> ZoneInfo:
+    """The time zone a modal was opened in (its private_metadata's `tz`), else `default`."""
+    return zone(meta.get("tz") if isinstance(meta.get("tz"), str) else None, default=default)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the modal listeners."""
 
@@ -194,6 +199,55 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except IncidentError as exc:
             await tell(user_id, "", blocks.error_text(exc, lang))
 
+    @deps.inbox.listen(app.view, View.ENTRY)
+    async def entry_edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = _meta(view)
+        user_id = body["user"]["id"]
+        tz = zone(
+            meta.get("tz") if isinstance(meta.get("tz"), str) else None, default=deps.settings.env.timezone
+        )
+        # The time was shown in the zone the modal carries; the answer goes in the submitter's language.
+        _, lang = await deps.user_prefs(user_id, within=PRE_ACK_LOOKUP)
+        incident_id, entry_id = id_number(str(meta.get("i", ""))), id_number(str(meta.get("e", "")))
+        errors: dict[str, str] = {}
+        delete = "delete" in (state_value(view, Block.ENTRY_DELETE, Field.ENTRY_DELETE) or [])
+        text: str | None = _text(view, Block.ENTRY_TEXT, Field.ENTRY_TEXT, MAX_TEXT, errors, lang)
+        if not text and not delete:
+            errors[Block.ENTRY_TEXT] = t("errors.entry_text_missing", lang)
+        at: datetime | None = None
+        if _text(view, Block.ENTRY_AT, Field.ENTRY_AT, MAX_TIME_TEXT, errors, lang) != meta.get("a"):
+            at = _time(view, Block.ENTRY_AT, Field.ENTRY_AT, tz, errors, lang)
+            if at is None and Block.ENTRY_AT not in errors:
+                errors[Block.ENTRY_AT] = t("time.missing", lang)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        await deps.turns.after_ack()
+        if text is not None and blocks.text_digest(text) == meta.get("t"):
+            text = None  # as it was shown
+        channel = str(meta.get("c", ""))
+        try:
+            if incident_id is None or entry_id is None:
+                raise IncidentError(Msg("errors.form_out_of_date"))
+            edit = await deps.service.edit_entry(
+                incident_id=incident_id, entry_id=entry_id, actor=user_id, text=text, at=at, delete=delete
+            )
+        except IncidentError as exc:
+            await tell(user_id, "", blocks.error_text(exc, lang))
+            return
+        if edit.deleted:
+            said = t("slack.entry_modal.deleted", lang, id=incident_id)
+        elif edit.moved is not None:
+            milestone = t(f"milestones.{edit.moved}", lang)
+            when = blocks.slack_time(edit.entry.at, lang)
+            said = t("slack.entry_modal.moved", lang, id=incident_id, milestone=milestone, when=when)
+        elif text is None and at is None:
+            said = t("slack.entry_modal.unchanged", lang, id=incident_id)
+        else:
+            said = t("slack.entry_modal.saved", lang, id=incident_id)
+        await tell(user_id, channel, said)
+
     @deps.inbox.listen(app.view, View.RESOLVE)
     async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
@@ -201,29 +255,42 @@ def register(app: AsyncApp, deps: Deps) -> None:
         tz, lang = await deps.user_prefs(user_id, within=PRE_ACK_LOOKUP)
         summary = _text(view, Block.RESOLVE_SUMMARY, Field.RESOLVE_SUMMARY, MAX_TEXT, errors, lang)
         at = _time(view, Block.RESOLVE_AT, Field.RESOLVE_AT, tz, errors, lang)
+        reviewed = {
+            milestone: _time(view, block, field, tz, errors, lang)
+            for milestone, (block, field) in blocks.REVIEW_INPUTS.items()
+        }
         fields = _custom_fields(view, deps.shape, errors, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
         await deps.turns.after_ack()
+        filled = {milestone: when for milestone, when in reviewed.items() if when is not None}
         try:
             incident_id = await visible_incident(view, user_id)
-            await deps.service.resolve(
-                incident_id=incident_id, actor=user_id, at=at, summary=summary, fields=fields
+            snap = await deps.service.resolve(
+                incident_id=incident_id,
+                actor=user_id,
+                at=at,
+                summary=summary,
+                milestones=filled,
+                fields=fields,
             )
             confirm = await statuspage_confirmation(
                 deps, incident_id=incident_id, status=Status.RESOLVED, message=summary, lang=lang
             )
-            if isinstance(confirm, list) and (
-                room := (await deps.service.snapshot(incident_id=incident_id, timeline=False)).channel_id
-            ):
+            if isinstance(confirm, list) and snap.channel_id:
                 await deps.gateway.post_ephemeral(
-                    channel_id=room,
+                    channel_id=snap.channel_id,
                     user_id=user_id,
                     text=t("slack.statuspage.fallback", lang, id=incident_id),
                     extra_blocks=confirm,
                 )
+            problems = snap.milestones.out_of_order()
+            if problems:  # nothing is forced; the resolver hears what stats will flag
+                pairs = blocks.order_pairs(problems, lang)
+                said = t("slack.resolve_modal.resolved_out_of_order", lang, id=incident_id, pairs=pairs)
+                await tell(user_id, snap.channel_id or "", said)
         except RequiredItemsOpen as exc:
             snap = await deps.service.snapshot(incident_id=incident_id, timeline=False)
             gate = blocks.gate_blocks(

@@ -44,7 +44,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_incident_stats_window", ["window_start_us", "window_end_us"], unique=False)
 
     # ### end Alembic commands ###
-    # Every incident already stored gets its row from migration 0010, which rebuilds them all: the stats code
+    # Every incident already stored gets its row from migration 0011, which rebuilds them all: the stats code
     # reads columns that later migrations add, so it cannot run on this revision's schema.
 
 

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from storage.stats import refresh_incident_stats
-
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
@@ -30,9 +28,9 @@ def upgrade() -> None:
             sa.Column("incident_type", sa.String(length=64), nullable=False, server_default="default")
         )
         batch_op.add_column(sa.Column("custom_fields", sa.Text(), nullable=True))
-    # Every stats row is rebuilt as every later write computes it (a database from before 0004 gets its
-    # rows here: see 0004).
-    refresh_incident_stats(op.get_bind(), None)
+    # The stats rows already there keep their values and read as of the default type with no custom field
+    # (the two columns' defaults, what the stats code computes for them). Every row is rebuilt at the end of
+    # 0011, once every column the stats code reads exists (a database from before 0004 gets its rows there).
 
 
 def downgrade() -> None:

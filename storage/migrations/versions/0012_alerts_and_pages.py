@@ -1,7 +1,7 @@
 """alert groups linked to the incident they opened, and pages sent to PagerDuty
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 18:05:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.db
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

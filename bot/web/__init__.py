@@ -1,0 +1,1 @@
+"""The web dashboard: incidents and reliability, server-rendered, read-only, signed in with Slack."""
