@@ -114,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=["en", "ja"], help="language of the table (default: hashi.toml's language, else en)"
     )
 
+    followups = sub.add_parser("followups", help="follow-ups across incidents, and their tickets")
+    fu_sub = followups.add_subparsers(dest="followups_command", required=True, parser_class=_Parser)
+    fu_list = fu_sub.add_parser("list", help="list follow-ups with their age, owner and ticket")
+    fu_list.add_argument("--open", action="store_true", help="only follow-ups not done")
+    fu_list.add_argument("--format", choices=["table", "json"], default="table")
+    fu_list.add_argument(
+        "--lang", choices=["en", "ja"], help="language of the table (default: hashi.toml's language, else en)"
+    )
+    fu_sub.add_parser(
+        "sync", help="file tickets not filed yet, and mark done the follow-ups whose ticket is closed"
+    )
+
     playbooks = sub.add_parser("playbooks", help="playbook commands")
     pb_sub = playbooks.add_subparsers(dest="playbooks_command", required=True, parser_class=_Parser)
     check = pb_sub.add_parser("check", help="validate playbook files")
@@ -159,6 +171,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if any(problems):  # all at once, so one look at the README's "Connecting to Slack" fixes them
         raise UsageError("; and ".join(p for p in problems if p))
     configure_logging(args.log_format)
+    settings.refuse_missing_secrets()
     socket_mode = bool(settings.env.slack_app_token) and not args.http
     port = args.port or settings.env.port
     replica = f"{socket.gethostname()}:{'socket' if socket_mode else port}"
@@ -169,6 +182,8 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         store=runtime.store,
         signing_secret=settings.env.slack_signing_secret,
         turns=runtime.turns,
+        github=runtime.github_webhook,
+        alerts=runtime.alerts,
     )
     add_web_dashboard(runtime, web_app)
     log = logging.getLogger("hashi")
@@ -271,8 +286,11 @@ async def repair_loop(service: IncidentService, *, lease: int, started: datetime
                 elif not setup.missing:
                     log.info("INC-%s set up", setup.incident.id)
             await service.refresh_due_reminders()
+            await service.followups.file_pending_tickets()  # tickets a tracker outage left unfiled
+            await service.status_pages.send_pending()  # status page updates Statuspage did not take yet
             await service.effects.show_pending()  # what a crash or a Slack failure left unshown
             await service.follow_private_rooms()  # who left a private room while no replica listened
+            await service.send_due_pages()  # pages PagerDuty did not take yet (down, 429), or a crash left
         except Exception:  # a failed pass (database restarting, Slack down) is tried again next time
             log.exception("repair pass failed")
         await asyncio.sleep(interval)
@@ -489,6 +507,50 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_store(settings, work)
 
 
+async def cmd_followups(settings: Settings, args: argparse.Namespace) -> int:
+    """`hashi followups list` prints follow-ups across incidents; `hashi followups sync` brings them in line
+    with their tickets (files what is unfiled, marks done what is closed)."""
+    from bot.incidents.ports import SystemClock
+    from bot.incidents.queries import followup_rows
+    from bot.reports.followups import followups_json, followups_table
+
+    if args.followups_command == "sync":
+        return await _sync_followups(settings)
+    now = SystemClock().now()
+
+    async def work(store: Store) -> int:
+        rows = await followup_rows(store, open_only=args.open)
+        if args.format == "json":
+            write_stdout(json.dumps(followups_json(rows, now=now), ensure_ascii=False, indent=2) + "\n")
+        else:
+            write_stdout(followups_table(rows, now=now, lang=args.lang or settings.team.workspace_language))
+        return EXIT_OK
+
+    return await _with_store(settings, work)
+
+
+async def _sync_followups(settings: Settings) -> int:
+    from bot.incidents.outside import OutsideError
+    from bot.runtime import build_runtime
+
+    if settings.team.integrations.followups is None:
+        raise UsageError('no tracker is configured: set `[integrations] followups = "github"` or "jira"')
+    settings.refuse_missing_secrets()
+    runtime = await build_runtime(settings, migrate=False)
+    try:
+        followups = runtime.service.followups
+        try:
+            filed = await followups.file_pending_tickets()
+            checked, done = await followups.sync_tickets()
+        except OutsideError as exc:
+            print(f"hashi: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    finally:
+        await runtime.close()
+    print(f"{filed} ticket(s) filed; {checked} open ticket(s) checked; {done} follow-up(s) marked done")
+    return EXIT_OK
+
+
 async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     """Checks everything Hashi depends on, says what to fix, and creates nothing; exit 1 when something is
     wrong. A check that cannot run says why."""
@@ -496,6 +558,7 @@ async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
         SLACK_CHECKS,
         Check,
         check_database,
+        check_integrations,
         check_settings,
         check_slack,
         missing_database,
@@ -527,6 +590,7 @@ async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
         checks += [skipped(name, "SLACK_BOT_TOKEN is not set") for name in SLACK_CHECKS]
         if args.repair:
             checks.append(skipped("repair", "SLACK_BOT_TOKEN is not set"))
+    checks += await check_integrations(settings)
     for check in checks:
         print(check.line())
     return EXIT_OK if all(c.ok for c in checks) else EXIT_ERROR
@@ -629,6 +693,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cmd_stats(settings, args))
         if args.command == "serve":
             return asyncio.run(cmd_serve(settings, args))
+        if args.command == "followups":
+            return asyncio.run(cmd_followups(settings, args))
         if args.command == "doctor":
             return asyncio.run(cmd_doctor(settings, args))
         if args.command == "manifest":

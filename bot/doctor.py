@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.incidents.errors import ChatError
 from bot.incidents.playbooks import load_playbooks
+from bot.integrations.registry import health
 from bot.runtime import postmortem_template_problem
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
@@ -181,4 +182,13 @@ async def check_slack(settings: Settings, gateway: SlackGateway) -> list[Check]:
             checks.append(Check("announce channel", can_post, detail))
     else:
         checks.append(Check("announce channel", True, "not set (declarations are not announced)"))
+    return checks
+
+
+async def check_integrations(settings: Settings) -> list[Check]:
+    """Each integration hashi.toml turns on: its secrets are set, its vendor answers and takes the token."""
+    checks = []
+    for access in settings.integrations():
+        found = await health(access, call_timeout=min(settings.env.slack_timeout, 10.0))
+        checks.append(Check(found.name, found.ok, found.detail))
     return checks

@@ -27,3 +27,22 @@ def request_kind(body: dict[str, Any]) -> str:
     if "command" in body:
         return "command"
     return str(body.get("type") or "other")
+
+
+INTEGRATION_CALLS = Counter(
+    "hashi_integration_calls_total",
+    "Calls to other vendors' APIs, by vendor, method and outcome (ok, error, 429, 5xx, unreachable)",
+    ["vendor", "method", "outcome"],
+)
+INTEGRATION_LATENCY = Histogram(
+    "hashi_integration_call_seconds",
+    "Time each attempt at a call to another vendor's API took, by vendor and method",
+    ["vendor", "method"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+ALERT_DELIVERIES = Counter(
+    "hashi_alert_deliveries_total",
+    "Alert webhook deliveries, by source (alertmanager, grafana) and outcome (accepted, duplicate, "
+    "unauthorized, invalid)",
+    ["source", "outcome"],
+)

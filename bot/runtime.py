@@ -20,8 +20,12 @@ if TYPE_CHECKING:
     from aiohttp import web
     from slack_bolt.async_app import AsyncApp
 
+    from bot.incidents.outside import StatusPage, Tracker
     from bot.incidents.ports import Clock
     from bot.incidents.service import IncidentService
+    from bot.integrations.alerts import AlertIntake
+    from bot.integrations.client import VendorClient
+    from bot.integrations.github_webhook import GithubWebhook
     from bot.slack.gateway import SlackGateway
     from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
@@ -40,9 +44,20 @@ class Runtime:
     turns: AckFirst
     inbox: SlackInbox
     clock: Clock
+    alerts: AlertIntake
+    vendor_clients: list[VendorClient] = dataclasses.field(default_factory=list)
+    # POST /integrations/github, when follow-ups become GitHub issues.
+    github_webhook: GithubWebhook | None = None
 
     async def close(self) -> None:
-        """Releases the database pool and the HTTP session."""
+        """Releases the database pool and the HTTP sessions (after the alerts' work in hand)."""
+        await self.alerts.idle()
+        await self.service.paging.idle()
+        pager = self.service.paging.pager
+        if pager is not None:
+            await pager.close()
+        for vendor in self.vendor_clients:
+            await vendor.close()
         await self.store.engine.dispose()
         session = getattr(self.gateway.client, "session", None)
         if session is not None and not session.closed:
@@ -67,6 +82,7 @@ async def build_runtime(
     unless `hashi demo` tells its story on its own."""
     from bot.incidents.ports import SystemClock
     from bot.incidents.service import IncidentService
+    from bot.integrations.alerts import DELIVERY_KIND, AlertIntake
     from bot.slack.app import build_app
     from bot.slack.gateway import SlackGateway, make_client, slack_session
     from bot.slack.inbox import SlackInbox
@@ -103,12 +119,29 @@ async def build_runtime(
         shape=settings.team.record_shape(),
     )
     owner = settings.env.replica_id or replica or socket.gethostname()
+    vendor_clients: list[VendorClient] = []
+    tracker = followups_tracker(settings, vendor_clients)
+    status_page = public_status_page(settings, vendor_clients)
+    statuspage_config = settings.team.integrations.statuspage
+    pager = None
+    pagerduty = settings.integration("pagerduty")
+    if pagerduty is not None and not pagerduty.missing():
+        from bot.integrations.pagerduty import ROUTING_KEY, PagerdutyPager
+        from bot.integrations.registry import client_for
+
+        pager = PagerdutyPager(client=client_for(pagerduty), routing_key=pagerduty.secret(ROUTING_KEY))
     service = IncidentService(
         store=store,
         chat=gateway,
         clock=clock,
         config=dataclasses.replace(settings.incident_config(), replica=owner),
         directory=gateway,
+        tracker=tracker,
+        private_details=settings.team.integrations.private_details,
+        status_page=status_page,
+        components=statuspage_config.components if statuspage_config else None,
+        lang=settings.team.workspace_language,
+        pager=pager,
     )
     deliveries = DeliveryLog(
         store,
@@ -117,9 +150,28 @@ async def build_runtime(
         now=clock.now,
     )
     inbox = SlackInbox(deliveries)
+    alerts = AlertIntake(
+        token=settings.env.alert_token,
+        config=settings.team.integrations.alerts,
+        deliveries=deliveries,
+        receive=service.receive_alerts,
+    )
+    inbox.replayers[DELIVERY_KIND] = alerts.replay
     app = build_app(
         settings=settings, service=service, gateway=gateway, turns=turns, inbox=inbox, clock=clock
     )
+    github_webhook = None
+    github = settings.integration("github")
+    if github is not None and tracker is not None and tracker.name == "github":
+        from bot.integrations.github_webhook import KIND, GithubWebhook
+
+        github_webhook = GithubWebhook(
+            secret=github.secret("HASHI_GITHUB_WEBHOOK_SECRET"),
+            repo=github.options["repo"],
+            deliveries=deliveries,
+            followups=service.followups,
+        )
+        inbox.replayers[KIND] = github_webhook.replay
     for lang in LANGUAGES:  # read now rather than by the first request (the first declaration's path)
         catalogue(lang)
     return Runtime(
@@ -131,7 +183,42 @@ async def build_runtime(
         turns=turns,
         inbox=inbox,
         clock=clock,
+        alerts=alerts,
+        vendor_clients=vendor_clients,
+        github_webhook=github_webhook,
     )
+
+
+def followups_tracker(settings: Settings, clients: list[VendorClient]) -> Tracker | None:
+    """Where follow-ups become tickets (`[integrations] followups`), or None; its client joins `clients`."""
+    from bot.integrations.github import GithubIssues
+    from bot.integrations.jira import JiraIssues
+    from bot.integrations.registry import client_for
+
+    integrations = settings.team.integrations
+    access = settings.integration(integrations.followups) if integrations.followups else None
+    if access is None or access.missing():
+        return None
+    client = client_for(access)
+    clients.append(client)
+    if integrations.jira is not None and access.vendor == "jira":
+        return JiraIssues(client, site=integrations.jira.url, project=integrations.jira.project)
+    assert integrations.github is not None
+    return GithubIssues(client, repo=integrations.github.repo)
+
+
+def public_status_page(settings: Settings, clients: list[VendorClient]) -> StatusPage | None:
+    """The team's Statuspage (`[integrations.statuspage]`), or None; its client joins `clients`."""
+    from bot.integrations.registry import client_for
+    from bot.integrations.statuspage import Statuspage
+
+    config = settings.team.integrations.statuspage
+    access = settings.integration("statuspage")
+    if config is None or access is None or access.missing():
+        return None
+    client = client_for(access)
+    clients.append(client)
+    return Statuspage(client, page_id=config.page_id)
 
 
 def add_web_dashboard(runtime: Runtime, web_app: web.Application) -> bool:

@@ -17,6 +17,7 @@ from bot.incidents.model import DEFAULT_SEVERITIES, DEFAULT_TYPE
 from bot.incidents.permissions import Act, Policy, principal_problem
 from bot.incidents.playbook_schema import shipped_playbooks_dir as shipped_playbooks_dir  # bot.demo's too
 from bot.incidents.times import known_zone
+from bot.integrations.config import DEFAULT_API_URLS, IntegrationsConfig, VendorAccess
 
 if TYPE_CHECKING:
     from bot.incidents.service import IncidentConfig
@@ -110,6 +111,8 @@ class TeamConfig(BaseModel):
     invites: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # Who may do what, e.g. close = ["lead", "role:comms", "usergroup:S0123"]; unlisted acts: anyone.
     permissions: dict[Act, list[str]] = Field(default_factory=dict)
+    # Alerts in, pages out, tickets, the status page: `[integrations]` and `[integrations.<name>]`.
+    integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
     # The team's own postmortem template (Markdown with Hashi's placeholders), relative to hashi.toml.
     postmortem_template: Path | None = None
 
@@ -152,6 +155,26 @@ class TeamConfig(BaseModel):
             if code not in self.severities:
                 raise ValueError(f"invites.{code}: not a severity; use one of {', '.join(self.severities)}")
             _slack_ids(who)
+        integrations = self.integrations
+        if integrations.followups and getattr(integrations, integrations.followups) is None:
+            raise ValueError(
+                f'integrations.followups = "{integrations.followups}" needs an '
+                f"[integrations.{integrations.followups}] table"
+            )
+        for where, severities in (
+            (
+                "integrations.pagerduty.severities",
+                integrations.pagerduty and integrations.pagerduty.severities,
+            ),
+            (
+                "integrations.alerts.rules",
+                integrations.alerts
+                and [r.severity for r in integrations.alerts.rules if r.severity is not None],
+            ),
+        ):
+            for code in severities or ():
+                if code not in self.severities:
+                    raise ValueError(f"{where}: {code!r} is not one of {', '.join(self.severities)}")
         return self
 
     def record_shape(self) -> RecordShape:
@@ -197,6 +220,18 @@ class EnvSettings(BaseSettings):
     # Names this replica in the durable inbox's claims; the same name after a restart resumes its own
     # unfinished deliveries at once (default: the host name and the HTTP port).
     replica_id: str | None = Field(default=None, max_length=128, alias="HASHI_REPLICA_ID")
+    # Integrations' secrets and base URLs (each used only when its [integrations.<name>] table is present).
+    alert_token: str | None = Field(default=None, alias="HASHI_ALERT_TOKEN")
+    github_token: str | None = Field(default=None, alias="HASHI_GITHUB_TOKEN")
+    github_webhook_secret: str | None = Field(default=None, alias="HASHI_GITHUB_WEBHOOK_SECRET")
+    github_api_url: str | None = Field(default=None, alias="HASHI_GITHUB_API_URL")
+    jira_email: str | None = Field(default=None, alias="HASHI_JIRA_EMAIL")
+    jira_token: str | None = Field(default=None, alias="HASHI_JIRA_TOKEN")
+    jira_api_url: str | None = Field(default=None, alias="HASHI_JIRA_API_URL")
+    pagerduty_routing_key: str | None = Field(default=None, alias="HASHI_PAGERDUTY_ROUTING_KEY")
+    pagerduty_api_url: str | None = Field(default=None, alias="HASHI_PAGERDUTY_API_URL")
+    statuspage_api_key: str | None = Field(default=None, alias="HASHI_STATUSPAGE_API_KEY")
+    statuspage_api_url: str | None = Field(default=None, alias="HASHI_STATUSPAGE_API_URL")
     # The web dashboard on the HTTP port (bot/web): off with HASHI_WEB=false. Sign in with Slack needs the
     # app's client id and secret, the public address Slack redirects back to, and a secret for sessions.
     web: bool = Field(default=True, alias="HASHI_WEB")
@@ -279,10 +314,61 @@ class Settings(BaseModel):
         """The folder of playbook files in use."""
         return self.env.playbooks_dir or shipped_playbooks_dir()
 
+    def integration(self, name: str) -> VendorAccess | None:
+        """Where integration `name` answers and its secrets, or None when hashi.toml does not turn it on."""
+        config = getattr(self.team.integrations, name)
+        if config is None:
+            return None
+        env = self.env
+        secrets: dict[str, str | None]
+        match name:
+            case "alerts":
+                return VendorAccess(vendor=name, base_url="", secrets={"HASHI_ALERT_TOKEN": env.alert_token})
+            case "github":
+                secrets = {
+                    "HASHI_GITHUB_TOKEN": env.github_token,
+                    "HASHI_GITHUB_WEBHOOK_SECRET": env.github_webhook_secret,
+                }
+                base = env.github_api_url
+            case "jira":
+                secrets = {"HASHI_JIRA_EMAIL": env.jira_email, "HASHI_JIRA_TOKEN": env.jira_token}
+                base = env.jira_api_url or config.url
+            case "pagerduty":
+                secrets = {"HASHI_PAGERDUTY_ROUTING_KEY": env.pagerduty_routing_key}
+                base = env.pagerduty_api_url
+            case "statuspage":
+                secrets = {"HASHI_STATUSPAGE_API_KEY": env.statuspage_api_key}
+                base = env.statuspage_api_url
+            case _:
+                raise KeyError(f"no integration named {name!r}")
+        options = {k: v for k, v in config.model_dump().items() if isinstance(v, str)}
+        return VendorAccess(
+            vendor=name,
+            base_url=(base or DEFAULT_API_URLS[name]).rstrip("/"),
+            secrets=secrets,
+            options=options,
+        )
+
+    def integrations(self) -> list[VendorAccess]:
+        """Every integration hashi.toml turns on, with its access."""
+        found = (self.integration(name) for name in self.team.integrations.configured())
+        return [access for access in found if access is not None]
+
+    def refuse_missing_secrets(self) -> None:
+        """Raises ConfigError naming the first configured integration whose secret is not set."""
+        for access in self.integrations():
+            missing = access.missing()
+            if missing:
+                raise ConfigError(
+                    f"[integrations.{access.vendor}] is configured but {' and '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not set: set "
+                    f"{'it' if len(missing) == 1 else 'them'}, or remove the table from hashi.toml"
+                )
+
     def incident_config(self) -> IncidentConfig:
         """The part of the configuration the incident service needs (playbooks loaded and checked)."""
         from bot.incidents.playbooks import load_playbooks
-        from bot.incidents.service import IncidentConfig
+        from bot.incidents.service import IncidentConfig, PagingPolicy
 
         playbooks, problems = load_playbooks(
             self.playbooks_dir, severities=self.team.severities, roles=self.team.roles
@@ -302,6 +388,9 @@ class Settings(BaseModel):
             shape=self.team.record_shape(),
             responders={name: s.responders for name, s in self.team.services.items() if s.responders},
             invites=dict(self.team.invites),
+            paging=PagingPolicy(severities=pagerduty.severities, services=pagerduty.services)
+            if (pagerduty := self.team.integrations.pagerduty) is not None
+            else None,
         )
 
 

@@ -150,9 +150,15 @@ class ChecklistItem(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-# A follow-up action item recorded during or after the incident.
+# A follow-up action item recorded during or after the incident, and its ticket in the team's tracker.
+# The row is written first (ticket_state "pending"); the ticket is filed after the commit by whoever claims
+# it (ticket_claimed_*: one filer at a time, another replica or the repair pass takes over a stale claim).
 class Followup(SQLModel, table=True):
     __tablename__ = "followup"
+    __table_args__ = (
+        Index("ix_followup_ticket_state", "ticket_state"),
+        Index("ix_followup_ticket_key", "tracker", "ticket_key", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
@@ -161,6 +167,40 @@ class Followup(SQLModel, table=True):
     done: bool = Field(default=False)
     created_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # "github" or "jira": the tracker its ticket is filed in ("" when none was configured).
+    tracker: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    # "" no ticket; "pending" not filed yet; "open"; "closed" (the ticket was closed: the follow-up is done).
+    ticket_state: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    ticket_key: str | None = Field(default=None, max_length=255)  # "OPS-12", or the GitHub issue number
+    ticket_url: str | None = Field(default=None, max_length=500)
+    ticket_error: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    ticket_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ticket_claimed_by: str | None = Field(default=None, max_length=255)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The public Statuspage incident an incident published (`/incident statuspage publish`); none for a private
+# incident. Written first (page_incident_id NULL), opened at Statuspage after the commit by whoever claims it;
+# each later update is asked for in the record first and sent after, the same way.
+class StatuspageIncident(SQLModel, table=True):
+    __tablename__ = "statuspage_incident"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    page_incident_id: str | None = Field(default=None, max_length=64)
+    shortlink: str | None = Field(default=None, max_length=500)
+    # The Statuspage status last asked for: investigating, identified, monitoring or resolved.
+    status: str = Field(max_length=32)
+    components: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    body: str = Field(default="", sa_type=Text)  # the message of the last update asked for
+    # Updates asked for (the opening is the first) and sent to Statuspage: fewer sent is an update to send.
+    asked: int = Field(default=1, sa_column_kwargs={"server_default": "0"})
+    sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    error: str = Field(default="", sa_type=Text)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=255)
+    published_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 # A reminder waiting in Slack's scheduler (chat.scheduleMessage), so no timer lives in a bot process.
@@ -229,3 +269,42 @@ class IncidentStats(SQLModel, table=True):
     )
     # The incident's custom fields as its JSON object, as stored; NULL when it has none (most incidents).
     custom_fields: str | None = Field(default=None, sa_type=Text)
+
+
+# Which incident an alert group (Alertmanager's or Grafana's groupKey) opened: a later notification of the
+# same group adds to that incident while it is open. The primary key makes two replicas, or two deliveries
+# racing, link one group to one incident; `group_key` is kept as sent, hashed into the key (it may be long).
+class AlertGroup(SQLModel, table=True):
+    __tablename__ = "alert_group"
+
+    source: str = Field(primary_key=True, max_length=32)
+    group_hash: str = Field(primary_key=True, max_length=64)
+    group_key: str = Field(sa_type=Text)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# A page sent (or to send) to PagerDuty's Events API for an incident: a trigger at declaration or on demand,
+# an acknowledge or resolve following Slack. Recorded in the transaction of the change that asked for it and
+# sent after the commit, so a failed or interrupted send is retried and never loses the incident;
+# `request_key` makes the same request, replayed, one page.
+class Page(SQLModel, table=True):
+    __tablename__ = "page"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "request_key", name="uq_page_request"),
+        Index("ix_page_pending", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    request_key: str = Field(max_length=255)
+    action: str = Field(max_length=16)  # trigger, acknowledge, resolve
+    target: str = Field(max_length=255)  # what was paged: "severity", "service:<name>", "user:<U…>"
+    dedup_key: str = Field(max_length=255)
+    requested_by: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=16)  # pending, sent, failed
+    attempts: int = Field(default=0)
+    error: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -40,14 +40,17 @@ from sqlmodel import col
 
 from readmodel import OPEN_STATUSES
 from storage.models import (
+    AlertGroup,
     ChecklistItem,
     Followup,
     Incident,
     IncidentStats,
+    Page,
     Participant,
     ProcessedDelivery,
     RoleAssignment,
     ScheduledReminder,
+    StatuspageIncident,
     TimelineEvent,
 )
 from storage.stats import (
@@ -181,6 +184,11 @@ def _is_in(user_id: str) -> ColumnElement[bool]:
         ),
         col(Incident.id).not_in(left),
     )
+
+
+def _ticket_free(stale_before: datetime) -> ColumnElement[bool]:
+    """A follow-up's ticket nobody is filing: never claimed, or claimed before `stale_before`."""
+    return or_(col(Followup.ticket_claimed_at).is_(None), col(Followup.ticket_claimed_at) < stale_before)
 
 
 def _dialect_insert(dialect: str, table: Any) -> Any:
@@ -749,10 +757,112 @@ class Repository:
         await self.session.flush()
         return followup
 
+    async def followup(self, *, followup_id: int) -> Followup | None:
+        """One follow-up by its id."""
+        return await self.session.get(Followup, followup_id)
+
+    async def claim_ticket(
+        self, *, followup_id: int, at: datetime, stale_before: datetime, owner: str | None
+    ) -> bool:
+        """Takes the filing of a follow-up's ticket for `owner` unless it is filed already or someone else
+        claimed it after `stale_before` (one filer at a time: the ticket is never filed twice at once)."""
+        stmt = (
+            update(Followup)
+            .where(
+                col(Followup.id) == followup_id,
+                col(Followup.ticket_state) == "pending",
+                _ticket_free(stale_before),
+            )
+            .values(ticket_claimed_at=at, ticket_claimed_by=owner)
+            .execution_options(synchronize_session=False)
+        )
+        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+
+    async def tickets_to_file(self, *, stale_before: datetime) -> list[int]:
+        """Follow-ups whose ticket is not filed and nobody is filing (a failure, a crash), oldest first."""
+        stmt = (
+            select(col(Followup.id))
+            .where(
+                col(Followup.ticket_state) == "pending",
+                _ticket_free(stale_before),
+            )
+            .order_by(col(Followup.id))
+        )
+        return [int(row[0] or 0) for row in (await self.session.execute(stmt)).all()]
+
+    async def followup_by_ticket(self, *, tracker: str, key: str) -> Followup | None:
+        """The follow-up whose ticket that is."""
+        stmt = select(Followup).where(col(Followup.tracker) == tracker, col(Followup.ticket_key) == key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def open_tickets(self, *, tracker: str) -> list[Followup]:
+        """Follow-ups whose ticket in `tracker` is open, oldest first."""
+        stmt = (
+            select(Followup)
+            .where(col(Followup.tracker) == tracker, col(Followup.ticket_state) == "open")
+            .order_by(col(Followup.id))
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def all_followups(self, *, open_only: bool) -> list[tuple[Followup, Incident]]:
+        """Every follow-up with its incident (only those not done: `open_only`), oldest first."""
+        stmt = select(Followup, Incident).join(Incident, col(Incident.id) == col(Followup.incident_id))
+        if open_only:
+            stmt = stmt.where(col(Followup.done).is_(False))
+        stmt = stmt.order_by(col(Followup.created_at), col(Followup.id))
+        return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
+
     async def followups(self, *, incident_id: int) -> list[Followup]:
         """The incident's follow-ups in the order they were recorded."""
         stmt = select(Followup).where(col(Followup.incident_id) == incident_id).order_by(col(Followup.id))
         return list((await self.session.execute(stmt)).scalars())
+
+    # The status page
+
+    async def statuspage(self, *, incident_id: int, for_update: bool = False) -> StatuspageIncident | None:
+        """The Statuspage incident an incident published, if any."""
+        return await self.session.get(StatuspageIncident, incident_id, with_for_update=for_update)
+
+    async def add_statuspage(self, *, page: StatuspageIncident) -> bool:
+        """Records a Statuspage incident to open; False when the incident has one already."""
+        values = page.model_dump()
+        stmt = _insert_new(self._dialect, StatuspageIncident, ("incident_id",), "incident_id")
+        return (await self._run(stmt, values)).scalar_one_or_none() is not None
+
+    async def claim_statuspage(
+        self, *, incident_id: int, at: datetime, stale_before: datetime, owner: str | None
+    ) -> bool:
+        """Takes the sending of an incident's Statuspage incident (its opening, or an update asked for) unless
+        nothing waits to be sent or someone else claimed it after `stale_before`."""
+        stmt = (
+            update(StatuspageIncident)
+            .where(
+                col(StatuspageIncident.incident_id) == incident_id,
+                col(StatuspageIncident.sent) < col(StatuspageIncident.asked),
+                or_(
+                    col(StatuspageIncident.claimed_at).is_(None),
+                    col(StatuspageIncident.claimed_at) < stale_before,
+                ),
+            )
+            .values(claimed_at=at, claimed_by=owner)
+            .execution_options(synchronize_session=False)
+        )
+        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+
+    async def statuspages_to_send(self, *, stale_before: datetime) -> list[int]:
+        """Incidents whose Statuspage incident has an opening or update not sent, and nobody is sending it."""
+        stmt = (
+            select(col(StatuspageIncident.incident_id))
+            .where(
+                col(StatuspageIncident.sent) < col(StatuspageIncident.asked),
+                or_(
+                    col(StatuspageIncident.claimed_at).is_(None),
+                    col(StatuspageIncident.claimed_at) < stale_before,
+                ),
+            )
+            .order_by(col(StatuspageIncident.incident_id))
+        )
+        return [int(row[0]) for row in (await self.session.execute(stmt)).all()]
 
     async def add_checklist_items(self, *, incident_id: int, items: Sequence[NewChecklistItem]) -> int:
         """Adds checklist items, skipping ones already there; returns how many were new (one statement)."""
@@ -843,6 +953,97 @@ class Repository:
             await self.session.execute(select(func.count()).select_from(ScheduledReminder))
         ).scalar_one()
         return by_severity, int(reminders)
+
+    # Alert groups and pages
+
+    async def alert_group(
+        self, *, source: str, group_hash: str, for_update: bool = False
+    ) -> AlertGroup | None:
+        """The incident link of an alert group, if it opened one."""
+        stmt = select(AlertGroup).where(
+            col(AlertGroup.source) == source, col(AlertGroup.group_hash) == group_hash
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def link_alert_group(
+        self, *, source: str, group_hash: str, group_key: str, incident_id: int, at: datetime
+    ) -> bool:
+        """Links an alert group to the incident it opened; False when the group is linked already (the
+        caller checks whether that incident is still open and relinks with `relink_alert_group`)."""
+        stmt = (
+            self._insert(AlertGroup)
+            .values(
+                source=source,
+                group_hash=group_hash,
+                group_key=group_key,
+                incident_id=incident_id,
+                updated_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["source", "group_hash"])
+            .returning(col(AlertGroup.incident_id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def relink_alert_group(
+        self, *, source: str, group_hash: str, from_incident: int, to_incident: int, at: datetime
+    ) -> bool:
+        """Moves a group's link from a finished incident to a new one, unless someone moved it first."""
+        stmt = (
+            update(AlertGroup)
+            .where(
+                col(AlertGroup.source) == source,
+                col(AlertGroup.group_hash) == group_hash,
+                col(AlertGroup.incident_id) == from_incident,
+            )
+            .values(incident_id=to_incident, updated_at=at)
+        )
+        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+
+    async def add_page(self, *, page: Page) -> bool:
+        """Records a page to send; False when the same request recorded it already."""
+        stmt = _insert_new(self._dialect, Page, ("incident_id", "request_key"), "id")
+        values = page.model_dump(exclude={"id"})
+        return (await self.session.execute(stmt, [values])).first() is not None
+
+    async def pages(self, *, incident_id: int) -> list[Page]:
+        """The incident's pages, oldest first."""
+        stmt = select(Page).where(col(Page.incident_id) == incident_id).order_by(col(Page.id))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def pages_due(self, *, at: datetime, incident_id: int | None = None) -> list[Page]:
+        """Pages not sent yet whose next attempt is due (of one incident, or all), oldest first."""
+        stmt = select(Page).where(
+            col(Page.status) == "pending",
+            or_(col(Page.next_attempt_at).is_(None), col(Page.next_attempt_at) <= at),
+        )
+        if incident_id is not None:
+            stmt = stmt.where(col(Page.incident_id) == incident_id)
+        return list((await self.session.execute(stmt.order_by(col(Page.id)))).scalars())
+
+    async def claim_page(self, *, page_id: int, at: datetime, until: datetime) -> bool:
+        """Takes a due page to send now (its next attempt moves to `until`, so no one else sends it
+        meanwhile); False when another sender took it or it was sent."""
+        stmt = (
+            update(Page)
+            .where(
+                col(Page.id) == page_id,
+                col(Page.status) == "pending",
+                or_(col(Page.next_attempt_at).is_(None), col(Page.next_attempt_at) <= at),
+            )
+            .values(next_attempt_at=until, attempts=col(Page.attempts) + 1)
+        )
+        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+
+    async def finish_page(
+        self, *, page_id: int, status: str, at: datetime, error: str = "", retry_at: datetime | None = None
+    ) -> None:
+        """Records how sending a page went: sent, failed for good, or pending again at `retry_at`."""
+        values: dict[str, Any] = {"status": status, "error": error[:500], "next_attempt_at": retry_at}
+        if status == "sent":
+            values["sent_at"] = at
+        await self.session.execute(update(Page).where(col(Page.id) == page_id).values(**values))
 
     # The durable inbox (storage.inbox records and claims; the change a delivery asked for completes it)
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.incidents.service import IncidentConfig, IncidentService
+from bot.standin.vendors.pagerduty import PagerdutyStandIn
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import Store
@@ -35,6 +36,9 @@ TABLES = (
     "followup",
     "scheduled_reminder",
     "processed_delivery",
+    "statuspage_incident",
+    "alert_group",
+    "page",
     "incident",
 )
 
@@ -151,3 +155,15 @@ def service(store: Store, chat: RecordingChat, clock: FixedClock) -> IncidentSer
     return IncidentService(
         store=store, chat=chat, clock=clock, config=IncidentConfig(announce_channel="CANNOUNCE")
     )
+
+
+@pytest.fixture
+async def pagerduty() -> AsyncIterator[PagerdutyStandIn]:
+    """PagerDuty's Events API on 127.0.0.1, checking every call against ../shared/specs/pagerduty."""
+    shared_path("specs", "pagerduty")
+    standin = PagerdutyStandIn.load()
+    await standin.start()
+    try:
+        yield standin
+    finally:
+        await standin.stop()

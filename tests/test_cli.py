@@ -329,7 +329,9 @@ async def test_export_json_has_the_interface_fields_and_exact_metrics(
             ],
         }
     ]
-    assert data["followups"] == [{"text": FOLLOWUP, "owner": "U03", "done": False}]
+    assert data["followups"] == [
+        {"text": FOLLOWUP, "owner": "U03", "done": False, "status": "open", "ticket": None, "url": None}
+    ]
 
 
 # 2. hashi export (Markdown) and --update

@@ -88,7 +88,7 @@ class Checklists(Part):
         row: Incident,
         playbooks: Sequence[Playbook],
         *,
-        actor: str,
+        actor: str | None,
         fx: ChangeEffects | None,
     ) -> int:
         """Adds the checklist items of playbooks not yet running; returns how many playbooks started."""

@@ -93,6 +93,14 @@ class SetLead:
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """`/incident page <@user|service>`: page someone, or a service's on-call, through the pager."""
+
+    incident_id: int | None
+    target: str  # "user:<U…>" or "service:<name>"
+
+
+@dataclass(frozen=True, slots=True)
 class AssignRole:
     """`/incident role <role> <@user>`: assign another role (spelled as configured)."""
 
@@ -190,6 +198,14 @@ class AddFollowup:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishStatuspage:
+    """`/incident statuspage publish <message>`: open a public incident on the status page."""
+
+    incident_id: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Postmortem:
     """`/incident postmortem`: export the postmortem draft to the channel."""
 
@@ -242,6 +258,8 @@ IncidentCommand: TypeAlias = (
     | ShowTimeline
     | StartPlaybook
     | AddFollowup
+    | PublishStatuspage
+    | Page
     | Postmortem
     | SetType
     | SetField

@@ -26,7 +26,7 @@ from bot.incidents.model import (
 )
 from bot.incidents.permissions import Policy
 from bot.incidents.playbooks import Playbook
-from bot.incidents.ports import Chat, Clock, Directory
+from bot.incidents.ports import Chat, Clock, Directory, Pager
 from bot.incidents.queries import snapshot_of
 from storage.models import Incident
 from storage.repository import Repository, Store
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from bot.incidents.checklists import Checklists
     from bot.incidents.declaring import Declaring
     from bot.incidents.lifecycle import Lifecycle
+    from bot.incidents.paging import Paging
     from bot.incidents.reading import Reading
     from bot.incidents.scheduler import Scheduler
     from bot.incidents.shaping import Shaping
@@ -46,6 +47,14 @@ log = logging.getLogger(__name__)
 
 LEAD_ROLE = "lead"
 SECOND = timedelta(seconds=1)  # Slack's scheduler keeps whole seconds
+
+
+@dataclass(frozen=True)
+class PagingPolicy:
+    """Which declarations page (a configured severity, or any of these services)."""
+
+    severities: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,12 +93,16 @@ class IncidentConfig:
             found += self.responders_of(service)
         return tuple(dict.fromkeys(found))
 
+    # Which declarations page (PagerDuty's [integrations.pagerduty]); None: none do.
+    paging: PagingPolicy | None = None
+
 
 @dataclass
 class ChangeEffects:
     """What a change leaves for Slack to show: how many lines it noted (effects.py reads them back)."""
 
     lines: int = 0
+    pages: int = 0  # pages it recorded, to send after the commit
 
 
 @dataclass
@@ -103,6 +116,7 @@ class Parts:
     timeline: Timeline
     checklists: Checklists
     scheduler: Scheduler
+    paging: Paging
     shaping: Shaping
 
 
@@ -115,6 +129,7 @@ class Core:
     clock: Clock
     config: IncidentConfig
     directory: Directory | None = None
+    pager: Pager | None = None
     effects: Effects = field(init=False)
     parts: Parts = field(init=False)
 
@@ -174,14 +189,24 @@ class Part:
         incident_id: int,
         change: Callable[[Repository, Incident, ChangeEffects], Awaitable[None]],
         *,
-        actor: str,
+        actor: str | None,
     ) -> IncidentSnapshot:
-        """One change of an incident the actor may see, in one transaction, then shown in Slack."""
+        """One change of an incident the actor may see (None: Hashi itself), in one transaction, then shown
+        in Slack."""
         fx = ChangeEffects()
         async with self._write() as repo:
             row = await self._get(repo, incident_id, for_update=True)
             await self._visible(repo, row, actor)
+            acknowledged, resolved = row.acknowledged_at is not None, row.status == Status.RESOLVED.value
+            severity = row.severity
             await change(repo, row, fx)
+            if row.severity != severity:  # raised to a severity that pages: as if declared at it (once)
+                fx.pages += await self.parts.paging.on_declared(repo, row)
+            # The pager follows Slack: an incident just acknowledged or resolved there is so at the pager.
+            if not acknowledged and row.acknowledged_at is not None:
+                fx.pages += await self.parts.paging.follow(repo, row, action="acknowledge")
+            if not resolved and row.status == Status.RESOLVED.value:
+                fx.pages += await self.parts.paging.follow(repo, row, action="resolve")
             row.updated_at = self._clock.now()
             repo.session.add(row)
             await repo.count_change(row)
@@ -191,7 +216,9 @@ class Part:
 
     async def _dispatch(self, snap: IncidentSnapshot, fx: ChangeEffects) -> None:
         """Shows a committed change in Slack (bot.incidents.effects: coalesced, and resumed after a crash);
-        a failure is logged, never lost from the record."""
+        a failure is logged, never lost from the record; pages it recorded go out in the background."""
+        if fx.pages:
+            self.parts.paging.send_soon(snap.id)
         if fx.lines and snap.channel_id:
             await self.effects.show(snap.id)
 

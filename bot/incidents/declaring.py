@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from bot.incidents.model import (
 from bot.incidents.permissions import Act
 from bot.incidents.queries import snapshot_of
 from storage.models import Incident
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class Declaring(Part):
         self,
         *,
         title: str,
-        actor: str,
+        actor: str | None,
         severity: str | None = None,
         summary: str = "",
         services: Sequence[str] = (),
@@ -98,10 +99,13 @@ class Declaring(Part):
         team_id: str | None = None,
         incident_type: str | None = None,
         fields: Mapping[str, str] | None = None,
+        also: Callable[[Repository, Incident], Awaitable[None]] | None = None,
     ) -> RoomSetup:
         """Records a new incident, then opens its Slack room; a repeated request_key returns the first one.
-        `incident_type` None is the configured default; `fields` are values typed or chosen, by field name."""
-        await self.parts.access.authorize(Act.DECLARE, actor=actor)
+        `incident_type` None is the configured default; `fields` are values typed or chosen, by field name.
+        `actor` None is Hashi itself (an alert); `also` writes more of the declaration in its transaction."""
+        if actor is not None:
+            await self.parts.access.authorize(Act.DECLARE, actor=actor)
         title = clean(title).strip()
         if not title:
             raise InvalidInput(Msg("errors.title_missing"))
@@ -109,8 +113,10 @@ class Declaring(Part):
         shape = self.config.shape
         chosen_type = shape.incident_type(incident_type)
         values = shape.values({name: clean(text) for name, text in (fields or {}).items()})
-        require(shape, Required.DECLARE, values)
+        if actor is not None:  # an alert cannot fill in the team's fields; people do, once it is open
+            require(shape, Required.DECLARE, values)
         now = self._clock.now()
+        pages = 0
         async with self._write() as repo:
             row = Incident(
                 title=title,
@@ -167,13 +173,19 @@ class Declaring(Part):
                         text=Msg("timeline.lead", user=lead),
                         data={"user": lead},
                     )
-                await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
+                if actor is not None:
+                    await repo.add_participant(incident_id=incident.id, user_id=actor, at=now)
+                if also is not None:
+                    await also(repo, incident)
+                pages = await self.parts.paging.on_declared(repo, incident)
                 await self.parts.checklists.start_playbooks(
                     repo, incident, self.parts.checklists.applicable(incident), actor=actor, fx=None
                 )
             snap = await snapshot_of(repo, incident, timeline=False)
             room = _RoomState.of(incident)
         assert incident.id is not None
+        if created and pages:
+            self.parts.paging.send_soon(incident.id)
         if not created:
             # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
             return RoomSetup(incident=snap, created=False)

@@ -9,11 +9,18 @@ service reads it where it commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.inbox import DeliveryLog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,3 +59,29 @@ def delivery_time() -> datetime:
     """When the current delivery reached Hashi (a replay reads times like `10m ago` as of then), else now."""
     delivery = _current.get()
     return delivery.received_at if delivery is not None else datetime.now(UTC)
+
+
+async def run_recorded(deliveries: DeliveryLog, delivery: Delivery, work: Awaitable[None]) -> None:
+    """Runs a recorded delivery's work as that delivery, and finishes it: done when its change (or nothing)
+    committed, left to another run when one did it first, counted as failed (and set aside after the last
+    attempt) when it raised."""
+    delivery_id = delivery.delivery_id
+    try:
+        with working_on(delivery):
+            await work
+    except AlreadyDone:
+        log.info("delivery done by another run", extra={"delivery_id": delivery_id})
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        set_aside = await deliveries.failed(delivery_id, reason=reason)
+        log.log(
+            logging.ERROR if set_aside else logging.WARNING,
+            "delivery failed%s: %s",
+            " for the last time" if set_aside else " (it will be tried again)",
+            reason,
+            extra={"delivery_id": delivery_id},
+        )
+        raise
+    else:
+        if not delivery.completed:
+            await deliveries.finish(delivery_id)

@@ -54,3 +54,12 @@ class ChatError(Exception):
         self.reason = reason
         # Slack may have done it all the same (a timeout, a lost connection): no answer came.
         self.unknown = unknown
+
+
+class PagerError(Exception):
+    """The pager did not take an event: `retryable` when trying later may succeed."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # A user mention (`<@U123>`, `<@W123|name>`) or channel reference (`<#C123|name>`), not `<!here>` or a link.
@@ -64,6 +65,12 @@ def without_invisible(text: str) -> str:
     return _JOINER.sub("", _INVISIBLE.sub("", text))
 
 
+def without_mentions(text: str) -> str:
+    """Text from outside Slack with its mention syntax taken apart (`<@U123>` → `@U123`), so no rendering
+    that keeps people's own mentions can ping anyone for it."""
+    return _MENTION.sub(lambda found: found.group(0)[1:-1], text)
+
+
 def escape_mrkdwn(text: str, *, keep_mentions: bool = False) -> str:
     """Escapes `&`, `<` and `>` so user text shows as typed in Slack mrkdwn and never mentions or links, and
     drops the characters that reorder or hide text (without_invisible).
@@ -115,6 +122,24 @@ def escape_markdown_heading(text: str) -> str:
     """Escapes user text that ends an ATX heading (`# INC-12: <text>`): as escape_markdown, and a run of `#`
     at the end after a space is escaped too, or CommonMark would read it as the heading's closing sequence."""
     return _CLOSING_HASHES.sub(r"\\\1", escape_markdown(text))
+
+
+_LINK_UNSAFE = frozenset("()<>[]|\\\"'` ")
+
+
+def markdown_link(label: str, url: str) -> str:
+    """A Markdown link with an escaped label to an http(s) address (characters that could end or break the
+    link percent-encoded); just the escaped label when the address is not http(s)."""
+    if not re.match(r"https?://[^\s]+$", url):
+        return escape_markdown(label)
+    safe = "".join(c if c.isascii() and c.isprintable() and c not in _LINK_UNSAFE else quote(c) for c in url)
+    return f"[{escape_markdown(label)}]({safe})"
+
+
+def escape_github(text: str) -> str:
+    """Escapes user text for an inline spot in a GitHub issue: as escape_markdown, and `@name` and `#12` are
+    kept from mentioning people or linking issues (a zero-width space, as an entity, after `@` and `#`)."""
+    return re.sub(r"([@#])(?=[\w-])", r"\1&#8203;", escape_markdown(text))
 
 
 def escape_markdown_cell(text: str) -> str:

@@ -1,5 +1,5 @@
-"""The lifecycle of an incident: severity, status, acknowledgement, milestones, roles, follow-ups, resolve,
-reopen, close."""
+"""The lifecycle of an incident: severity, status, acknowledgement, milestones, roles, resolve, reopen,
+close (follow-ups: followups.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from bot.i18n import Msg
-from bot.incidents.core import LEAD_ROLE, ChangeEffects, Part, clean
+from bot.incidents.core import LEAD_ROLE, ChangeEffects, Part
 from bot.incidents.errors import (
     ChatError,
     InvalidInput,
@@ -24,7 +24,7 @@ from bot.incidents.model import (
     Status,
 )
 from bot.incidents.permissions import Act
-from storage.models import Followup, Incident
+from storage.models import Incident
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -221,41 +221,6 @@ class Lifecycle(Part):
             except ChatError as exc:
                 log.warning("invite failed: %s", exc.reason, extra={"incident_id": incident_id})
         return snap
-
-    async def add_followup(
-        self, *, incident_id: int, text: str, actor: str, owner: str | None = None
-    ) -> IncidentSnapshot:
-        """Records a follow-up action item."""
-        if not text.strip():
-            raise InvalidInput(Msg("errors.followup_missing"))
-        now = self._clock.now()
-
-        async def change(repo: Repository, row: Incident, fx: ChangeEffects) -> None:
-            assert row.id is not None
-            await repo.add_followup(
-                followup=Followup(
-                    incident_id=row.id,
-                    text=clean(text).strip(),
-                    owner=owner,
-                    created_by=actor,
-                    created_at=now,
-                )
-            )
-            await self._event(
-                repo,
-                row,
-                at=now,
-                kind=EventKind.FOLLOWUP,
-                actor=actor,
-                text=(
-                    Msg("timeline.followup_owner", text=text.strip(), owner=owner)
-                    if owner
-                    else Msg("timeline.followup", text=text.strip())
-                ),
-                fx=fx,
-            )
-
-        return await self._change(incident_id, change, actor=actor)
 
     async def resolve(
         self,

@@ -63,9 +63,12 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     PARTICIPANT = "participant"
+    STATUSPAGE = "statuspage"
     TYPE = "type"
     FIELD = "field"
     SERVICES = "services"
+    ALERT = "alert"
+    PAGE = "page"
 
 
 DEFAULT_SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -178,12 +181,77 @@ class ChecklistItemView:
 
 @dataclass(frozen=True)
 class FollowupView:
-    """A follow-up action item."""
+    """A follow-up action item, and its ticket in the team's tracker when it has one."""
 
     text: str
     owner: str | None
     done: bool
     created_at: datetime | None = None
+    ticket_key: str | None = None
+    url: str | None = None
+    ticket_state: str = ""  # "" no ticket; "pending" not filed yet; "open"; "closed"
+    id: int | None = None
+
+    @property
+    def status(self) -> str:
+        """`done`, `pending` (its ticket is not filed yet) or `open`."""
+        return followup_status(done=self.done, ticket_state=self.ticket_state)
+
+
+def followup_status(*, done: bool, ticket_state: str) -> str:
+    """A follow-up's status as exports and lists show it: `done`, `pending` (its ticket is not filed yet) or
+    `open`."""
+    if done:
+        return "done"
+    return "pending" if ticket_state == "pending" else "open"
+
+
+@dataclass(frozen=True)
+class FollowupRow:
+    """One follow-up across incidents (`hashi followups list`), with its incident's id and privacy."""
+
+    id: int
+    incident_id: int
+    private: bool
+    text: str
+    owner: str | None
+    created_at: datetime
+    done: bool
+    done_at: datetime | None
+    ticket_state: str
+    ticket_key: str | None
+    url: str | None
+
+    @property
+    def status(self) -> str:
+        """`done`, `pending` (its ticket is not filed yet) or `open`."""
+        return followup_status(done=self.done, ticket_state=self.ticket_state)
+
+
+@dataclass(frozen=True)
+class StatuspageView:
+    """The incident's public incident on the status page."""
+
+    status: str  # the last status asked for: investigating, identified, monitoring or resolved
+    page_incident_id: str | None  # None until Statuspage took it
+    url: str | None
+    components: tuple[str, ...]
+    pending: bool  # an opening or update not sent yet
+
+
+@dataclass(frozen=True)
+class PageView:
+    """A page sent (or being sent) to the pager for the incident."""
+
+    action: str  # trigger, acknowledge, resolve
+    target: str  # "severity:SEV1", "service:<name>", "user:<U…>"
+    dedup_key: str
+    status: str  # pending, sent, failed
+    attempts: int
+    error: str
+    requested_by: str | None
+    created_at: datetime
+    sent_at: datetime | None
 
 
 def incident_people(
@@ -225,6 +293,8 @@ class IncidentSnapshot:
     timeline: tuple[TimelineEntry, ...] = ()
     checklists: tuple[ChecklistItemView, ...] = ()
     followups: tuple[FollowupView, ...] = ()
+    statuspage: StatuspageView | None = None  # read with the timeline (exports), not for every change
+    pages: tuple[PageView, ...] = ()
     severity_history: tuple[tuple[datetime, str], ...] = field(default=())
     # When someone last told the channel where things stand (declared, status, severity, reopened): recorded
     # time, so a back-dated update does not look old.

@@ -105,3 +105,28 @@ class Chat(Protocol):
     async def scheduled_reminders(self, *, channel_id: str) -> Sequence[tuple[str, datetime]]:
         """What waits in Slack's scheduler for a channel: (scheduled message id, when it posts)."""
         ...
+
+
+@dataclass(frozen=True)
+class PageOrder:
+    """One event for the pager: trigger, acknowledge or resolve the alert `dedup_key` (a trigger carries what
+    the responder reads: summary, severity, component and details)."""
+
+    action: str
+    dedup_key: str
+    summary: str = ""
+    severity: str = "critical"  # critical, error, warning or info
+    component: str | None = None
+    details: dict[str, str] | None = None
+
+
+class Pager(Protocol):
+    """Pages people (PagerDuty's Events API); raises PagerError when the pager did not take the event."""
+
+    async def send(self, order: PageOrder) -> None:
+        """Sends one event."""
+        ...
+
+    async def close(self) -> None:
+        """Releases its connections."""
+        ...

@@ -14,11 +14,14 @@ from bot.incidents.model import (
     ChecklistItemView,
     EarlierVersion,
     EventKind,
+    FollowupRow,
     FollowupView,
     IncidentSnapshot,
     Milestone,
     Milestones,
+    PageView,
     Status,
+    StatuspageView,
     TimelineEntry,
 )
 from bot.incidents.reminders import STATUS_UPDATE_KINDS
@@ -109,6 +112,7 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
     people = await repo.participants(incident_id=row.id)
     items = await repo.checklist_items(incident_id=row.id)
     followups = await repo.followups(incident_id=row.id)
+    pages = await repo.pages(incident_id=row.id)
     severity_kinds = (EventKind.DECLARED.value, EventKind.SEVERITY.value)
     changes = sorted(
         (e for e in events if e["kind"] in severity_kinds), key=lambda e: (e["recorded_at"], e["id"])
@@ -154,10 +158,48 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
             for i in items
         ),
         followups=tuple(
-            FollowupView(text=f.text, owner=f.owner, done=f.done, created_at=f.created_at) for f in followups
+            FollowupView(
+                text=f.text,
+                owner=f.owner,
+                done=f.done,
+                created_at=f.created_at,
+                ticket_key=f.ticket_key,
+                url=f.ticket_url,
+                ticket_state=f.ticket_state,
+                id=f.id,
+            )
+            for f in followups
+        ),
+        statuspage=await _statuspage(repo, row.id) if timeline else None,
+        pages=tuple(
+            PageView(
+                action=p.action,
+                target=p.target,
+                dedup_key=p.dedup_key,
+                status=p.status,
+                attempts=p.attempts,
+                error=p.error,
+                requested_by=p.requested_by,
+                created_at=p.created_at,
+                sent_at=p.sent_at,
+            )
+            for p in pages
         ),
         severity_history=history,
         status_updated_at=max(updates, default=None),
+    )
+
+
+async def _statuspage(repo: Repository, incident_id: int) -> StatuspageView | None:
+    page = await repo.statuspage(incident_id=incident_id)
+    if page is None:
+        return None
+    return StatuspageView(
+        status=page.status,
+        page_incident_id=page.page_incident_id,
+        url=page.shortlink,
+        components=tuple(page.components),
+        pending=page.sent < page.asked,
     )
 
 
@@ -176,6 +218,28 @@ async def stats_rows(store: Store, *, since: datetime, until: datetime) -> list[
     side decodes (bot.reports.metrics.IncidentFactTable; the domain does not import the reports)."""
     async with store.transaction() as repo:
         return await repo.stats_rows(since=since, until=until)
+
+
+async def followup_rows(store: Store, *, open_only: bool) -> list[FollowupRow]:
+    """Every follow-up (only those not done: `open_only`), oldest first."""
+    async with store.transaction() as repo:
+        found = await repo.all_followups(open_only=open_only)
+    return [
+        FollowupRow(
+            id=f.id or 0,
+            incident_id=row.id or 0,
+            private=row.private,
+            text=f.text,
+            owner=f.owner,
+            created_at=f.created_at,
+            done=f.done,
+            done_at=f.done_at,
+            ticket_state=f.ticket_state,
+            ticket_key=f.ticket_key,
+            url=f.ticket_url,
+        )
+        for f, row in found
+    ]
 
 
 async def first_start(store: Store) -> datetime | None:

@@ -9,16 +9,24 @@ then Slack's effects (effects.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.access import Access, may_see
+from bot.incidents.alerts import Alerting
 from bot.incidents.checklists import Checklists
-from bot.incidents.core import LEAD_ROLE, Core, IncidentConfig, Parts, clean
+from bot.incidents.core import LEAD_ROLE, Core, IncidentConfig, PagingPolicy, Parts, clean
 from bot.incidents.declaring import SETUP_IN_PROGRESS, SETUP_STEPS, Declaring, RoomSetup
 from bot.incidents.effects import Effects
+from bot.incidents.followups import FollowupRecorded, Followups
 from bot.incidents.lifecycle import Lifecycle
-from bot.incidents.ports import Chat, Clock, Directory
+from bot.incidents.outside import StatusPage, Tracker
+from bot.incidents.paging import Paging
+from bot.incidents.ports import Chat, Clock, Directory, Pager
 from bot.incidents.reading import Reading
 from bot.incidents.scheduler import Scheduler
 from bot.incidents.shaping import Shaping
+from bot.incidents.statuspage import StatusPages
 from bot.incidents.timeline import Timeline
 from storage.repository import Store
 
@@ -26,8 +34,10 @@ __all__ = [
     "LEAD_ROLE",
     "SETUP_IN_PROGRESS",
     "SETUP_STEPS",
+    "FollowupRecorded",
     "IncidentConfig",
     "IncidentService",
+    "PagingPolicy",
     "RoomSetup",
     "clean",
     "may_see",
@@ -45,9 +55,19 @@ class IncidentService:
         clock: Clock,
         config: IncidentConfig,
         directory: Directory | None = None,
+        tracker: Tracker | None = None,
+        private_details: bool = False,
+        status_page: StatusPage | None = None,
+        components: Mapping[str, str] | None = None,
+        lang: Lang = DEFAULT_LANG,
+        pager: Pager | None = None,
     ) -> None:
+        """`tracker`: where follow-ups become tickets (`private_details`: a private incident's tickets may
+        say what it is); `status_page` with each service's component id: the public status page."""
         self._store = store
-        self._core = core = Core(store=store, chat=chat, clock=clock, config=config, directory=directory)
+        self._core = core = Core(
+            store=store, chat=chat, clock=clock, config=config, directory=directory, pager=pager
+        )
         parts = core.parts = Parts(
             access=Access(core),
             reading=Reading(core),
@@ -57,6 +77,7 @@ class IncidentService:
             checklists=Checklists(core),
             scheduler=Scheduler(core),
             shaping=Shaping(core),
+            paging=Paging(core),
         )
         core.effects = Effects(
             store=store,
@@ -91,7 +112,6 @@ class IncidentService:
         self.mark_mitigated = parts.lifecycle.mark_mitigated
         self.set_milestone = parts.lifecycle.set_milestone
         self.assign_role = parts.lifecycle.assign_role
-        self.add_followup = parts.lifecycle.add_followup
         self.resolve = parts.lifecycle.resolve
         self.reopen = parts.lifecycle.reopen
         self.close = parts.lifecycle.close
@@ -114,8 +134,19 @@ class IncidentService:
         # Reminders
         self.sync_reminders = parts.scheduler.sync_reminders
         self.reconcile_reminders = parts.scheduler.reconcile_reminders
+        # Follow-ups and their tickets
+        self.followups = Followups(core, tracker=tracker, private_details=private_details, lang=lang)
+        self.add_followup = self.followups.add_followup
+        # The public status page
+        self.status_pages = StatusPages(core, page=status_page, components=components)
         self.refresh_due_reminders = parts.scheduler.refresh_due_reminders
         self.cadence = parts.scheduler.cadence
+        # Pages out
+        self.page = parts.paging.page
+        self.send_due_pages = parts.paging.send_due
+        self.paging = parts.paging
+        # Alerts in
+        self.receive_alerts = Alerting(core).receive_alerts
 
     @property
     def config(self) -> IncidentConfig:

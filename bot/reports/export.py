@@ -23,7 +23,7 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
             }
         )
     timeline = sorted(snap.timeline, key=lambda e: (e.at, e.recorded_at))
-    return {
+    exported: dict[str, Any] = {
         "id": snap.id,
         "title": snap.title,
         "severity": snap.severity,
@@ -36,10 +36,45 @@ def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[st
         "metrics": incident_metrics(snap.milestones).as_dict(),
         "timeline": [entry_json(e, lang) for e in timeline],
         "checklists": [{"playbook": name, "items": items} for name, items in playbooks.items()],
-        "followups": [{"text": f.text, "owner": f.owner, "done": f.done} for f in snap.followups],
+        "followups": [
+            {
+                "text": f.text,
+                "owner": f.owner,
+                "done": f.done,
+                "status": f.status,
+                "ticket": f.ticket_key,
+                "url": f.url,
+            }
+            for f in snap.followups
+        ],
         "type": snap.incident_type,
         "fields": dict(snap.fields),
     }
+    if snap.statuspage is not None:
+        page = snap.statuspage
+        exported["statuspage"] = {
+            "id": page.page_incident_id,
+            "url": page.url,
+            "status": page.status,
+            "components": list(page.components),
+            "pending": page.pending,
+        }
+    if snap.pages:
+        exported["pages"] = [
+            {
+                "action": p.action,
+                "target": p.target,
+                "dedup_key": p.dedup_key,
+                "status": p.status,
+                "attempts": p.attempts,
+                "error": p.error or None,
+                "requested_by": p.requested_by,
+                "created_at": iso_utc(p.created_at),
+                "sent_at": iso_utc(p.sent_at),
+            }
+            for p in snap.pages
+        ]
+    return exported
 
 
 def entry_json(entry: TimelineEntry, lang: Lang) -> dict[str, Any]:

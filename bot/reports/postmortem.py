@@ -10,7 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, postmortem_template, t
-from bot.incidents.escaping import escape_markdown, escape_markdown_cell, escape_markdown_heading
+from bot.incidents.escaping import (
+    escape_markdown,
+    escape_markdown_cell,
+    escape_markdown_heading,
+    markdown_link,
+)
 from bot.incidents.fields import RecordShape, ordered_fields, shown_value
 from bot.incidents.model import (
     DEFAULT_TYPE,
@@ -359,7 +364,8 @@ def _action_items(w: _Writer) -> str:
     for item in w.snap.followups:
         action = w.cell(item.text) + (w.t("done_marker") if item.done else "")
         owner = escape_markdown_cell(w.names.get(item.owner) or item.owner) if item.owner else "—"
-        rows.append(f"| {action} | — | {owner} | — |")
+        link = markdown_link(item.ticket_key or item.url, item.url) if item.url else "—"
+        rows.append(f"| {action} | — | {owner} | {link} |")
     return "\n".join(rows)
 
 

@@ -21,6 +21,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
+from bot.integrations.alerts import AlertIntake
+from bot.integrations.github_webhook import PATH as GITHUB_PATH
+from bot.integrations.github_webhook import GithubWebhook
 from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
@@ -102,9 +105,17 @@ class SlackHttpRequest(AsyncBoltRequest):
 
 
 def build_web(
-    *, app: AsyncApp, store: Store, turns: AckFirst, signing_secret: str | None = None
+    *,
+    app: AsyncApp,
+    store: Store,
+    turns: AckFirst,
+    signing_secret: str | None = None,
+    github: GithubWebhook | None = None,
+    alerts: AlertIntake | None = None,
 ) -> web.Application:
-    """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics."""
+    """The HTTP routes: POST /slack/events, GET /healthz, GET /metrics, the alert webhooks
+    (POST /alerts/alertmanager, POST /alerts/grafana), and POST /integrations/github when follow-ups become
+    GitHub issues."""
 
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
@@ -172,6 +183,10 @@ def build_web(
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
+    if github is not None:
+        web_app.router.add_post(GITHUB_PATH, github.receive)
+    if alerts is not None:
+        alerts.routes(web_app)
     return web_app
 
 

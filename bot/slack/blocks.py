@@ -247,6 +247,9 @@ def card_blocks(
     progress = checklist_progress(incident, lang)
     if progress:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=progress)]))
+    paging = paging_line(incident, lang)
+    if paging:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=paging)]))
     if public_url:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=web_link(incident, public_url, lang))]))
     blocks.append(
@@ -298,6 +301,22 @@ def card_buttons(incident: IncidentSnapshot, severities: Sequence[str], lang: La
     return buttons
 
 
+def paging_line(incident: IncidentSnapshot, lang: Lang) -> str:
+    """The card's line about PagerDuty: the pages that went out, and any that failed or are being retried."""
+    if not incident.pages:
+        return ""
+    triggers = [p for p in incident.pages if p.action == "trigger"]
+    sent = sum(1 for p in triggers if p.status == "sent")
+    parts = [t("slack.card.pages_sent", lang, count=sent)] if sent else []
+    for page in incident.pages:
+        if page.error and page.status != "sent":
+            key = "slack.card.page_failed" if page.status == "failed" else "slack.card.page_retrying"
+            parts.append(
+                t(key, lang, action=page.action, error=escape_mrkdwn(plain_excerpt(page.error, 200)))
+            )
+    return " · ".join(parts)
+
+
 def change_text(incident: IncidentSnapshot, change: TimelineEntry, lang: Lang) -> str:
     """The short line posted in the channel for one change."""
     who = f"<@{change.actor}> " if change.actor else ""
@@ -336,7 +355,7 @@ def announcement_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str
         ref=incident_ref(incident),
         severity=escape_mrkdwn(incident.severity),
         title=user_text(incident.title, limit=500),
-        by=mention(incident.declared_by, lang),
+        by=mention(incident.declared_by, lang) if incident.declared_by else t("slack.by_alert", lang),
         channel=channel,
     )
     return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
@@ -954,6 +973,35 @@ def _gate_value(incident_id: int, at: datetime | None) -> str:
     """The "Resolve anyway" button's value: the incident and the time asked for, as JSON (the summary
     travels whole in the message's input, which Slack sends back with the click as its state)."""
     return json.dumps({"id": incident_id, "at": at.isoformat() if at else None})
+
+
+def statuspage_confirm_blocks(
+    *, incident_id: int, status: str, message: str, lang: Lang
+) -> list[dict[str, Any]]:
+    """Asks the one who changed an incident's status to confirm the status page's update: their message,
+    editable, and the button (its value: the incident and the status, as JSON)."""
+    text = t("slack.statuspage.confirm", lang, id=incident_id, status=status_label(Status(status), lang))
+    message_input = InputBlock(
+        block_id=BlockId.STATUSPAGE_MESSAGE,
+        label=PlainTextObject(text=t("slack.statuspage.message", lang)),
+        element=PlainTextInputElement(
+            action_id=Field.STATUSPAGE_MESSAGE,
+            multiline=True,
+            max_length=MAX_TEXT,
+            initial_value=without_invisible(message)[:MAX_TEXT] or None,
+        ),
+    )
+    button = ButtonElement(
+        text=t("slack.statuspage.button", lang),
+        action_id=Action.STATUSPAGE_UPDATE,
+        value=json.dumps({"id": incident_id, "status": status}),
+        style="primary",
+    )
+    return [
+        SectionBlock(text=MarkdownTextObject(text=text)).to_dict(),
+        message_input.to_dict(),
+        ActionsBlock(elements=[button]).to_dict(),
+    ]
 
 
 def gate_blocks(

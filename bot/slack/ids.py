@@ -21,6 +21,7 @@ class Action(StrEnum):
     LIST_PAGE = "hashi_list_page"
     HOME_PAGE = "hashi_home_page"
     DECLARE = "hashi_declare"
+    STATUSPAGE_UPDATE = "hashi_statuspage_update"
     TIMELINE_PAGE = "hashi_timeline_page"
     TIMELINE_EDIT = "hashi_timeline_edit"
 
@@ -49,6 +50,7 @@ class Block(StrEnum):
     RESOLVE_AT = "hashi_resolve_at"
     CARD_ACTIONS = "hashi_card_actions"
     GATE_SUMMARY = "hashi_gate_summary"
+    STATUSPAGE_MESSAGE = "hashi_statuspage_message"
     ENTRY_TEXT = "hashi_entry_text"
     ENTRY_AT = "hashi_entry_at"
     ENTRY_DELETE = "hashi_entry_delete"
@@ -74,6 +76,7 @@ class Field(StrEnum):
     RESOLVE_SUMMARY = "hashi_resolve_summary_input"
     RESOLVE_AT = "hashi_resolve_at_input"
     GATE_SUMMARY = "hashi_gate_summary_input"
+    STATUSPAGE_MESSAGE = "hashi_statuspage_message_input"
     ENTRY_TEXT = "hashi_entry_text_input"
     ENTRY_AT = "hashi_entry_at_input"
     ENTRY_DELETE = "hashi_entry_delete_input"

@@ -23,7 +23,7 @@ from typing import Any
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.incidents.deliveries import AlreadyDone, Delivery, working_on
+from bot.incidents.deliveries import Delivery, run_recorded
 from storage.inbox import Arrival, DeliveryLog
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ class SlackInbox:
         self.app: Any = None  # the Bolt app replays go through (set by build_app)
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._finished: dict[str, asyncio.Event] = {}
+        # Kinds of delivery recorded by another door than Slack's (an alert webhook): how each is replayed.
+        self.replayers: dict[str, Callable[[Delivery, str], Awaitable[None]]] = {}
 
     @property
     def in_flight(self) -> int:
@@ -146,24 +148,7 @@ class SlackInbox:
         if task is not None:
             self._running[delivery_id] = task
         try:
-            with working_on(delivery):
-                await work
-        except AlreadyDone:
-            log.info("delivery done by another run", extra={"delivery_id": delivery_id})
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            set_aside = await self.deliveries.failed(delivery_id, reason=reason)
-            log.log(
-                logging.ERROR if set_aside else logging.WARNING,
-                "delivery failed%s: %s",
-                " for the last time" if set_aside else " (it will be tried again)",
-                reason,
-                extra={"delivery_id": delivery_id},
-            )
-            raise
-        else:
-            if not delivery.completed:
-                await self.deliveries.finish(delivery_id)
+            await run_recorded(self.deliveries, delivery, work)
         finally:
             self._running.pop(delivery_id, None)
             finished = self._finished.pop(delivery_id, None)
@@ -182,7 +167,11 @@ class SlackInbox:
             if not batch:
                 return replayed
             for pending in batch:
-                await self._replay(pending.delivery_id, pending.received_at, pending.body)
+                replayer = self.replayers.get(pending.kind)
+                if replayer is not None:  # a delivery that did not come from Slack (an alert)
+                    await replayer(Delivery(pending.delivery_id, pending.received_at), pending.body)
+                else:
+                    await self._replay(pending.delivery_id, pending.received_at, pending.body)
                 replayed += 1
 
     async def _replay(self, delivery_id: str, received_at: datetime, body_text: str) -> None:

@@ -33,7 +33,9 @@ from bot.incidents.commands import (
     ListIncidents,
     Mitigated,
     OpenDeclareModal,
+    Page,
     Postmortem,
+    PublishStatuspage,
     Reopen,
     Resolve,
     RetrySetup,
@@ -241,6 +243,8 @@ _NAMES = (
     "timeline",
     "playbook",
     "followup",
+    "statuspage",
+    "page",
     "postmortem",
     "retry",
 )
@@ -252,6 +256,7 @@ _ALIASES: dict[str, str] = {name: name for name in _NAMES} | {
     "log": "note",
     "checklists": "checklist",
     "follow-up": "followup",
+    "status-page": "statuspage",
     "postmortems": "postmortem",
     "service": "services",
 }
@@ -522,6 +527,25 @@ def _read_lead(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     return SetLead(incident_id=incident_id, user_id=user_id)
 
 
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _read_page(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`page <@user>` or `page <service>`."""
+    word = args.peek()
+    if word is None:
+        raise _refuse(ctx.t("parse.page_whom"), "page", ctx)
+    if word.startswith(("<@", "<!", "<#", "@")):
+        target = f"user:{_mention(word, 'page', ctx)}"
+    elif _SERVICE_NAME.fullmatch(word):
+        target = f"service:{word}"
+    else:
+        raise _refuse(ctx.t("parse.page_target", word=_shown(word)), "page", ctx)
+    args.take()
+    _no_more(args, "page", ctx)
+    return Page(incident_id=incident_id, target=target)
+
+
 def _read_role(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`role <role> <@user>` (the mention may come first); `role lead` sets the lead."""
     first, second = args.peek(), args.peek(1)
@@ -672,6 +696,18 @@ def _read_followup(args: _Args, ctx: _Context, incident_id: int | None) -> Comma
     return AddFollowup(incident_id=incident_id, text=text, owner=owner)
 
 
+def _read_statuspage(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
+    """`statuspage publish <message>`."""
+    if (args.peek() or "").lower() != "publish":
+        raise _refuse(ctx.t("parse.statuspage_what"), "statuspage", ctx)
+    args.take()
+    message = _free_text(args.rest())
+    if not message:
+        raise _refuse(ctx.t("parse.statuspage_message"), "statuspage", ctx)
+    message = _limited(message, MAX_TEXT, "status-page-message", "statuspage", ctx)
+    return PublishStatuspage(incident_id=incident_id, message=message)
+
+
 def _read_postmortem(args: _Args, ctx: _Context, incident_id: int | None) -> Command:
     """`postmortem`."""
     _no_more(args, "postmortem", ctx)
@@ -704,6 +740,8 @@ _INCIDENT_READERS: dict[str, Callable[[_Args, _Context, int | None], Command]] =
     "timeline": _read_timeline,
     "playbook": _read_playbook,
     "followup": _read_followup,
+    "statuspage": _read_statuspage,
+    "page": _read_page,
     "postmortem": _read_postmortem,
     "retry": _read_retry,
 }

@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +34,7 @@ class Hashi:
     settings: Settings
     url: str
     runtime: Any
-    base: str = ""  # http://127.0.0.1:<port>, where the web dashboard answers too
+    base: str = ""  # http://127.0.0.1:<port>: the web dashboard, /alerts/… and /metrics answer there
 
     async def eventually(
         self, check: Callable[[], Any], *, within: float = 5.0, what: str = "the expected effect"
@@ -110,6 +110,7 @@ async def running_hashi(
     rate_limits: RateLimits | bool = True,
     postmortem_template: str | None = None,
     clock: Clock | None = None,
+    environment: Mapping[str, str] | None = None,
     sign_in: bool = False,
     port: int = 0,
     dashboard: bool = True,
@@ -117,7 +118,8 @@ async def running_hashi(
     """Starts the stand-in and Hashi (migrated database, HTTP on a free port, or `port`) and stops both
     afterwards; with `clock`, both read it (Slack's message timestamps and Hashi's records agree).
     `sign_in`: the web dashboard's Sign in with Slack is set up (an app registered at the stand-in,
-    redirecting back to Hashi's address); `dashboard=False` is HASHI_WEB=false."""
+    redirecting back to Hashi's address); `dashboard=False` is HASHI_WEB=false; `environment` adds
+    environment settings by name (an integration's token and base URL)."""
     from bot.runtime import add_web_dashboard, build_runtime  # the composition root, as `hashi serve` uses
     from bot.slack.app import build_web
 
@@ -144,21 +146,30 @@ async def running_hashi(
             client_secret=web_env["HASHI_SLACK_CLIENT_SECRET"],
             redirect_uri=f"{web_env['HASHI_PUBLIC_URL']}/auth/callback",
         )
-    env = EnvSettings(
+    values: dict[str, Any] = {
         **web_env,
-        HASHI_WEB=dashboard,
-        SLACK_BOT_TOKEN=standin.bot_token,
-        SLACK_SIGNING_SECRET=secret,
-        HASHI_DATABASE_URL=database_url,
-        HASHI_SLACK_API_URL=standin.api_url,
-        HASHI_ANNOUNCE_CHANNEL=ANNOUNCE if announce else None,
-        HASHI_TIMEZONE=timezone,
-        HASHI_SLACK_TIMEOUT=slack_timeout,
-        HASHI_PLAYBOOKS_DIR=playbooks_dir,
-    )
+        "HASHI_WEB": dashboard,
+        "SLACK_BOT_TOKEN": standin.bot_token,
+        "SLACK_SIGNING_SECRET": secret,
+        "HASHI_DATABASE_URL": database_url,
+        "HASHI_SLACK_API_URL": standin.api_url,
+        "HASHI_ANNOUNCE_CHANNEL": ANNOUNCE if announce else None,
+        "HASHI_TIMEZONE": timezone,
+        "HASHI_SLACK_TIMEOUT": slack_timeout,
+        "HASHI_PLAYBOOKS_DIR": playbooks_dir,
+        **(environment or {}),
+    }
+    env = EnvSettings(**values)
     settings = Settings(env=env, team=team or TeamConfig(), postmortem_template=postmortem_template)
     runtime = await build_runtime(settings, clock=clock)
-    web_app = build_web(app=runtime.app, store=runtime.store, signing_secret=secret, turns=runtime.turns)
+    web_app = build_web(
+        app=runtime.app,
+        store=runtime.store,
+        signing_secret=secret,
+        turns=runtime.turns,
+        alerts=runtime.alerts,
+        github=runtime.github_webhook,
+    )
     add_web_dashboard(runtime, web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()

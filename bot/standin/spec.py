@@ -135,7 +135,7 @@ class ApiSpec:
                 return []
             return min(results, key=len)
         expected = schema.get("type")
-        if expected is not None and not _has_type(value, str(expected)):
+        if expected is not None and not has_json_type(value, str(expected)):
             return [f"{where}: expected {expected}, got {type(value).__name__}"]
         problems: list[str] = []
         if isinstance(value, dict):
@@ -151,7 +151,8 @@ class ApiSpec:
         return problems
 
 
-def _has_type(value: Any, expected: str) -> bool:
+def has_json_type(value: Any, expected: str) -> bool:
+    """Whether `value` (decoded JSON) is of the JSON Schema type `expected` (unknown types: yes)."""
     match expected:
         case "object":
             return isinstance(value, dict)

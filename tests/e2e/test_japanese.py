@@ -25,9 +25,10 @@ from bot.standin.spec import ApiSpec
 
 # What a Japanese message may still contain in Latin letters: product names, codes, zones, typed forms.
 _ALLOWED_WORDS = {
-    "slack", "hashi", "utc", "jst", "slo", "ack", "inc", "sev", "asia", "tokyo", "alice", "sato",
+    "slack", "hashi", "pagerduty", "utc", "jst", "slo", "ack", "inc", "sev", "asia", "tokyo", "alice", "sato",
     "ago", "now", "lead", "comms", "scribe", "p50", "p90", "gantt", "markdown", "pm", "am",
     "api",  # the responder's own words (決済API)
+    "statuspage", "github", "jira",  # the other tools' product names
 }  # fmt: skip
 _STRIP = re.compile(
     r"```.*?```"  # code blocks (the Mermaid chart's syntax)

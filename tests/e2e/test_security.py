@@ -177,9 +177,11 @@ _ARGUMENTS = {
     "resolve": "fixed",
     "playbook": "datastore-outage",
     "followup": "add an alert",
+    "statuspage": "publish We are looking into it",
     "type": "default",
     "set": "region eu",
     "services": "checkout, +search",
+    "page": "checkout",
 }
 
 

@@ -13,10 +13,12 @@ from markdown_it import MarkdownIt
 
 from bot.incidents.escaping import (
     channel_slug,
+    escape_github,
     escape_markdown,
     escape_markdown_cell,
     escape_markdown_heading,
     escape_mrkdwn,
+    markdown_link,
     plain_excerpt,
     without_invisible,
 )
@@ -356,3 +358,39 @@ def test_without_invisible_leaves_no_bidi_control(text: str) -> None:
         for c in cleaned
     )
     assert without_invisible(cleaned) == cleaned
+
+
+@pytest.mark.parametrize(
+    "text", [*HOSTILE, "@octocat please", "see #12 and acme/ops#3", "@@double", "mail a@b.c"]
+)
+def test_github_text_renders_as_typed_and_never_mentions_or_links(text: str) -> None:
+    """GitHub links `@name` and `#12` in text: a zero-width space after each stops it; words read the same."""
+    escaped = escape_github(text)
+    assert "\n" not in escaped
+    assert not re.search(r"[@#][\w-]", html.unescape(escaped)), escaped
+    rendered = COMMONMARK.render(escaped)
+    assert html.unescape(re.sub(r"<[^>]+>", "", rendered)).replace("\u200b", "").strip() == _inline_text(text)
+
+
+def _inline_text(text: str) -> str:
+    """The text as escape_markdown shows it: one line, invisible and control characters dropped."""
+    return html.unescape(re.sub(r"<[^>]+>", "", COMMONMARK.render(escape_markdown(text)))).strip()
+
+
+@pytest.mark.parametrize(
+    ("label", "url", "rendered_href"),
+    [
+        ("OPS-1", "https://acme.atlassian.net/browse/OPS-1", "https://acme.atlassian.net/browse/OPS-1"),
+        ("12", "https://github.com/acme/ops/issues/12", "https://github.com/acme/ops/issues/12"),
+        ("x", "https://e.example/a)b|c[d]", "https://e.example/a%29b%7Cc%5Bd%5D"),
+    ],
+)
+def test_markdown_links_stay_one_link_in_a_table_cell(label: str, url: str, rendered_href: str) -> None:
+    cell = markdown_link(label, url)
+    rendered = GFM.render(f"| a | b |\n|---|---|\n| {cell} | z |\n")
+    assert rendered.count("<td>") == 2 and f'href="{rendered_href}"' in rendered
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "https://a b", "ftp://x"])
+def test_markdown_links_to_anything_but_http_are_just_text(url: str) -> None:
+    assert markdown_link("OPS-1", url) == "OPS-1"

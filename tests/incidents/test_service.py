@@ -304,7 +304,8 @@ async def test_a_failed_change_leaves_its_delivery_pending(
 
 async def test_followups_and_participants(service: IncidentService) -> None:
     inc = (await service.declare(title="Disk full", actor="U1")).incident
-    snap = await service.add_followup(incident_id=inc.id, text="Alert at 80% disk", actor="U1", owner="U9")
+    added = await service.add_followup(incident_id=inc.id, text="Alert at 80% disk", actor="U1", owner="U9")
+    snap = added.incident
     assert snap.followups[0].text == "Alert at 80% disk" and snap.followups[0].owner == "U9"
     assert await service.record_participant(channel_id=snap.channel_id or "", user_id="U5")
     assert not await service.record_participant(channel_id=snap.channel_id or "", user_id="U5")

@@ -46,7 +46,8 @@ def test_has_exactly_the_interface_fields() -> None:
     assert all(
         list(i) == ["title", "done", "done_by", "done_at"] for c in data["checklists"] for i in c["items"]
     )
-    assert all(list(f) == ["text", "owner", "done"] for f in data["followups"])
+    assert all(list(f) == ["text", "owner", "done", "status", "ticket", "url"] for f in data["followups"])
+    assert "statuspage" not in data  # only when the incident was published on the status page
 
 
 def test_values() -> None:
@@ -92,7 +93,14 @@ def test_values() -> None:
             ],
         }
     ]
-    assert data["followups"][1] == {"text": "ロールバック手順を文書化", "owner": "U01", "done": True}
+    assert data["followups"][1] == {
+        "text": "ロールバック手順を文書化",
+        "owner": "U01",
+        "done": True,
+        "status": "done",
+        "ticket": None,
+        "url": None,
+    }
 
 
 def test_timeline_is_oldest_first_with_both_times() -> None:

@@ -23,6 +23,7 @@ from bot.incidents.commands import (
     ListIncidents,
     Mitigated,
     OpenDeclareModal,
+    Page,
     Postmortem,
     Reopen,
     Resolve,
@@ -627,3 +628,13 @@ def test_request_body_reads_each_kind_of_slack_body() -> None:
     assert request_body("payload=%7B%22type%22%3A%22block_actions%22%7D", form) == {"type": "block_actions"}
     assert request_body('{"type": "event_callback"}', "application/json") == {"type": "event_callback"}
     assert request_body("", form) == {}
+
+
+def test_page_takes_a_mention_or_a_service_and_nothing_else() -> None:
+    assert parse("page <@U0BOB|bob>") == Page(incident_id=None, target="user:U0BOB")
+    assert parse("INC-4 page checkout-api") == Page(incident_id=4, target="service:checkout-api")
+    assert "Whom should I page?" in refuse("page").message
+    assert "neither a mention nor a service name" in refuse("page !!!").message
+    assert "page" in refuse("page checkout now").message
+    assert refuse("page <!channel>").message
+    assert refuse("page @bob").message  # typed, not a mention Slack delivered

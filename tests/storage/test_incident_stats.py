@@ -122,6 +122,22 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
                 await conn.execute(text(f"ALTER TABLE processed_delivery DROP COLUMN {column}"))
             await conn.execute(text("ALTER TABLE participant DROP COLUMN left_at"))  # 0008
             await conn.execute(text("ALTER TABLE incident DROP COLUMN setup_claimed_by"))  # 0009
+            await conn.execute(text("DROP TABLE page"))  # 0012
+            await conn.execute(text("DROP TABLE alert_group"))
+            await conn.execute(text("DROP TABLE statuspage_incident"))  # 0013
+            await conn.execute(text("DROP INDEX ix_followup_ticket_state"))
+            await conn.execute(text("DROP INDEX ix_followup_ticket_key"))
+            for column in (
+                "tracker",
+                "ticket_state",
+                "ticket_key",
+                "ticket_url",
+                "ticket_error",
+                "ticket_claimed_at",
+                "ticket_claimed_by",
+                "done_at",
+            ):
+                await conn.execute(text(f"ALTER TABLE followup DROP COLUMN {column}"))
             await conn.execute(text("ALTER TABLE incident DROP COLUMN incident_type"))  # 0010
             await conn.execute(text("ALTER TABLE incident DROP COLUMN custom_fields"))
             for column in ("edited_at", "edited_by", "previous"):  # 0011

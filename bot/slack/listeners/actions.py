@@ -24,6 +24,7 @@ from bot.slack.listeners.replies import (
     home_page,
     list_page,
     resolve_form,
+    statuspage_confirmation,
     timeline_page,
 )
 from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
@@ -138,7 +139,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             except ValueError:
                 return t("actions.unknown_status", lang, value=blocks.user_text(value, limit=40))
             await deps.service.set_status(incident_id=incident_id, status=status, actor=body["user"]["id"])
-            return None
+            return await statuspage_confirmation(
+                deps, incident_id=incident_id, status=status, message="", lang=lang
+            )
 
         await run(body, respond, work)
 
@@ -187,7 +190,30 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 summary=summary,
                 override_gates=True,
             )
-            return t("actions.resolved_anyway", lang, id=incident_id)
+            confirm = await statuspage_confirmation(
+                deps, incident_id=incident_id, status=Status.RESOLVED, message=summary, lang=lang
+            )
+            return confirm or t("actions.resolved_anyway", lang, id=incident_id)
+
+        await run(body, respond, work)
+
+    @deps.inbox.listen(app.action, Action.STATUSPAGE_UPDATE)
+    async def statuspage_update_confirmed(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work(lang: Lang) -> Reply:
+            asked = _statuspage_request(_action(body).get("value"))
+            if asked is None:
+                return t("actions.bad_click", lang)
+            incident_id, status = asked
+            typed = state_value(body, BlockId.STATUSPAGE_MESSAGE, Field.STATUSPAGE_MESSAGE)
+            message = typed.strip()[:MAX_TEXT] if isinstance(typed, str) else ""
+            await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
+            sent = await deps.service.status_pages.update(
+                incident_id=incident_id, actor=body["user"]["id"], status=status, message=message
+            )
+            key = "actions.statuspage_updated" if sent is not None else "actions.statuspage_pending"
+            return t(key, lang, id=incident_id)
 
         await run(body, respond, work)
 
@@ -359,8 +385,8 @@ def _page_number(body: dict[str, Any]) -> int:
     return max(1, min(id_number(value) or 1, 100_000))
 
 
-def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
-    """(incident id, when, summary) from a "Resolve anyway" button's value, or None when it is not one."""
+def _button_request(value: Any) -> tuple[int, dict[str, Any]] | None:
+    """(incident id, the rest) from a confirmation button's JSON value, or None when it is not one."""
     try:
         asked = json.loads(value) if isinstance(value, str) else None
     except ValueError:
@@ -368,6 +394,26 @@ def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
     incident_id = id_number(str(asked.get("id", ""))) if isinstance(asked, dict) else None
     if not isinstance(asked, dict) or incident_id is None:
         return None
+    return incident_id, asked
+
+
+def _statuspage_request(value: Any) -> tuple[int, Status] | None:
+    """(incident id, status) from an "Update the status page" button's value, or None when it is not one."""
+    found = _button_request(value)
+    if found is None:
+        return None
+    try:
+        return found[0], Status(str(found[1].get("status")))
+    except ValueError:
+        return None
+
+
+def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
+    """(incident id, when, summary) from a "Resolve anyway" button's value, or None when it is not one."""
+    found = _button_request(value)
+    if found is None:
+        return None
+    incident_id, asked = found
     at = None
     if asked.get("at") is not None:
         try:

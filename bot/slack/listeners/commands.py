@@ -27,6 +27,7 @@ from bot.slack.listeners.replies import (
     list_page,
     show_checklist,
     show_stats,
+    statuspage_confirmation,
     timeline_page,
 )
 from bot.slack.parse import ParseError, parse_command, usage_text
@@ -156,14 +157,17 @@ async def _severity(c: cmd.SetSeverity, where: Invocation, deps: Deps) -> Reply:
 async def _status(c: cmd.SetStatus, where: Invocation, deps: Deps) -> Reply:
     if c.status is Status.RESOLVED:
         return await _resolve(cmd.Resolve(incident_id=c.incident_id, at=c.at, summary=c.message), where, deps)
+    incident_id = await _incident_id(c, where, deps)
     await deps.service.set_status(
-        incident_id=await _incident_id(c, where, deps),
+        incident_id=incident_id,
         status=c.status,
         actor=where.user_id,
         at=c.at,
         message=c.message,
     )
-    return None
+    return await statuspage_confirmation(
+        deps, incident_id=incident_id, status=c.status, message=c.message, lang=await where.language()
+    )
 
 
 async def _ack(c: cmd.Acknowledge, where: Invocation, deps: Deps) -> Reply:
@@ -183,6 +187,13 @@ async def _mitigated(c: cmd.Mitigated, where: Invocation, deps: Deps) -> Reply:
 async def _lead(c: cmd.SetLead, where: Invocation, deps: Deps) -> Reply:
     await deps.service.assign_role(
         incident_id=await _incident_id(c, where, deps), role="lead", user_id=c.user_id, actor=where.user_id
+    )
+    return None
+
+
+async def _page(c: cmd.Page, where: Invocation, deps: Deps) -> Reply:
+    await deps.service.page(
+        incident_id=await _incident_id(c, where, deps), target=c.target, actor=where.user_id
     )
     return None
 
@@ -252,7 +263,9 @@ async def _resolve(c: cmd.Resolve, where: Invocation, deps: Deps) -> Reply:
         return blocks.gate_blocks(
             incident_id=incident_id, items=exc.items, summary=c.summary, at=c.at, lang=await where.language()
         )
-    return None
+    return await statuspage_confirmation(
+        deps, incident_id=incident_id, status=Status.RESOLVED, message=c.summary, lang=await where.language()
+    )
 
 
 async def _reopen(c: cmd.Reopen, where: Invocation, deps: Deps) -> Reply:
@@ -287,10 +300,31 @@ async def _playbook(c: cmd.StartPlaybook, where: Invocation, deps: Deps) -> Repl
 
 
 async def _followup(c: cmd.AddFollowup, where: Invocation, deps: Deps) -> Reply:
-    await deps.service.add_followup(
+    recorded = await deps.service.add_followup(
         incident_id=await _incident_id(c, where, deps), text=c.text, actor=where.user_id, owner=c.owner
     )
-    return None
+    if recorded.tracker is None:
+        return None
+    lang = await where.language()
+    if recorded.ticket is None:
+        tracker = "GitHub" if recorded.tracker == "github" else "Jira"
+        return t("commands.followup_pending", lang, tracker=tracker)
+    ticket = recorded.ticket
+    return t(
+        "commands.followup_filed", lang, key=blocks.user_text(ticket.key), url=blocks.user_text(ticket.url)
+    )
+
+
+async def _statuspage(c: cmd.PublishStatuspage, where: Invocation, deps: Deps) -> Reply:
+    incident_id = await _incident_id(c, where, deps)
+    sent = await deps.service.status_pages.publish(
+        incident_id=incident_id, actor=where.user_id, message=c.message
+    )
+    lang = await where.language()
+    if sent is None:
+        return t("commands.statuspage_pending", lang, id=incident_id)
+    url = blocks.user_text(sent.shortlink or sent.page_incident_id or "")
+    return t("commands.statuspage_opened", lang, id=incident_id, url=url)
 
 
 async def _postmortem(c: cmd.Postmortem, where: Invocation, deps: Deps) -> Reply:
@@ -332,6 +366,8 @@ HANDLERS: dict[type, Handler] = {
     cmd.ShowTimeline: _timeline,
     cmd.StartPlaybook: _playbook,
     cmd.AddFollowup: _followup,
+    cmd.PublishStatuspage: _statuspage,
+    cmd.Page: _page,
     cmd.Postmortem: _postmortem,
     cmd.RetrySetup: _retry,
 }

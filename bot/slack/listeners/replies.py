@@ -1,4 +1,5 @@
-"""Replies several surfaces share: stats, checklists, the postmortem upload."""
+"""Replies several surfaces share: stats, checklists, the postmortem upload, the status page's
+confirmation."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Lang, t
 from bot.incidents.escaping import escape_mrkdwn
-from bot.incidents.model import IncidentSnapshot
+from bot.incidents.model import IncidentSnapshot, Status
 from bot.incidents.permissions import Act
 from bot.incidents.times import TimeParseError, format_local, zone
 from bot.incidents.windows import Window
@@ -148,3 +149,16 @@ async def export_postmortem(deps: Deps, *, incident_id: int, user_id: str, lang:
         comment=t("postmortem_upload.comment", shared, id=snap.id, count=len(snap.timeline), user=user_id),
     )
     return t("postmortem_upload.done", lang, id=snap.id, channel=snap.channel_id)
+
+
+async def statuspage_confirmation(
+    deps: Deps, *, incident_id: int, status: Status, message: str, lang: Lang
+) -> Reply:
+    """After a status change in Slack: when the incident is on the public status page, asks the one who made
+    it to confirm the page's update with their (editable) message; else nothing."""
+    pages = deps.service.status_pages
+    if pages.page is None or not await pages.published(incident_id=incident_id):
+        return None
+    return blocks.statuspage_confirm_blocks(
+        incident_id=incident_id, status=status.value, message=message, lang=lang
+    )

@@ -14,12 +14,14 @@ from bot.i18n import LANGUAGES, Lang, Msg, t
 from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.fields import RecordShape, Required
+from bot.incidents.model import Status
 from bot.incidents.times import TimeParseError, parse_time, zone
 from bot.slack import blocks
 from bot.slack.blocks import field_block
 from bot.slack.ids import Block, Field, View
 from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
+from bot.slack.listeners.replies import statuspage_confirmation
 from bot.slack.parse import (
     MAX_SERVICES,
     MAX_TEXT,
@@ -274,6 +276,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 milestones=filled,
                 fields=fields,
             )
+            confirm = await statuspage_confirmation(
+                deps, incident_id=incident_id, status=Status.RESOLVED, message=summary, lang=lang
+            )
+            if isinstance(confirm, list) and snap.channel_id:
+                await deps.gateway.post_ephemeral(
+                    channel_id=snap.channel_id,
+                    user_id=user_id,
+                    text=t("slack.statuspage.fallback", lang, id=incident_id),
+                    extra_blocks=confirm,
+                )
             problems = snap.milestones.out_of_order()
             if problems:  # nothing is forced; the resolver hears what stats will flag
                 pairs = blocks.order_pairs(problems, lang)

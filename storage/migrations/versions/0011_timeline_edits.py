@@ -25,9 +25,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("edited_by", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("previous", sa.JSON(), nullable=True))
     # Every stats row is rebuilt as every later write computes it, here at the last migration adding a column
-    # (the stats code runs on today's models, so it can only run once the schema has all of their columns; a
-    # database from before 0004 gets its rows here: see 0004). A migration adding columns after this one moves
-    # this rebuild to its own end.
+    # the stats code reads (it runs on today's models, so it can only run once the schema has all of their
+    # columns; a database from before 0004 gets its rows here: see 0004). 0012 and 0013 add tables and
+    # follow-up columns only, which it does not read. A later migration adding a column of `incident` or
+    # `timeline_event` moves this rebuild to its own end.
     refresh_incident_stats(op.get_bind(), None)
 
 
