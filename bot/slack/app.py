@@ -26,7 +26,7 @@ from bot.integrations.github_webhook import PATH as GITHUB_PATH
 from bot.integrations.github_webhook import GithubWebhook
 from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
 from bot.settings import Settings
-from bot.slack.gateway import SlackGateway
+from bot.slack.gateway import SessionRespond, SlackGateway
 from bot.slack.inbox import SlackInbox
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
@@ -66,6 +66,20 @@ def build_app(
         logger=bolt_logger,
     )
     app.use(_without_lone_surrogates)
+    session = gateway.client.session
+    if session is not None:
+
+        async def respond_over_session(
+            req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
+        ) -> BoltResponse:
+            """Global middleware: listeners' `respond()` answers over the Web API calls' HTTP session."""
+            url = req.context.response_url
+            if url:
+                req.context["respond"] = SessionRespond(response_url=url, session=session)
+            await next()
+            return resp
+
+        app.use(respond_over_session)
     register_all(
         app, Deps(service=service, gateway=gateway, settings=settings, turns=turns, inbox=inbox, clock=clock)
     )
