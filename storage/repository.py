@@ -16,11 +16,13 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     Executable,
+    Row,
     RowMapping,
     Select,
     Text,
     and_,
     bindparam,
+    case,
     cast,
     delete,
     event,
@@ -34,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
@@ -239,6 +241,106 @@ _SHOW_CARD_REVISION = (
     .where(col(Incident.id) == bindparam("incident"), col(Incident.card_revision) < bindparam("shown"))
     .values(card_revision=bindparam("shown"))
 )
+# What a snapshot reads of an incident besides its row, built once: plain rows (attributes named as the
+# columns), not ORM objects, since a snapshot only reads them and one is read for every change.
+_EVENTS = (
+    select(*_EVENT_COLUMNS)
+    .where(col(TimelineEvent.incident_id) == bindparam("incident"), col(TimelineEvent.deleted).is_(False))
+    .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+)
+_EVENTS_OF_KINDS = _EVENTS.where(col(TimelineEvent.kind).in_(bindparam("kinds", expanding=True)))
+_ROLES = (
+    select(col(RoleAssignment.role), col(RoleAssignment.user_id))
+    .where(col(RoleAssignment.incident_id) == bindparam("incident"))
+    .order_by(col(RoleAssignment.role))
+)
+_PARTICIPANTS = (
+    select(col(Participant.user_id), col(Participant.left_at))
+    .where(col(Participant.incident_id) == bindparam("incident"))
+    .order_by(col(Participant.joined_at))
+)
+_CHECKLIST_ITEMS = (
+    select(
+        *(
+            _c
+            for _c in ChecklistItem.__table__.c  # type: ignore[attr-defined]
+            if _c.name not in ("id", "incident_id")
+        )
+    )
+    .where(col(ChecklistItem.incident_id) == bindparam("incident"))
+    .order_by(col(ChecklistItem.playbook), col(ChecklistItem.position))
+)
+_FOLLOWUPS = (
+    select(*Followup.__table__.c)  # type: ignore[attr-defined]
+    .where(col(Followup.incident_id) == bindparam("incident"))
+    .order_by(col(Followup.id))
+)
+_PAGES = (
+    select(*Page.__table__.c)  # type: ignore[attr-defined]
+    .where(col(Page.incident_id) == bindparam("incident"))
+    .order_by(col(Page.id))
+)
+
+_RUNNING_PLAYBOOKS = (
+    select(col(ChecklistItem.playbook))
+    .where(col(ChecklistItem.incident_id) == bindparam("incident"))
+    .distinct()
+)
+_REMINDERS = select(*ScheduledReminder.__table__.c).where(  # type: ignore[attr-defined]
+    col(ScheduledReminder.incident_id) == bindparam("incident")
+)
+
+
+class IncidentParts(NamedTuple):
+    """What a snapshot reads of an incident besides its row, as plain rows."""
+
+    events: list[RowMapping]  # _EVENT_COLUMNS
+    roles: list[Row[Any]]  # role, user_id
+    participants: list[Row[Any]]  # user_id, left_at; in order of joining
+    checklist_items: list[Row[Any]]  # by playbook, then position
+    followups: list[Row[Any]]  # in the order recorded
+    pages: list[Row[Any]]  # oldest first
+
+
+_INCIDENT = Incident.__table__.c  # type: ignore[attr-defined]
+# What a room's set-up did, recorded with its lease given back: the card's revision is the one it posted
+# when it posted the first card; announcement and checklist keep an earlier set-up's message if it had none.
+_FINISH_SETUP = (
+    update(Incident)
+    .where(col(Incident.id) == bindparam("incident"))
+    .values(
+        card_revision=case(
+            (
+                and_(
+                    col(Incident.card_ts).is_(None),
+                    bindparam("new_card_ts", type_=_INCIDENT.card_ts.type).is_not(None),
+                ),
+                bindparam("posted_revision", type_=_INCIDENT.card_revision.type),
+            ),
+            else_=col(Incident.card_revision),
+        ),
+        card_ts=bindparam("new_card_ts", type_=_INCIDENT.card_ts.type),
+        card_pinned=bindparam("pinned", type_=_INCIDENT.card_pinned.type),
+        topic_set=or_(col(Incident.topic_set), bindparam("topic", type_=_INCIDENT.topic_set.type)),
+        announce_ts=func.coalesce(
+            bindparam("new_announce_ts", type_=_INCIDENT.announce_ts.type), col(Incident.announce_ts)
+        ),
+        checklist_ts=func.coalesce(
+            bindparam("new_checklist_ts", type_=_INCIDENT.checklist_ts.type), col(Incident.checklist_ts)
+        ),
+        setup_error=bindparam("error", type_=_INCIDENT.setup_error.type),
+        setup_claimed_at=None,
+        updated_at=bindparam("at", type_=_INCIDENT.updated_at.type),
+    )
+    .returning(col(Incident.revision), col(Incident.card_ts), col(Incident.checklist_ts))
+)
+_INCIDENT_BY_ID = select(Incident).where(col(Incident.id) == bindparam("incident"))
+_INCIDENT_FOR_UPDATE = _INCIDENT_BY_ID.with_for_update()
+_SET_CHANNEL = (
+    update(Incident)
+    .where(col(Incident.id) == bindparam("incident"))
+    .values(channel_id=bindparam("channel"), channel_name=bindparam("name"))
+)
 _SET_REMINDER_MESSAGE = (
     update(ScheduledReminder)
     .where(col(ScheduledReminder.id) == bindparam("reminder"))
@@ -339,7 +441,9 @@ class Repository:
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    async def _run(self, stmt: Executable, values: Mapping[str, Any]) -> CursorResult[*tuple[Any, ...]]:
+    async def _run(
+        self, stmt: Executable, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> CursorResult[*tuple[Any, ...]]:
         """A statement built once (below) with this call's values, on the transaction's connection: the
         hot writes skip building SQL and the ORM's bookkeeping, which cost more than running them."""
         connection = await self.session.connection()
@@ -357,29 +461,24 @@ class Repository:
             await self.session.flush()
             return incident, True
         values = incident.model_dump(exclude={"id"})
-        stmt = (
-            self._insert(Incident)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["request_key"])
-            .returning(col(Incident.id))
-        )
-        new_id = (await self.session.execute(stmt)).scalar_one_or_none()
+        stmt = _insert_new(self._dialect, Incident, ("request_key",), "id")
+        new_id = (await self._run(stmt, values)).scalar_one_or_none()
         if new_id is None:
             existing = await self.incident_by_request_key(request_key=incident.request_key)
             assert existing is not None
             return existing, False
-        stored = await self.incident(incident_id=new_id)
-        assert stored is not None
-        return stored, True
+        # The row holds what was inserted, every column given: it joins the session as stored, unread.
+        incident.id = new_id
+        make_transient_to_detached(incident)
+        self.session.add(incident)
+        return incident, True
 
     async def incident(self, *, incident_id: int, for_update: bool = False) -> Incident | None:
         """The incident with that id (None for an id no row can have)."""
         if not 0 < incident_id <= MAX_ROW_ID:
             return None
-        stmt = select(Incident).where(col(Incident.id) == incident_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        stmt = _INCIDENT_FOR_UPDATE if for_update else _INCIDENT_BY_ID
+        return (await self.session.execute(stmt, {"incident": incident_id})).scalar_one_or_none()
 
     async def count_change(self, row: Incident) -> None:
         """Adds one to the incident's revision in the database (atomic, whoever else changes it meanwhile);
@@ -511,13 +610,36 @@ class Repository:
 
     async def set_channel(self, *, incident_id: int, channel_id: str, name: str) -> None:
         """Records the incident's channel."""
-        stmt = (
-            update(Incident)
-            .where(col(Incident.id) == incident_id)
-            .values(channel_id=channel_id, channel_name=name)
-            .execution_options(synchronize_session=False)
-        )
-        await self.session.execute(stmt)
+        await self._run(_SET_CHANNEL, {"incident": incident_id, "channel": channel_id, "name": name})
+
+    async def finish_setup(
+        self,
+        *,
+        incident_id: int,
+        card_ts: str | None,
+        posted_revision: int,
+        pinned: bool,
+        topic: bool,
+        announce_ts: str | None,
+        checklist_ts: str | None,
+        error: str,
+        at: datetime,
+    ) -> tuple[int, str | None, str | None] | None:
+        """Records what a room's set-up did and gives its lease back (one statement); returns the incident's
+        revision, card and checklist message as stored now (None: no such incident)."""
+        values = {
+            "incident": incident_id,
+            "new_card_ts": card_ts,
+            "posted_revision": posted_revision,
+            "pinned": pinned,
+            "topic": topic,
+            "new_announce_ts": announce_ts,
+            "new_checklist_ts": checklist_ts,
+            "error": error,
+            "at": at,
+        }
+        row = (await self._run(_FINISH_SETUP, values)).one_or_none()
+        return (int(row[0]), row[1], row[2]) if row else None
 
     async def release_setup(self, *, incident_id: int) -> None:
         """Gives the set-up lease back (another attempt may start at once)."""
@@ -632,14 +754,10 @@ class Repository:
     async def events(self, *, incident_id: int, kinds: Collection[str] | None = None) -> list[RowMapping]:
         """The incident's timeline (or only its events of those kinds), oldest first (ties in recording
         order), as plain rows: a long timeline is thousands of them, and rows cost less than ORM objects."""
-        stmt = (
-            select(*_EVENT_COLUMNS)
-            .where(col(TimelineEvent.incident_id) == incident_id, col(TimelineEvent.deleted).is_(False))
-            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
-        )
-        if kinds is not None:
-            stmt = stmt.where(col(TimelineEvent.kind).in_(sorted(kinds)))
-        return list((await self.session.execute(stmt)).mappings())
+        if kinds is None:
+            return list((await self._run(_EVENTS, {"incident": incident_id})).mappings())
+        values = {"incident": incident_id, "kinds": sorted(kinds)}
+        return list((await self._run(_EVENTS_OF_KINDS, values)).mappings())
 
     async def events_page(
         self, *, incident_id: int, limit: int, offset: int = 0
@@ -691,10 +809,22 @@ class Repository:
         )
         await self.session.execute(stmt)
 
-    async def roles(self, *, incident_id: int) -> list[RoleAssignment]:
-        """The roles held on an incident."""
-        stmt = select(RoleAssignment).where(col(RoleAssignment.incident_id) == incident_id)
-        return list((await self.session.execute(stmt.order_by(col(RoleAssignment.role)))).scalars())
+    async def parts(self, *, incident_id: int, kinds: Collection[str] | None = None) -> IncidentParts:
+        """What a snapshot reads of an incident besides its row: its timeline (or only its events of those
+        kinds), roles, participants, checklist items, follow-ups and pages, as plain rows."""
+        given = {"incident": incident_id}
+        if kinds is None:
+            events = (await self._run(_EVENTS, given)).mappings()
+        else:
+            events = (await self._run(_EVENTS_OF_KINDS, {**given, "kinds": sorted(kinds)})).mappings()
+        return IncidentParts(
+            events=list(events),
+            roles=list(await self._run(_ROLES, given)),
+            participants=list(await self._run(_PARTICIPANTS, given)),
+            checklist_items=list(await self._run(_CHECKLIST_ITEMS, given)),
+            followups=list(await self._run(_FOLLOWUPS, given)),
+            pages=list(await self._run(_PAGES, given)),
+        )
 
     async def add_participant(self, *, incident_id: int, user_id: str, at: datetime) -> bool:
         """Records a participant once; False when already recorded."""
@@ -812,11 +942,6 @@ class Repository:
         stmt = stmt.order_by(col(Followup.created_at), col(Followup.id))
         return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
 
-    async def followups(self, *, incident_id: int) -> list[Followup]:
-        """The incident's follow-ups in the order they were recorded."""
-        stmt = select(Followup).where(col(Followup.incident_id) == incident_id).order_by(col(Followup.id))
-        return list((await self.session.execute(stmt)).scalars())
-
     # The status page
 
     async def statuspage(self, *, incident_id: int, for_update: bool = False) -> StatuspageIncident | None:
@@ -868,22 +993,15 @@ class Repository:
         """Adds checklist items, skipping ones already there; returns how many were new (one statement)."""
         if not items:
             return 0
-        stmt = (
-            self._insert(ChecklistItem)
-            .on_conflict_do_nothing(index_elements=["incident_id", "playbook", "key"])
-            .returning(col(ChecklistItem.id))
-        )
+        stmt = _insert_new(self._dialect, ChecklistItem, ("incident_id", "playbook", "key"), "id")
         rows = [{"incident_id": incident_id, **item._asdict(), "done": False} for item in items]
-        return len((await self.session.execute(stmt, rows)).all())
+        return len((await self._run(stmt, rows)).all())
 
     async def running_playbooks(self, *, incident_id: int) -> set[str]:
         """The playbooks whose checklists run on the incident."""
-        stmt = (
-            select(col(ChecklistItem.playbook))
-            .where(col(ChecklistItem.incident_id) == incident_id)
-            .distinct()
-        )
-        return {str(name) for name in (await self.session.execute(stmt)).scalars()}
+        return {
+            str(name) for name in (await self._run(_RUNNING_PLAYBOOKS, {"incident": incident_id})).scalars()
+        }
 
     async def checklist_items(self, *, incident_id: int) -> list[ChecklistItem]:
         """The incident's checklist items, by playbook then position."""
@@ -896,10 +1014,9 @@ class Repository:
 
     # Reminders
 
-    async def reminders(self, *, incident_id: int) -> list[ScheduledReminder]:
-        """Reminders waiting in Slack's scheduler for the incident."""
-        stmt = select(ScheduledReminder).where(col(ScheduledReminder.incident_id) == incident_id)
-        return list((await self.session.execute(stmt)).scalars())
+    async def reminders(self, *, incident_id: int) -> list[Row[Any]]:
+        """Reminders waiting in Slack's scheduler for the incident (plain rows, named as the columns)."""
+        return list(await self._run(_REMINDERS, {"incident": incident_id}))
 
     async def incidents_with_reminders_before(self, *, at: datetime) -> list[int]:
         """Open incidents with a reminder due before `at` (Slack has posted it: what comes next is due)."""

@@ -190,7 +190,6 @@ class Declaring(Part):
             # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
             return RoomSetup(incident=snap, created=False)
         setup = await self._holding_setup(incident.id, self._set_up_room(snap, room, look_first=False))
-        await self.parts.scheduler.sync_reminders(incident_id=incident.id, current=setup.incident)
         return RoomSetup(incident=setup.incident, created=True, missing=setup.missing)
 
     async def ensure_room(self, *, incident_id: int, mine_since: datetime | None = None) -> RoomSetup:
@@ -213,10 +212,7 @@ class Declaring(Part):
             return RoomSetup(incident=snap, created=False, missing=(SETUP_IN_PROGRESS,))
         # A later attempt may follow one that posted but never recorded it (a timeout that took effect, a
         # crash between the post and the commit), so it looks for its own messages before posting.
-        setup = await self._holding_setup(incident_id, self._set_up_room(snap, room, look_first=True))
-        if setup.incident.channel_id:
-            await self.parts.scheduler.sync_reminders(incident_id=incident_id, current=setup.incident)
-        return setup
+        return await self._holding_setup(incident_id, self._set_up_room(snap, room, look_first=True))
 
     async def _holding_setup(self, incident_id: int, setup: Awaitable[RoomSetup]) -> RoomSetup:
         """Runs a set-up whose lease this process holds: its last transaction gives the lease back, and so
@@ -298,21 +294,24 @@ class Declaring(Part):
             await step("pin", self._chat.pin(channel_id=channel_id, ts=card_ts))
             pinned = "pin" not in missing
         async with self._store.transaction() as repo:
-            row = await self._get(repo, incident_id)
-            if card_ts and row.card_ts is None:
-                row.card_revision = posted.revision  # what the card just posted shows
-            row.card_ts = card_ts
-            row.card_pinned = pinned
-            row.topic_set = row.topic_set or "topic" not in missing
-            row.announce_ts = announce_ts or row.announce_ts
-            row.checklist_ts = checklist_ts or row.checklist_ts
-            row.setup_error = ", ".join(missing)
-            row.setup_claimed_at = None  # the lease goes back with what the set-up did
-            row.updated_at = self._clock.now()
-            if row.revision == posted.revision:
-                snap = replace(snap, card_ts=row.card_ts, checklist_ts=row.checklist_ts)
+            stored = await repo.finish_setup(
+                incident_id=incident_id,
+                card_ts=card_ts,
+                posted_revision=posted.revision,
+                pinned=pinned,
+                topic="topic" not in missing,
+                announce_ts=announce_ts,
+                checklist_ts=checklist_ts,
+                error=", ".join(missing),
+                at=self._clock.now(),
+            )
+            if stored is not None and stored[0] == posted.revision:
+                snap = replace(snap, card_ts=stored[1], checklist_ts=stored[2])
             else:
-                snap = await snapshot_of(repo, row, timeline=False)
+                snap = await snapshot_of(repo, await self._get(repo, incident_id), timeline=False)
+            # The reminders of the room as it now stands, decided in the same transaction.
+            reminders = await self.parts.scheduler.plan(repo, snap)
+        await self.parts.scheduler.carry_out(reminders)
         if snap.revision != posted.revision:
             # A change committed while the room was being set up, when there was no card for it to update yet.
             await self.effects.show(incident_id)

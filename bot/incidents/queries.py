@@ -107,12 +107,9 @@ async def snapshot_of(repo: Repository, row: Incident, *, timeline: bool = True)
     acts on a change (card, checklist, reminders, permissions), which needs none of it, while a long
     incident's timeline is thousands of rows to read on every note."""
     assert row.id is not None
-    events = await repo.events(incident_id=row.id, kinds=None if timeline else _STATE_KINDS)
-    roles = await repo.roles(incident_id=row.id)
-    people = await repo.participants(incident_id=row.id)
-    items = await repo.checklist_items(incident_id=row.id)
-    followups = await repo.followups(incident_id=row.id)
-    pages = await repo.pages(incident_id=row.id)
+    parts = await repo.parts(incident_id=row.id, kinds=None if timeline else _STATE_KINDS)
+    events, roles, people, items = parts.events, parts.roles, parts.participants, parts.checklist_items
+    followups, pages = parts.followups, parts.pages
     severity_kinds = (EventKind.DECLARED.value, EventKind.SEVERITY.value)
     changes = sorted(
         (e for e in events if e["kind"] in severity_kinds), key=lambda e: (e["recorded_at"], e["id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 
 from bot.incidents.core import SECOND, Part, same_time
 from bot.incidents.errors import (
@@ -16,11 +17,22 @@ from bot.incidents.model import (
 from bot.incidents.playbooks import status_update_minutes
 from bot.incidents.queries import snapshot_of
 from bot.incidents.reminders import Reminder, desired_reminders
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
 
 UNKNOWN = "?"  # a reminder Slack gave no answer for: it may or may not hold it
+
+
+@dataclass
+class ReminderPlan:
+    """What one decision about an incident's reminders claimed and dropped, for Slack to carry out."""
+
+    incident: IncidentSnapshot  # the state the reminders were decided from
+    claims: list[tuple[int, Reminder]] = field(default_factory=list)  # claimed rows to schedule
+    cancel: list[tuple[str, str]] = field(default_factory=list)  # (channel, scheduled message id)
+    unknown: bool = False  # a dropped reminder whose Slack id was never recorded: reconcile with Slack
 
 
 class Scheduler(Part):
@@ -35,7 +47,6 @@ class Scheduler(Part):
             if current is not None
             else await self.parts.reading.snapshot(incident_id=incident_id, timeline=False)
         )
-        now = self._clock.now()
         async with self._store.transaction() as repo:
             # Syncs of one incident take turns on its row, and each decides from the state stored now: one
             # from a change that another has overtaken would schedule what that one just took back.
@@ -44,40 +55,53 @@ class Scheduler(Part):
                 return
             if stored.revision != snap.revision:
                 snap = await snapshot_of(repo, stored, timeline=False)
-            wanted = desired_reminders(snap, cadence=self.cadence(snap), now=now)
-            rows = await repo.reminders(incident_id=incident_id)
-            keep = {
-                r.reason
-                for r in rows
-                if r.reason in wanted and abs(r.post_at - wanted[r.reason].post_at) < SECOND
-            }
-            stale = [r for r in rows if r.reason not in keep and r.id is not None]
-            current = snap
-            if not stale and keep == set(wanted):
-                return
-            cancel: list[tuple[str, str]] = []
-            unknown = False  # a dropped reminder whose Slack id was never recorded (a crash mid-schedule)
-            for row in stale:
-                assert row.id is not None
-                dropped = await repo.drop_reminder(reminder_id=row.id)
-                # One whose time has passed was posted by Slack already: nothing to take back.
-                if dropped and dropped[1] and row.post_at > now:
-                    cancel.append((dropped[0], dropped[1]))
-                elif dropped and row.post_at > now:
-                    unknown = True
-            claims: list[tuple[int, Reminder]] = []
-            if snap.channel_id:
-                for reason, reminder in wanted.items():
-                    if reason in keep:
-                        continue
-                    claim = await repo.claim_reminder(
-                        incident_id=incident_id,
-                        reason=reason,
-                        channel_id=snap.channel_id,
-                        post_at=reminder.post_at,
-                    )
-                    if claim is not None:  # else another replica scheduled it
-                        claims.append((claim, reminder))
+            plan = await self.plan(repo, snap)
+        await self.carry_out(plan)
+
+    async def plan(self, repo: Repository, snap: IncidentSnapshot) -> ReminderPlan:
+        """Decides, in the caller's transaction, which reminders go and which come for the incident as `snap`
+        shows it (the state stored now, its row locked or written in that transaction): drops the stale ones
+        and claims the new ones. `carry_out` then does it in Slack, once the transaction has committed."""
+        incident_id = snap.id
+        now = self._clock.now()
+        wanted = desired_reminders(snap, cadence=self.cadence(snap), now=now)
+        rows = await repo.reminders(incident_id=incident_id)
+        keep = {
+            r.reason
+            for r in rows
+            if r.reason in wanted and abs(r.post_at - wanted[r.reason].post_at) < SECOND
+        }
+        stale = [r for r in rows if r.reason not in keep and r.id is not None]
+        plan = ReminderPlan(incident=snap)
+        if not stale and keep == set(wanted):
+            return plan
+        for row in stale:
+            assert row.id is not None
+            dropped = await repo.drop_reminder(reminder_id=row.id)
+            # One whose time has passed was posted by Slack already: nothing to take back.
+            if dropped and dropped[1] and row.post_at > now:
+                plan.cancel.append((dropped[0], dropped[1]))
+            elif dropped and row.post_at > now:
+                plan.unknown = True  # a dropped reminder whose Slack id was never recorded (a crash)
+        if snap.channel_id:
+            for reason, reminder in wanted.items():
+                if reason in keep:
+                    continue
+                claim = await repo.claim_reminder(
+                    incident_id=incident_id,
+                    reason=reason,
+                    channel_id=snap.channel_id,
+                    post_at=reminder.post_at,
+                )
+                if claim is not None:  # else another replica scheduled it
+                    plan.claims.append((claim, reminder))
+        return plan
+
+    async def carry_out(self, plan: ReminderPlan) -> None:
+        """Does in Slack what a committed plan decided (the calls together), then records what Slack answered
+        in one small transaction."""
+        current = plan.incident
+        incident_id = current.id
 
         async def cancelled(channel_id: str, message_id: str) -> None:
             try:
@@ -99,10 +123,11 @@ class Scheduler(Part):
                 # pass adopts what Slack holds at its time, or frees the claim for another try.
                 return UNKNOWN if exc.unknown else None
 
+        claims = plan.claims
         outcomes = await asyncio.gather(
-            *(scheduled(reminder) for _, reminder in claims), *(cancelled(c, m) for c, m in cancel)
+            *(scheduled(reminder) for _, reminder in claims), *(cancelled(c, m) for c, m in plan.cancel)
         )
-        if unknown:
+        if plan.unknown:
             await self.reconcile_reminders(incident_id=incident_id)
         if not claims:
             return

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from bot.incidents.deliveries import AlreadyDone, Delivery, working_on
 from bot.incidents.errors import IncidentNotFound, InvalidInput, InvalidTransition
@@ -15,6 +17,7 @@ from bot.incidents.model import EventKind, Milestone, Status
 from bot.incidents.playbooks import Playbook, PlaybookItem
 from bot.incidents.service import IncidentConfig, IncidentService
 from storage.inbox import Arrival, DeliveryLog
+from storage.models import ScheduledReminder
 from storage.repository import Store
 from tests.fakes import FixedClock, RecordingChat
 
@@ -355,8 +358,8 @@ async def _forget_a_reminder_id(store: Store, incident_id: int) -> str:
     async with store.transaction() as repo:
         row = (await repo.reminders(incident_id=incident_id))[0]
         lost = str(row.scheduled_message_id)
-        row.scheduled_message_id = None
-        repo.session.add(row)
+        forget = update(ScheduledReminder).where(col(ScheduledReminder.id) == row.id)
+        await repo.session.execute(forget.values(scheduled_message_id=None))
     return lost
 
 
