@@ -175,7 +175,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     socket_mode = bool(settings.env.slack_app_token) and not args.http
     port = args.port or settings.env.port
     replica = f"{socket.gethostname()}:{'socket' if socket_mode else port}"
-    runtime = await build_runtime(settings, replica=replica)
+    runtime = await build_runtime(settings, replica=replica, migrate_apart=True)
     started = runtime.clock.now()
     web_app = build_web(
         app=runtime.app,

@@ -75,11 +75,17 @@ def postmortem_template_problem(settings: Settings) -> str | None:
 
 
 async def build_runtime(
-    settings: Settings, *, migrate: bool = True, replica: str | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    migrate_apart: bool = False,
+    replica: str | None = None,
+    clock: Clock | None = None,
 ) -> Runtime:
-    """The one composition root; applies migrations first. `replica` names this replica in the inbox's
-    claims (HASHI_REPLICA_ID, else the given default, else the host name); `clock` is the system clock
-    unless `hashi demo` tells its story on its own."""
+    """The one composition root; applies pending migrations first (`migrate_apart`: in a child process, so
+    a long-running server never holds Alembic; a database at the head is not touched). `replica` names this
+    replica in the inbox's claims (HASHI_REPLICA_ID, else the given default, else the host name); `clock` is
+    the system clock unless `hashi demo` tells its story on its own."""
     from bot.incidents.ports import SystemClock
     from bot.incidents.service import IncidentService
     from bot.integrations.alerts import DELIVERY_KIND, AlertIntake
@@ -90,6 +96,7 @@ async def build_runtime(
     from storage.db import make_engine
     from storage.inbox import DeliveryLog
     from storage.repository import Store
+    from storage.schema import at_head, in_memory, upgrade_apart
 
     if not settings.env.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
@@ -97,10 +104,13 @@ async def build_runtime(
     if problem:
         raise ConfigError(problem)
     engine = make_engine(settings.env.database_url)
-    if migrate:
-        from storage.migrate import upgrade
+    if migrate and not await at_head(engine):
+        if migrate_apart and not in_memory(settings.env.database_url):
+            await upgrade_apart(settings.env.database_url)
+        else:
+            from storage.migrate import upgrade
 
-        await upgrade(engine)
+            await upgrade(engine)
     clock = clock or SystemClock()  # the one clock: the service, the inbox and the listeners read it
     turns = AckFirst()
     store = Store(engine, pause=turns.pause)

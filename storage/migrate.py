@@ -1,7 +1,15 @@
-"""Applies the Alembic migrations (the only way the schema changes) and checks for drift."""
+"""Applies the Alembic migrations (the only way the schema changes) and checks for drift.
+
+`python -m storage.migrate` applies them to the database named by HASHI_MIGRATE_DATABASE_URL and exits
+(storage.schema.upgrade_apart: `hashi serve` migrates in such a child, so Alembic never stays resident)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.db import make_engine
+from storage.schema import MIGRATE_URL_ENV
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -68,3 +78,25 @@ async def schema_drift(engine: AsyncEngine) -> list[Any]:
 
     async with engine.connect() as conn:
         return await conn.run_sync(_diff)
+
+
+async def _upgrade_url(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+class _RecordLines(logging.Handler):
+    """Writes each log record as a JSON line on stdout, for the parent to log as its own (its format)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = {"name": record.name, "level": record.levelno, "message": record.getMessage()}
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, handlers=[_RecordLines()])
+    asyncio.run(_upgrade_url(os.environ[MIGRATE_URL_ENV]))
