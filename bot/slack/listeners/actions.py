@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -27,7 +25,20 @@ from bot.slack.listeners.replies import (
     statuspage_confirmation,
     timeline_page,
 )
-from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
+from bot.slack.parse import MAX_TEXT, selected_option, selected_options, state_value
+from bot.slack.payloads import (
+    ChecklistBlock,
+    ChecklistOption,
+    DeclareModalMeta,
+    EntryEditButton,
+    EntryModalMeta,
+    IncidentRef,
+    PageButton,
+    ResolveAnywayButton,
+    StatuspageButton,
+    TimelinePageButton,
+    text_digest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +53,8 @@ def _channel(body: dict[str, Any]) -> str:
 
 async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
     """The incident an action is about (button value, else the card's channel), if the user may see it."""
-    incident_id = id_number(_action(body).get("value"))
+    ref = IncidentRef.decode(_action(body).get("value"))
+    incident_id = ref.incident_id if ref is not None else None
     if incident_id is None:
         incident_id = await deps.service.incident_for_channel(channel_id=_channel(body))
         if incident_id is None:
@@ -175,10 +187,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
 
         async def work(lang: Lang) -> Reply:
-            asked = _resolve_request(_action(body).get("value"))
+            asked = ResolveAnywayButton.decode(_action(body).get("value"))
             if asked is None:
                 return t("actions.confirmation_stale", lang)
-            incident_id, at, summary = asked
+            incident_id, at, summary = asked.incident_id, asked.at, asked.summary
             typed = state_value(body, BlockId.GATE_SUMMARY, Field.GATE_SUMMARY)  # the gate's summary input
             if isinstance(typed, str):
                 summary = typed.strip()[:MAX_TEXT]
@@ -202,10 +214,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
 
         async def work(lang: Lang) -> Reply:
-            asked = _statuspage_request(_action(body).get("value"))
+            asked = StatuspageButton.decode(_action(body).get("value"))
             if asked is None:
                 return t("actions.bad_click", lang)
-            incident_id, status = asked
+            incident_id, status = asked.incident_id, asked.status
             typed = state_value(body, BlockId.STATUSPAGE_MESSAGE, Field.STATUSPAGE_MESSAGE)
             message = typed.strip()[:MAX_TEXT] if isinstance(typed, str) else ""
             await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
@@ -254,7 +266,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def checklist_ticked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         action = _action(body)
-        where = blocks.parse_checklist_block_id(str(action.get("block_id", "")))
+        where = ChecklistBlock.decode(action.get("block_id"))
         selected = selected_options(action)
 
         async def work(lang: Lang) -> Reply:
@@ -262,14 +274,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return t("actions.bad_click", lang)
             if where is None:
                 return t("actions.checklist_stale", lang)
-            incident_id, start, playbook = where
+            incident_id, start, playbook = where.incident_id, where.start, where.playbook
+            ticked = (ChecklistOption.decode(value, playbook=playbook) for value in selected)
             await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
             await deps.service.tick_items(
                 incident_id=incident_id,
                 playbook=playbook,
                 first=start,
                 count=blocks.MAX_CHECKBOX_OPTIONS,
-                done={v.split("/", 1)[1] for v in selected if v.startswith(f"{playbook}/")},
+                done={option.key for option in ticked if option is not None},
                 actor=body["user"]["id"],
             )
             return None
@@ -282,12 +295,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await deps.turns.after_ack()
         user_id = body["user"]["id"]
         tz, lang = await deps.user_prefs(user_id)
-        meta = json.dumps({"channel": "", "tz": tz.key, "lang": lang})
         view = blocks.declare_modal(
             severities=deps.severities,
             default_severity=deps.settings.team.default,
             lang=lang,
-            channel_id=meta,
+            meta=DeclareModalMeta(channel_id="", zone=tz.key, lang=lang),
             shape=deps.shape,
         )
         await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
@@ -296,7 +308,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def list_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await deps.turns.after_ack()
-        number, user_id = _page_number(body), body["user"]["id"]
+        number, user_id = PageButton.decode(_action(body).get("value")).number, body["user"]["id"]
         lang = await deps.user_language(user_id)
         await respond(
             replace_original=True,
@@ -308,17 +320,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @deps.inbox.listen(app.action, re.compile(f"^{Action.TIMELINE_PAGE}_(prev|next)$"))
     async def timeline_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        pair = _pair(_action(body).get("value"))
+        page = TimelinePageButton.decode(_action(body).get("value"))
 
         async def work(lang: Lang) -> Reply:
-            if pair is None:
+            if page is None:
                 return t("actions.bad_click", lang)
-            incident_id, number = pair
-            page = await timeline_page(
+            incident_id, number = page.incident_id, page.number
+            shown = await timeline_page(
                 deps, incident_id=incident_id, user_id=body["user"]["id"], number=number, lang=lang
             )
             fallback = t("slack.timeline.fallback", lang, id=incident_id)
-            await respond(replace_original=True, response_type="ephemeral", text=fallback, blocks=page)
+            await respond(replace_original=True, response_type="ephemeral", text=fallback, blocks=shown)
             return None
 
         await run(body, respond, work)
@@ -326,38 +338,26 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @deps.inbox.listen(app.action, Action.TIMELINE_EDIT)
     async def entry_edit_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        pair = _pair(_action(body).get("value"))
+        clicked = EntryEditButton.decode(_action(body).get("value"))
 
         async def work(lang: Lang) -> Reply:
-            if pair is None:
+            if clicked is None:
                 return t("actions.bad_click", lang)
-            incident_id, entry_id = pair
+            incident_id, entry_id = clicked.incident_id, clicked.entry_id
             user_id = body["user"]["id"]
             entry, milestone, deletable = await deps.service.timeline_entry(
                 incident_id=incident_id, entry_id=entry_id, user_id=user_id
             )
             tz, _ = await deps.user_prefs(user_id)
-            at_text = f"{entry.at.astimezone(tz):%Y-%m-%d %H:%M}"
-            initial = entry.text_in(lang)[:MAX_TEXT]
-            meta = json.dumps(
-                {
-                    "i": incident_id,
-                    "e": entry_id,
-                    "t": blocks.text_digest(initial),
-                    "a": at_text,
-                    "tz": tz.key,
-                    "c": _channel(body),
-                }
-            )
-            view = blocks.entry_modal(
-                entry,
-                milestone=milestone,
-                deletable=deletable,
-                metadata=meta,
-                at_text=at_text,
+            meta = EntryModalMeta(
+                incident_id=incident_id,
+                entry_id=entry_id,
+                digest=text_digest(entry.text_in(lang)[:MAX_TEXT]),
+                at_text=f"{entry.at.astimezone(tz):%Y-%m-%d %H:%M}",
                 zone=tz.key,
-                lang=lang,
+                channel_id=_channel(body),
             )
+            view = blocks.entry_modal(entry, milestone=milestone, deletable=deletable, meta=meta, lang=lang)
             await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
             return None
 
@@ -369,57 +369,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await deps.turns.after_ack()
         user_id = body["user"]["id"]
         await home_page(
-            deps, user_id=user_id, number=_page_number(body), lang=await deps.user_language(user_id)
+            deps,
+            user_id=user_id,
+            number=PageButton.decode(_action(body).get("value")).number,
+            lang=await deps.user_language(user_id),
         )
-
-
-def _pair(value: Any) -> tuple[int, int] | None:
-    """(incident id, a number) from a button value `12:34` Hashi wrote, else None."""
-    first, _, second = str(value or "").partition(":")
-    incident_id, number = id_number(first), id_number(second)
-    return None if incident_id is None or number is None else (incident_id, number)
-
-
-def _page_number(body: dict[str, Any]) -> int:
-    value = str(_action(body).get("value") or "1")
-    return max(1, min(id_number(value) or 1, 100_000))
-
-
-def _button_request(value: Any) -> tuple[int, dict[str, Any]] | None:
-    """(incident id, the rest) from a confirmation button's JSON value, or None when it is not one."""
-    try:
-        asked = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    incident_id = id_number(str(asked.get("id", ""))) if isinstance(asked, dict) else None
-    if not isinstance(asked, dict) or incident_id is None:
-        return None
-    return incident_id, asked
-
-
-def _statuspage_request(value: Any) -> tuple[int, Status] | None:
-    """(incident id, status) from an "Update the status page" button's value, or None when it is not one."""
-    found = _button_request(value)
-    if found is None:
-        return None
-    try:
-        return found[0], Status(str(found[1].get("status")))
-    except ValueError:
-        return None
-
-
-def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
-    """(incident id, when, summary) from a "Resolve anyway" button's value, or None when it is not one."""
-    found = _button_request(value)
-    if found is None:
-        return None
-    incident_id, asked = found
-    at = None
-    if asked.get("at") is not None:
-        try:
-            at = datetime.fromisoformat(str(asked["at"]))
-        except ValueError:
-            return None
-        if at.tzinfo is None:
-            return None
-    return incident_id, at, str(asked.get("summary") or "")[:2900]

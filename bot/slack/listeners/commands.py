@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
@@ -31,6 +30,7 @@ from bot.slack.listeners.replies import (
     timeline_page,
 )
 from bot.slack.parse import ParseError, parse_command, usage_text
+from bot.slack.payloads import DeclareModalMeta
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,11 @@ async def _open_declare_modal(
     where: Invocation, deps: Deps, *, tz: ZoneInfo, lang: Lang, filled: cmd.Declare | None = None
 ) -> None:
     """Opens the declare modal (filled in with a quick declaration's title, severity and type)."""
-    meta = json.dumps({"channel": where.channel_id, "tz": tz.key, "lang": lang})
     view = blocks.declare_modal(
         severities=deps.severities,
         default_severity=(filled and filled.severity) or deps.settings.team.default,
         lang=lang,
-        channel_id=meta,
+        meta=DeclareModalMeta(channel_id=where.channel_id, zone=tz.key, lang=lang),
         shape=deps.shape,
         title=filled.title if filled else "",
         incident_type=deps.shape.incident_type(filled.incident_type) if filled else None,

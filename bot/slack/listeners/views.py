@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -10,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.i18n import LANGUAGES, Lang, Msg, t
+from bot.i18n import Lang, Msg, t
 from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.fields import RecordShape, Required
@@ -27,9 +26,9 @@ from bot.slack.parse import (
     MAX_TEXT,
     MAX_TIME_TEXT,
     MAX_TITLE,
-    id_number,
     state_value,
 )
+from bot.slack.payloads import DeclareModalMeta, EntryModalMeta, IncidentRef
 
 PRE_ACK_LOOKUP = 1.0  # seconds a submission may wait for the user's time zone before it is acknowledged
 log = logging.getLogger(__name__)
@@ -45,11 +44,6 @@ def _text(
     if len(text) > limit:
         errors[block] = t("views.at_most", lang, limit=limit)
     return text
-
-
-def _incident_of(view: dict[str, Any]) -> int | None:
-    """The incident a note or resolve modal is about (its private_metadata), or None."""
-    return id_number(view.get("private_metadata"))
 
 
 def _time(
@@ -87,19 +81,6 @@ def _custom_fields(
     return given
 
 
-def _meta(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
-def _zone_of(meta: dict[str, Any], *, default: str) -> ZoneInfo:
-    """The time zone a modal was opened in (its private_metadata's `tz`), else `default`."""
-    return zone(meta.get("tz") if isinstance(meta.get("tz"), str) else None, default=default)
-
-
 def register(app: AsyncApp, deps: Deps) -> None:
     """Adds the modal listeners."""
 
@@ -118,21 +99,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     async def visible_incident(view: dict[str, Any], user_id: str) -> int:
         """The modal's incident, if the submitter may see it (the modal may be stale, or forged)."""
-        incident_id = _incident_of(view)
-        if incident_id is None:
+        ref = IncidentRef.decode(view.get("private_metadata"))
+        if ref is None:
             raise IncidentError(Msg("errors.form_out_of_date"))
-        await deps.service.check_visible(incident_id=incident_id, user_id=user_id)
-        return incident_id
+        await deps.service.check_visible(incident_id=ref.incident_id, user_id=user_id)
+        return ref.incident_id
 
     @deps.inbox.listen(app.view, View.DECLARE)
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = _meta(view)
+        meta = DeclareModalMeta.decode(view.get("private_metadata"))
         user_id = body["user"]["id"]
-        tz = zone(
-            meta.get("tz") if isinstance(meta.get("tz"), str) else None, default=deps.settings.env.timezone
-        )
+        tz = zone(meta.zone, default=deps.settings.env.timezone)
         # The modal was opened in the user's language, which it carries (no lookup before the ack).
-        lang: Lang = next((code for code in LANGUAGES if code == meta.get("lang")), deps.channel_language)
+        lang: Lang = meta.lang or deps.channel_language
         errors: dict[str, str] = {}
         title = _text(view, Block.TITLE, Field.TITLE, MAX_TITLE, errors, lang)
         if not title:
@@ -172,11 +151,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 team_id=(body.get("team") or {}).get("id"),
             )
         except IncidentError as exc:
-            await tell(user_id, str(meta.get("channel", "")), blocks.error_text(exc, lang))
+            await tell(user_id, meta.channel_id, blocks.error_text(exc, lang))
             return
-        origin = str(meta.get("channel", ""))
         await tell(
-            user_id, "" if private else origin, declared_reply(setup.incident, setup.missing, lang=lang)
+            user_id,
+            "" if private else meta.channel_id,
+            declared_reply(setup.incident, setup.missing, lang=lang),
         )
 
     @deps.inbox.listen(app.view, View.NOTE)
@@ -201,21 +181,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @deps.inbox.listen(app.view, View.ENTRY)
     async def entry_edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = _meta(view)
+        meta = EntryModalMeta.decode(view.get("private_metadata"))
         user_id = body["user"]["id"]
-        tz = zone(
-            meta.get("tz") if isinstance(meta.get("tz"), str) else None, default=deps.settings.env.timezone
-        )
+        tz = zone(meta.zone if meta else None, default=deps.settings.env.timezone)
         # The time was shown in the zone the modal carries; the answer goes in the submitter's language.
         _, lang = await deps.user_prefs(user_id, within=PRE_ACK_LOOKUP)
-        incident_id, entry_id = id_number(str(meta.get("i", ""))), id_number(str(meta.get("e", "")))
         errors: dict[str, str] = {}
         delete = "delete" in (state_value(view, Block.ENTRY_DELETE, Field.ENTRY_DELETE) or [])
         text: str | None = _text(view, Block.ENTRY_TEXT, Field.ENTRY_TEXT, MAX_TEXT, errors, lang)
         if not text and not delete:
             errors[Block.ENTRY_TEXT] = t("errors.entry_text_missing", lang)
         at: datetime | None = None
-        if _text(view, Block.ENTRY_AT, Field.ENTRY_AT, MAX_TIME_TEXT, errors, lang) != meta.get("a"):
+        shown_at = meta.at_text if meta else None
+        if _text(view, Block.ENTRY_AT, Field.ENTRY_AT, MAX_TIME_TEXT, errors, lang) != shown_at:
             at = _time(view, Block.ENTRY_AT, Field.ENTRY_AT, tz, errors, lang)
             if at is None and Block.ENTRY_AT not in errors:
                 errors[Block.ENTRY_AT] = t("time.missing", lang)
@@ -224,14 +202,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()
         await deps.turns.after_ack()
-        if text is not None and blocks.text_digest(text) == meta.get("t"):
+        if meta is None:
+            await tell(user_id, "", blocks.error_text(IncidentError(Msg("errors.form_out_of_date")), lang))
+            return
+        if text is not None and meta.shows_text(text):
             text = None  # as it was shown
-        channel = str(meta.get("c", ""))
+        incident_id = meta.incident_id
         try:
-            if incident_id is None or entry_id is None:
-                raise IncidentError(Msg("errors.form_out_of_date"))
             edit = await deps.service.edit_entry(
-                incident_id=incident_id, entry_id=entry_id, actor=user_id, text=text, at=at, delete=delete
+                incident_id=incident_id,
+                entry_id=meta.entry_id,
+                actor=user_id,
+                text=text,
+                at=at,
+                delete=delete,
             )
         except IncidentError as exc:
             await tell(user_id, "", blocks.error_text(exc, lang))
@@ -246,7 +230,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             said = t("slack.entry_modal.unchanged", lang, id=incident_id)
         else:
             said = t("slack.entry_modal.saved", lang, id=incident_id)
-        await tell(user_id, channel, said)
+        await tell(user_id, meta.channel_id, said)
 
     @deps.inbox.listen(app.view, View.RESOLVE)
     async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
