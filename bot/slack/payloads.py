@@ -1,5 +1,6 @@
 """What Hashi writes into its buttons, block_ids, options and modals, and reads back: one typed payload each,
-its `encode` beside its `decode`.
+its `encode` beside its `decode`; then what Slack writes that listeners read (a message an event names), with
+a decode only.
 
 Slack hands these strings back with a click or a submission, and anyone who can send Hashi a signed request
 can write them too, so every `decode` takes any value at all and returns None (or, for a page, the first
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeGuard
 
 from bot.i18n import LANGUAGES, Lang
 from bot.incidents.model import Status
-from bot.slack.parse import id_number
+from bot.incidents.ports import ChatMessage
+from bot.slack.parse import clipped, id_number
 
 MAX_BLOCK_ID = 255  # Block Kit: a block_id is at most 255 characters
 MAX_OPTION_VALUE = 150  # Block Kit: an option's value is at most 150 characters
@@ -303,3 +306,46 @@ class EntryModalMeta:
     def shows_text(self, text: str) -> bool:
         """Whether `text` is the text the modal showed (left as it was)."""
         return bool(self.digest) and text_digest(text) == self.digest
+
+
+# What Slack writes: decode only.
+
+_TS = re.compile(r"^\d{9,11}\.\d{1,6}$")
+_ID = re.compile(r"^[A-Z0-9]{2,32}$")
+NO_TEXT = "(no text)"  # what the timeline says of a message that is a file or an emoji alone
+
+
+def is_slack_id(value: object) -> TypeGuard[str]:
+    """Whether a value looks like a Slack id (`U0123ABCD`, `C0123ABCD`)."""
+    return isinstance(value, str) and bool(_ID.match(value))
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message of a channel as an event names it: the channel and the message's ts."""
+
+    channel_id: str
+    ts: str  # `1700000000.000100`
+
+    @classmethod
+    def decode(cls, channel_id: object, ts: object) -> MessageRef | None:
+        """The message of that channel and ts, else None (either is not of Slack's form)."""
+        if not is_slack_id(channel_id) or not isinstance(ts, str) or not _TS.match(ts):
+            return None
+        return cls(channel_id, ts)
+
+    @property
+    def at(self) -> datetime:
+        """When the message was posted (its ts), in UTC."""
+        return datetime.fromtimestamp(float(self.ts), tz=UTC)
+
+
+def chat_message(message: object) -> ChatMessage | None:
+    """A Slack message object (in an event, or from conversations.history) as the timeline keeps it: its
+    text within Hashi's limit (NO_TEXT without any), its author when that is a user id; None when it is not
+    an object."""
+    if not isinstance(message, dict) or not message:
+        return None
+    raw, author = message.get("text"), message.get("user")
+    text = clipped(raw) if isinstance(raw, str) and raw.strip() else NO_TEXT
+    return ChatMessage(text=text, author=author if is_slack_id(author) else None)
