@@ -1,6 +1,6 @@
 """What Hashi writes into its buttons, block_ids, options and modals, and reads back: one typed payload each,
-its `encode` beside its `decode`; then what Slack writes that listeners read (a message an event names), with
-a decode only.
+its `encode` beside its `decode`; then what Slack writes that listeners read (a click, a submitted modal, a
+message an event names), with a decode only.
 
 Slack hands these strings back with a click or a submission, and anyone who can send Hashi a signed request
 can write them too, so every `decode` takes any value at all and returns None (or, for a page, the first
@@ -20,7 +20,7 @@ from typing import Any, TypeGuard
 from bot.i18n import LANGUAGES, Lang
 from bot.incidents.model import Status
 from bot.incidents.ports import ChatMessage
-from bot.slack.parse import clipped, id_number
+from bot.slack.parse import clipped, id_number, selected_option, selected_options, state_value
 
 MAX_BLOCK_ID = 255  # Block Kit: a block_id is at most 255 characters
 MAX_OPTION_VALUE = 150  # Block Kit: an option's value is at most 150 characters
@@ -309,6 +309,80 @@ class EntryModalMeta:
 
 
 # What Slack writes: decode only.
+
+
+def _dict(value: object) -> dict[str, Any]:
+    """A payload field that should be an object, or {} when it is missing or is not one."""
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Click:
+    """A click, select or tick on one of Hashi's messages or on App Home (a block_actions delivery)."""
+
+    user_id: str
+    channel_id: str  # the clicked message's channel; "" on App Home
+    trigger_id: str  # opens a modal
+    value: object  # the element's value, for its payload's decode
+    block_id: str
+    selected: str | None  # a select's chosen option
+    ticked: frozenset[str] | None  # a checkbox group's ticked options (None: not a list of options)
+    answerable: bool  # whether it came with a response_url to answer through
+    state: object  # the clicked message's inputs as they stood (read with `typed`)
+
+    @classmethod
+    def decode(cls, body: object) -> Click | None:
+        """The click of a block_actions body (its first action), else None (no user who clicked)."""
+        body = _dict(body)
+        user_id = _dict(body.get("user")).get("id")
+        if not isinstance(user_id, str) or not user_id:
+            return None
+        actions = body.get("actions")
+        action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+        channel = _dict(body.get("channel")).get("id") or _dict(body.get("container")).get("channel_id")
+        return cls(
+            user_id=user_id,
+            channel_id=str(channel or ""),
+            trigger_id=str(body.get("trigger_id") or ""),
+            value=action.get("value"),
+            block_id=str(action.get("block_id", "")),
+            selected=selected_option(action),
+            ticked=selected_options(action),
+            answerable=bool(body.get("response_url")),
+            state=body.get("state"),
+        )
+
+    def typed(self, block: str, field: str) -> Any:
+        """What an input of the clicked message held (see parse.state_value), None when it has none."""
+        return state_value({"state": self.state}, block, field)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A modal submitted (a view_submission delivery): who, which view, and the view with its inputs."""
+
+    user_id: str
+    view_id: str
+    team_id: str | None
+    metadata: object  # the view's private_metadata, for its payload's decode
+    view: dict[str, Any]  # read with parse.state_value
+
+    @classmethod
+    def decode(cls, body: object) -> Submission | None:
+        """The submission of a view_submission body, else None (no user, or no view)."""
+        body = _dict(body)
+        user_id, view = _dict(body.get("user")).get("id"), body.get("view")
+        if not isinstance(user_id, str) or not user_id or not isinstance(view, dict):
+            return None
+        team_id = _dict(body.get("team")).get("id")
+        return cls(
+            user_id=user_id,
+            view_id=str(view.get("id", "")),
+            team_id=team_id if isinstance(team_id, str) else None,
+            metadata=view.get("private_metadata"),
+            view=view,
+        )
+
 
 _TS = re.compile(r"^\d{9,11}\.\d{1,6}$")
 _ID = re.compile(r"^[A-Z0-9]{2,32}$")
