@@ -3,9 +3,10 @@ its `encode` beside its `decode`; then what Slack writes that listeners read (a 
 message an event names), with a decode only.
 
 Slack hands these strings back with a click or a submission, and anyone who can send Hashi a signed request
-can write them too, so every `decode` takes any value at all and returns None (or, for a page, the first
-page) for one Hashi did not write; none raises. The encoded strings are the ones Hashi has always written:
-messages already in Slack and modals already open still decode.
+can write them too, so every `decode` takes any value at all and returns None for one Hashi did not write
+(a page number: the first page; the declare modal's metadata: opened from nowhere, zone and language
+unknown); none raises. The encoded strings are the ones Hashi has always written: messages already in Slack
+and modals already open still decode.
 """
 
 from __future__ import annotations
@@ -326,7 +327,7 @@ class Click:
     value: object  # the element's value, for its payload's decode
     block_id: str
     selected: str | None  # a select's chosen option
-    ticked: frozenset[str] | None  # a checkbox group's ticked options (None: not a list of options)
+    ticked: frozenset[str] | None  # a checkbox group's ticked options (none for a button; None: not options)
     answerable: bool  # whether it came with a response_url to answer through
     state: object  # the clicked message's inputs as they stood (read with `typed`)
 

@@ -12,19 +12,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.incidents.model import Status
+from bot.incidents.ports import ChatMessage
 from bot.slack.payloads import (
     ChecklistBlock,
     ChecklistOption,
+    Click,
     DeclareModalMeta,
     EntryEditButton,
     EntryModalMeta,
     IncidentRef,
+    MessageRef,
     PageButton,
     ResolveAnywayButton,
     StatuspageButton,
+    Submission,
     TimelinePageButton,
+    chat_message,
     text_digest,
 )
+from tests.conftest import shared_path
 
 AT = datetime(2026, 11, 24, 5, 6, tzinfo=UTC)
 DIGEST = text_digest("Hit ratio fell")
@@ -189,6 +195,10 @@ DECODERS = [
     lambda v: ChecklistOption.decode(v, playbook="p"),
     DeclareModalMeta.decode,
     EntryModalMeta.decode,
+    Click.decode,
+    Submission.decode,
+    chat_message,
+    lambda v: MessageRef.decode(v, v),
 ]
 
 
@@ -196,3 +206,59 @@ DECODERS = [
 def test_no_value_anyone_can_send_makes_a_decode_raise(value: object) -> None:
     for decode in DECODERS:
         decode(value)
+
+
+# What Slack writes, read from Slack's own documented samples (../shared/slack/payloads, with their sources)
+
+
+def _sample(name: str) -> dict[str, Any]:
+    return dict(json.loads(shared_path("slack", "payloads", name).read_text(encoding="utf-8")))
+
+
+@pytest.mark.reference_data
+def test_slacks_documented_clicks_decode() -> None:
+    button = Click.decode(_sample("block_actions_button.json"))
+    assert button == Click(
+        user_id="W111",
+        channel_id="C111",
+        trigger_id="111.222.valid",
+        value="click_me_123",
+        block_id="b",
+        selected=None,
+        ticked=frozenset(),
+        answerable=True,
+        state=None,
+    )
+    ticks = Click.decode(_sample("block_actions_checkboxes.json"))
+    assert ticks is not None and ticks.ticked == {"value-0", "value-2"}
+
+
+@pytest.mark.reference_data
+def test_slacks_documented_submission_decodes() -> None:
+    sub = Submission.decode(_sample("view_submission.json"))
+    assert sub is not None and (sub.user_id, sub.view_id, sub.team_id) == (
+        "U12345678",
+        "V12345678",
+        "T12345678",
+    )
+    assert sub.view["state"]["values"]
+
+
+@pytest.mark.reference_data
+def test_slacks_documented_pin_and_reaction_name_their_message() -> None:
+    pin = _sample("event_pin_added.json")["event"]
+    message = pin["item"]["message"]
+    ref = MessageRef.decode(pin["channel_id"], message["ts"])
+    assert ref == MessageRef("C02ELGNBH", "1360782400.498405")
+    assert ref.at == datetime(2013, 2, 13, 19, 6, 40, 498405, tzinfo=UTC)
+    assert chat_message(message) == ChatMessage(text="Live long and prospect.", author="U222222222")
+    item = _sample("event_reaction_added.json")["event"]["item"]
+    assert MessageRef.decode(item["channel"], item["ts"]) == MessageRef("C123ABC456", "1360782400.498405")
+
+
+def test_a_message_without_text_is_said_so_and_a_bot_is_no_author() -> None:
+    assert chat_message({"ts": "1.1", "files": [{}]}) == ChatMessage(text="(no text)", author=None)
+    assert chat_message({"text": "x" * 5000, "user": "not an id"}) == ChatMessage(
+        text="x" * 2899 + "…", author=None
+    )
+    assert MessageRef.decode("C1", "1.1") is None and MessageRef.decode(5, "1360782400.498405") is None
