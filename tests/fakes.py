@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.incidents.errors import ChatError
 from bot.incidents.model import IncidentSnapshot, TimelineEntry
-from bot.incidents.ports import Room
+from bot.incidents.ports import ChatMessage, Room
 from bot.incidents.reminders import Reminder
 
 
@@ -38,6 +38,8 @@ class RecordingChat:
     scheduled: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     # Who is in each channel, as Slack would say.
     members: dict[str, set[str]] = field(default_factory=dict)
+    # The messages Slack holds, by (channel, ts).
+    messages: dict[tuple[str, str], ChatMessage] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _record(self, step: str, **args: Any) -> None:
@@ -105,3 +107,11 @@ class RecordingChat:
     async def scheduled_reminders(self, *, channel_id: str) -> list[tuple[str, datetime]]:
         self._record("scheduled_reminders", channel_id=channel_id)
         return [(key, at) for key, (channel, at) in self.scheduled.items() if channel == channel_id]
+
+    async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
+        self._record("message", channel_id=channel_id, ts=ts)
+        return self.messages.get((channel_id, ts))
+
+    async def permalink(self, *, channel_id: str, ts: str) -> str | None:
+        self._record("permalink", channel_id=channel_id, ts=ts)
+        return f"https://hashi.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"

@@ -35,6 +35,15 @@ class Room:
     name: str
 
 
+@dataclass(frozen=True)
+class ChatMessage:
+    """A Slack message as the timeline keeps it: its text (within Hashi's limit; `(no text)` for a file or an
+    emoji alone) and its author, when a person wrote it."""
+
+    text: str
+    author: str | None
+
+
 class Directory(Protocol):
     """Who belongs to which Slack user group (for permission rules and invites that name one)."""
 
@@ -104,6 +113,14 @@ class Chat(Protocol):
 
     async def scheduled_reminders(self, *, channel_id: str) -> Sequence[tuple[str, datetime]]:
         """What waits in Slack's scheduler for a channel: (scheduled message id, when it posts)."""
+        ...
+
+    async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
+        """One message of a channel by its ts, or None when Slack will not say (gone, or out of reach)."""
+        ...
+
+    async def permalink(self, *, channel_id: str, ts: str) -> str | None:
+        """A message's permalink, or None when Slack will not say."""
         ...
 
 

@@ -118,6 +118,8 @@ class IncidentService:
         # The timeline and the people in the room
         self.add_note = parts.timeline.add_note
         self.update_slack_message = parts.timeline.update_slack_message
+        self.capture_message = parts.timeline.capture_message
+        self.follow_message = parts.timeline.follow_message
         self.latest_entries = parts.timeline.latest_entries
         self.timeline_entry = parts.timeline.entry
         self.edit_entry = parts.timeline.edit_entry

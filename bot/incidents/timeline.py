@@ -20,6 +20,7 @@ from bot.incidents.model import (
     Status,
     TimelineEntry,
 )
+from bot.incidents.ports import ChatMessage
 from bot.incidents.queries import entry_of
 from storage.models import Incident, TimelineEvent
 from storage.repository import Repository
@@ -126,6 +127,48 @@ class Timeline(Part):
                 event.text = clean(text)
             repo.session.add(event)
         return True
+
+    async def capture_message(
+        self, *, channel_id: str, ts: str, at: datetime, message: ChatMessage | None
+    ) -> bool:
+        """Puts a Slack message (pinned, or marked with the timeline emoji) on the timeline of the incident
+        whose room the channel is, once; one taken off and marked again comes back. `message` is None when
+        the event did not carry it (Chat is asked). False when the channel is no incident's room or Slack has
+        no such message."""
+        incident_id = await self.parts.reading.incident_for_channel(channel_id=channel_id)
+        if incident_id is None:
+            return False
+        if message is None:
+            message = await self._chat.message(channel_id=channel_id, ts=ts)
+        if message is None:
+            return False
+        added = await self.add_note(
+            incident_id=incident_id,
+            text=message.text,
+            actor=message.author,
+            at=at,
+            kind=EventKind.SLACK_MESSAGE,
+            source_ref=ts,
+            permalink=await self._chat.permalink(channel_id=channel_id, ts=ts),
+            announce=False,
+        )
+        if not added:
+            await self.update_slack_message(
+                incident_id=incident_id, source_ref=ts, text=message.text, deleted=False
+            )
+        return True
+
+    async def follow_message(
+        self, *, channel_id: str, ts: str, text: str | None = None, deleted: bool | None = None
+    ) -> bool:
+        """Keeps a Slack message on the timeline of its channel's incident in step with Slack (see
+        update_slack_message); False when the channel is no incident's room or the message is not on it."""
+        incident_id = await self.parts.reading.incident_for_channel(channel_id=channel_id)
+        if incident_id is None:
+            return False
+        return await self.update_slack_message(
+            incident_id=incident_id, source_ref=ts, text=text, deleted=deleted
+        )
 
     async def latest_entries(
         self, *, incident_id: int, user_id: str, limit: int, offset: int

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,7 +52,19 @@ from bot.incidents.reminders import Reminder, ReminderKind
 from bot.incidents.times import format_local
 from bot.slack.ids import Action, Field, View
 from bot.slack.ids import Block as BlockId
-from bot.slack.parse import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE, id_number
+from bot.slack.parse import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE
+from bot.slack.payloads import (
+    ChecklistBlock,
+    ChecklistOption,
+    DeclareModalMeta,
+    EntryEditButton,
+    EntryModalMeta,
+    IncidentRef,
+    PageButton,
+    ResolveAnywayButton,
+    StatuspageButton,
+    TimelinePageButton,
+)
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_SECTION_FIELDS = 10  # Slack's limit of fields in a section
@@ -269,7 +279,7 @@ def checklist_progress(incident: IncidentSnapshot, lang: Lang) -> str:
 
 def card_buttons(incident: IncidentSnapshot, severities: Sequence[str], lang: Lang) -> list[Any]:
     """The card's actions for the incident's current state."""
-    value = str(incident.id)
+    value = IncidentRef(incident.id).encode()
 
     def label(name: str) -> str:
         return t(f"slack.button.{name}", lang)
@@ -378,14 +388,14 @@ def declare_modal(
     severities: Sequence[str],
     default_severity: str,
     lang: Lang,
-    channel_id: str = "",
+    meta: DeclareModalMeta | None = None,
     shape: RecordShape | None = None,
     title: str = "",
     incident_type: str | None = None,
 ) -> dict[str, Any]:
     """The declare modal: title, severity, type (when the team has several), services, summary, private,
-    detected at, then the team's custom fields; `title` and `incident_type` fill it in (a quick declaration
-    that lacks a required field)."""
+    detected at, then the team's custom fields; `meta` says where and by whom it was opened, `title` and
+    `incident_type` fill it in (a quick declaration that lacks a required field)."""
     shape = shape or RecordShape()
     options = _severity_options(severities)
     initial = next((o for o in options if o.value == default_severity), options[0])
@@ -396,7 +406,7 @@ def declare_modal(
     view = SlackView(
         type="modal",
         callback_id=View.DECLARE,
-        private_metadata=channel_id,
+        private_metadata=meta.encode() if meta else "",
         title=PlainTextObject(text=say("title")),
         submit=PlainTextObject(text=say("submit")),
         close=PlainTextObject(text=t("slack.modal_cancel", lang)),
@@ -518,7 +528,7 @@ def _text_and_time_modal(
     view = SlackView(
         type="modal",
         callback_id=callback_id,
-        private_metadata=str(incident_id),
+        private_metadata=IncidentRef(incident_id).encode(),
         title=PlainTextObject(text=title),
         submit=PlainTextObject(text=submit),
         blocks=[
@@ -670,29 +680,31 @@ def entry_line(entry: TimelineEntry, lang: Lang) -> str:
 def timeline_blocks(
     entries: Sequence[TimelineEntry], *, incident_id: int, page: Page, lang: Lang
 ) -> list[dict[str, Any]]:
-    """One page of an incident's timeline, latest first, an Edit button beside each entry."""
+    """One page of an incident's timeline, latest first, an Edit button beside each (stored) entry."""
     if not page.total:
         text = t("slack.timeline.empty", lang, id=incident_id)
         return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
     header = t("slack.timeline.header", lang, id=incident_id, count=page.total)
     blocks: list[Block] = [HeaderBlock(text=_plain(header, 150))]
     for entry in entries[: page.size]:
-        button = ButtonElement(
-            text=t("slack.timeline.edit", lang),
-            action_id=Action.TIMELINE_EDIT,
-            value=f"{incident_id}:{entry.id}",
+        button = (
+            ButtonElement(
+                text=t("slack.timeline.edit", lang),
+                action_id=Action.TIMELINE_EDIT,
+                value=EntryEditButton(incident_id, entry.id).encode(),
+            )
+            if entry.id is not None
+            else None
         )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=entry_line(entry, lang)), accessory=button))
-    value = f"{incident_id}:{{}}"
     blocks += _page_buttons(
-        page, action_id=Action.TIMELINE_PAGE, value=value, where="slack.timeline.page", lang=lang
+        page,
+        action_id=Action.TIMELINE_PAGE,
+        value=lambda number: TimelinePageButton(incident_id, number).encode(),
+        where="slack.timeline.page",
+        lang=lang,
     )
     return [b.to_dict() for b in blocks]
-
-
-def text_digest(text: str) -> str:
-    """A short fingerprint of a modal's initial text, so a submission can tell whether it was changed."""
-    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:16]
 
 
 def entry_modal(
@@ -700,13 +712,11 @@ def entry_modal(
     *,
     milestone: str | None,
     deletable: bool,
-    metadata: str,
-    at_text: str,
-    zone: str,
+    meta: EntryModalMeta,
     lang: Lang,
 ) -> dict[str, Any]:
-    """The modal that corrects a timeline entry: its text and time, or deletes it (when `deletable`: not a
-    milestone's or a severity change)."""
+    """The modal that corrects a timeline entry: its text and its time (as `meta` shows it, in its zone), or
+    deletes it (when `deletable`: not a milestone's or a severity change)."""
 
     def say(name: str, **params: object) -> str:
         return t(f"slack.entry_modal.{name}", lang, **params)
@@ -729,8 +739,10 @@ def entry_modal(
         _input(
             BlockId.ENTRY_AT,
             say("at"),
-            PlainTextInputElement(action_id=Field.ENTRY_AT, max_length=MAX_TIME_TEXT, initial_value=at_text),
-            hint=say("at_hint", zone=zone),
+            PlainTextInputElement(
+                action_id=Field.ENTRY_AT, max_length=MAX_TIME_TEXT, initial_value=meta.at_text
+            ),
+            hint=say("at_hint", zone=meta.zone),
         ),
     ]
     if deletable:
@@ -754,7 +766,7 @@ def entry_modal(
     view = SlackView(
         type="modal",
         callback_id=View.ENTRY,
-        private_metadata=metadata,
+        private_metadata=meta.encode(),
         title=PlainTextObject(text=say("title")),
         submit=PlainTextObject(text=say("submit")),
         blocks=inputs,
@@ -785,9 +797,11 @@ class Page:
         return (self.number - 1) * self.size
 
 
-def _page_buttons(page: Page, *, action_id: str, value: str, where: str, lang: Lang) -> list[Block]:
-    """Which page this is and buttons to the newer and older ones (`value` names a page with `{}`); nothing
-    when there is one page."""
+def _page_buttons(
+    page: Page, *, action_id: str, value: Callable[[int], str], where: str, lang: Lang
+) -> list[Block]:
+    """Which page this is and buttons to the newer and older ones (`value` encodes a page's number as its
+    button's value); nothing when there is one page."""
     if page.count <= 1:
         return []
     buttons = []
@@ -796,7 +810,7 @@ def _page_buttons(page: Page, *, action_id: str, value: str, where: str, lang: L
             ButtonElement(
                 text=t("slack.list.newer", lang),
                 action_id=f"{action_id}_prev",
-                value=value.format(page.number - 1),
+                value=value(page.number - 1),
             )
         )
     if page.number < page.count:
@@ -804,7 +818,7 @@ def _page_buttons(page: Page, *, action_id: str, value: str, where: str, lang: L
             ButtonElement(
                 text=t("slack.list.older", lang),
                 action_id=f"{action_id}_next",
-                value=value.format(page.number + 1),
+                value=value(page.number + 1),
             )
         )
     text = t(where, lang, number=page.number, count=page.count)
@@ -832,7 +846,13 @@ def list_blocks(
         )
         for i in incidents[: page.size]
     ]
-    blocks += _page_buttons(page, action_id=action_id, value="{}", where="slack.list.page", lang=lang)
+    blocks += _page_buttons(
+        page,
+        action_id=action_id,
+        value=lambda number: PageButton(number).encode(),
+        where="slack.list.page",
+        lang=lang,
+    )
     return [b.to_dict() for b in blocks]
 
 
@@ -922,7 +942,7 @@ def checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict[str, A
             element = CheckboxesElement(
                 action_id=Action.CHECKLIST, options=options, initial_options=initial or None
             )
-            block_id = checklist_block_id(incident_id=incident.id, start=start, playbook=playbook)
+            block_id = ChecklistBlock(incident.id, start, playbook).encode()
             out.append(ActionsBlock(block_id=block_id, elements=[element]))
     return [b.to_dict() for b in out]
 
@@ -940,28 +960,12 @@ def pinned_checklist_blocks(incident: IncidentSnapshot, lang: Lang) -> list[dict
     return [*kept, more.to_dict()]
 
 
-def checklist_block_id(*, incident_id: int, start: int, playbook: str) -> str:
-    """`hashi_checklist_<incident>_<first item>_<playbook>`: enough to know which items a click concerns."""
-    return f"hashi_checklist_{incident_id}_{start}_{playbook}"[:255]
-
-
-def parse_checklist_block_id(block_id: str) -> tuple[int, int, str] | None:
-    """(incident id, first item position, playbook) from a checklist block_id."""
-    parts = block_id.split("_", 4)
-    if len(parts) != 5 or parts[:2] != ["hashi", "checklist"]:
-        return None
-    incident_id, start = id_number(parts[2]), id_number(parts[3])
-    if incident_id is None or start is None:
-        return None
-    return incident_id, start, parts[4]
-
-
 def _checklist_option(item: Any, lang: Lang) -> Option:
     gate = t("slack.checklist.required", lang) if item.required else ""
     who = f"✓ {item.done_by}" if item.done and item.done_by else ""
     return Option(
         text=PlainTextObject(text=plain_excerpt(item.title + gate, 75)),
-        value=f"{item.playbook}/{item.key}"[:150],
+        value=ChecklistOption(item.playbook, item.key).encode(),
         description=PlainTextObject(text=plain_excerpt(who, 75)) if who else None,
     )
 
@@ -969,17 +973,11 @@ def _checklist_option(item: Any, lang: Lang) -> Option:
 BUTTON_VALUE_LIMIT = 2000  # Block Kit: a button's value is at most 2,000 characters
 
 
-def _gate_value(incident_id: int, at: datetime | None) -> str:
-    """The "Resolve anyway" button's value: the incident and the time asked for, as JSON (the summary
-    travels whole in the message's input, which Slack sends back with the click as its state)."""
-    return json.dumps({"id": incident_id, "at": at.isoformat() if at else None})
-
-
 def statuspage_confirm_blocks(
     *, incident_id: int, status: str, message: str, lang: Lang
 ) -> list[dict[str, Any]]:
     """Asks the one who changed an incident's status to confirm the status page's update: their message,
-    editable, and the button (its value: the incident and the status, as JSON)."""
+    editable, and the button (its value: a StatuspageButton)."""
     text = t("slack.statuspage.confirm", lang, id=incident_id, status=status_label(Status(status), lang))
     message_input = InputBlock(
         block_id=BlockId.STATUSPAGE_MESSAGE,
@@ -994,7 +992,7 @@ def statuspage_confirm_blocks(
     button = ButtonElement(
         text=t("slack.statuspage.button", lang),
         action_id=Action.STATUSPAGE_UPDATE,
-        value=json.dumps({"id": incident_id, "status": status}),
+        value=StatuspageButton(incident_id, Status(status)).encode(),
         style="primary",
     )
     return [
@@ -1021,7 +1019,7 @@ def gate_blocks(
     button = ButtonElement(
         text=t("slack.gate.button", lang),
         action_id=Action.RESOLVE_ANYWAY,
-        value=_gate_value(incident_id, at),
+        value=ResolveAnywayButton(incident_id, at).encode(),
         style="danger",
     )
     summary_input = InputBlock(

@@ -24,10 +24,11 @@ from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.errors import ChatError
 from bot.incidents.fields import RecordShape
 from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
-from bot.incidents.ports import Room
+from bot.incidents.ports import ChatMessage, Room
 from bot.incidents.reminders import Reminder
 from bot.observability import SLACK_CALLS
 from bot.slack import blocks
+from bot.slack.payloads import chat_message
 from bot.slack.retries import retry_handlers
 
 log = logging.getLogger(__name__)
@@ -576,8 +577,8 @@ class SlackGateway:
             return None
         return str(data.get("permalink")) if data.get("permalink") else None
 
-    async def message(self, *, channel_id: str, ts: str) -> dict[str, Any] | None:
-        """One message of a channel by its ts."""
+    async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
+        """One message of a channel by its ts, or None when Slack will not say."""
         try:
             data = await self._call(
                 "history", "conversations.history", channel=channel_id, latest=ts, inclusive=True, limit=1
@@ -585,7 +586,7 @@ class SlackGateway:
         except ChatError:
             return None
         messages = data.get("messages") or []
-        return dict(messages[0]) if messages and messages[0].get("ts") == ts else None
+        return chat_message(messages[0]) if messages and messages[0].get("ts") == ts else None
 
     async def upload_markdown(
         self, *, channel_id: str, filename: str, title: str, content: str, comment: str

@@ -340,8 +340,8 @@ def parse_command(
         return refusal.error
 
 
-def _incident_id(word: str | None) -> int | None:
-    """The id of `INC-12`, `inc-12` or `#12`, else None."""
+def _named_incident(word: str | None) -> int | None:
+    """The id a word names as an incident (`INC-12`, `inc-12` or `#12`), else None."""
     if word is None:
         return None
     found = _INCIDENT_ID.fullmatch(_fold(word))
@@ -352,7 +352,7 @@ def _parse(args: _Args, ctx: _Context) -> Command:
     """Reads the optional incident id and the subcommand, then hands the rest to the subcommand's reader."""
     if args.remaining() == 0:
         return OpenDeclareModal()
-    incident_id = _incident_id(args.peek())
+    incident_id = _named_incident(args.peek())
     if incident_id is not None:
         shown_id = args.take()
         if args.remaining() == 0:
@@ -366,7 +366,7 @@ def _parse(args: _Args, ctx: _Context) -> Command:
     name = _ALIASES.get(_fold(word))
     if name is None:
         raise _unknown(word, args, ctx)
-    second_id = _incident_id(args.peek())
+    second_id = _named_incident(args.peek())
     if second_id is not None:
         if incident_id is not None:
             raise _refuse(ctx.t("parse.id_twice"), name, ctx)

@@ -15,6 +15,7 @@ from bot.incidents.deliveries import AlreadyDone, Delivery, working_on
 from bot.incidents.errors import IncidentNotFound, InvalidInput, InvalidTransition
 from bot.incidents.model import EventKind, Milestone, Status
 from bot.incidents.playbooks import Playbook, PlaybookItem
+from bot.incidents.ports import ChatMessage
 from bot.incidents.service import IncidentConfig, IncidentService
 from storage.inbox import Arrival, DeliveryLog
 from storage.models import ScheduledReminder
@@ -267,6 +268,33 @@ async def test_slack_message_edits_and_deletes_follow(service: IncidentService) 
     assert await service.update_slack_message(incident_id=inc.id, source_ref="1.1", text=None, deleted=True)
     assert "edited" not in [e.text for e in (await service.snapshot(incident_id=inc.id)).timeline]
     assert not await service.update_slack_message(incident_id=inc.id, source_ref="9.9", text="x")
+
+
+async def test_a_pinned_or_marked_message_joins_its_rooms_timeline_once_and_follows_slack(
+    service: IncidentService, chat: RecordingChat
+) -> None:
+    inc = (await service.declare(title="Cache cold", actor="U1")).incident
+    room, ts, at = inc.channel_id or "", "1700000000.000100", datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    pinned = ChatMessage(text="hit ratio 15%", author="U2")
+    assert await service.capture_message(channel_id=room, ts=ts, at=at, message=pinned)
+    chat.messages[(room, ts)] = pinned  # marked with the emoji: the event does not carry the message
+    assert await service.capture_message(channel_id=room, ts=ts, at=at, message=None)
+    entries = [e for e in (await service.snapshot(incident_id=inc.id)).timeline if e.text == "hit ratio 15%"]
+    assert len(entries) == 1 and entries[0].actor == "U2" and entries[0].at == at
+    assert entries[0].permalink and room in entries[0].permalink
+
+    assert await service.follow_message(channel_id=room, ts=ts, text="hit ratio 12%")
+    assert await service.follow_message(channel_id=room, ts=ts, deleted=True)
+    assert "hit ratio 12%" not in [e.text for e in (await service.snapshot(incident_id=inc.id)).timeline]
+    assert await service.capture_message(channel_id=room, ts=ts, at=at, message=pinned)  # pinned again
+    assert "hit ratio 15%" in [e.text for e in (await service.snapshot(incident_id=inc.id)).timeline]
+
+    # Outside any incident's room, or a message Slack no longer has: nothing is asked or stored.
+    calls = len(chat.calls)
+    assert not await service.capture_message(channel_id="C0GENERAL", ts=ts, at=at, message=None)
+    assert not await service.follow_message(channel_id="C0GENERAL", ts=ts, deleted=True)
+    assert len(chat.calls) == calls
+    assert not await service.capture_message(channel_id=room, ts="1700000001.000100", at=at, message=None)
 
 
 async def test_a_delivery_makes_its_change_once_however_often_it_runs(

@@ -18,8 +18,8 @@ from bot.slack.blocks import (
     user_text,
 )
 from bot.slack.ids import Action
-from bot.slack.listeners.actions import _resolve_request
 from bot.slack.parse import MAX_TEXT
+from bot.slack.payloads import ResolveAnywayButton
 
 
 @pytest.mark.parametrize(
@@ -34,9 +34,9 @@ def test_resolve_anyway_button_fits_and_carries_the_summary(summary: str) -> Non
         e for b in blocks for e in b.get("elements", []) if e.get("action_id") == Action.RESOLVE_ANYWAY
     )
     assert len(button["value"]) <= BUTTON_VALUE_LIMIT
-    asked = _resolve_request(button["value"])
+    asked = ResolveAnywayButton.decode(button["value"])
     assert asked is not None
-    incident_id, when, _ = asked
+    incident_id, when = asked.incident_id, asked.at
     assert (incident_id, when) == (7, at)
     # The summary travels whole in the gate's input, which Slack sends back with the click (state); no
     # way in takes more than MAX_TEXT characters of it.

@@ -1,23 +1,23 @@
-"""The card's buttons and selects, checklist ticks and App Home buttons: ack, one service call, reply."""
+"""The card's buttons and selects, checklist ticks, timeline and list pages, App Home: ack, decode the click,
+one service call, answer the user who clicked."""
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from bot.i18n import Lang, Msg, t
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.model import Status
 from bot.slack import blocks
-from bot.slack.ids import Action, Field
-from bot.slack.ids import Block as BlockId
-from bot.slack.listeners.context import Deps
+from bot.slack.ids import Block, Field
+from bot.slack.inbox import Listener
+from bot.slack.listeners.context import Deps, incident_named_or_here
 from bot.slack.listeners.replies import (
     Reply,
     export_postmortem,
@@ -27,399 +27,314 @@ from bot.slack.listeners.replies import (
     statuspage_confirmation,
     timeline_page,
 )
-from bot.slack.parse import MAX_TEXT, id_number, selected_option, selected_options, state_value
+from bot.slack.parse import MAX_TEXT
+from bot.slack.payloads import (
+    ChecklistBlock,
+    ChecklistOption,
+    Click,
+    DeclareModalMeta,
+    EntryEditButton,
+    EntryModalMeta,
+    IncidentRef,
+    PageButton,
+    ResolveAnywayButton,
+    StatuspageButton,
+    TimelinePageButton,
+    text_digest,
+)
 
 log = logging.getLogger(__name__)
 
 
-def _action(body: dict[str, Any]) -> dict[str, Any]:
-    return dict(body.get("actions", [{}])[0])
+@dataclass(frozen=True)
+class Replace:
+    """An answer that takes the place of the (ephemeral) message clicked: another page of it."""
+
+    text: str
+    blocks: list[dict[str, Any]]
 
 
-def _channel(body: dict[str, Any]) -> str:
-    return str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+ClickReply = Reply | Replace
+ClickWork = Callable[[Deps, Click, Lang], Awaitable[ClickReply]]
 
 
-async def _incident_id(body: dict[str, Any], deps: Deps) -> int:
-    """The incident an action is about (button value, else the card's channel), if the user may see it."""
-    incident_id = id_number(_action(body).get("value"))
-    if incident_id is None:
-        incident_id = await deps.service.incident_for_channel(channel_id=_channel(body))
-        if incident_id is None:
-            raise IncidentError(Msg("errors.message_not_in_incident"))
-    await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
-    return incident_id
-
-
-async def _answer(
-    body: dict[str, Any], respond: AsyncRespond, deps: Deps, message: Reply, lang: Lang
-) -> None:
-    """An ephemeral answer to the clicking user (through response_url, else chat.postEphemeral)."""
+async def _answer(deps: Deps, click: Click, respond: AsyncRespond, message: ClickReply, lang: Lang) -> None:
+    """An ephemeral answer to the user who clicked (through response_url, else chat.postEphemeral)."""
     if message is None:
         return
+    if isinstance(message, Replace):
+        if click.answerable:
+            await respond(
+                replace_original=True, response_type="ephemeral", text=message.text, blocks=message.blocks
+            )
+        return
     for part in blocks.answer_messages(message, fallback=t("slack.blocks_fallback", lang)):
-        if body.get("response_url"):
+        if click.answerable:
             await respond(
                 text=part.text, blocks=part.blocks, response_type="ephemeral", replace_original=False
             )
-        elif _channel(body):
+        elif click.channel_id:
             try:
                 await deps.gateway.post_ephemeral(
-                    channel_id=_channel(body),
-                    user_id=body["user"]["id"],
+                    channel_id=click.channel_id,
+                    user_id=click.user_id,
                     text=part.text,
                     extra_blocks=part.blocks,
                 )
             except ChatError as exc:  # e.g. the user is not in that channel: nowhere to answer
-                log.info("could not answer %s: %s", body["user"]["id"], exc.reason)
+                log.info("could not answer %s: %s", click.user_id, exc.reason)
                 return
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    """Adds the action listeners."""
+def answered(work: ClickWork) -> Listener:
+    """A click's work as its listener: ack at once, decode the click, then (after the ack) the work, and
+    answer the user who clicked with what it returns, or with the error it raised."""
 
-    async def run(
-        body: dict[str, Any], respond: AsyncRespond, work: Callable[[Lang], Awaitable[Reply]]
-    ) -> None:
+    @functools.wraps(work)
+    async def listener(deps: Deps, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        click = Click.decode(body)
+        if click is None:
+            return
         await deps.turns.after_ack()
-        lang = await deps.user_language(body["user"]["id"])
+        lang = await deps.user_language(click.user_id)
         try:
-            await _answer(body, respond, deps, await work(lang), lang)
+            await _answer(deps, click, respond, await work(deps, click, lang), lang)
         except IncidentError as exc:
-            await _answer(body, respond, deps, blocks.error_text(exc, lang), lang)
+            await _answer(deps, click, respond, blocks.error_text(exc, lang), lang)
         except ChatError as exc:
-            await _answer(body, respond, deps, blocks.slack_refused_text(exc, lang), lang)
+            await _answer(deps, click, respond, blocks.slack_refused_text(exc, lang), lang)
 
-    @deps.inbox.listen(app.action, Action.ACK)
-    async def ack_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(_lang: Lang) -> Reply:
-            await deps.service.acknowledge(
-                incident_id=await _incident_id(body, deps), actor=body["user"]["id"]
-            )
-            return None
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.SEVERITY)
-    async def severity_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        code = selected_option(_action(body))
-
-        async def work(lang: Lang) -> Reply:
-            if code is None:
-                return t("actions.bad_click", lang)
-            await deps.service.set_severity(
-                incident_id=await _incident_id(body, deps), severity=code, actor=body["user"]["id"]
-            )
-            return None
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.STATUS)
-    async def status_chosen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        value = selected_option(_action(body))
-
-        async def work(lang: Lang) -> Reply:
-            if value is None:
-                return t("actions.bad_click", lang)
-            incident_id = await _incident_id(body, deps)
-            if value == Status.RESOLVED.value:
-                await deps.gateway.open_modal(
-                    trigger_id=body["trigger_id"],
-                    view=await resolve_form(
-                        deps, incident_id=incident_id, user_id=body["user"]["id"], lang=lang
-                    ),
-                )
-                return None
-            try:
-                status = Status(value)
-            except ValueError:
-                return t("actions.unknown_status", lang, value=blocks.user_text(value, limit=40))
-            await deps.service.set_status(incident_id=incident_id, status=status, actor=body["user"]["id"])
-            return await statuspage_confirmation(
-                deps, incident_id=incident_id, status=status, message="", lang=lang
-            )
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.NOTE)
-    async def note_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(lang: Lang) -> Reply:
-            incident_id = await _incident_id(body, deps)
-            await deps.gateway.open_modal(
-                trigger_id=body["trigger_id"], view=blocks.note_modal(incident_id=incident_id, lang=lang)
-            )
-            return None
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.RESOLVE)
-    async def resolve_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(lang: Lang) -> Reply:
-            incident_id = await _incident_id(body, deps)
-            view = await resolve_form(deps, incident_id=incident_id, user_id=body["user"]["id"], lang=lang)
-            await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
-            return None
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.RESOLVE_ANYWAY)
-    async def resolve_anyway_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(lang: Lang) -> Reply:
-            asked = _resolve_request(_action(body).get("value"))
-            if asked is None:
-                return t("actions.confirmation_stale", lang)
-            incident_id, at, summary = asked
-            typed = state_value(body, BlockId.GATE_SUMMARY, Field.GATE_SUMMARY)  # the gate's summary input
-            if isinstance(typed, str):
-                summary = typed.strip()[:MAX_TEXT]
-            await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
-            await deps.service.resolve(
-                incident_id=incident_id,
-                actor=body["user"]["id"],
-                at=at,
-                summary=summary,
-                override_gates=True,
-            )
-            confirm = await statuspage_confirmation(
-                deps, incident_id=incident_id, status=Status.RESOLVED, message=summary, lang=lang
-            )
-            return confirm or t("actions.resolved_anyway", lang, id=incident_id)
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.STATUSPAGE_UPDATE)
-    async def statuspage_update_confirmed(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(lang: Lang) -> Reply:
-            asked = _statuspage_request(_action(body).get("value"))
-            if asked is None:
-                return t("actions.bad_click", lang)
-            incident_id, status = asked
-            typed = state_value(body, BlockId.STATUSPAGE_MESSAGE, Field.STATUSPAGE_MESSAGE)
-            message = typed.strip()[:MAX_TEXT] if isinstance(typed, str) else ""
-            await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
-            sent = await deps.service.status_pages.update(
-                incident_id=incident_id, actor=body["user"]["id"], status=status, message=message
-            )
-            key = "actions.statuspage_updated" if sent is not None else "actions.statuspage_pending"
-            return t(key, lang, id=incident_id)
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.REOPEN)
-    async def reopen_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(_lang: Lang) -> Reply:
-            await deps.service.reopen(incident_id=await _incident_id(body, deps), actor=body["user"]["id"])
-            return None
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.EXPORT)
-    async def export_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(lang: Lang) -> Reply:
-            return await export_postmortem(
-                deps, incident_id=await _incident_id(body, deps), user_id=body["user"]["id"], lang=lang
-            )
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.RETRY_SETUP)
-    async def retry_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(lang: Lang) -> Reply:
-            setup = await deps.service.ensure_room(incident_id=await _incident_id(body, deps))
-            if setup.missing:
-                return t("actions.still_missing", lang, steps=blocks.steps_text(setup.missing, lang))
-            return t("actions.set_up", lang, id=setup.incident.id, channel=setup.incident.channel_id)
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.CHECKLIST)
-    async def checklist_ticked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        action = _action(body)
-        where = blocks.parse_checklist_block_id(str(action.get("block_id", "")))
-        selected = selected_options(action)
-
-        async def work(lang: Lang) -> Reply:
-            if selected is None:
-                return t("actions.bad_click", lang)
-            if where is None:
-                return t("actions.checklist_stale", lang)
-            incident_id, start, playbook = where
-            await deps.service.check_visible(incident_id=incident_id, user_id=body["user"]["id"])
-            await deps.service.tick_items(
-                incident_id=incident_id,
-                playbook=playbook,
-                first=start,
-                count=blocks.MAX_CHECKBOX_OPTIONS,
-                done={v.split("/", 1)[1] for v in selected if v.startswith(f"{playbook}/")},
-                actor=body["user"]["id"],
-            )
-            return None
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.DECLARE)
-    async def declare_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await deps.turns.after_ack()
-        user_id = body["user"]["id"]
-        tz, lang = await deps.user_prefs(user_id)
-        meta = json.dumps({"channel": "", "tz": tz.key, "lang": lang})
-        view = blocks.declare_modal(
-            severities=deps.severities,
-            default_severity=deps.settings.team.default,
-            lang=lang,
-            channel_id=meta,
-            shape=deps.shape,
-        )
-        await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
-
-    @deps.inbox.listen(app.action, re.compile(f"^{Action.LIST_PAGE}_(prev|next)$"))
-    async def list_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await deps.turns.after_ack()
-        number, user_id = _page_number(body), body["user"]["id"]
-        lang = await deps.user_language(user_id)
-        await respond(
-            replace_original=True,
-            response_type="ephemeral",
-            text=t("slack.list.fallback", lang),
-            blocks=await list_page(deps, user_id=user_id, number=number, lang=lang),
-        )
-
-    @deps.inbox.listen(app.action, re.compile(f"^{Action.TIMELINE_PAGE}_(prev|next)$"))
-    async def timeline_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        pair = _pair(_action(body).get("value"))
-
-        async def work(lang: Lang) -> Reply:
-            if pair is None:
-                return t("actions.bad_click", lang)
-            incident_id, number = pair
-            page = await timeline_page(
-                deps, incident_id=incident_id, user_id=body["user"]["id"], number=number, lang=lang
-            )
-            fallback = t("slack.timeline.fallback", lang, id=incident_id)
-            await respond(replace_original=True, response_type="ephemeral", text=fallback, blocks=page)
-            return None
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, Action.TIMELINE_EDIT)
-    async def entry_edit_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        pair = _pair(_action(body).get("value"))
-
-        async def work(lang: Lang) -> Reply:
-            if pair is None:
-                return t("actions.bad_click", lang)
-            incident_id, entry_id = pair
-            user_id = body["user"]["id"]
-            entry, milestone, deletable = await deps.service.timeline_entry(
-                incident_id=incident_id, entry_id=entry_id, user_id=user_id
-            )
-            tz, _ = await deps.user_prefs(user_id)
-            at_text = f"{entry.at.astimezone(tz):%Y-%m-%d %H:%M}"
-            initial = entry.text_in(lang)[:MAX_TEXT]
-            meta = json.dumps(
-                {
-                    "i": incident_id,
-                    "e": entry_id,
-                    "t": blocks.text_digest(initial),
-                    "a": at_text,
-                    "tz": tz.key,
-                    "c": _channel(body),
-                }
-            )
-            view = blocks.entry_modal(
-                entry,
-                milestone=milestone,
-                deletable=deletable,
-                metadata=meta,
-                at_text=at_text,
-                zone=tz.key,
-                lang=lang,
-            )
-            await deps.gateway.open_modal(trigger_id=body["trigger_id"], view=view)
-            return None
-
-        await run(body, respond, work)
-
-    @deps.inbox.listen(app.action, re.compile(f"^{Action.HOME_PAGE}_(prev|next)$"))
-    async def home_page_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await deps.turns.after_ack()
-        user_id = body["user"]["id"]
-        await home_page(
-            deps, user_id=user_id, number=_page_number(body), lang=await deps.user_language(user_id)
-        )
+    return listener
 
 
-def _pair(value: Any) -> tuple[int, int] | None:
-    """(incident id, a number) from a button value `12:34` Hashi wrote, else None."""
-    first, _, second = str(value or "").partition(":")
-    incident_id, number = id_number(first), id_number(second)
-    return None if incident_id is None or number is None else (incident_id, number)
+async def _clicked_incident(deps: Deps, click: Click) -> int:
+    """The incident a click is about (the card button's value, else the card's channel), if the user who
+    clicked may see it."""
+    ref = IncidentRef.decode(click.value)
+    incident_id = await incident_named_or_here(
+        deps,
+        named=ref.incident_id if ref else None,
+        channel_id=click.channel_id,
+        elsewhere=Msg("errors.message_not_in_incident"),
+    )
+    await deps.service.check_visible(incident_id=incident_id, user_id=click.user_id)
+    return incident_id
 
 
-def _page_number(body: dict[str, Any]) -> int:
-    value = str(_action(body).get("value") or "1")
-    return max(1, min(id_number(value) or 1, 100_000))
+@answered
+async def ack_clicked(deps: Deps, click: Click, _lang: Lang) -> ClickReply:
+    """The card's Acknowledge."""
+    await deps.service.acknowledge(incident_id=await _clicked_incident(deps, click), actor=click.user_id)
+    return None
 
 
-def _button_request(value: Any) -> tuple[int, dict[str, Any]] | None:
-    """(incident id, the rest) from a confirmation button's JSON value, or None when it is not one."""
-    try:
-        asked = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    incident_id = id_number(str(asked.get("id", ""))) if isinstance(asked, dict) else None
-    if not isinstance(asked, dict) or incident_id is None:
-        return None
-    return incident_id, asked
+@answered
+async def severity_chosen(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """A severity chosen on the card."""
+    if click.selected is None:
+        return t("actions.bad_click", lang)
+    incident_id = await _clicked_incident(deps, click)
+    await deps.service.set_severity(incident_id=incident_id, severity=click.selected, actor=click.user_id)
+    return None
 
 
-def _statuspage_request(value: Any) -> tuple[int, Status] | None:
-    """(incident id, status) from an "Update the status page" button's value, or None when it is not one."""
-    found = _button_request(value)
-    if found is None:
+@answered
+async def status_chosen(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """A status chosen on the card (resolved opens the resolve modal); then, when the incident is on the
+    status page, the question whether to update it."""
+    if click.selected is None:
+        return t("actions.bad_click", lang)
+    incident_id = await _clicked_incident(deps, click)
+    if click.selected == Status.RESOLVED.value:
+        view = await resolve_form(deps, incident_id=incident_id, user_id=click.user_id, lang=lang)
+        await deps.gateway.open_modal(trigger_id=click.trigger_id, view=view)
         return None
     try:
-        return found[0], Status(str(found[1].get("status")))
+        status = Status(click.selected)
     except ValueError:
-        return None
+        return t("actions.unknown_status", lang, value=blocks.user_text(click.selected, limit=40))
+    await deps.service.set_status(incident_id=incident_id, status=status, actor=click.user_id)
+    return await statuspage_confirmation(deps, incident_id=incident_id, status=status, message="", lang=lang)
 
 
-def _resolve_request(value: Any) -> tuple[int, datetime | None, str] | None:
-    """(incident id, when, summary) from a "Resolve anyway" button's value, or None when it is not one."""
-    found = _button_request(value)
-    if found is None:
-        return None
-    incident_id, asked = found
-    at = None
-    if asked.get("at") is not None:
-        try:
-            at = datetime.fromisoformat(str(asked["at"]))
-        except ValueError:
-            return None
-        if at.tzinfo is None:
-            return None
-    return incident_id, at, str(asked.get("summary") or "")[:2900]
+@answered
+async def note_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """The card's Add note: opens the note modal."""
+    incident_id = await _clicked_incident(deps, click)
+    await deps.gateway.open_modal(
+        trigger_id=click.trigger_id, view=blocks.note_modal(incident_id=incident_id, lang=lang)
+    )
+    return None
+
+
+@answered
+async def resolve_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """The card's Resolve: opens the resolve modal."""
+    incident_id = await _clicked_incident(deps, click)
+    view = await resolve_form(deps, incident_id=incident_id, user_id=click.user_id, lang=lang)
+    await deps.gateway.open_modal(trigger_id=click.trigger_id, view=view)
+    return None
+
+
+@answered
+async def resolve_anyway_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """ "Resolve anyway" past open required checklist items, with the summary as the gate's input holds it."""
+    asked = ResolveAnywayButton.decode(click.value)
+    if asked is None:
+        return t("actions.confirmation_stale", lang)
+    summary = asked.summary
+    typed = click.typed(Block.GATE_SUMMARY, Field.GATE_SUMMARY)
+    if isinstance(typed, str):
+        summary = typed.strip()[:MAX_TEXT]
+    await deps.service.check_visible(incident_id=asked.incident_id, user_id=click.user_id)
+    await deps.service.resolve(
+        incident_id=asked.incident_id, actor=click.user_id, at=asked.at, summary=summary, override_gates=True
+    )
+    confirm = await statuspage_confirmation(
+        deps, incident_id=asked.incident_id, status=Status.RESOLVED, message=summary, lang=lang
+    )
+    return confirm or t("actions.resolved_anyway", lang, id=asked.incident_id)
+
+
+@answered
+async def statuspage_update_confirmed(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """ "Update the status page", with the message as its input holds it."""
+    asked = StatuspageButton.decode(click.value)
+    if asked is None:
+        return t("actions.bad_click", lang)
+    typed = click.typed(Block.STATUSPAGE_MESSAGE, Field.STATUSPAGE_MESSAGE)
+    message = typed.strip()[:MAX_TEXT] if isinstance(typed, str) else ""
+    await deps.service.check_visible(incident_id=asked.incident_id, user_id=click.user_id)
+    sent = await deps.service.status_pages.update(
+        incident_id=asked.incident_id, actor=click.user_id, status=asked.status, message=message
+    )
+    key = "actions.statuspage_updated" if sent is not None else "actions.statuspage_pending"
+    return t(key, lang, id=asked.incident_id)
+
+
+@answered
+async def reopen_clicked(deps: Deps, click: Click, _lang: Lang) -> ClickReply:
+    """The resolved card's Reopen."""
+    await deps.service.reopen(incident_id=await _clicked_incident(deps, click), actor=click.user_id)
+    return None
+
+
+@answered
+async def export_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """The card's Export: the postmortem draft, uploaded into the incident channel."""
+    incident_id = await _clicked_incident(deps, click)
+    return await export_postmortem(deps, incident_id=incident_id, user_id=click.user_id, lang=lang)
+
+
+@answered
+async def retry_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """Retry set-up: the Slack steps a declaration could not finish."""
+    setup = await deps.service.ensure_room(incident_id=await _clicked_incident(deps, click))
+    if setup.missing:
+        return t("actions.still_missing", lang, steps=blocks.steps_text(setup.missing, lang))
+    return t("actions.set_up", lang, id=setup.incident.id, channel=setup.incident.channel_id)
+
+
+@answered
+async def checklist_ticked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """A tick (or untick) in a checkbox group of a checklist: its items as they are ticked now."""
+    if click.ticked is None:
+        return t("actions.bad_click", lang)
+    group = ChecklistBlock.decode(click.block_id)
+    if group is None:
+        return t("actions.checklist_stale", lang)
+    await deps.service.check_visible(incident_id=group.incident_id, user_id=click.user_id)
+    ticked = (ChecklistOption.decode(value, playbook=group.playbook) for value in click.ticked)
+    await deps.service.tick_items(
+        incident_id=group.incident_id,
+        playbook=group.playbook,
+        first=group.start,
+        count=blocks.MAX_CHECKBOX_OPTIONS,
+        done={option.key for option in ticked if option is not None},
+        actor=click.user_id,
+    )
+    return None
+
+
+@answered
+async def timeline_page_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """Newer or older on a page of the timeline: that page, in its place."""
+    asked = TimelinePageButton.decode(click.value)
+    if asked is None:
+        return t("actions.bad_click", lang)
+    page = await timeline_page(
+        deps, incident_id=asked.incident_id, user_id=click.user_id, number=asked.number, lang=lang
+    )
+    return Replace(text=t("slack.timeline.fallback", lang, id=asked.incident_id), blocks=page)
+
+
+@answered
+async def entry_edit_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
+    """A timeline entry's Edit: opens the modal that corrects it, its time shown in the user's zone."""
+    asked = EntryEditButton.decode(click.value)
+    if asked is None:
+        return t("actions.bad_click", lang)
+    entry, milestone, deletable = await deps.service.timeline_entry(
+        incident_id=asked.incident_id, entry_id=asked.entry_id, user_id=click.user_id
+    )
+    tz, _ = await deps.user_prefs(click.user_id)
+    meta = EntryModalMeta(
+        incident_id=asked.incident_id,
+        entry_id=asked.entry_id,
+        digest=text_digest(entry.text_in(lang)[:MAX_TEXT]),
+        at_text=f"{entry.at.astimezone(tz):%Y-%m-%d %H:%M}",
+        zone=tz.key,
+        channel_id=click.channel_id,
+    )
+    view = blocks.entry_modal(entry, milestone=milestone, deletable=deletable, meta=meta, lang=lang)
+    await deps.gateway.open_modal(trigger_id=click.trigger_id, view=view)
+    return None
+
+
+# The three below catch no error: a failure is the inbox's to try again later, as an event's is.
+
+
+async def declare_clicked(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> None:
+    """App Home's Declare: opens the declare modal in the user's language and zone."""
+    await ack()
+    click = Click.decode(body)
+    if click is None:
+        return
+    await deps.turns.after_ack()
+    tz, lang = await deps.user_prefs(click.user_id)
+    view = blocks.declare_modal(
+        severities=deps.severities,
+        default_severity=deps.settings.team.default,
+        lang=lang,
+        meta=DeclareModalMeta(channel_id="", zone=tz.key, lang=lang),
+        shape=deps.shape,
+    )
+    await deps.gateway.open_modal(trigger_id=click.trigger_id, view=view)
+
+
+async def list_page_clicked(deps: Deps, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """Newer or older on the incident list: that page, in its place."""
+    await ack()
+    click = Click.decode(body)
+    if click is None:
+        return
+    await deps.turns.after_ack()
+    lang = await deps.user_language(click.user_id)
+    page = await list_page(
+        deps, user_id=click.user_id, number=PageButton.decode(click.value).number, lang=lang
+    )
+    await respond(
+        replace_original=True, response_type="ephemeral", text=t("slack.list.fallback", lang), blocks=page
+    )
+
+
+async def home_page_clicked(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> None:
+    """Newer or older on App Home: that page, published."""
+    await ack()
+    click = Click.decode(body)
+    if click is None:
+        return
+    await deps.turns.after_ack()
+    lang = await deps.user_language(click.user_id)
+    await home_page(deps, user_id=click.user_id, number=PageButton.decode(click.value).number, lang=lang)

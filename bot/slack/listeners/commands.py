@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
@@ -11,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from bot.i18n import DEFAULT_LANG, Lang, Msg, t
 from bot.incidents import commands as cmd
@@ -20,7 +19,7 @@ from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.fields import Required
 from bot.incidents.model import Milestone, Status
 from bot.slack import blocks
-from bot.slack.listeners.context import Deps
+from bot.slack.listeners.context import Deps, incident_named_or_here
 from bot.slack.listeners.replies import (
     Reply,
     export_postmortem,
@@ -31,6 +30,7 @@ from bot.slack.listeners.replies import (
     timeline_page,
 )
 from bot.slack.parse import ParseError, parse_command, usage_text
+from bot.slack.payloads import DeclareModalMeta
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +63,16 @@ def _carries_time(command: Any) -> bool:
     return any(isinstance(getattr(command, f.name), datetime) for f in fields(command))
 
 
-async def _incident_id(command: Any, where: Invocation, deps: Deps) -> int:
+async def _command_incident(command: Any, where: Invocation, deps: Deps) -> int:
     """The incident a command names (`INC-12`), else the one whose channel it was typed in. Whether the user
     may see it is the service's to check (a private incident is 'not found' for anyone outside it)."""
-    if getattr(command, "incident_id", None) is not None:
-        return int(command.incident_id)
-    found = await deps.service.incident_for_channel(channel_id=where.channel_id)
-    if found is None:
-        raise IncidentError(Msg("errors.not_incident_channel"))
-    return found
+    named = getattr(command, "incident_id", None)
+    return await incident_named_or_here(
+        deps,
+        named=int(named) if named is not None else None,
+        channel_id=where.channel_id,
+        elsewhere=Msg("errors.not_incident_channel"),
+    )
 
 
 async def _declare_modal(_: Any, where: Invocation, deps: Deps) -> Reply:
@@ -83,12 +84,11 @@ async def _open_declare_modal(
     where: Invocation, deps: Deps, *, tz: ZoneInfo, lang: Lang, filled: cmd.Declare | None = None
 ) -> None:
     """Opens the declare modal (filled in with a quick declaration's title, severity and type)."""
-    meta = json.dumps({"channel": where.channel_id, "tz": tz.key, "lang": lang})
     view = blocks.declare_modal(
         severities=deps.severities,
         default_severity=(filled and filled.severity) or deps.settings.team.default,
         lang=lang,
-        channel_id=meta,
+        meta=DeclareModalMeta(channel_id=where.channel_id, zone=tz.key, lang=lang),
         shape=deps.shape,
         title=filled.title if filled else "",
         incident_type=deps.shape.incident_type(filled.incident_type) if filled else None,
@@ -146,7 +146,7 @@ async def _stats(c: cmd.Stats, where: Invocation, deps: Deps) -> Reply:
 
 async def _severity(c: cmd.SetSeverity, where: Invocation, deps: Deps) -> Reply:
     await deps.service.set_severity(
-        incident_id=await _incident_id(c, where, deps),
+        incident_id=await _command_incident(c, where, deps),
         severity=c.severity,
         actor=where.user_id,
         reason=c.reason,
@@ -157,7 +157,7 @@ async def _severity(c: cmd.SetSeverity, where: Invocation, deps: Deps) -> Reply:
 async def _status(c: cmd.SetStatus, where: Invocation, deps: Deps) -> Reply:
     if c.status is Status.RESOLVED:
         return await _resolve(cmd.Resolve(incident_id=c.incident_id, at=c.at, summary=c.message), where, deps)
-    incident_id = await _incident_id(c, where, deps)
+    incident_id = await _command_incident(c, where, deps)
     await deps.service.set_status(
         incident_id=incident_id,
         status=c.status,
@@ -172,42 +172,48 @@ async def _status(c: cmd.SetStatus, where: Invocation, deps: Deps) -> Reply:
 
 async def _ack(c: cmd.Acknowledge, where: Invocation, deps: Deps) -> Reply:
     await deps.service.acknowledge(
-        incident_id=await _incident_id(c, where, deps), actor=where.user_id, at=c.at
+        incident_id=await _command_incident(c, where, deps), actor=where.user_id, at=c.at
     )
     return None
 
 
 async def _mitigated(c: cmd.Mitigated, where: Invocation, deps: Deps) -> Reply:
     await deps.service.mark_mitigated(
-        incident_id=await _incident_id(c, where, deps), actor=where.user_id, at=c.at
+        incident_id=await _command_incident(c, where, deps), actor=where.user_id, at=c.at
     )
     return None
 
 
 async def _lead(c: cmd.SetLead, where: Invocation, deps: Deps) -> Reply:
     await deps.service.assign_role(
-        incident_id=await _incident_id(c, where, deps), role="lead", user_id=c.user_id, actor=where.user_id
+        incident_id=await _command_incident(c, where, deps),
+        role="lead",
+        user_id=c.user_id,
+        actor=where.user_id,
     )
     return None
 
 
 async def _page(c: cmd.Page, where: Invocation, deps: Deps) -> Reply:
     await deps.service.page(
-        incident_id=await _incident_id(c, where, deps), target=c.target, actor=where.user_id
+        incident_id=await _command_incident(c, where, deps), target=c.target, actor=where.user_id
     )
     return None
 
 
 async def _role(c: cmd.AssignRole, where: Invocation, deps: Deps) -> Reply:
     await deps.service.assign_role(
-        incident_id=await _incident_id(c, where, deps), role=c.role, user_id=c.user_id, actor=where.user_id
+        incident_id=await _command_incident(c, where, deps),
+        role=c.role,
+        user_id=c.user_id,
+        actor=where.user_id,
     )
     return None
 
 
 async def _note(c: cmd.AddNote, where: Invocation, deps: Deps) -> Reply:
     await deps.service.add_note(
-        incident_id=await _incident_id(c, where, deps), text=c.text, actor=where.user_id, at=c.at
+        incident_id=await _command_incident(c, where, deps), text=c.text, actor=where.user_id, at=c.at
     )
     return None
 
@@ -215,14 +221,14 @@ async def _note(c: cmd.AddNote, where: Invocation, deps: Deps) -> Reply:
 async def _impact(c: cmd.SetImpact, where: Invocation, deps: Deps) -> Reply:
     milestone = Milestone.IMPACT_STARTED if c.edge == "start" else Milestone.IMPACT_ENDED
     await deps.service.set_milestone(
-        incident_id=await _incident_id(c, where, deps), milestone=milestone, actor=where.user_id, at=c.at
+        incident_id=await _command_incident(c, where, deps), milestone=milestone, actor=where.user_id, at=c.at
     )
     return None
 
 
 async def _detected(c: cmd.SetDetected, where: Invocation, deps: Deps) -> Reply:
     await deps.service.set_milestone(
-        incident_id=await _incident_id(c, where, deps),
+        incident_id=await _command_incident(c, where, deps),
         milestone=Milestone.DETECTED,
         actor=where.user_id,
         at=c.at,
@@ -232,21 +238,23 @@ async def _detected(c: cmd.SetDetected, where: Invocation, deps: Deps) -> Reply:
 
 async def _type(c: cmd.SetType, where: Invocation, deps: Deps) -> Reply:
     await deps.service.set_type(
-        incident_id=await _incident_id(c, where, deps), incident_type=c.incident_type, actor=where.user_id
+        incident_id=await _command_incident(c, where, deps),
+        incident_type=c.incident_type,
+        actor=where.user_id,
     )
     return None
 
 
 async def _set(c: cmd.SetField, where: Invocation, deps: Deps) -> Reply:
     await deps.service.set_field(
-        incident_id=await _incident_id(c, where, deps), name=c.name, value=c.value, actor=where.user_id
+        incident_id=await _command_incident(c, where, deps), name=c.name, value=c.value, actor=where.user_id
     )
     return None
 
 
 async def _services(c: cmd.SetServices, where: Invocation, deps: Deps) -> Reply:
     await deps.service.set_services(
-        incident_id=await _incident_id(c, where, deps),
+        incident_id=await _command_incident(c, where, deps),
         actor=where.user_id,
         replace=c.replace,
         add=c.add,
@@ -256,7 +264,7 @@ async def _services(c: cmd.SetServices, where: Invocation, deps: Deps) -> Reply:
 
 
 async def _resolve(c: cmd.Resolve, where: Invocation, deps: Deps) -> Reply:
-    incident_id = await _incident_id(c, where, deps)
+    incident_id = await _command_incident(c, where, deps)
     try:
         await deps.service.resolve(incident_id=incident_id, actor=where.user_id, at=c.at, summary=c.summary)
     except RequiredItemsOpen as exc:
@@ -269,24 +277,24 @@ async def _resolve(c: cmd.Resolve, where: Invocation, deps: Deps) -> Reply:
 
 
 async def _reopen(c: cmd.Reopen, where: Invocation, deps: Deps) -> Reply:
-    await deps.service.reopen(incident_id=await _incident_id(c, where, deps), actor=where.user_id)
+    await deps.service.reopen(incident_id=await _command_incident(c, where, deps), actor=where.user_id)
     return None
 
 
 async def _close(c: cmd.Close, where: Invocation, deps: Deps) -> Reply:
-    await deps.service.close(incident_id=await _incident_id(c, where, deps), actor=where.user_id)
+    await deps.service.close(incident_id=await _command_incident(c, where, deps), actor=where.user_id)
     return None
 
 
 async def _checklist(c: cmd.ShowChecklist, where: Invocation, deps: Deps) -> Reply:
-    incident_id = await _incident_id(c, where, deps)
+    incident_id = await _command_incident(c, where, deps)
     return await show_checklist(
         deps, incident_id=incident_id, user_id=where.user_id, lang=await where.language()
     )
 
 
 async def _timeline(c: cmd.ShowTimeline, where: Invocation, deps: Deps) -> Reply:
-    incident_id = await _incident_id(c, where, deps)
+    incident_id = await _command_incident(c, where, deps)
     return await timeline_page(
         deps, incident_id=incident_id, user_id=where.user_id, number=c.page, lang=await where.language()
     )
@@ -294,14 +302,14 @@ async def _timeline(c: cmd.ShowTimeline, where: Invocation, deps: Deps) -> Reply
 
 async def _playbook(c: cmd.StartPlaybook, where: Invocation, deps: Deps) -> Reply:
     started = await deps.service.start_playbook(
-        incident_id=await _incident_id(c, where, deps), name=c.name, actor=where.user_id
+        incident_id=await _command_incident(c, where, deps), name=c.name, actor=where.user_id
     )
     return t("commands.playbook_started", await where.language(), title=blocks.user_text(started))
 
 
 async def _followup(c: cmd.AddFollowup, where: Invocation, deps: Deps) -> Reply:
     recorded = await deps.service.add_followup(
-        incident_id=await _incident_id(c, where, deps), text=c.text, actor=where.user_id, owner=c.owner
+        incident_id=await _command_incident(c, where, deps), text=c.text, actor=where.user_id, owner=c.owner
     )
     if recorded.tracker is None:
         return None
@@ -316,7 +324,7 @@ async def _followup(c: cmd.AddFollowup, where: Invocation, deps: Deps) -> Reply:
 
 
 async def _statuspage(c: cmd.PublishStatuspage, where: Invocation, deps: Deps) -> Reply:
-    incident_id = await _incident_id(c, where, deps)
+    incident_id = await _command_incident(c, where, deps)
     sent = await deps.service.status_pages.publish(
         incident_id=incident_id, actor=where.user_id, message=c.message
     )
@@ -328,14 +336,14 @@ async def _statuspage(c: cmd.PublishStatuspage, where: Invocation, deps: Deps) -
 
 
 async def _postmortem(c: cmd.Postmortem, where: Invocation, deps: Deps) -> Reply:
-    incident_id = await _incident_id(c, where, deps)
+    incident_id = await _command_incident(c, where, deps)
     return await export_postmortem(
         deps, incident_id=incident_id, user_id=where.user_id, lang=await where.language()
     )
 
 
 async def _retry(c: cmd.RetrySetup, where: Invocation, deps: Deps) -> Reply:
-    incident_id = await _incident_id(c, where, deps)
+    incident_id = await _command_incident(c, where, deps)
     await deps.service.check_visible(incident_id=incident_id, user_id=where.user_id)
     setup = await deps.service.ensure_room(incident_id=incident_id)
     return declared_reply(setup.incident, setup.missing, lang=await where.language(), verb="set_up")
@@ -382,49 +390,44 @@ async def reply(respond: AsyncRespond, message: Reply, where: Invocation) -> Non
         await respond(text=part.text, blocks=part.blocks, response_type="ephemeral")
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    """Adds the `/incident` listener."""
-
-    @deps.inbox.listen(app.command, "/incident")
-    async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await deps.turns.after_ack()
-        user_id, text, now = command["user_id"], command.get("text", ""), delivery_time()
-        # The user's zone and language come from users.info (cached). With the language fixed in hashi.toml,
-        # most commands carry no time and need no lookup at all; the zone matters when one does, when the
-        # command failed (a time may be why), and for the declare modal's "detected at".
-        tz, fixed = UTC_ZONE, deps.settings.team.language
-        parsed = parse_command(
-            text, severities=deps.severities, roles=deps.roles, now=now, tz=tz, lang=fixed or DEFAULT_LANG
-        )
-        lookup: asyncio.Future[Lang] = asyncio.get_running_loop().create_future()
-        if isinstance(parsed, ParseError | cmd.OpenDeclareModal) or _carries_time(parsed):
-            tz, lang = await deps.user_prefs(user_id)
-            lookup.set_result(lang)
-            parsed = parse_command(
-                text, severities=deps.severities, roles=deps.roles, now=now, tz=tz, lang=lang
-            )
-        elif fixed is not None:
-            lookup.set_result(fixed)
-        else:
-            lookup = asyncio.ensure_future(deps.user_language(user_id))
-        where = Invocation(
-            user_id=user_id,
-            channel_id=command.get("channel_id", ""),
-            trigger_id=command.get("trigger_id", ""),
-            tz=tz,
-            language_lookup=lookup,
-        )
-        if isinstance(parsed, ParseError):
-            lang = await where.language()
-            message, usage = blocks.user_text(parsed.message), blocks.user_text(parsed.usage)
-            await reply(respond, t("commands.refused", lang, message=message, usage=usage), where)
-            return
-        try:
-            await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps), where)
-        except IncidentError as exc:
-            await reply(respond, blocks.error_text(exc, await where.language()), where)
-        except ChatError as exc:
-            await reply(respond, blocks.slack_refused_text(exc, await where.language()), where)
-        finally:
-            await asyncio.gather(lookup, return_exceptions=True)  # never leave the lookup unawaited
+async def incident_command(deps: Deps, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    """`/incident …`: parsed, then its handler (HANDLERS), answered to the one who typed it."""
+    await ack()
+    await deps.turns.after_ack()
+    user_id, text, now = command["user_id"], command.get("text", ""), delivery_time()
+    # The user's zone and language come from users.info (cached). With the language fixed in hashi.toml,
+    # most commands carry no time and need no lookup at all; the zone matters when one does, when the
+    # command failed (a time may be why), and for the declare modal's "detected at".
+    tz, fixed = UTC_ZONE, deps.settings.team.language
+    parsed = parse_command(
+        text, severities=deps.severities, roles=deps.roles, now=now, tz=tz, lang=fixed or DEFAULT_LANG
+    )
+    lookup: asyncio.Future[Lang] = asyncio.get_running_loop().create_future()
+    if isinstance(parsed, ParseError | cmd.OpenDeclareModal) or _carries_time(parsed):
+        tz, lang = await deps.user_prefs(user_id)
+        lookup.set_result(lang)
+        parsed = parse_command(text, severities=deps.severities, roles=deps.roles, now=now, tz=tz, lang=lang)
+    elif fixed is not None:
+        lookup.set_result(fixed)
+    else:
+        lookup = asyncio.ensure_future(deps.user_language(user_id))
+    where = Invocation(
+        user_id=user_id,
+        channel_id=command.get("channel_id", ""),
+        trigger_id=command.get("trigger_id", ""),
+        tz=tz,
+        language_lookup=lookup,
+    )
+    if isinstance(parsed, ParseError):
+        lang = await where.language()
+        message, usage = blocks.user_text(parsed.message), blocks.user_text(parsed.usage)
+        await reply(respond, t("commands.refused", lang, message=message, usage=usage), where)
+        return
+    try:
+        await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps), where)
+    except IncidentError as exc:
+        await reply(respond, blocks.error_text(exc, await where.language()), where)
+    except ChatError as exc:
+        await reply(respond, blocks.slack_refused_text(exc, await where.language()), where)
+    finally:
+        await asyncio.gather(lookup, return_exceptions=True)  # never leave the lookup unawaited

@@ -1,19 +1,23 @@
-"""What every listener shares: the service, the gateway, the team's configuration, the clock."""
+"""What every listener shares: the service, the gateway, the team's configuration, the clock; and how a
+module-level listener is handed them."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import DEFAULT_LANG, Lang, language_of
+from bot.i18n import DEFAULT_LANG, Lang, Msg, language_of
+from bot.incidents.errors import IncidentError
 from bot.incidents.fields import RecordShape
 from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
 from bot.incidents.times import zone
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
-from bot.slack.inbox import SlackInbox
+from bot.slack.inbox import Listener, SlackInbox
 from bot.slack.turns import AckFirst
 
 
@@ -66,3 +70,23 @@ class Deps:
     def channel_language(self) -> Lang:
         """The language of messages everyone in a channel reads."""
         return self.settings.team.workspace_language
+
+
+def with_deps(listener: Listener, deps: Deps) -> Listener:
+    """A listener as written, `async def ack_clicked(deps, ack, body, respond)`, with its Deps given: what
+    Bolt (and the inbox) call by the names of its other arguments, which the partial keeps; its name and
+    docstring too (Bolt's logs and the inbox's errors name it)."""
+    bound: Any = functools.partial(listener, deps)
+    return functools.update_wrapper(bound, listener)
+
+
+async def incident_named_or_here(deps: Deps, *, named: int | None, channel_id: str, elsewhere: Msg) -> int:
+    """The incident a request names (a button's value, `INC-12` in a command), else the one whose room the
+    channel is; raises `elsewhere` when it names none and the channel is no incident's room. Whether the user
+    may see it is the caller's (or the service's) to check."""
+    if named is not None:
+        return named
+    found = await deps.service.incident_for_channel(channel_id=channel_id)
+    if found is None:
+        raise IncidentError(elsewhere)
+    return found
