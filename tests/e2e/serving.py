@@ -69,10 +69,18 @@ class Served:
     base: str
     secret: str
 
-    async def wait_healthy(self, http: aiohttp.ClientSession, *, within: float = 20.0) -> None:
-        """Waits until /healthz answers 200."""
+    async def wait_healthy(self, http: aiohttp.ClientSession, *, within: float = 60.0) -> None:
+        """Waits until /healthz answers 200: on a loaded machine (CI's two cores, the suite's parallel
+        workers) starting Python and migrating may take many seconds. Fails at once, with its stderr, if the
+        process exits first."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
+            if self.process.returncode is not None:
+                _, stderr = await self.process.communicate()
+                raise AssertionError(
+                    f"hashi serve exited with {self.process.returncode} before answering /healthz: "
+                    + stderr.decode(errors="replace")[-2000:]
+                )
             try:
                 async with http.get(f"{self.base}/healthz") as health:
                     if health.status == 200:
@@ -80,7 +88,7 @@ class Served:
             except aiohttp.ClientConnectionError:
                 pass
             await asyncio.sleep(0.1)
-        raise AssertionError("hashi serve did not answer /healthz")
+        raise AssertionError(f"hashi serve did not answer /healthz within {within:.0f} s")
 
     async def command(
         self, http: aiohttp.ClientSession, standin: SlackStandIn, text: str, *, user: str, channel: str
