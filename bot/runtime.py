@@ -50,9 +50,12 @@ class Runtime:
     github_webhook: GithubWebhook | None = None
 
     async def close(self) -> None:
-        """Releases the database pool and the HTTP sessions (after the alerts' work in hand)."""
+        """Releases the database pool and the HTTP sessions (after the alerts', pages' and showings' work in
+        hand: a showing still pacing a burst would otherwise open a connection on the disposed engine's new
+        pool, which nothing closes)."""
         await self.alerts.idle()
         await self.service.paging.idle()
+        await self.service.effects.idle()
         pager = self.service.paging.pager
         if pager is not None:
             await pager.close()

@@ -71,6 +71,13 @@ class Effects:
         showing.task = asyncio.ensure_future(self._show_until_caught_up(incident_id, showing))
         await asyncio.shield(showing.upcoming)
 
+    async def idle(self) -> None:
+        """Waits for the showings under way (a stop lets them end before the database pool goes)."""
+        while self._showings:
+            await asyncio.gather(
+                *(s.task for s in list(self._showings.values()) if s.task is not None), return_exceptions=True
+            )
+
     async def show_pending(self) -> int:
         """Shows what a crash, a stop or a Slack failure left unshown, incident by incident; returns how many
         incidents it showed."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import random
 import signal
 import socket
 import sys
@@ -31,11 +33,32 @@ async def until(check: Callable[[], object], *, within: float, what: str) -> Non
         await asyncio.sleep(0.05)
 
 
+# free_port() hands out ports below Linux's ephemeral range (32768-60999), which a bind to port 0 and outgoing
+# connections draw from: between free_port() and the `hashi serve` process binding its port (a second or more
+# while Python starts), no server binding port 0 and no client can take it, in this test process or another.
+# Each pytest-xdist worker draws from its own slice, so two workers never hand out the same port.
+PORTS_FROM, PORTS_PER_WORKER = 20_000, 400
+_port_turns = itertools.count(random.randrange(PORTS_PER_WORKER))
+
+
+def _worker_slice() -> int:
+    """This xdist worker's number (`gw3` → 3), 0 without xdist."""
+    number = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return int(number) % 30 if number.isdigit() else 0  # 30 slices end below 32,768
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port nobody listens on right now, from this worker's slice below the ephemeral range."""
+    first = PORTS_FROM + _worker_slice() * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        port = first + next(_port_turns) % PORTS_PER_WORKER
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # in use (or lingering in TIME_WAIT): the next one
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + PORTS_PER_WORKER - 1}")
 
 
 @dataclass
@@ -46,10 +69,18 @@ class Served:
     base: str
     secret: str
 
-    async def wait_healthy(self, http: aiohttp.ClientSession, *, within: float = 20.0) -> None:
-        """Waits until /healthz answers 200."""
+    async def wait_healthy(self, http: aiohttp.ClientSession, *, within: float = 60.0) -> None:
+        """Waits until /healthz answers 200: on a loaded machine (CI's two cores, the suite's parallel
+        workers) starting Python and migrating may take many seconds. Fails at once, with its stderr, if the
+        process exits first."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
+            if self.process.returncode is not None:
+                _, stderr = await self.process.communicate()
+                raise AssertionError(
+                    f"hashi serve exited with {self.process.returncode} before answering /healthz: "
+                    + stderr.decode(errors="replace")[-2000:]
+                )
             try:
                 async with http.get(f"{self.base}/healthz") as health:
                     if health.status == 200:
@@ -57,7 +88,7 @@ class Served:
             except aiohttp.ClientConnectionError:
                 pass
             await asyncio.sleep(0.1)
-        raise AssertionError("hashi serve did not answer /healthz")
+        raise AssertionError(f"hashi serve did not answer /healthz within {within:.0f} s")
 
     async def command(
         self, http: aiohttp.ClientSession, standin: SlackStandIn, text: str, *, user: str, channel: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,8 @@ async def test_a_failing_pager_never_delays_slack_nor_loses_the_incident(
     card = " ".join(str(b) for b in hashi.card(room)["blocks"])
     assert "PagerDuty trigger failed, retrying: HTTP 503" in card
     # The next pass after the wait sends it; the card stops warning.
-    await hashi.eventually(lambda: _due(pages[0]), within=15.0, what="the retry to fall due")
+    retry_at = await _next_attempt_at(hashi)
+    await hashi.eventually(lambda: datetime.now(UTC) > retry_at, within=15.0, what="the retry to fall due")
     assert await hashi.runtime.service.send_due_pages() == 1
     pages = await _pages(hashi)
     assert [(p["status"], p["attempts"]) for p in pages] == [("sent", 2)]
@@ -175,13 +177,13 @@ async def test_a_failing_pager_never_delays_slack_nor_loses_the_incident(
     assert [c.status for c in pagerduty.calls] == [503, 503, 503, 503, 202]
 
 
-def _due(page: dict[str, Any]) -> bool:
-    from datetime import UTC, datetime, timedelta
-
-    from bot.incidents.paging import RETRY_BASE
-
-    created = datetime.fromisoformat(page["created_at"])
-    return datetime.now(UTC) > created + RETRY_BASE + timedelta(seconds=2)
+async def _next_attempt_at(hashi: Hashi) -> datetime:
+    """When the pending page is to be tried again, as recorded: RETRY_BASE after its first send's attempts
+    ended (which under load may be well after it was requested)."""
+    async with hashi.runtime.store.transaction() as repo:
+        (page,) = await repo.pages(incident_id=1)
+    assert page.status == "pending" and page.next_attempt_at is not None
+    return page.next_attempt_at
 
 
 async def test_a_private_incidents_page_says_nothing_private(paged: tuple[Hashi, PagerdutyStandIn]) -> None:
