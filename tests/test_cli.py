@@ -1272,7 +1272,7 @@ def test_the_command_loads_no_stand_in_until_the_demo_runs() -> None:
     imports the demo lazily): `hashi serve` carries none of it."""
     code = (
         "import sys, bot.cli, bot.runtime\n"
-        "print(','.join(sorted(m for m in sys.modules if m.startswith(('bot.standin', 'bot.demo')))))"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('standin', 'bot.demo')))))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, ANNOUNCE, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec
 
 # Every Web API method a declaration calls, in the order it first calls them.
 DECLARATION_METHODS = (

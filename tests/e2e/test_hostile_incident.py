@@ -17,9 +17,9 @@ import yaml
 
 from bot.slack.ids import Action, Block, Field
 from bot.slack.parse import MAX_REASON, MAX_SERVICES, MAX_TEXT, MAX_TITLE, ParseError, parse_command
-from bot.standin.driver import checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.driver import checkboxes_value, input_value, select_value
+from standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
+from standin.spec import ApiSpec
 from tests.slack.blockkit import call_problems, message_problems, strings, unsafe_markup
 
 SHIPPED_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"

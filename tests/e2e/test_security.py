@@ -10,9 +10,9 @@ import pytest
 
 from bot.settings import TeamConfig
 from bot.slack.ids import Action, Block, Field
-from bot.standin.driver import checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.driver import checkboxes_value, input_value, select_value
+from standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
+from standin.spec import ApiSpec
 
 RULES = {
     "close": ["lead", "usergroup:S0SRE"],

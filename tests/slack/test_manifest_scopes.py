@@ -1,5 +1,5 @@
 """The manifest asks for exactly the scopes Hashi uses: those the Web API methods it calls need (from Slack's
-spec, via the facts table bot/standin/slack_facts.json), those its events need, and `commands`; none more."""
+spec, via the facts table standin/slack_facts.json), those its events need, and `commands`; none more."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 from bot.slack.manifest import BOT_EVENTS, BOT_SCOPES
-from bot.standin.facts import read
+from standin.facts import read
 
 GATEWAY = Path(__file__).resolve().parents[2] / "bot" / "slack" / "gateway.py"
 # The spec predates granular bot scopes: two of its names are the bot scopes that replaced them

@@ -7,8 +7,8 @@ import time
 from prometheus_client import REGISTRY
 
 from bot.slack.gateway import make_client
-from bot.standin.limits import POST_MESSAGE_PER_CHANNEL
-from bot.standin.server import SlackStandIn
+from standin.limits import POST_MESSAGE_PER_CHANNEL
+from standin.server import SlackStandIn
 
 
 def _count(method: str, outcome: str) -> float:

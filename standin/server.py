@@ -18,10 +18,10 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from bot.slack.manifest import BOT_SCOPES
-from bot.standin.limits import RateLimits
-from bot.standin.openid import OpenIdError, OpenIdProvider
-from bot.standin.spec import ARGUMENT_ALTERNATIVES, ApiSpec
-from bot.standin.state import (
+from standin.limits import RateLimits
+from standin.openid import OpenIdError, OpenIdProvider
+from standin.spec import ARGUMENT_ALTERNATIVES, ApiSpec
+from standin.state import (
     JSON,
     MESSAGE_BLOCKS_MAX,
     MESSAGE_TEXT_MAX,
@@ -131,7 +131,7 @@ class SlackStandIn:
 
     It keeps Slack's limits, so a client that is too chatty fails here as it would on Slack: each method's
     rate tier per workspace and method (Tier 2: 20 a minute, Tier 3: 50, Tier 4: 100, each with a minute's
-    burst; bot/standin/limits.py has the table and its sources), chat.postMessage at one a second per channel
+    burst; standin/limits.py has the table and its sources), chat.postMessage at one a second per channel
     after a burst of 25, answered past the allowance with HTTP 429, `Retry-After` in whole seconds and
     `{"ok": false, "error": "ratelimited"}`; and chat.scheduleMessage's `restricted_too_many` past 30 messages
     due within 5 minutes in one channel, `time_too_far` past 120 days. `rate_limits=False` turns the rate
