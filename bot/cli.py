@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_incident_id(text: str) -> int:
     """`12`, `INC-12` or `#12` → 12."""
-    from bot.slack.parse import id_number
+    from bot.slack.bodies import id_number
 
     cleaned = text.strip().lstrip("#")
     if cleaned.lower().startswith("inc-"):

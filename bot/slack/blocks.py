@@ -52,7 +52,6 @@ from bot.incidents.reminders import Reminder, ReminderKind
 from bot.incidents.times import format_local
 from bot.slack.ids import Action, Field, View
 from bot.slack.ids import Block as BlockId
-from bot.slack.parse import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE
 from bot.slack.payloads import (
     ChecklistBlock,
     ChecklistOption,
@@ -65,6 +64,7 @@ from bot.slack.payloads import (
     StatuspageButton,
     TimelinePageButton,
 )
+from bot.slack.text import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_SECTION_FIELDS = 10  # Slack's limit of fields in a section

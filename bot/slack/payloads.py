@@ -21,7 +21,8 @@ from typing import Any, TypeGuard
 from bot.i18n import LANGUAGES, Lang
 from bot.incidents.model import Status
 from bot.incidents.ports import ChatMessage
-from bot.slack.parse import clipped, id_number, selected_option, selected_options, state_value
+from bot.slack.bodies import id_number, selected_option, selected_options, state_value
+from bot.slack.text import clipped
 
 MAX_BLOCK_ID = 255  # Block Kit: a block_id is at most 255 characters
 MAX_OPTION_VALUE = 150  # Block Kit: an option's value is at most 150 characters

@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 from bot.slack.ids import Action, Block, Field
-from bot.slack.parse import MAX_REASON, MAX_SERVICES, MAX_TEXT, MAX_TITLE, ParseError, parse_command
+from bot.slack.parse import parse_command
+from bot.slack.text import MAX_REASON, MAX_SERVICES, MAX_TEXT, MAX_TITLE
+from bot.slack.words import ParseError
 from standin.driver import checkboxes_value, input_value, select_value
 from standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
 from standin.spec import ApiSpec

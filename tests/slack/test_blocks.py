@@ -18,8 +18,8 @@ from bot.slack.blocks import (
     user_text,
 )
 from bot.slack.ids import Action
-from bot.slack.parse import MAX_TEXT
 from bot.slack.payloads import ResolveAnywayButton
+from bot.slack.text import MAX_TEXT
 
 
 @pytest.mark.parametrize(

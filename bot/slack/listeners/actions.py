@@ -27,7 +27,6 @@ from bot.slack.listeners.replies import (
     statuspage_confirmation,
     timeline_page,
 )
-from bot.slack.parse import MAX_TEXT
 from bot.slack.payloads import (
     ChecklistBlock,
     ChecklistOption,
@@ -42,6 +41,7 @@ from bot.slack.payloads import (
     TimelinePageButton,
     text_digest,
 )
+from bot.slack.text import MAX_TEXT
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,9 @@ from bot.slack.listeners.replies import (
     statuspage_confirmation,
     timeline_page,
 )
-from bot.slack.parse import ParseError, parse_command, usage_text
+from bot.slack.parse import parse_command, usage_text
 from bot.slack.payloads import DeclareModalMeta
+from bot.slack.words import ParseError
 
 log = logging.getLogger(__name__)
 

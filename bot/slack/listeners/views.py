@@ -18,18 +18,13 @@ from bot.incidents.model import Status
 from bot.incidents.times import TimeParseError, parse_time, zone
 from bot.slack import blocks
 from bot.slack.blocks import field_block
+from bot.slack.bodies import state_value
 from bot.slack.ids import Block, Field
 from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import statuspage_confirmation
-from bot.slack.parse import (
-    MAX_SERVICES,
-    MAX_TEXT,
-    MAX_TIME_TEXT,
-    MAX_TITLE,
-    state_value,
-)
 from bot.slack.payloads import DeclareModalMeta, EntryModalMeta, IncidentRef, Submission
+from bot.slack.text import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE
 
 PRE_ACK_LOOKUP = 1.0  # seconds a submission may wait for the user's time zone before it is acknowledged
 log = logging.getLogger(__name__)
