@@ -27,7 +27,17 @@ from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import ChatMessage, Room
 from bot.incidents.reminders import Reminder
 from bot.observability import SLACK_CALLS
-from bot.slack import blocks
+from bot.slack.blocks.card import (
+    announcement_blocks,
+    card_blocks,
+    card_text,
+    change_text,
+    reminder_text,
+    topic_text,
+)
+from bot.slack.blocks.checklist import pinned_checklist_blocks
+from bot.slack.blocks.messages import Message, text_messages
+from bot.slack.blocks.mrkdwn import split_mrkdwn
 from bot.slack.payloads import chat_message
 from bot.slack.retries import retry_handlers
 
@@ -44,7 +54,7 @@ _TOPIC_KINDS = {
 }
 USER_CACHE_SECONDS = 600
 # Characters of change lines in one message: Slack truncates a message's text past 40,000 and advises
-# keeping it under 4,000; a line is at most ~3,000 (blocks.change_text), so each message holds one or more.
+# keeping it under 4,000; a line is at most ~3,000 (change_text), so each message holds one or more.
 MESSAGE_TEXT_LIMIT = 3900
 MAX_LIST_PAGES = 20
 
@@ -361,7 +371,7 @@ class SlackGateway:
                 "topic",
                 "conversations.setTopic",
                 channel=incident.channel_id,
-                topic=blocks.topic_text(incident, self.language),
+                topic=topic_text(incident, self.language),
             ),
             self._call("topic", "conversations.setPurpose", channel=incident.channel_id, purpose=purpose),
         )
@@ -370,15 +380,15 @@ class SlackGateway:
         """Posts the incident card, unless (look_first) an earlier attempt's card is already there."""
         assert incident.channel_id is not None
         if look_first:
-            found = await self._find_own_message(incident.channel_id, blocks.card_text(incident))
+            found = await self._find_own_message(incident.channel_id, card_text(incident))
             if found:
                 return found
         data = await self._call(
             "card",
             "chat.postMessage",
             channel=incident.channel_id,
-            text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(
+            text=card_text(incident),
+            blocks=card_blocks(
                 incident,
                 severities=self._severities,
                 lang=self.language,
@@ -402,15 +412,15 @@ class SlackGateway:
         if incident.private or not self._announce_channel:
             raise ChatError("announcement", "private incidents are never announced")
         if look_first:
-            found = await self._find_own_message(self._announce_channel, blocks.card_text(incident))
+            found = await self._find_own_message(self._announce_channel, card_text(incident))
             if found:
                 return found
         data = await self._call(
             "announcement",
             "chat.postMessage",
             channel=self._announce_channel,
-            text=blocks.card_text(incident),
-            blocks=blocks.announcement_blocks(incident, self.language),
+            text=card_text(incident),
+            blocks=announcement_blocks(incident, self.language),
             unfurl_links=False,
         )
         return str(data["ts"])
@@ -436,8 +446,8 @@ class SlackGateway:
             "chat.update",
             channel=incident.channel_id,
             ts=incident.card_ts,
-            text=blocks.card_text(incident),
-            blocks=blocks.card_blocks(
+            text=card_text(incident),
+            blocks=card_blocks(
                 incident,
                 severities=self._severities,
                 lang=self.language,
@@ -451,10 +461,10 @@ class SlackGateway:
         refreshes the topic once when they change what it shows."""
         assert incident.channel_id is not None
         channel = incident.channel_id
-        lines = [blocks.change_text(incident, change, self.language) for change in changes]
+        lines = [change_text(incident, change, self.language) for change in changes]
         work = [
             self._call("update", "chat.postMessage", channel=channel, text=text, unfurl_links=False)
-            for text in blocks.split_mrkdwn("\n".join(lines), limit=MESSAGE_TEXT_LIMIT)
+            for text in split_mrkdwn("\n".join(lines), limit=MESSAGE_TEXT_LIMIT)
         ]
         if any(change.kind in _TOPIC_KINDS for change in changes):
             work.append(
@@ -462,7 +472,7 @@ class SlackGateway:
                     "topic",
                     "conversations.setTopic",
                     channel=channel,
-                    topic=blocks.topic_text(incident, self.language),
+                    topic=topic_text(incident, self.language),
                 )
             )
         await asyncio.gather(*work)
@@ -480,7 +490,7 @@ class SlackGateway:
             "chat.postMessage",
             channel=incident.channel_id,
             text=text,
-            blocks=blocks.pinned_checklist_blocks(incident, self.language),
+            blocks=pinned_checklist_blocks(incident, self.language),
         )
         return str(data["ts"])
 
@@ -494,7 +504,7 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.checklist_ts,
             text=t("slack.checklist.fallback", self.language, id=incident.id),
-            blocks=blocks.pinned_checklist_blocks(incident, self.language),
+            blocks=pinned_checklist_blocks(incident, self.language),
         )
 
     async def schedule_reminder(self, *, incident: IncidentSnapshot, reminder: Reminder) -> str:
@@ -505,7 +515,7 @@ class SlackGateway:
             "chat.scheduleMessage",
             channel=incident.channel_id,
             post_at=int(reminder.post_at.timestamp()),
-            text=blocks.reminder_text(incident, reminder, self.language),
+            text=reminder_text(incident, reminder, self.language),
         )
         return str(data["scheduled_message_id"])
 
@@ -551,7 +561,7 @@ class SlackGateway:
         self, *, channel_id: str, user_id: str, text: str, extra_blocks: list[dict[str, Any]] | None = None
     ) -> None:
         """Tells one user something in a channel, visible only to them (a long text in several messages)."""
-        parts = [blocks.Message(text, extra_blocks)] if extra_blocks else blocks.text_messages(text)
+        parts = [Message(text, extra_blocks)] if extra_blocks else text_messages(text)
         for part in parts:
             await self._call(
                 "ephemeral",
@@ -564,7 +574,7 @@ class SlackGateway:
 
     async def post_direct(self, *, user_id: str, text: str) -> None:
         """Tells a user something in their direct messages with Hashi (a long text in several messages)."""
-        for part in blocks.text_messages(text):
+        for part in text_messages(text):
             await self._call(
                 "direct", "chat.postMessage", channel=user_id, text=part.text, blocks=part.blocks
             )

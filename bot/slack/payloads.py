@@ -355,7 +355,7 @@ class Click:
         )
 
     def typed(self, block: str, field: str) -> Any:
-        """What an input of the clicked message held (see parse.state_value), None when it has none."""
+        """What an input of the clicked message held (see bodies.state_value), None when it has none."""
         return state_value({"state": self.state}, block, field)
 
 
@@ -367,7 +367,7 @@ class Submission:
     view_id: str
     team_id: str | None
     metadata: object  # the view's private_metadata, for its payload's decode
-    view: dict[str, Any]  # read with parse.state_value
+    view: dict[str, Any]  # read with bodies.state_value
 
     @classmethod
     def decode(cls, body: object) -> Submission | None:

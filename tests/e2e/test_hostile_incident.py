@@ -39,7 +39,7 @@ TYPED = (
     f"決済APIのエラー率上昇 {BIDI} "
 )
 LONG_NAME = "Bob " + "ジョーンズ" * 14  # a display name as long as Slack allows (80)
-# `<@U0EVIL>` in user text stays a live mention on purpose (blocks.user_text: naming a person pings them);
+# `<@U0EVIL>` in user text stays a live mention on purpose (mrkdwn.user_text: naming a person pings them);
 # `<!channel>`, `<!here>` and `<!subteam^…>` never do.
 NAMED = "U0EVIL"
 PEOPLE = {ALICE, BOB, CAROL, MALLORY, NAMED}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.settings import TeamConfig
-from bot.slack.blocks import field_block
+from bot.slack.blocks.modals import field_block
 from bot.slack.ids import Action, Block, Field
 from standin.driver import checkboxes_value, input_value, select_value, user_value
 from standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi

@@ -147,7 +147,7 @@ def test_mrkdwn_texts_carry_no_markup_but_hashis_own(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_plain_texts_are_escaped_where_they_are_shown(lang: str) -> None:
-    from bot.slack.blocks import user_text
+    from bot.slack.blocks.mrkdwn import user_text
     from bot.slack.parse import parse_command, usage_text
     from bot.slack.words import ParseError
 
