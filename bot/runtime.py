@@ -1,7 +1,7 @@
 """The one composition root: settings → engine → client → gateway → service → app, wired once.
 
-`hashi serve` (bot/cli.py) and the stand-in's harness (`hashi demo`, the end-to-end tests) both build Hashi
-here, so neither imports the other.
+`hashi serve` (bot/cli/serve.py) and the stand-in's harness (`hashi demo`, the end-to-end tests) both build
+Hashi here, so neither imports the other.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.cli import run
+from bot.cli.command import run
 from bot.integrations.config import GithubConfig, IntegrationsConfig, JiraConfig
 from bot.settings import TeamConfig
 from standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
