@@ -90,9 +90,10 @@ async def build_runtime(
     from bot.incidents.service import IncidentService
     from bot.integrations.alerts import DELIVERY_KIND, AlertIntake
     from bot.slack.app import build_app
-    from bot.slack.gateway import SlackGateway, make_client, slack_session
+    from bot.slack.gateway import SlackGateway
     from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
+    from bot.slack.webapi import make_client, slack_session
     from storage.db import make_engine
     from storage.inbox import DeliveryLog
     from storage.repository import Store

@@ -6,7 +6,7 @@ import time
 
 from prometheus_client import REGISTRY
 
-from bot.slack.gateway import make_client
+from bot.slack.webapi import make_client
 from standin.limits import POST_MESSAGE_PER_CHANNEL
 from standin.server import SlackStandIn
 

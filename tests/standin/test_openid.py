@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 
 from bot.incidents.errors import ChatError
-from bot.slack.gateway import SlackGateway, make_client
+from bot.slack.gateway import SlackGateway
+from bot.slack.webapi import make_client
 from standin.server import SlackStandIn
 from standin.spec import ApiSpec, find_spec_path
 
