@@ -237,7 +237,8 @@ def add_web_dashboard(runtime: Runtime, web_app: web.Application) -> bool:
     import logging
     import secrets
 
-    from bot.web.app import WebConfig, add_dashboard
+    from bot.web.app import add_dashboard
+    from bot.web.config import WebConfig
 
     env = runtime.settings.env
     if not env.web:
