@@ -442,7 +442,7 @@ async def start_bare(standin: Any, *, folder: Path, port: int) -> asyncio.subpro
 
 
 def _signed(body: str) -> tuple[bytes, dict[str, str]]:
-    from bot.standin.driver import sign
+    from standin.driver import sign
 
     headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body, int(time.time()))}
     return body.encode(), headers

@@ -54,9 +54,9 @@ from _common import (
     verdict,
 )
 
-from bot.standin.driver import SlackDriver
-from bot.standin.harness import ALICE, GENERAL, populate
-from bot.standin.server import SlackStandIn
+from standin.driver import SlackDriver
+from standin.harness import ALICE, GENERAL, populate
+from standin.server import SlackStandIn
 
 TARGET_RATIO = 1.5
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/declaration_path.py [--latency 0.1] [--repeat 10] [--db sqlite|postgres]
 
-Runs the real app over HTTP (bot.standin.harness.running_hashi) against the Slack stand-in, which answers
+Runs the real app over HTTP (standin.harness.running_hashi) against the Slack stand-in, which answers
 every Web API call after `--latency` seconds. Sends `/incident declare SEV2 …` and measures the time until the
 channel exists with the declarer in it and the incident card pinned, and how many Web API round trips on
 the way had to wait for one another.
@@ -49,9 +49,9 @@ from _common import (
 )
 
 from bot.settings import TeamConfig
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 
 TARGET_DEPTH = 4
 # SEV1 invites the on-call user group and Bob (hashi.toml `[invites]`), for the fourth scenario.

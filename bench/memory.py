@@ -39,9 +39,9 @@ from _common import (
 )
 from ack_latency import declare_incident, wait_idle
 
-from bot.standin.driver import SlackDriver
-from bot.standin.harness import populate
-from bot.standin.server import SlackStandIn
+from standin.driver import SlackDriver
+from standin.harness import populate
+from standin.server import SlackStandIn
 
 
 def mib(kib: int) -> str:

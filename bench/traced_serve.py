@@ -1,9 +1,9 @@
 """`hashi serve` with a memory probe: `python bench/traced_serve.py OUT.json serve --http --port P`.
 
 memory.py --trace runs Hashi through this instead of `python -m bot`. It starts tracemalloc (one frame),
-then runs the real `bot.cli.main()` with the remaining arguments. On SIGUSR1 it writes to OUT.json what
-Python itself holds (tracemalloc's current and peak bytes, allocated blocks, objects the garbage collector
-tracks) and the largest allocation sites, so RSS can be told apart from live objects.
+then runs the real `bot.cli.command.main()` with the remaining arguments. On SIGUSR1 it writes to OUT.json
+what Python itself holds (tracemalloc's current and peak bytes, allocated blocks, objects the garbage
+collector tracks) and the largest allocation sites, so RSS can be told apart from live objects.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def main() -> None:
         )
 
     signal.signal(signal.SIGUSR1, probe)
-    from bot.cli import main as hashi
+    from bot.cli.command import main as hashi
 
     sys.argv = ["hashi", *sys.argv[2:]]
     hashi()

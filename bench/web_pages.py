@@ -4,7 +4,7 @@
 
 Bulk-loads a SQLite database as bench/storage_scale.py does (its `load`: realistic milestones, severities,
 services, about 10% private; the newest incident carries 10,000 timeline events), starts the real app with
-the dashboard (bot.standin.harness.running_hashi, Sign in with Slack set up against the stand-in), signs
+the dashboard (standin.harness.running_hashi, Sign in with Slack set up against the stand-in), signs
 in over HTTP, and times whole HTTP round trips of each page, server rendering included:
 - /incidents (the first page of 10,000, open ones first), filtered by severity and by words,
 - /incidents/<id> of the 10,000-event incident (timeline, checklists and the rendered postmortem),
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bot.incidents.ports import SystemClock
 from bot.settings import TeamConfig
-from bot.standin.harness import CAROL, running_hashi
+from standin.harness import CAROL, running_hashi
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.e2e.signing_in import browser, sign_in

@@ -69,10 +69,10 @@ from _common import (
 )
 from declaration_path import TimedCalls
 
-from bot.standin.driver import SlackDriver
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, populate
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.driver import SlackDriver
+from standin.harness import ALICE, BOB, CAROL, GENERAL, populate
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 
 SECTIONS = ("declare", "concurrent", "note", "load", "durability")
 WARM_UP = 3  # requests of each kind before measuring: first SQL compilations, the users.info cache

@@ -24,9 +24,9 @@ from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.times import zone
 from bot.settings import TeamConfig, shipped_playbooks_dir
 from bot.slack.ids import Action, Block, Field
-from bot.standin.driver import checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec, find_spec_path
+from standin.driver import checkboxes_value, input_value, select_value
+from standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec, find_spec_path
 
 STORY_MINUTES = 46  # how far back the clock starts; the resolution comes a minute or two before now
 SERVICES = "payments-api, checkout"  # names, the same in every language

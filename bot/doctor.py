@@ -11,7 +11,7 @@ from bot.runtime import postmortem_template_problem
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.manifest import BOT_SCOPES
-from bot.web.app import setup_problem
+from bot.web.config import setup_problem
 from storage.db import sqlite_file
 from storage.migrate import current_revision, head_revision
 from storage.repository import Store

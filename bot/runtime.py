@@ -1,7 +1,7 @@
 """The one composition root: settings → engine → client → gateway → service → app, wired once.
 
-`hashi serve` (bot/cli.py) and the stand-in's harness (`hashi demo`, the end-to-end tests) both build Hashi
-here, so neither imports the other.
+`hashi serve` (bot/cli/serve.py) and the stand-in's harness (`hashi demo`, the end-to-end tests) both build
+Hashi here, so neither imports the other.
 """
 
 from __future__ import annotations
@@ -93,9 +93,10 @@ async def build_runtime(
     from bot.incidents.service import IncidentService
     from bot.integrations.alerts import DELIVERY_KIND, AlertIntake
     from bot.slack.app import build_app
-    from bot.slack.gateway import SlackGateway, make_client, slack_session
+    from bot.slack.gateway import SlackGateway
     from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
+    from bot.slack.webapi import make_client, slack_session
     from storage.db import make_engine
     from storage.inbox import DeliveryLog
     from storage.repository import Store
@@ -239,7 +240,8 @@ def add_web_dashboard(runtime: Runtime, web_app: web.Application) -> bool:
     import logging
     import secrets
 
-    from bot.web.app import WebConfig, add_dashboard
+    from bot.web.app import add_dashboard
+    from bot.web.config import WebConfig
 
     env = runtime.settings.env
     if not env.web:

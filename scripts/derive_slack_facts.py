@@ -1,7 +1,7 @@
-"""Writes bot/standin/slack_facts.json: the facts of Slack's Web API the stand-in checks calls against.
+"""Writes standin/slack_facts.json: the facts of Slack's Web API the stand-in checks calls against.
 
 Source: Slack's published Web API spec, slackapi/slack-api-specs `web-api/slack_web_openapi_v2.json` (a copy
-in ../shared/slack/specs, see SOURCE.md there). Every method of the spec is kept; bot/standin/facts.py says
+in ../shared/slack/specs, see SOURCE.md there). Every method of the spec is kept; standin/facts.py says
 what of each. Run it again when the spec file changes (tests/standin/test_facts.py fails until then):
 
     .venv/bin/python scripts/derive_slack_facts.py [SPEC_FILE] [--output FILE]
@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from bot.standin.facts import FACTS_PATH, derive_from_file, dumps
-from bot.standin.spec import SPEC_RELATIVE, find_spec_path
+from standin.facts import FACTS_PATH, derive_from_file, dumps
+from standin.spec import SPEC_RELATIVE, find_spec_path
 
 
 def spec_file(given: Path | None) -> Path | None:
@@ -33,7 +33,7 @@ def spec_file(given: Path | None) -> Path | None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description="Derive bot/standin/slack_facts.json from Slack's spec.")
+    parser = argparse.ArgumentParser(description="Derive standin/slack_facts.json from Slack's spec.")
     parser.add_argument("spec", nargs="?", type=Path, help="the spec file (default: ../shared's)")
     parser.add_argument("--output", type=Path, default=FACTS_PATH, help="where to write the table")
     args = parser.parse_args(argv)

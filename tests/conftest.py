@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.incidents.service import IncidentConfig, IncidentService
-from bot.standin.vendors.pagerduty import PagerdutyStandIn
+from standin.vendors.pagerduty import PagerdutyStandIn
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import Store

@@ -27,7 +27,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from bot.cli import YOUNG_GENERATION, settle_heap
+from bot.cli.common import YOUNG_GENERATION, settle_heap
 from bot.incidents.model import Milestone, Status
 from bot.incidents.playbooks import Playbook, PlaybookItem
 from bot.incidents.service import IncidentConfig, IncidentService
@@ -1268,11 +1268,11 @@ def test_settle_heap_freezes_what_start_up_built_and_widens_the_young_generation
 
 
 def test_the_command_loads_no_stand_in_until_the_demo_runs() -> None:
-    """Only `hashi demo` loads the Slack stand-in (import-linter checks who imports it; this, that bot/cli.py
-    imports the demo lazily): `hashi serve` carries none of it."""
+    """Only `hashi demo` loads the Slack stand-in (import-linter checks who imports it; this, that
+    bot/cli/command.py imports the demo lazily): `hashi serve` carries none of it."""
     code = (
-        "import sys, bot.cli, bot.runtime\n"
-        "print(','.join(sorted(m for m in sys.modules if m.startswith(('bot.standin', 'bot.demo')))))"
+        "import sys, bot.cli.command, bot.runtime\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('standin', 'bot.demo')))))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

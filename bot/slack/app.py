@@ -26,12 +26,14 @@ from bot.integrations.github_webhook import PATH as GITHUB_PATH
 from bot.integrations.github_webhook import GithubWebhook
 from bot.observability import OPEN_INCIDENTS, REQUESTS, SCHEDULED_REMINDERS, request_kind
 from bot.settings import Settings
-from bot.slack.gateway import SessionRespond, SlackGateway
+from bot.slack.bodies import payload_problem, request_body, unused_kind
+from bot.slack.gateway import SlackGateway
 from bot.slack.inbox import SlackInbox
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
-from bot.slack.parse import payload_problem, request_body, unused_kind, without_lone_surrogates
+from bot.slack.text import without_lone_surrogates
 from bot.slack.turns import AckFirst
+from bot.slack.webapi import SessionRespond
 from storage.repository import Store
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from typing import Any, TypeGuard
 from bot.i18n import LANGUAGES, Lang
 from bot.incidents.model import Status
 from bot.incidents.ports import ChatMessage
-from bot.slack.parse import clipped, id_number, selected_option, selected_options, state_value
+from bot.slack.bodies import id_number, selected_option, selected_options, state_value
+from bot.slack.text import clipped
 
 MAX_BLOCK_ID = 255  # Block Kit: a block_id is at most 255 characters
 MAX_OPTION_VALUE = 150  # Block Kit: an option's value is at most 150 characters
@@ -354,7 +355,7 @@ class Click:
         )
 
     def typed(self, block: str, field: str) -> Any:
-        """What an input of the clicked message held (see parse.state_value), None when it has none."""
+        """What an input of the clicked message held (see bodies.state_value), None when it has none."""
         return state_value({"state": self.state}, block, field)
 
 
@@ -366,7 +367,7 @@ class Submission:
     view_id: str
     team_id: str | None
     metadata: object  # the view's private_metadata, for its payload's decode
-    view: dict[str, Any]  # read with parse.state_value
+    view: dict[str, Any]  # read with bodies.state_value
 
     @classmethod
     def decode(cls, body: object) -> Submission | None:

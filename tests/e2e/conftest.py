@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.harness import Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.harness import Hashi, running_hashi
+from standin.spec import ApiSpec
 
 
 @pytest.fixture(scope="session")
 def slack_spec() -> ApiSpec:
-    """Slack's published Web API spec, from the facts table derived from it (bot/standin/slack_facts.json)."""
+    """Slack's published Web API spec, from the facts table derived from it (standin/slack_facts.json)."""
     return ApiSpec.load()
 
 

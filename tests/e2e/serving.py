@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.standin.driver import sign
-from bot.standin.server import SlackStandIn
+from standin.driver import sign
+from standin.server import SlackStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

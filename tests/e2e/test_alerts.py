@@ -18,8 +18,8 @@ from bot.integrations.alerts import delivery_id, parse_notice
 from bot.integrations.config import AlertRule, AlertsConfig, IntegrationsConfig
 from bot.reports.export import export_json
 from bot.settings import FieldConfig, TeamConfig
-from bot.standin.harness import Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.harness import Hashi, running_hashi
+from standin.spec import ApiSpec
 from storage.inbox import Arrival
 from tests.conftest import shared_path
 

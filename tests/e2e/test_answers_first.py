@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.standin.harness import ALICE, BOB, GENERAL, Hashi
+from standin.harness import ALICE, BOB, GENERAL, Hashi
 from storage.repository import Store
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, populate, running_hashi
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, ANNOUNCE, GENERAL, populate, running_hashi
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 from tests.e2e.serving import REPO_ROOT, free_port
 
 

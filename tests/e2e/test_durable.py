@@ -13,9 +13,9 @@ import pytest
 
 from bot.incidents.ports import SystemClock
 from bot.incidents.queries import load_snapshot
-from bot.standin.harness import ALICE, BOB, GENERAL, populate
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, BOB, GENERAL, populate
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 from storage.db import make_engine
 from storage.inbox import DeliveryLog
 from storage.migrate import upgrade

@@ -11,8 +11,8 @@ import pytest
 from slack_sdk.http_retry import async_handler, builtin_async_handlers, handler
 from slack_sdk.http_retry.jitter import Jitter
 
-from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, ANNOUNCE, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec
 
 # Every Web API method a declaration calls, in the order it first calls them.
 DECLARATION_METHODS = (

@@ -14,13 +14,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.cli import run
+from bot.cli.command import run
 from bot.integrations.config import GithubConfig, IntegrationsConfig, JiraConfig
 from bot.settings import TeamConfig
-from bot.standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
-from bot.standin.vendors.github import GithubStandIn
-from bot.standin.vendors.jira import JiraStandIn
+from standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec
+from standin.vendors.github import GithubStandIn
+from standin.vendors.jira import JiraStandIn
 from tests.conftest import shared_path
 from tests.e2e.test_security import _declare_private
 
@@ -300,8 +300,8 @@ async def test_hashi_serve_takes_githubs_webhook(
 ) -> None:
     """`hashi serve` (a real process) serves POST /integrations/github beside /slack/events, and files
     tickets in the background of a follow-up."""
-    from bot.standin.harness import populate
-    from bot.standin.server import SlackStandIn
+    from standin.harness import populate
+    from standin.server import SlackStandIn
     from tests.e2e.serving import free_port, serve, until
 
     standin = SlackStandIn(spec=slack_spec)

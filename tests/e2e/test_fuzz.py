@@ -38,9 +38,9 @@ from sqlalchemy import text as sql
 
 import bot
 from bot.slack.ids import Action, Block, Field, View
-from bot.standin.driver import Sent, checkboxes_value, select_value
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.driver import Sent, checkboxes_value, select_value
+from standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
+from standin.spec import ApiSpec
 from tests.conftest import TABLES
 
 T = TypeVar("T")

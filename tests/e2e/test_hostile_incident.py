@@ -16,10 +16,12 @@ import pytest
 import yaml
 
 from bot.slack.ids import Action, Block, Field
-from bot.slack.parse import MAX_REASON, MAX_SERVICES, MAX_TEXT, MAX_TITLE, ParseError, parse_command
-from bot.standin.driver import checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from bot.slack.parse import parse_command
+from bot.slack.text import MAX_REASON, MAX_SERVICES, MAX_TEXT, MAX_TITLE
+from bot.slack.words import ParseError
+from standin.driver import checkboxes_value, input_value, select_value
+from standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
+from standin.spec import ApiSpec
 from tests.slack.blockkit import call_problems, message_problems, strings, unsafe_markup
 
 SHIPPED_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
@@ -37,7 +39,7 @@ TYPED = (
     f"決済APIのエラー率上昇 {BIDI} "
 )
 LONG_NAME = "Bob " + "ジョーンズ" * 14  # a display name as long as Slack allows (80)
-# `<@U0EVIL>` in user text stays a live mention on purpose (blocks.user_text: naming a person pings them);
+# `<@U0EVIL>` in user text stays a live mention on purpose (mrkdwn.user_text: naming a person pings them);
 # `<!channel>`, `<!here>` and `<!subteam^…>` never do.
 NAMED = "U0EVIL"
 PEOPLE = {ALICE, BOB, CAROL, MALLORY, NAMED}

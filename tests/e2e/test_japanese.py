@@ -19,9 +19,9 @@ import pytest
 
 from bot.settings import TeamConfig
 from bot.slack.ids import Action, Block, Field
-from bot.standin.driver import Sent, checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, ANNOUNCE, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.driver import Sent, checkboxes_value, input_value, select_value
+from standin.harness import ALICE, ANNOUNCE, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec
 
 # What a Japanese message may still contain in Latin letters: product names, codes, zones, typed forms.
 _ALLOWED_WORDS = {

@@ -15,9 +15,9 @@ import pytest
 from bot.integrations.config import IntegrationsConfig, PagerdutyConfig
 from bot.reports.export import export_json
 from bot.settings import TeamConfig
-from bot.standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
-from bot.standin.vendors.pagerduty import PagerdutyStandIn
+from standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec
+from standin.vendors.pagerduty import PagerdutyStandIn
 
 TEAM = TeamConfig(
     integrations=IntegrationsConfig(pagerduty=PagerdutyConfig(severities=("SEV1",), services=("checkout",)))

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from bot.slack.ids import Action
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi
+from standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi
 
 
 async def _declare(hashi: Hashi, text: str) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.settings import TeamConfig
-from bot.standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec
 
 
 async def _reply(hashi: Hashi, text: str, user: str, channel: str) -> str:

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from bot.settings import TeamConfig
-from bot.slack.blocks import field_block
+from bot.slack.blocks.modals import field_block
 from bot.slack.ids import Action, Block, Field
-from bot.standin.driver import checkboxes_value, input_value, select_value, user_value
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.driver import checkboxes_value, input_value, select_value, user_value
+from standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
+from standin.spec import ApiSpec
 
 CONFIG = """
 types = ["default", "security", "ja"]

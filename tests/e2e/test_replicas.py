@@ -16,10 +16,10 @@ import pytest
 
 from bot.incidents.queries import load_snapshot
 from bot.slack.ids import Action
-from bot.standin.driver import SlackDriver
-from bot.standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, populate
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.driver import SlackDriver
+from standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, populate
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import Store

@@ -10,9 +10,9 @@ import pytest
 
 from bot.settings import TeamConfig
 from bot.slack.ids import Action, Block, Field
-from bot.standin.driver import checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.driver import checkboxes_value, input_value, select_value
+from standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, MALLORY, Hashi, running_hashi
+from standin.spec import ApiSpec
 
 RULES = {
     "close": ["lead", "usergroup:S0SRE"],
@@ -187,11 +187,12 @@ _ARGUMENTS = {
 
 def _incident_forms() -> list[str]:
     """`<word> INC-{id} <args>` and `INC-{id} <word> <args>` for every subcommand word on one incident."""
-    from bot.slack.parse import _ALIASES, _INCIDENT_READERS
+    from bot.slack.parse import _ALIASES
+    from bot.slack.subcommands import INCIDENT_READERS
 
     forms = []
     for word, name in sorted(_ALIASES.items()):
-        if name in _INCIDENT_READERS:
+        if name in INCIDENT_READERS:
             args = _ARGUMENTS.get(name, "")
             forms += [f"{word} INC-{{id}} {args}".strip(), f"INC-{{id}} {word} {args}".strip()]
     forms += ["#{id} note hi", "status #{id} resolved done", "status INC-{id} resolved"]

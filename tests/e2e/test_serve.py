@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from bot.standin.harness import ALICE, GENERAL, populate
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, GENERAL, populate
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 from tests.e2e.serving import free_port, serve, until
 
 

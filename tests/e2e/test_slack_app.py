@@ -10,8 +10,8 @@ import pytest
 
 from bot.incidents.model import Status
 from bot.slack.ids import Action, Block, Field, View
-from bot.standin.driver import checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, MALLORY, Hashi
+from standin.driver import checkboxes_value, input_value, select_value
+from standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, MALLORY, Hashi
 from tests.conftest import shared_path
 
 RESOLVED_ON_CARD = ":white_check_mark: Resolved"

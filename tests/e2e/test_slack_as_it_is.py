@@ -16,9 +16,9 @@ from slack_sdk.models.blocks import Block as SdkBlock
 
 from bot.settings import ServiceConfig, TeamConfig
 from bot.slack.ids import Action, Block, Field
-from bot.standin.driver import input_value
-from bot.standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.driver import input_value
+from standin.harness import ALICE, BOB, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec
 
 SHIPPED_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 

@@ -11,9 +11,9 @@ from bot.runtime import build_runtime
 from bot.settings import EnvSettings, Settings, TeamConfig
 from bot.slack.app import run_socket_mode
 from bot.slack.ids import Action
-from bot.standin.harness import ALICE, BOB, GENERAL, Hashi, populate
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, BOB, GENERAL, Hashi, populate
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 
 
 async def test_command_and_button_over_socket_mode(tmp_path: Path, slack_spec: ApiSpec) -> None:

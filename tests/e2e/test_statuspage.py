@@ -15,9 +15,9 @@ from bot.integrations.config import IntegrationsConfig, StatuspageConfig
 from bot.reports.export import export_json
 from bot.settings import TeamConfig
 from bot.slack.ids import Action, Block
-from bot.standin.harness import ALICE, BOB, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
-from bot.standin.vendors.statuspage import StatuspageStandIn
+from standin.harness import ALICE, BOB, Hashi, running_hashi
+from standin.spec import ApiSpec
+from standin.vendors.statuspage import StatuspageStandIn
 from tests.conftest import shared_path
 from tests.e2e.test_security import _declare_in_modal
 

@@ -11,8 +11,8 @@ from typing import Any
 from bot.reports.export import export_json
 from bot.reports.metrics import iso_utc
 from bot.slack.ids import Action, Block, Field
-from bot.standin.driver import checkboxes_value, input_value
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi
+from standin.driver import checkboxes_value, input_value
+from standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi
 from tests.e2e.test_record import _reply
 from tests.e2e.test_security import _declare_in_modal, _membership
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot.slack.ids import Action, Block, Field
-from bot.slack.parse import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE
-from bot.standin.driver import Sent, checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi
+from bot.slack.text import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE
+from standin.driver import Sent, checkboxes_value, input_value, select_value
+from standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi
 
 LONG = "x" * 40_000
 

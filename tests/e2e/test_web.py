@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from bot.settings import TeamConfig
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, populate, running_hashi
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, populate, running_hashi
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 from tests.e2e.serving import free_port, serve, until
 from tests.e2e.signing_in import browser, sign_in
 from tests.e2e.test_security import _declare_in_modal, _membership

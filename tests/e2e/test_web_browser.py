@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.settings import TeamConfig
-from bot.standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi, running_hashi
+from standin.spec import ApiSpec
 from tests.e2e.test_security import _declare_in_modal
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

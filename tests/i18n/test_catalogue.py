@@ -147,8 +147,9 @@ def test_mrkdwn_texts_carry_no_markup_but_hashis_own(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_plain_texts_are_escaped_where_they_are_shown(lang: str) -> None:
-    from bot.slack.blocks import user_text
-    from bot.slack.parse import ParseError, parse_command, usage_text
+    from bot.slack.blocks.mrkdwn import user_text
+    from bot.slack.parse import parse_command, usage_text
+    from bot.slack.words import ParseError
 
     assert not re.search("[<>]", usage_text(("SEV1", "SEV2"), ("lead", "comms"), lang))  # type: ignore[arg-type]
     refused = parse_command(

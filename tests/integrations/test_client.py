@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from bot.integrations.client import RetryPolicy, VendorClient, VendorError, retry_after_seconds
-from bot.standin.vendors.pagerduty import PagerdutyStandIn
+from standin.vendors.pagerduty import PagerdutyStandIn
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_wait=5.0)
 

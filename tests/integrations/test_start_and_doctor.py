@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.standin.vendors.pagerduty import PagerdutyStandIn
+from standin.vendors.pagerduty import PagerdutyStandIn
 from tests.test_cli import assert_one_line_error, hashi
 
 PAGERDUTY_TOML = '[integrations.pagerduty]\nseverities = ["SEV1"]\n'

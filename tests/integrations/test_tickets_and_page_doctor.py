@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.vendors.github import GithubStandIn
-from bot.standin.vendors.jira import JiraStandIn
-from bot.standin.vendors.statuspage import StatuspageStandIn
+from standin.vendors.github import GithubStandIn
+from standin.vendors.jira import JiraStandIn
+from standin.vendors.statuspage import StatuspageStandIn
 from tests.conftest import shared_path
 from tests.test_cli import assert_one_line_error, hashi
 

@@ -6,8 +6,8 @@ import json
 
 import aiohttp
 
-from bot.standin.vendors.openapi import OpenApiSpec
-from bot.standin.vendors.pagerduty import PagerdutyStandIn
+from standin.vendors.openapi import OpenApiSpec
+from standin.vendors.pagerduty import PagerdutyStandIn
 from tests.conftest import shared_path
 
 

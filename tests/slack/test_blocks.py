@@ -9,17 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.slack.blocks import (
-    BUTTON_VALUE_LIMIT,
-    answer_messages,
-    gate_blocks,
-    safe_cut,
-    split_mrkdwn,
-    user_text,
-)
+from bot.slack.blocks.confirmations import BUTTON_VALUE_LIMIT, gate_blocks
+from bot.slack.blocks.messages import answer_messages
+from bot.slack.blocks.mrkdwn import safe_cut, split_mrkdwn, user_text
 from bot.slack.ids import Action
-from bot.slack.parse import MAX_TEXT
 from bot.slack.payloads import ResolveAnywayButton
+from bot.slack.text import MAX_TEXT
 
 
 @pytest.mark.parametrize(
@@ -114,7 +109,7 @@ def test_an_answer_longer_than_a_message_goes_over_several_whole() -> None:
 def test_the_pinned_checklist_says_how_many_items_it_leaves_to_the_command() -> None:
     from bot.incidents.model import ChecklistItemView, Milestones, Status
     from bot.incidents.model import IncidentSnapshot as Snapshot
-    from bot.slack.blocks import checklist_blocks, pinned_checklist_blocks
+    from bot.slack.blocks.checklist import checklist_blocks, pinned_checklist_blocks
 
     items = tuple(
         ChecklistItemView(playbook=f"pb{n // 100}", key=f"k{n}", title=f"Item {n}", done=False, done_by=None,

@@ -8,7 +8,9 @@ from typing import Any
 
 from bot.incidents.fields import FieldKind, FieldSpec, RecordShape, Required
 from bot.incidents.model import IncidentSnapshot
-from bot.slack.blocks import MAX_SECTION_FIELDS, card_blocks, declare_modal, field_block, resolve_modal
+from bot.slack.blocks.card import card_blocks
+from bot.slack.blocks.modals import declare_modal, field_block, resolve_modal
+from bot.slack.blocks.mrkdwn import MAX_SECTION_FIELDS
 from bot.slack.ids import Block
 from tests.reports import scripted
 

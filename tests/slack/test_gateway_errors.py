@@ -6,7 +6,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.slack.gateway import slack_error
+from bot.slack.webapi import slack_error
 
 
 def _error(status: int, data: object) -> SlackApiError:

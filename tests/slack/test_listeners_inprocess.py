@@ -32,10 +32,10 @@ from bot.slack.payloads import (
     StatuspageButton,
     TimelinePageButton,
 )
-from bot.standin.driver import SlackDriver, checkboxes_value, input_value, select_value
-from bot.standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, populate
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.driver import SlackDriver, checkboxes_value, input_value, select_value
+from standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, populate
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 
 SECRET = "in-process-signing-secret"
 

@@ -38,18 +38,10 @@ from bot.incidents.commands import (
 )
 from bot.incidents.model import DEFAULT_SEVERITIES, Status
 from bot.incidents.windows import Window
-from bot.slack.parse import (
-    MAX_REASON,
-    MAX_TEXT,
-    MAX_TITLE,
-    ParseError,
-    parse_command,
-    parse_mention,
-    request_body,
-    selected_option,
-    selected_options,
-    usage_text,
-)
+from bot.slack.bodies import request_body, selected_option, selected_options
+from bot.slack.parse import parse_command, usage_text
+from bot.slack.text import MAX_REASON, MAX_TEXT, MAX_TITLE, parse_mention
+from bot.slack.words import ParseError
 
 # 2026-11-24 10:00 UTC is 19:00 in Tokyo.
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

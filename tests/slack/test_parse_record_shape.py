@@ -10,7 +10,9 @@ import pytest
 
 from bot.incidents.commands import Command, Declare, SetField, SetServices, SetType
 from bot.incidents.model import DEFAULT_SEVERITIES
-from bot.slack.parse import ParseError, parse_command, state_value
+from bot.slack.bodies import state_value
+from bot.slack.parse import parse_command
+from bot.slack.words import ParseError
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ROLES = ("lead", "comms")

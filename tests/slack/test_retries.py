@@ -6,9 +6,9 @@ import time
 
 from prometheus_client import REGISTRY
 
-from bot.slack.gateway import make_client
-from bot.standin.limits import POST_MESSAGE_PER_CHANNEL
-from bot.standin.server import SlackStandIn
+from bot.slack.webapi import make_client
+from standin.limits import POST_MESSAGE_PER_CHANNEL
+from standin.server import SlackStandIn
 
 
 def _count(method: str, outcome: str) -> float:

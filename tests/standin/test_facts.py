@@ -1,4 +1,4 @@
-"""The facts table of Slack's Web API (bot/standin/slack_facts.json): what the script derives from Slack's
+"""The facts table of Slack's Web API (standin/slack_facts.json): what the script derives from Slack's
 spec, checked against the spec itself when ../shared is there, and enough for the stand-in without it."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.facts import FACTS_PATH, SOURCE, derive_from_file, dumps, read
-from bot.standin.spec import ApiSpec
+from standin.facts import FACTS_PATH, SOURCE, derive_from_file, dumps, read
+from standin.spec import ApiSpec
 from tests.conftest import REPO_ROOT, shared_path
 
 SCRIPT = REPO_ROOT / "scripts" / "derive_slack_facts.py"

@@ -12,9 +12,10 @@ import aiohttp
 import pytest
 
 from bot.incidents.errors import ChatError
-from bot.slack.gateway import SlackGateway, make_client
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec, find_spec_path
+from bot.slack.gateway import SlackGateway
+from bot.slack.webapi import make_client
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec, find_spec_path
 
 CLIENT_ID, SECRET, BACK = "1111.2222", "shh", "https://hashi.example.com/auth/callback"
 

@@ -23,9 +23,9 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.standin.limits import METHOD_TIERS, ManualClock, RateLimits
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec, find_spec_path
+from standin.limits import METHOD_TIERS, ManualClock, RateLimits
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec, find_spec_path
 
 ALICE = "U0ALICE"
 BOB = "U0BOB"
@@ -34,7 +34,7 @@ KENJI = "U0KENJI"
 
 @pytest.fixture(scope="session")
 def api_spec() -> ApiSpec:
-    """Slack's published spec, from the facts table derived from it (bot/standin/slack_facts.json)."""
+    """Slack's published spec, from the facts table derived from it (standin/slack_facts.json)."""
     return ApiSpec.load()
 
 

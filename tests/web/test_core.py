@@ -9,8 +9,8 @@ import pytest
 
 from bot.doctor import web_check
 from bot.settings import EnvSettings, Settings, TeamConfig
-from bot.web.app import setup_problem, viewer_language
 from bot.web.charts import Bar, column_groups, horizontal_bars, nice_step
+from bot.web.config import setup_problem, viewer_language
 from bot.web.gantt import parse_gantt
 from bot.web.pages import BadRequest, ListQuery, plain_mentions
 from bot.web.session import SESSION_COOKIE, SIGN_IN_COOKIE, CookieSigner, Viewer

@@ -14,7 +14,10 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from bot.i18n import Lang, Msg, t
 from bot.incidents.errors import ChatError, IncidentError
 from bot.incidents.model import Status
-from bot.slack import blocks
+from bot.slack.blocks.checklist import MAX_CHECKBOX_OPTIONS
+from bot.slack.blocks.messages import answer_messages
+from bot.slack.blocks.modals import declare_modal, entry_modal, note_modal
+from bot.slack.blocks.mrkdwn import error_text, slack_refused_text, steps_text, user_text
 from bot.slack.ids import Block, Field
 from bot.slack.inbox import Listener
 from bot.slack.listeners.context import Deps, incident_named_or_here
@@ -27,7 +30,6 @@ from bot.slack.listeners.replies import (
     statuspage_confirmation,
     timeline_page,
 )
-from bot.slack.parse import MAX_TEXT
 from bot.slack.payloads import (
     ChecklistBlock,
     ChecklistOption,
@@ -42,6 +44,7 @@ from bot.slack.payloads import (
     TimelinePageButton,
     text_digest,
 )
+from bot.slack.text import MAX_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ async def _answer(deps: Deps, click: Click, respond: AsyncRespond, message: Clic
                 replace_original=True, response_type="ephemeral", text=message.text, blocks=message.blocks
             )
         return
-    for part in blocks.answer_messages(message, fallback=t("slack.blocks_fallback", lang)):
+    for part in answer_messages(message, fallback=t("slack.blocks_fallback", lang)):
         if click.answerable:
             await respond(
                 text=part.text, blocks=part.blocks, response_type="ephemeral", replace_original=False
@@ -101,9 +104,9 @@ def answered(work: ClickWork) -> Listener:
         try:
             await _answer(deps, click, respond, await work(deps, click, lang), lang)
         except IncidentError as exc:
-            await _answer(deps, click, respond, blocks.error_text(exc, lang), lang)
+            await _answer(deps, click, respond, error_text(exc, lang), lang)
         except ChatError as exc:
-            await _answer(deps, click, respond, blocks.slack_refused_text(exc, lang), lang)
+            await _answer(deps, click, respond, slack_refused_text(exc, lang), lang)
 
     return listener
 
@@ -153,7 +156,7 @@ async def status_chosen(deps: Deps, click: Click, lang: Lang) -> ClickReply:
     try:
         status = Status(click.selected)
     except ValueError:
-        return t("actions.unknown_status", lang, value=blocks.user_text(click.selected, limit=40))
+        return t("actions.unknown_status", lang, value=user_text(click.selected, limit=40))
     await deps.service.set_status(incident_id=incident_id, status=status, actor=click.user_id)
     return await statuspage_confirmation(deps, incident_id=incident_id, status=status, message="", lang=lang)
 
@@ -163,7 +166,7 @@ async def note_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
     """The card's Add note: opens the note modal."""
     incident_id = await _clicked_incident(deps, click)
     await deps.gateway.open_modal(
-        trigger_id=click.trigger_id, view=blocks.note_modal(incident_id=incident_id, lang=lang)
+        trigger_id=click.trigger_id, view=note_modal(incident_id=incident_id, lang=lang)
     )
     return None
 
@@ -232,7 +235,7 @@ async def retry_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
     """Retry set-up: the Slack steps a declaration could not finish."""
     setup = await deps.service.ensure_room(incident_id=await _clicked_incident(deps, click))
     if setup.missing:
-        return t("actions.still_missing", lang, steps=blocks.steps_text(setup.missing, lang))
+        return t("actions.still_missing", lang, steps=steps_text(setup.missing, lang))
     return t("actions.set_up", lang, id=setup.incident.id, channel=setup.incident.channel_id)
 
 
@@ -250,7 +253,7 @@ async def checklist_ticked(deps: Deps, click: Click, lang: Lang) -> ClickReply:
         incident_id=group.incident_id,
         playbook=group.playbook,
         first=group.start,
-        count=blocks.MAX_CHECKBOX_OPTIONS,
+        count=MAX_CHECKBOX_OPTIONS,
         done={option.key for option in ticked if option is not None},
         actor=click.user_id,
     )
@@ -287,7 +290,7 @@ async def entry_edit_clicked(deps: Deps, click: Click, lang: Lang) -> ClickReply
         zone=tz.key,
         channel_id=click.channel_id,
     )
-    view = blocks.entry_modal(entry, milestone=milestone, deletable=deletable, meta=meta, lang=lang)
+    view = entry_modal(entry, milestone=milestone, deletable=deletable, meta=meta, lang=lang)
     await deps.gateway.open_modal(trigger_id=click.trigger_id, view=view)
     return None
 
@@ -303,7 +306,7 @@ async def declare_clicked(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> No
         return
     await deps.turns.after_ack()
     tz, lang = await deps.user_prefs(click.user_id)
-    view = blocks.declare_modal(
+    view = declare_modal(
         severities=deps.severities,
         default_severity=deps.settings.team.default,
         lang=lang,

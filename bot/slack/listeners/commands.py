@@ -18,7 +18,10 @@ from bot.incidents.deliveries import delivery_time
 from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.fields import Required
 from bot.incidents.model import Milestone, Status
-from bot.slack import blocks
+from bot.slack.blocks.confirmations import gate_blocks
+from bot.slack.blocks.messages import answer_messages
+from bot.slack.blocks.modals import declare_modal
+from bot.slack.blocks.mrkdwn import error_text, slack_refused_text, steps_text, user_text
 from bot.slack.listeners.context import Deps, incident_named_or_here
 from bot.slack.listeners.replies import (
     Reply,
@@ -29,8 +32,9 @@ from bot.slack.listeners.replies import (
     statuspage_confirmation,
     timeline_page,
 )
-from bot.slack.parse import ParseError, parse_command, usage_text
+from bot.slack.parse import parse_command, usage_text
 from bot.slack.payloads import DeclareModalMeta
+from bot.slack.words import ParseError
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +88,7 @@ async def _open_declare_modal(
     where: Invocation, deps: Deps, *, tz: ZoneInfo, lang: Lang, filled: cmd.Declare | None = None
 ) -> None:
     """Opens the declare modal (filled in with a quick declaration's title, severity and type)."""
-    view = blocks.declare_modal(
+    view = declare_modal(
         severities=deps.severities,
         default_severity=(filled and filled.severity) or deps.settings.team.default,
         lang=lang,
@@ -116,11 +120,9 @@ async def _declare(c: cmd.Declare, where: Invocation, deps: Deps) -> Reply:
 def declared_reply(incident: Any, missing: tuple[str, ...], *, lang: Lang, verb: str = "declared") -> str:
     """What the declarer is told: where the room is, what Slack could not do (`verb`: declared, set_up)."""
     room = f"<#{incident.channel_id}>" if incident.channel_id else t("commands.no_channel", lang)
-    text = t(
-        f"commands.{verb}", lang, id=incident.id, severity=blocks.user_text(incident.severity), room=room
-    )
+    text = t(f"commands.{verb}", lang, id=incident.id, severity=user_text(incident.severity), room=room)
     if missing:
-        text += "\n" + t("commands.missing", lang, steps=blocks.steps_text(missing, lang), id=incident.id)
+        text += "\n" + t("commands.missing", lang, steps=steps_text(missing, lang), id=incident.id)
     return text
 
 
@@ -268,7 +270,7 @@ async def _resolve(c: cmd.Resolve, where: Invocation, deps: Deps) -> Reply:
     try:
         await deps.service.resolve(incident_id=incident_id, actor=where.user_id, at=c.at, summary=c.summary)
     except RequiredItemsOpen as exc:
-        return blocks.gate_blocks(
+        return gate_blocks(
             incident_id=incident_id, items=exc.items, summary=c.summary, at=c.at, lang=await where.language()
         )
     return await statuspage_confirmation(
@@ -304,7 +306,7 @@ async def _playbook(c: cmd.StartPlaybook, where: Invocation, deps: Deps) -> Repl
     started = await deps.service.start_playbook(
         incident_id=await _command_incident(c, where, deps), name=c.name, actor=where.user_id
     )
-    return t("commands.playbook_started", await where.language(), title=blocks.user_text(started))
+    return t("commands.playbook_started", await where.language(), title=user_text(started))
 
 
 async def _followup(c: cmd.AddFollowup, where: Invocation, deps: Deps) -> Reply:
@@ -318,9 +320,7 @@ async def _followup(c: cmd.AddFollowup, where: Invocation, deps: Deps) -> Reply:
         tracker = "GitHub" if recorded.tracker == "github" else "Jira"
         return t("commands.followup_pending", lang, tracker=tracker)
     ticket = recorded.ticket
-    return t(
-        "commands.followup_filed", lang, key=blocks.user_text(ticket.key), url=blocks.user_text(ticket.url)
-    )
+    return t("commands.followup_filed", lang, key=user_text(ticket.key), url=user_text(ticket.url))
 
 
 async def _statuspage(c: cmd.PublishStatuspage, where: Invocation, deps: Deps) -> Reply:
@@ -331,7 +331,7 @@ async def _statuspage(c: cmd.PublishStatuspage, where: Invocation, deps: Deps) -
     lang = await where.language()
     if sent is None:
         return t("commands.statuspage_pending", lang, id=incident_id)
-    url = blocks.user_text(sent.shortlink or sent.page_incident_id or "")
+    url = user_text(sent.shortlink or sent.page_incident_id or "")
     return t("commands.statuspage_opened", lang, id=incident_id, url=url)
 
 
@@ -386,7 +386,7 @@ async def reply(respond: AsyncRespond, message: Reply, where: Invocation) -> Non
     if message is None:
         return
     fallback = "" if isinstance(message, str) else t("slack.blocks_fallback", await where.language())
-    for part in blocks.answer_messages(message, fallback=fallback):
+    for part in answer_messages(message, fallback=fallback):
         await respond(text=part.text, blocks=part.blocks, response_type="ephemeral")
 
 
@@ -420,14 +420,14 @@ async def incident_command(deps: Deps, ack: AsyncAck, command: dict[str, Any], r
     )
     if isinstance(parsed, ParseError):
         lang = await where.language()
-        message, usage = blocks.user_text(parsed.message), blocks.user_text(parsed.usage)
+        message, usage = user_text(parsed.message), user_text(parsed.usage)
         await reply(respond, t("commands.refused", lang, message=message, usage=usage), where)
         return
     try:
         await reply(respond, await HANDLERS[type(parsed)](parsed, where, deps), where)
     except IncidentError as exc:
-        await reply(respond, blocks.error_text(exc, await where.language()), where)
+        await reply(respond, error_text(exc, await where.language()), where)
     except ChatError as exc:
-        await reply(respond, blocks.slack_refused_text(exc, await where.language()), where)
+        await reply(respond, slack_refused_text(exc, await where.language()), where)
     finally:
         await asyncio.gather(lookup, return_exceptions=True)  # never leave the lookup unawaited

@@ -8,8 +8,8 @@ from typing import Any
 from bot.incidents.errors import ChatError
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import home_page
-from bot.slack.parse import clipped
 from bot.slack.payloads import MessageRef, chat_message, is_slack_id
+from bot.slack.text import clipped
 
 log = logging.getLogger(__name__)
 

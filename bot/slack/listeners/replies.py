@@ -15,7 +15,19 @@ from bot.incidents.times import TimeParseError, format_local, zone
 from bot.incidents.windows import Window
 from bot.reports.metrics import compute_stats, facts_seen_by, stats_table
 from bot.reports.postmortem import render_postmortem
-from bot.slack import blocks
+from bot.slack.blocks.checklist import checklist_blocks
+from bot.slack.blocks.confirmations import statuspage_confirm_blocks
+from bot.slack.blocks.lists import (
+    HOME_PAGE_SIZE,
+    LIST_PAGE_SIZE,
+    TIMELINE_PAGE_SIZE,
+    Page,
+    home_view,
+    list_blocks,
+    timeline_blocks,
+)
+from bot.slack.blocks.modals import resolve_modal
+from bot.slack.blocks.mrkdwn import user_text
 from bot.slack.ids import Action
 from bot.slack.listeners.context import Deps
 
@@ -55,7 +67,7 @@ async def show_stats(
         key = "stats.heading_range"
         shown = {"since": format_local(since, tz, lang), "until": format_local(until, tz, lang)}
     if service:
-        heading = t(f"{key}_service", lang, **shown, service=blocks.user_text(service, limit=100))
+        heading = t(f"{key}_service", lang, **shown, service=user_text(service, limit=100))
     else:
         heading = t(key, lang, **shown)
     return f"{heading}\n```{table}```"
@@ -64,7 +76,7 @@ async def show_stats(
 async def resolve_form(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> dict[str, Any]:
     """The resolve modal of an incident: the review of its milestones, then its custom fields filled in."""
     snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id, timeline=False)
-    return blocks.resolve_modal(
+    return resolve_modal(
         incident_id=incident_id,
         lang=lang,
         milestones=snap.milestones,
@@ -75,12 +87,12 @@ async def resolve_form(deps: Deps, *, incident_id: int, user_id: str, lang: Lang
 
 async def list_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> list[dict[str, Any]]:
     """One page of the open incidents a user may see, for a message."""
-    size = blocks.LIST_PAGE_SIZE
+    size = LIST_PAGE_SIZE
     incidents, total = await deps.service.visible_incidents(
         user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
     )
-    page = blocks.Page(number=max(1, number), size=size, total=total)
-    return blocks.list_blocks(incidents, page=page, action_id=Action.LIST_PAGE, lang=lang)
+    page = Page(number=max(1, number), size=size, total=total)
+    return list_blocks(incidents, page=page, action_id=Action.LIST_PAGE, lang=lang)
 
 
 async def timeline_page(
@@ -88,30 +100,30 @@ async def timeline_page(
 ) -> list[dict[str, Any]]:
     """One page of an incident's timeline, latest first, with an Edit button per entry (if the user may see
     the incident)."""
-    size = blocks.TIMELINE_PAGE_SIZE
+    size = TIMELINE_PAGE_SIZE
     number = max(1, number)
     entries, total = await deps.service.latest_entries(
         incident_id=incident_id, user_id=user_id, limit=size, offset=(number - 1) * size
     )
-    page = blocks.Page(number=number, size=size, total=total)
-    return blocks.timeline_blocks(entries, incident_id=incident_id, page=page, lang=lang)
+    page = Page(number=number, size=size, total=total)
+    return timeline_blocks(entries, incident_id=incident_id, page=page, lang=lang)
 
 
 async def home_page(deps: Deps, *, user_id: str, number: int, lang: Lang) -> None:
     """Publishes one page of a user's App Home."""
-    size = blocks.HOME_PAGE_SIZE
+    size = HOME_PAGE_SIZE
     incidents, total = await deps.service.visible_incidents(
         user_id=user_id, limit=size, offset=(max(1, number) - 1) * size
     )
-    page = blocks.Page(number=max(1, number), size=size, total=total)
-    view = blocks.home_view(incidents, page=page, lang=lang, public_url=deps.gateway.public_url)
+    page = Page(number=max(1, number), size=size, total=total)
+    view = home_view(incidents, page=page, lang=lang, public_url=deps.gateway.public_url)
     await deps.gateway.publish_home(user_id=user_id, view=view)
 
 
 async def show_checklist(deps: Deps, *, incident_id: int, user_id: str, lang: Lang) -> Reply:
     """The incident's checklists with what is done, by whom."""
     snap = await deps.service.visible_snapshot(incident_id=incident_id, user_id=user_id, timeline=False)
-    return blocks.checklist_blocks(snap, lang)
+    return checklist_blocks(snap, lang)
 
 
 async def people_names(deps: Deps, snap: IncidentSnapshot) -> dict[str, str]:
@@ -159,6 +171,4 @@ async def statuspage_confirmation(
     pages = deps.service.status_pages
     if pages.page is None or not await pages.published(incident_id=incident_id):
         return None
-    return blocks.statuspage_confirm_blocks(
-        incident_id=incident_id, status=status.value, message=message, lang=lang
-    )
+    return statuspage_confirm_blocks(incident_id=incident_id, status=status.value, message=message, lang=lang)

@@ -16,20 +16,16 @@ from bot.incidents.errors import ChatError, IncidentError, RequiredItemsOpen
 from bot.incidents.fields import RecordShape, Required
 from bot.incidents.model import Status
 from bot.incidents.times import TimeParseError, parse_time, zone
-from bot.slack import blocks
-from bot.slack.blocks import field_block
+from bot.slack.blocks.confirmations import gate_blocks
+from bot.slack.blocks.modals import REVIEW_INPUTS, field_block, order_pairs
+from bot.slack.blocks.mrkdwn import error_text, slack_time, user_text
+from bot.slack.bodies import state_value
 from bot.slack.ids import Block, Field
 from bot.slack.listeners.commands import declared_reply
 from bot.slack.listeners.context import Deps
 from bot.slack.listeners.replies import statuspage_confirmation
-from bot.slack.parse import (
-    MAX_SERVICES,
-    MAX_TEXT,
-    MAX_TIME_TEXT,
-    MAX_TITLE,
-    state_value,
-)
 from bot.slack.payloads import DeclareModalMeta, EntryModalMeta, IncidentRef, Submission
+from bot.slack.text import MAX_SERVICES, MAX_TEXT, MAX_TIME_TEXT, MAX_TITLE
 
 PRE_ACK_LOOKUP = 1.0  # seconds a submission may wait for the user's time zone before it is acknowledged
 log = logging.getLogger(__name__)
@@ -156,7 +152,7 @@ async def declare_submitted(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> 
             team_id=sub.team_id,
         )
     except IncidentError as exc:
-        await _tell(deps, user_id, meta.channel_id, blocks.error_text(exc, lang))
+        await _tell(deps, user_id, meta.channel_id, error_text(exc, lang))
         return
     said = declared_reply(setup.incident, setup.missing, lang=lang)
     await _tell(deps, user_id, "" if private else meta.channel_id, said)
@@ -184,7 +180,7 @@ async def note_submitted(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> Non
         incident_id = await _visible_incident(deps, sub)
         await deps.service.add_note(incident_id=incident_id, text=text, actor=user_id, at=at)
     except IncidentError as exc:
-        await _tell(deps, user_id, "", blocks.error_text(exc, lang))
+        await _tell(deps, user_id, "", error_text(exc, lang))
 
 
 async def entry_edited(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -215,7 +211,7 @@ async def entry_edited(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> None:
     await ack()
     await deps.turns.after_ack()
     if meta is None:
-        await _tell(deps, user_id, "", blocks.error_text(IncidentError(Msg("errors.form_out_of_date")), lang))
+        await _tell(deps, user_id, "", error_text(IncidentError(Msg("errors.form_out_of_date")), lang))
         return
     if text is not None and meta.shows_text(text):
         text = None  # as it was shown
@@ -225,13 +221,13 @@ async def entry_edited(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> None:
             incident_id=incident_id, entry_id=meta.entry_id, actor=user_id, text=text, at=at, delete=delete
         )
     except IncidentError as exc:
-        await _tell(deps, user_id, "", blocks.error_text(exc, lang))
+        await _tell(deps, user_id, "", error_text(exc, lang))
         return
     if edit.deleted:
         said = t("slack.entry_modal.deleted", lang, id=incident_id)
     elif edit.moved is not None:
         milestone = t(f"milestones.{edit.moved}", lang)
-        when = blocks.slack_time(edit.entry.at, lang)
+        when = slack_time(edit.entry.at, lang)
         said = t("slack.entry_modal.moved", lang, id=incident_id, milestone=milestone, when=when)
     elif text is None and at is None:
         said = t("slack.entry_modal.unchanged", lang, id=incident_id)
@@ -254,7 +250,7 @@ async def resolve_submitted(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> 
     at = _time(view, Block.RESOLVE_AT, Field.RESOLVE_AT, tz, errors, lang)
     reviewed = {
         milestone: _time(view, block, field, tz, errors, lang)
-        for milestone, (block, field) in blocks.REVIEW_INPUTS.items()
+        for milestone, (block, field) in REVIEW_INPUTS.items()
     }
     fields = _custom_fields(view, deps.shape, errors, lang)
     if errors:
@@ -285,19 +281,19 @@ async def resolve_submitted(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> 
             )
         problems = snap.milestones.out_of_order()
         if problems:  # nothing is forced; the resolver hears what stats will flag
-            pairs = blocks.order_pairs(problems, lang)
+            pairs = order_pairs(problems, lang)
             said = t("slack.resolve_modal.resolved_out_of_order", lang, id=incident_id, pairs=pairs)
             await _tell(deps, user_id, snap.channel_id or "", said)
     except RequiredItemsOpen as exc:
         snap = await deps.service.snapshot(incident_id=incident_id, timeline=False)
-        gate = blocks.gate_blocks(incident_id=incident_id, items=exc.items, summary=summary, at=at, lang=lang)
+        gate = gate_blocks(incident_id=incident_id, items=exc.items, summary=summary, at=at, lang=lang)
         if snap.channel_id:
             # The fallback names the items too, so it is user text as much as the blocks are.
             await deps.gateway.post_ephemeral(
                 channel_id=snap.channel_id,
                 user_id=user_id,
-                text=blocks.user_text(exc.text(lang)),
+                text=user_text(exc.text(lang)),
                 extra_blocks=gate,
             )
     except IncidentError as exc:
-        await deps.gateway.post_direct(user_id=user_id, text=blocks.error_text(exc, lang))
+        await deps.gateway.post_direct(user_id=user_id, text=error_text(exc, lang))

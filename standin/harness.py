@@ -15,10 +15,10 @@ from aiohttp import web
 
 from bot.incidents.ports import Clock
 from bot.settings import EnvSettings, Settings, TeamConfig
-from bot.standin.driver import SlackDriver
-from bot.standin.limits import RateLimits
-from bot.standin.server import SlackStandIn
-from bot.standin.spec import ApiSpec
+from standin.driver import SlackDriver
+from standin.limits import RateLimits
+from standin.server import SlackStandIn
+from standin.spec import ApiSpec
 
 # The stand-in workspace's people and channels.
 ALICE, BOB, CAROL, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"

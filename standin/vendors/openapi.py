@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.standin.spec import has_json_type
+from standin.spec import has_json_type
 
 SHARED_ENV = "HASHI_SHARED_DIR"
 VERBS = ("get", "put", "post", "delete", "patch")

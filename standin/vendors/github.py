@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.standin.vendors.base import Routed, VendorStandIn
-from bot.standin.vendors.openapi import OpenApiSpec
+from standin.vendors.base import Routed, VendorStandIn
+from standin.vendors.openapi import OpenApiSpec
 
 SPEC_FILE = "issues.openapi.json"
 MAX_TITLE = 256  # GitHub refuses longer titles (422)

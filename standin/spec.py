@@ -1,5 +1,5 @@
 """Slack's published Web API spec (OpenAPI 2.0, October 2020), from the facts table derived from it
-(bot/standin/facts.py, slack_facts.json), with what Slack's docs say that the spec does not."""
+(standin/facts.py, slack_facts.json), with what Slack's docs say that the spec does not."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.standin.facts import derive_from_file, read
+from standin.facts import derive_from_file, read
 
 SPEC_ENV = "HASHI_SLACK_SPEC"
 SPEC_RELATIVE = Path("shared") / "slack" / "specs" / "slack_web_openapi_v2.json"

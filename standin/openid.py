@@ -1,7 +1,7 @@
 """Sign in with Slack on the stand-in: the authorize page, openid.connect.token and openid.connect.userInfo.
 
 As Slack describes them (docs.slack.dev: "Sign in with Slack", and the two methods' reference pages; the 2020
-spec in ../shared predates them, so they are allow-listed in bot/standin/spec.py): the browser goes to
+spec in ../shared predates them, so they are allow-listed in standin/spec.py): the browser goes to
 `/openid/connect/authorize` with `response_type=code`, `scope` holding `openid`, `client_id`, `redirect_uri`,
 `state` and `nonce` (and `team` to pin the workspace); the person picks who they are; Slack redirects back
 with `code` and `state`; the app exchanges the code once, within ten minutes, at `openid.connect.token`
@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.standin.state import UserState
+from standin.state import UserState
 
 CODE_LIFETIME = 600.0  # seconds an authorization code may wait for its exchange
 ISSUER = "https://slack.com"

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.standin.vendors.base import Routed, VendorStandIn
-from bot.standin.vendors.openapi import OpenApiSpec
+from standin.vendors.base import Routed, VendorStandIn
+from standin.vendors.openapi import OpenApiSpec
 
 SPEC_FILE = "events-v2.openapi.json"
 # From PagerDuty's docs (not encoded in the spec): see specs/pagerduty/SOURCE.md.

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.standin.vendors.base import Routed, VendorStandIn
-from bot.standin.vendors.openapi import OpenApiSpec
+from standin.vendors.base import Routed, VendorStandIn
+from standin.vendors.openapi import OpenApiSpec
 
 SPEC_FILE = "issues-transitions.openapi.json"
 # Status categories as the spec's examples give them (see specs/jira/SOURCE.md).

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
-from bot.standin.server import SlackStandIn
+from standin.server import SlackStandIn
 
 
 def sign(secret: str, body: str, timestamp: int) -> dict[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.standin.vendors.openapi import OpenApiSpec
+from standin.vendors.openapi import OpenApiSpec
 
 
 @dataclass
