@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.incidents.effects import LINE_INTERVAL
-from bot.standin.harness import ALICE, GENERAL, running_hashi
-from bot.standin.spec import ApiSpec
+from standin.harness import ALICE, GENERAL, running_hashi
+from standin.spec import ApiSpec
 
 
 async def test_a_stop_shows_a_paced_burst_and_leaves_no_connection_open(
