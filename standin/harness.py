@@ -9,10 +9,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+import bot
 from bot.incidents.ports import Clock
 from bot.settings import EnvSettings, Settings, TeamConfig
 from standin.driver import SlackDriver
@@ -23,6 +25,20 @@ from standin.spec import ApiSpec
 # The stand-in workspace's people and channels.
 ALICE, BOB, CAROL, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"
 GENERAL, ANNOUNCE = "C0GENERAL", "C0ANNOUNCE"
+
+_BOT = Path(bot.__file__).resolve().parent
+# Where Hashi's work after an ack runs in tasks of its own: showings, pages, alerts, the inbox's writer.
+_WORK_CODE = tuple(str(path) for path in (_BOT / "incidents", _BOT / "integrations", _BOT.parent / "storage"))
+
+
+def _app_work(task: asyncio.Task[Any]) -> bool:
+    """Whether a task is the app's work in hand: a Bolt listener's (after its ack) or a task of Hashi's own
+    background work; not a loop that serves (Socket Mode, HTTP), the stand-in's, nor the caller's."""
+    code = getattr(task.get_coro(), "cr_code", None)
+    if code is None or task is asyncio.current_task():
+        return False
+    where = str(code.co_filename)
+    return "slack_bolt" in Path(where).parts or where.startswith(_WORK_CODE)
 
 
 @dataclass
@@ -50,12 +66,15 @@ class Hashi:
             await asyncio.sleep(0.02)
 
     async def settle(self, quiet: float = 0.15, within: float = 10.0) -> None:
-        """Waits until the app has made no Slack call for `quiet` seconds (its background work is done)."""
+        """Waits until the app has made no Slack call for `quiet` seconds and has no work in hand (its
+        background work is done). Quiet alone is not enough on a loaded machine: a listener's work after
+        its ack may not reach its first Slack call within `quiet`, and a showing pacing a burst sleeps."""
         deadline = time.monotonic() + within
         seen = -1
         while time.monotonic() < deadline:
             count = len(self.standin.calls)
-            if count == seen and self.standin.in_flight == 0:
+            busy = any(_app_work(task) for task in asyncio.all_tasks() if not task.done())
+            if count == seen and self.standin.in_flight == 0 and not busy:
                 return
             seen = count
             await asyncio.sleep(quiet)

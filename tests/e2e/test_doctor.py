@@ -13,6 +13,7 @@ from standin.harness import ALICE, ANNOUNCE, GENERAL, populate, running_hashi
 from standin.server import SlackStandIn
 from standin.spec import ApiSpec
 from tests.e2e.serving import REPO_ROOT, free_port
+from tests.e2e.slack_retries import shorten_retry_waits
 
 
 async def _doctor(standin: SlackStandIn, url: str, workdir: Path, *args: str, **env: str) -> tuple[int, str]:
@@ -42,7 +43,10 @@ async def _doctor(standin: SlackStandIn, url: str, workdir: Path, *args: str, **
 
 
 @pytest.mark.slow
-async def test_doctor_finds_problems_and_repairs(tmp_path: Path, slack_spec: ApiSpec) -> None:
+async def test_doctor_finds_problems_and_repairs(
+    tmp_path: Path, slack_spec: ApiSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shorten_retry_waits(monkeypatch)  # the app's pins.add retries, not seconds of slack_sdk's backoff
     url = f"sqlite:///{tmp_path / 'doctor.db'}"
     async with running_hashi(database_url=url, spec=slack_spec) as hashi:
         standin = hashi.standin

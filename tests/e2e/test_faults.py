@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk.http_retry import async_handler, builtin_async_handlers, handler
-from slack_sdk.http_retry.jitter import Jitter
 
 from standin.harness import ALICE, ANNOUNCE, GENERAL, Hashi, running_hashi
 from standin.spec import ApiSpec
+from tests.e2e.slack_retries import shorten_retry_waits
 
 # Every Web API method a declaration calls, in the order it first calls them.
 DECLARATION_METHODS = (
@@ -42,37 +41,17 @@ INJECTED: dict[str, int] = {}
 SLACK_TIMEOUT = 0.4  # the client's, so a hung call times out quickly
 
 
-class _NoJitter(Jitter):
-    def recalculate(self, duration: float) -> float:
-        return duration
-
-
-class _NoRandom:
-    @staticmethod
-    def random() -> float:
-        return 0.0
-
-
-def _shorten_retry_waits(monkeypatch: pytest.MonkeyPatch, fault: dict[str, Any]) -> None:
-    """slack_sdk's waits between retries, shortened: the same retries of the same calls, not minutes of sleep.
-
-    Its handlers wait 0.5·2ⁿ s plus up to 1 s of random jitter (5xx, `ratelimited`, a timed-out call), and for
-    a 429 the Retry-After plus up to 1 s: over the matrix that was most of its time. Here they wait 0.02·2ⁿ s
-    and the Retry-After exactly. A hung call keeps a wait longer than its hang less the client's timeout, so
-    that, as before, a timed-out call's retry reaches Slack after the call it repeats took effect there."""
-    backoff = max(0.02, float(fault.get("hang", 0.0)) - SLACK_TIMEOUT + 0.1)
-    for calculator in (async_handler.default_interval_calculator, handler.default_interval_calculator):
-        monkeypatch.setattr(calculator, "backoff_factor", backoff)
-        monkeypatch.setattr(calculator, "jitter", _NoJitter())
-    monkeypatch.setattr(builtin_async_handlers, "random", _NoRandom)
-
-
 @pytest.fixture(params=sorted(FAULTS))
 async def faulty(
     request: pytest.FixtureRequest, tmp_path: Path, slack_spec: ApiSpec, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Hashi]:
-    """Hashi with a short Slack timeout, so a hung call times out quickly, and short waits between retries."""
-    _shorten_retry_waits(monkeypatch, FAULTS[request.param])
+    """Hashi with a short Slack timeout, so a hung call times out quickly, and short waits between retries
+    (tests/e2e/slack_retries.py: 0.02·2ⁿ s instead of 0.5·2ⁿ s plus up to 1 s; over the matrix slack_sdk's
+    waits were most of its time). A hung call's first wait stays longer than its hang less the client's
+    timeout, so that, as before, a timed-out call's retry reaches Slack after the call it repeats took
+    effect there."""
+    hang = float(FAULTS[request.param].get("hang", 0.0))
+    shorten_retry_waits(monkeypatch, backoff=max(0.02, hang - SLACK_TIMEOUT + 0.1))
     async with running_hashi(
         database_url=f"sqlite:///{tmp_path / 'faults.db'}", spec=slack_spec, slack_timeout=SLACK_TIMEOUT
     ) as hashi:

@@ -6,8 +6,11 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from bot.slack.ids import Action
 from standin.harness import ALICE, BOB, CAROL, GENERAL, Hashi
+from tests.e2e.slack_retries import shorten_retry_waits
 
 
 async def _declare(hashi: Hashi, text: str) -> str:
@@ -261,7 +264,10 @@ async def test_taken_channel_name_gets_another(hashi: Hashi) -> None:
     ]
 
 
-async def test_failed_set_up_is_reported_and_retry_finishes_it(hashi: Hashi) -> None:
+async def test_failed_set_up_is_reported_and_retry_finishes_it(
+    hashi: Hashi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shorten_retry_waits(monkeypatch)  # the same retries, without seconds of slack_sdk's backoff between them
     hashi.standin.fail_next("pins.add", status=500, times=5)  # more than the client's retries
     sent = await hashi.driver.command("declare SEV3 Login loop", user_id=ALICE, channel_id=GENERAL)
     reply = await hashi.eventually(

@@ -31,5 +31,7 @@ async def test_demo_web_prints_the_incident_page_and_serves_until_interrupted(tm
             assert page.status == 401 and "Sign in with Slack" in await page.text()  # members only
     finally:
         process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(process.wait(), timeout=20)
+        # A minute: on a loaded machine (CI's two cores, the suite's parallel workers) the stop, then the
+        # interpreter collecting the demo's heap at exit, took more than 20 s.
+        await asyncio.wait_for(process.wait(), timeout=60)
     assert process.returncode in (0, 130)
