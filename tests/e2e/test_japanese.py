@@ -138,8 +138,9 @@ async def run_incident(hashi: Hashi) -> tuple[str, list[str]]:
     await hashi.eventually(lambda: hashi.standin.channels[room].pins, what="the pinned card")
     await hashi.settle()
 
-    await d.click(user_id=ALICE, channel_id=room, message=hashi.card(room), action_id=Action.ACK)
-    await d.click(user_id=ALICE, channel_id=room, message=hashi.card(room), action_id=Action.ACK)  # again
+    card = hashi.card(room)  # the card as shown, clicked twice (the second click may beat its update, or not)
+    await d.click(user_id=ALICE, channel_id=room, message=card, action_id=Action.ACK)
+    await d.click(user_id=ALICE, channel_id=room, message=card, action_id=Action.ACK)  # again
     sent.append(await d.command(f"lead <@{ALICE}|alice>", user_id=ALICE, channel_id=room))
     await d.click(
         user_id=ALICE, channel_id=room, message=hashi.card(room), action_id=Action.SEVERITY, value="SEV2"
