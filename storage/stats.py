@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlmodel import col
 
+from readmodel.milestones import impact_end_of, start_of
 from storage.models import Incident, IncidentStats, TimelineEvent
 
 JULIAN_UNIX_EPOCH = 2440587.5  # SQLite's julianday() of 1970-01-01T00:00Z
@@ -168,8 +169,9 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
         times = row[5:13]
         impact_started, detected, declared, impact_ended, mitigated, resolved = row[13:19]
         incident_type, custom_fields = row[19:]
-        start: Any = impact_started or detected or declared
-        end: Any = impact_ended or mitigated or resolved
+        start = start_of(impact_started, detected, declared)
+        assert start is not None  # declared_at is NOT NULL
+        end = impact_end_of(impact_ended, mitigated, resolved)
         found = changes.get(int(incident_id or 0), [])
         declared_us = times[2]
         trivial = len(found) == 1 and found[0] == [declared_us, severity]

@@ -20,15 +20,10 @@ from zoneinfo import ZoneInfo
 from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.model import DEFAULT_TYPE, FieldValue, IncidentSnapshot, Milestones, Status
 from bot.incidents.times import format_duration, format_local
+from readmodel.milestones import Durations, durations, impact_end_of, start_of, unix_micros
 
 # The five per-incident durations of DESIGN.md, in the order every report shows them.
-METRICS: tuple[str, ...] = (
-    "time_to_detect",
-    "time_to_acknowledge",
-    "time_to_mitigate",
-    "time_to_resolve",
-    "impact_duration",
-)
+METRICS: tuple[str, ...] = Durations._fields
 # Data-quality flags, in the order reports show them.
 FLAGS: tuple[str, ...] = ("missing_acknowledgement", "out_of_order", "still_open")
 ALL_GROUP = "all"
@@ -49,13 +44,6 @@ def iso_utc(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
-    """later − earlier in seconds, or None when either is missing."""
-    if later is None or earlier is None:
-        return None
-    return (later - earlier).total_seconds()
-
-
 @dataclass(frozen=True)
 class IncidentMetrics:
     """The recovery-time durations of one incident in seconds (None when a milestone is missing)."""
@@ -71,21 +59,19 @@ class IncidentMetrics:
         return {name: getattr(self, name) for name in METRICS}
 
 
-def impact_end(m: Milestones) -> datetime | None:
-    """Impact end, else mitigation, else resolution (DESIGN.md)."""
-    return m.impact_ended_at or m.mitigated_at or m.resolved_at
-
-
 def incident_metrics(m: Milestones) -> IncidentMetrics:
-    """The durations DESIGN.md defines, as plain milestone differences (negative when out of order)."""
-    start = m.start
-    return IncidentMetrics(
-        time_to_detect=_seconds(m.detected_at, m.impact_started_at),
-        time_to_acknowledge=_seconds(m.acknowledged_at, m.declared_at),
-        time_to_mitigate=_seconds(m.mitigated_at, start),
-        time_to_resolve=_seconds(m.resolved_at, start),
-        impact_duration=_seconds(impact_end(m), start),
+    """The durations DESIGN.md defines (readmodel.milestones.durations), in seconds: plain milestone
+    differences, negative when out of order (what the incident page and the postmortem show)."""
+    lasted = durations(
+        impact_started=_maybe_micros(m.impact_started_at),
+        detected=_maybe_micros(m.detected_at),
+        declared=_maybe_micros(m.declared_at),
+        acknowledged=_maybe_micros(m.acknowledged_at),
+        mitigated=_maybe_micros(m.mitigated_at),
+        resolved=_maybe_micros(m.resolved_at),
+        impact_ended=_maybe_micros(m.impact_ended_at),
     )
+    return IncidentMetrics(*(None if value is None else value / 1_000_000 for value in lasted))
 
 
 def _percentile_sorted(ordered: Sequence[float], q: float) -> float:
@@ -318,24 +304,17 @@ StatsRow = tuple[
     str | None,
 ]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _OPEN = frozenset(status.value for status in Status if status.is_open)
 
 
-def _micros(dt: datetime) -> int:
-    """An aware datetime as integer Unix microseconds (exact)."""
-    return (dt - _EPOCH) // _MICROSECOND
-
-
 def start_micros(row: StatsRow) -> int | None:
-    """An incident's start (impact start, else detection, else declaration) as Unix microseconds, read
-    straight from its row (Milestones.start without decoding the row)."""
-    impact_started, detected, declared = row[5], row[6], row[7]
-    return impact_started if impact_started is not None else detected if detected is not None else declared
+    """An incident's start (readmodel.milestones.start_of) as Unix microseconds, read straight from its
+    row (Milestones.start without decoding the row)."""
+    return start_of(row[5], row[6], row[7])
 
 
 def _maybe_micros(dt: datetime | None) -> int | None:
-    return None if dt is None else (dt - _EPOCH) // _MICROSECOND
+    return None if dt is None else unix_micros(dt)
 
 
 def _datetime(micros: int | None) -> datetime | None:
@@ -345,7 +324,7 @@ def _datetime(micros: int | None) -> datetime | None:
 def stats_row(fact: IncidentFacts) -> StatsRow:
     """The row compute_stats reads for one incident, as storage would hold it."""
     m = fact.milestones
-    changes = [[_micros(at), code] for at, code in fact.severity_changes]
+    changes = [[unix_micros(at), code] for at, code in fact.severity_changes]
     declared = _maybe_micros(m.declared_at)
     return (
         fact.id,
@@ -533,7 +512,7 @@ def _stats_of_rows(
     now: datetime,
 ) -> StatsReport:
     """compute_stats over plain rows, in one pass: integer arithmetic, floats only where reports show them."""
-    since_us, until_us, now_us = _micros(since), _micros(until), _micros(now)
+    since_us, until_us, now_us = unix_micros(since), unix_micros(until), unix_micros(now)
     groups: dict[str, _GroupAccumulator] = {}
     everything = _GroupAccumulator()
     if by is None:
@@ -567,12 +546,10 @@ def _stats_of_rows(
         incident_type,
         fields,
     ) in rows:
-        start = (
-            impact_started if impact_started is not None else detected if detected is not None else declared
-        )
+        start = start_of(impact_started, detected, declared)
         if start is None:
             continue
-        ended = impact_ended if impact_ended is not None else mitigated if mitigated is not None else resolved
+        ended = impact_end_of(impact_ended, mitigated, resolved)
         open_ = is_open(status)
         if impact and services:
             slo_services = slo_of.get(services)

@@ -21,7 +21,6 @@ from bot.reports.metrics import (
     align_rows,
     compute_stats,
     csv_number,
-    impact_end,
     iso_utc,
     percent,
     stats_row,
@@ -77,7 +76,7 @@ def compute_trend(
     dated = sorted((f.milestones.start, index) for index, f in enumerate(decoded) if f.milestones.start)
     starts = [start for start, _ in dated]
     lasting = [
-        (start, impact_end(decoded[index].milestones), index)
+        (start, decoded[index].milestones.impact_end, index)
         for start, index in dated
         if any(service in slos for service in decoded[index].services)
     ]

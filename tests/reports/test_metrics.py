@@ -28,6 +28,7 @@ from bot.reports.metrics import (
     stats_json,
     stats_table,
 )
+from readmodel.milestones import impact_end_of, start_of
 from tests.reports import scripted
 from tests.reports.scripted import utc
 
@@ -81,8 +82,8 @@ def seconds(later: datetime | None, earlier: datetime | None) -> float | None:
 
 @given(st.builds(Milestones, *[moments] * 8))
 def test_every_metric_is_the_milestone_difference_design_md_defines(m: Milestones) -> None:
-    start = m.impact_started_at or m.detected_at or m.declared_at
-    impact_end = m.impact_ended_at or m.mitigated_at or m.resolved_at
+    start = start_of(m.impact_started_at, m.detected_at, m.declared_at)
+    impact_end = impact_end_of(m.impact_ended_at, m.mitigated_at, m.resolved_at)
     assert incident_metrics(m) == IncidentMetrics(
         time_to_detect=seconds(m.detected_at, m.impact_started_at),
         time_to_acknowledge=seconds(m.acknowledged_at, m.declared_at),

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from bot.incidents.model import Milestone, Status
 from bot.incidents.service import IncidentService
+from readmodel.milestones import unix_micros
 from storage.migrate import upgrade
 from storage.models import IncidentStats
 from storage.repository import Store
@@ -146,3 +147,42 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
     finally:
         await upgrade(store.engine)
     assert await _stored(store) == expected
+
+
+async def test_the_stats_window_starts_and_ends_by_the_domain_s_rule(
+    store: Store, service: IncidentService, clock: FixedClock
+) -> None:
+    """incident_stats' window (what stats_rows selects by) is the snapshot's start and end of impact."""
+    detected = clock.now() - timedelta(minutes=20, microseconds=1500)
+    ids = [
+        (await service.declare(title="Declared only", actor="U1")).incident.id,
+        (await service.declare(title="Detected", actor="U1", detected_at=detected)).incident.id,
+        (
+            await service.declare(
+                title="Impact",
+                actor="U1",
+                detected_at=detected,
+                impact_started_at=detected - timedelta(minutes=7, microseconds=499),
+            )
+        ).incident.id,
+    ]
+    clock.advance(minutes=5, microseconds=250)
+    await service.set_milestone(
+        incident_id=ids[0], milestone=Milestone.MITIGATED, actor="U1", at=clock.now() - timedelta(minutes=1)
+    )
+    await service.resolve(incident_id=ids[1], actor="U1", override_gates=True)
+    await service.set_milestone(
+        incident_id=ids[2],
+        milestone=Milestone.IMPACT_ENDED,
+        actor="U1",
+        at=clock.now() - timedelta(minutes=2),
+    )
+    stored = await _stored(store)
+    for incident_id in ids:
+        m = (await service.snapshot(incident_id=incident_id)).milestones
+        assert m.start is not None and m.impact_end is not None
+        row = stored[incident_id]
+        assert (row["window_start_us"], row["window_end_us"]) == (
+            unix_micros(m.start),
+            unix_micros(m.impact_end),
+        )
