@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.incidents.model import Milestone, Milestones
-from bot.reports.metrics import METRICS, incident_metrics
+from bot.reports.metrics import METRICS, incident_metrics, stats_row
 from readmodel.milestones import (
     IMPACT_END_MILESTONES,
     START_MILESTONES,
@@ -87,13 +87,14 @@ def test_durations_are_the_differences_design_md_names() -> None:
 
 
 @given(any_milestones)
-def test_the_domain_and_the_reports_read_one_rule(m: Milestones) -> None:
+def test_the_domain_the_stats_row_and_the_reports_read_one_rule(m: Milestones) -> None:
+    row = stats_row(id=1, severity="SEV2", services=(), private=False, status="resolved", milestones=m)
     as_micros = {name: None if at is None else unix_micros(at) for name, at in m.as_dict().items()}
     start = start_of(*(as_micros[name] for name in START_MILESTONES))
     end = impact_end_of(*(as_micros[name] for name in IMPACT_END_MILESTONES))
-    assert start == (None if m.start is None else unix_micros(m.start))
-    assert end == (None if m.impact_end is None else unix_micros(m.impact_end))
-    lasted = durations(*(as_micros[name] for name in as_micros if name != "closed_at"))
+    assert row.start_us == start == (None if m.start is None else unix_micros(m.start))
+    assert row.impact_end_us == end == (None if m.impact_end is None else unix_micros(m.impact_end))
+    lasted = row.durations()
     assert incident_metrics(m).as_dict() == {
         name: None if value is None else value / 1_000_000 for name, value in lasted._asdict().items()
     }

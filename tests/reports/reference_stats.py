@@ -18,7 +18,6 @@ from bot.reports.metrics import (
     NO_SERVICE_GROUP,
     Flag,
     GroupStats,
-    IncidentFacts,
     IncidentMetrics,
     ServiceAvailability,
     StatsReport,
@@ -26,6 +25,7 @@ from bot.reports.metrics import (
     distribution,
     incident_metrics,
 )
+from tests.reports.facts import IncidentFacts
 
 
 def _out_of_order(m: Milestones) -> bool:

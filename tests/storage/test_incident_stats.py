@@ -4,6 +4,7 @@ migration 0004 fills the rows of incidents stored before it."""
 from __future__ import annotations
 
 import random
+from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
@@ -12,10 +13,11 @@ from sqlalchemy import select, text
 from bot.incidents.model import Milestone, Status
 from bot.incidents.service import IncidentService
 from readmodel.milestones import unix_micros
+from readmodel.stats import StatsRow
 from storage.migrate import upgrade
 from storage.models import IncidentStats
 from storage.repository import Store
-from storage.stats import refresh_incident_stats
+from storage.stats import MICROS_COLUMNS, refresh_incident_stats
 from tests.fakes import FixedClock
 
 
@@ -147,6 +149,12 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
     finally:
         await upgrade(store.engine)
     assert await _stored(store) == expected
+
+
+def test_a_stats_row_is_read_from_the_columns_of_its_name() -> None:
+    read = [field.name for field in fields(StatsRow)]
+    assert [name for name in IncidentStats.model_fields if name in read] == read
+    assert tuple(name for name in read if name.endswith("_us")) == MICROS_COLUMNS
 
 
 async def test_the_stats_window_starts_and_ends_by_the_domain_s_rule(
