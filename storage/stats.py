@@ -20,16 +20,13 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     BindParameter,
     ColumnElement,
     Connection,
     Float,
-    Integer,
     Select,
     Text,
     bindparam,
-    case,
     cast,
     delete,
     func,
@@ -66,27 +63,28 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def epoch_us(column: Any, dialect: str) -> ColumnElement[int]:
-    """A UTC timestamp column as integer Unix microseconds, rounded to the millisecond, computed by the
-    database (differences of integers are exact).
-
-    The rounding is the one stats have always used: the database's Unix seconds as a double, rounded
-    to 3 decimals by Python's round(). On SQLite, julianday() holds whole milliseconds, so the
-    double-free expression gives the same integer. On PostgreSQL the stored microseconds are exact and
-    decide the millisecond, except at exactly half of one (…500 µs): there round() goes up when the
-    double lies above the half, down when below, and to the even millisecond when the double is the
-    half itself (….4375 s). The double's fraction times 10^6 is exact in floating point (for times
-    after mid-January 1970), so the comparisons below decide as round() does."""
+def unix_seconds(column: Any, dialect: str) -> ColumnElement[float]:
+    """A UTC timestamp column as the database's Unix seconds, a double: what stats always rounded
+    (millisecond_micros). SQLite's julianday() holds whole milliseconds; PostgreSQL's epoch is exact to the
+    microsecond, as a double the nearest one to it."""
     if dialect == "postgresql":
-        seconds = cast(func.extract("epoch", column), Float)
-        micros = cast(func.extract("epoch", column) * 1_000_000, BigInteger)
-        below = (micros + 499) // 1000  # the millisecond, rounding the half down
-        fraction = (seconds - func.floor(seconds)) * 1_000_000.0
-        half = cast(micros % 1_000_000, Float)
-        half_up = ((micros % 1000) == 500) & ((fraction > half) | ((fraction == half) & ((below % 2) == 1)))
-        return cast((below + case((half_up, 1), else_=0)) * 1000, BigInteger)
-    millis = func.round((func.julianday(column) - JULIAN_UNIX_EPOCH) * 86_400_000.0)
-    return cast(millis, Integer) * 1000
+        return cast(func.extract("epoch", column), Float)
+    return (func.julianday(column) - JULIAN_UNIX_EPOCH) * 86_400.0
+
+
+def millisecond_micros(seconds: float | None) -> int | None:
+    """The database's Unix seconds (unix_seconds) as integer Unix microseconds rounded to the millisecond,
+    the one rounding stats have always used: Python's round() to 3 decimals, so a time at exactly half a
+    millisecond goes the way the double lies (to the even millisecond when the double is the half itself)."""
+    if seconds is None:
+        return None
+    thousandths = seconds * 1000.0
+    millis = round(thousandths)
+    # The product is within 2**-10 of the exact thousandths for any time before 2248, so it rounds as
+    # round(seconds, 3) does unless it lies that close to a half (a time at …500 µs): ask round() then.
+    if abs(thousandths - millis) > 0.499:
+        millis = round(round(seconds, 3) * 1000)
+    return millis * 1000
 
 
 def micros_datetime(micros: int) -> datetime:
@@ -124,12 +122,12 @@ def refresh_incident_stats(connection: Connection, ids: Collection[int] | None) 
 def _record_queries(dialect: str) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
     """The two reads a stats row is made of, built once per dialect (building these expressions costs more
     than running them for one incident): severity changes, then the incidents' columns (the row's, milestones
-    as epoch_us, then the exact milestones its window needs: _records unpacks them); `ids` expands."""
+    as Unix seconds, then the exact milestones its window needs: _records unpacks them); `ids` expands."""
     ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
     data = col(TimelineEvent.data)
     code = func.coalesce(data["to"].as_string(), data["severity"].as_string())
     changes: Select[*tuple[Any, ...]] = (
-        select(col(TimelineEvent.incident_id), epoch_us(col(TimelineEvent.at), dialect), code)
+        select(col(TimelineEvent.incident_id), unix_seconds(col(TimelineEvent.at), dialect), code)
         .where(
             col(TimelineEvent.incident_id).in_(ids),
             col(TimelineEvent.kind).in_(SEVERITY_EVENT_KINDS),
@@ -143,7 +141,7 @@ def _record_queries(dialect: str) -> tuple[Select[*tuple[Any, ...]], Select[*tup
         cast(col(Incident.services), Text),
         col(Incident.private),
         col(Incident.status),
-        *(epoch_us(getattr(Incident, name), dialect) for name in MILESTONE_COLUMNS),
+        *(unix_seconds(getattr(Incident, name), dialect) for name in MILESTONE_COLUMNS),
         *(getattr(Incident, name) for name in (*START_MILESTONES, *IMPACT_END_MILESTONES)),
         col(Incident.incident_type),
         cast(col(Incident.custom_fields), Text),
@@ -155,15 +153,15 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
     """The incident_stats rows of some incidents, from the incident rows and their timelines."""
     changes_query, incidents_query = _record_queries(dialect)
     changes: dict[int, list[list[Any]]] = {}
-    for changed_id, at, severity in connection.execute(changes_query, {"ids": ids}):
-        changes.setdefault(changed_id, []).append([at, severity])
+    for changed_id, seconds, severity in connection.execute(changes_query, {"ids": ids}):
+        changes.setdefault(changed_id, []).append([millisecond_micros(seconds), severity])
     for (  # the incidents query's columns, in its order
         incident_id,
         severity,
         services,
         private,
         status,
-        *times,  # MILESTONE_COLUMNS
+        *seconds,  # MILESTONE_COLUMNS
         impact_started,
         detected,
         declared,
@@ -173,7 +171,7 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
         incident_type,
         custom_fields,
     ) in connection.execute(incidents_query, {"ids": ids}):
-        milestones = dict(zip(MICROS_COLUMNS, times, strict=True))
+        milestones = dict(zip(MICROS_COLUMNS, map(millisecond_micros, seconds), strict=True))
         found = changes.get(incident_id, [])
         trivial = len(found) == 1 and found[0] == [milestones["declared_us"], severity]
         start = start_of(impact_started, detected, declared)

@@ -17,7 +17,7 @@ from readmodel.stats import StatsRow
 from storage.migrate import upgrade
 from storage.models import IncidentStats
 from storage.repository import Store
-from storage.stats import MICROS_COLUMNS, refresh_incident_stats
+from storage.stats import MICROS_COLUMNS, millisecond_micros, refresh_incident_stats
 from tests.fakes import FixedClock
 
 
@@ -194,3 +194,22 @@ async def test_the_stats_window_starts_and_ends_by_the_domain_s_rule(
             unix_micros(m.start),
             unix_micros(m.impact_end),
         )
+
+
+def test_milliseconds_round_as_python_s_round_does() -> None:
+    assert millisecond_micros(None) is None
+    assert millisecond_micros(1_700_000_000.0) == 1_700_000_000_000_000
+    assert millisecond_micros(1_700_000_000.1234) == 1_700_000_000_123_000
+    assert millisecond_micros(1_700_000_000.1236) == 1_700_000_000_124_000
+    assert millisecond_micros(0.4375) == 438_000  # exactly half a millisecond: to the even one
+    assert millisecond_micros(0.6875) == 688_000
+    assert millisecond_micros(1.0005) == 1_000_000  # the double lies just below the half
+    assert millisecond_micros(-0.0015) == -2_000  # before 1970: the double lies just above (further out)
+    # Its quick path (the product with 1000 rounded) is the same as round(seconds, 3) everywhere.
+    rng = random.Random(11)
+    for n in range(200_000):
+        micros = rng.randrange(-2 * 10**15, 8 * 10**15)  # 1906 … 2223
+        if n % 2:
+            micros += 500 - micros % 1000  # …500 µs: the halves
+        for seconds in (micros / 1_000_000, (micros - micros % 1000) / 1_000_000 + rng.uniform(-4e-8, 4e-8)):
+            assert millisecond_micros(seconds) == round(round(seconds, 3) * 1000) * 1000, seconds
