@@ -39,7 +39,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from readmodel import OPEN_STATUSES
-from readmodel.stats import StatsRow
+from readmodel.stats import StatsRow, collector_paused
 from storage.models import (
     AlertGroup,
     ChecklistItem,
@@ -454,7 +454,8 @@ class Repository:
     async def stats_rows(self, *, since: datetime, until: datetime) -> list[StatsRow]:
         """The stats rows of the incidents that started in the window, or before it and were still hurting
         inside it (availability), in id order (storage.stats.stats_rows_query)."""
-        return as_stats_rows(await self._driver_rows(stats_rows_query(since=since, until=until)))
+        with collector_paused():  # across the await too: it is the rows' arrival that sets the collector off
+            return as_stats_rows(await self._driver_rows(stats_rows_query(since=since, until=until)))
 
     async def first_start(self) -> datetime | None:
         """When the first incident recorded started (impact start, else detection, else declaration)."""

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -23,7 +21,7 @@ from bot.incidents.model import DEFAULT_TYPE, FieldValue, IncidentSnapshot, Mile
 from bot.incidents.times import format_duration, format_local
 from readmodel import OPEN_STATUSES
 from readmodel.milestones import Durations, durations, start_of, unix_micros
-from readmodel.stats import StatsRow
+from readmodel.stats import StatsRow, collector_paused
 
 # The five per-incident durations of DESIGN.md, in the order every report shows them.
 METRICS: tuple[str, ...] = Durations._fields
@@ -339,21 +337,6 @@ def _natural_key(text: str) -> tuple[tuple[int, str], ...]:
     return tuple(
         (int(part), "") if part.isdigit() else (-1, part.lower()) for part in re.split(r"(\d+)", text)
     )
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pauses Python's cyclic garbage collector around a synchronous block that builds many acyclic objects
-    (the durations and decoded JSON of a hundred thousand incidents): the collections those allocations set
-    off would walk every object the process holds, for nothing. Nothing else runs meanwhile (no await
-    inside), and reference counting still frees what the block drops."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def compute_stats(
