@@ -2,6 +2,8 @@
 
 Plain Python, importing nothing of Hashi: storage reads and writes these values and never imports `bot`; the
 reports never import `storage` (tests/reports/test_purity.py); the domain's vocabulary uses the same values.
+Here: the open statuses; DESIGN.md's rules over milestones (milestones.py: when an incident started, when its
+impact ended, its five durations); the row stats read (stats.py: StatsRow).
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from readmodel import OPEN_STATUSES
+from readmodel.stats import StatsRow, collector_paused
 from storage.models import (
     AlertGroup,
     ChecklistItem,
@@ -56,12 +57,12 @@ from storage.models import (
     TimelineEvent,
 )
 from storage.stats import (
-    MICROS_COLUMNS,
     SEVERITY_EVENT_KINDS,
     STATS_INPUTS,
-    exact_micros,
+    as_stats_rows,
     micros_datetime,
     refresh_incident_stats,
+    stats_rows_query,
 )
 
 MAX_ROW_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
@@ -549,29 +550,11 @@ class Repository:
         stmt = select(col(Incident.id)).where(col(Incident.private).is_(True), _is_in(user_id))
         return {int(row or 0) for row in (await self.session.execute(stmt)).scalars()}
 
-    async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
-        """(id, severity, services as JSON text, private, status, each milestone as integer Unix microseconds
-        rounded to the millisecond or None, severity changes as JSON or None, type, custom fields as JSON or
-        None) of the incidents that started in the window, or before it and were still hurting inside it
-        (availability), in id order: the incident_stats rows (storage.stats)."""
-        start, end = col(IncidentStats.window_start_us), col(IncidentStats.window_end_us)
-        since_us, until_us = exact_micros(since), exact_micros(until)
-        stmt = (
-            select(
-                col(IncidentStats.incident_id),
-                col(IncidentStats.severity),
-                col(IncidentStats.services),
-                col(IncidentStats.private),
-                col(IncidentStats.status),
-                *(getattr(IncidentStats, name) for name in MICROS_COLUMNS),
-                col(IncidentStats.severity_changes),
-                col(IncidentStats.incident_type),
-                col(IncidentStats.custom_fields),
-            )
-            .where(start < until_us, or_(start >= since_us, end.is_(None), end > since_us))
-            .order_by(col(IncidentStats.incident_id))
-        )
-        return await self._driver_rows(stmt)
+    async def stats_rows(self, *, since: datetime, until: datetime) -> list[StatsRow]:
+        """The stats rows of the incidents that started in the window, or before it and were still hurting
+        inside it (availability), in id order (storage.stats.stats_rows_query)."""
+        with collector_paused():  # across the await too: it is the rows' arrival that sets the collector off
+            return as_stats_rows(await self._driver_rows(stats_rows_query(since=since, until=until)))
 
     async def first_start(self) -> datetime | None:
         """When the first incident recorded started (impact start, else detection, else declaration)."""

@@ -1,42 +1,44 @@
 """The incident_stats table: one narrow row per incident, rebuilt from the incident and its timeline by every
 write that changes what stats read, so `hashi stats` reads a year of incidents in one scan.
 
-What a row holds is computed here only, from the same SQL as stats always read (milestones as integer Unix
-microseconds rounded by the database, the severity codes of the declaration and severity events), so a row
-is exactly what a fresh read would give. Writes mark the incidents they change (storage.repository: an
-ORM change to a stats column, a declaration or severity event) and the transaction refreshes their rows
-before it commits. `refresh_incident_stats(connection, None)` rebuilds every row: the last migration (0011)
-and bulk loads run it.
+What a row holds is computed here only (milestones as integer Unix microseconds rounded to the millisecond,
+the severity codes of the declaration and severity events), so a row is exactly what a fresh read would give;
+stats read it back as a readmodel.stats.StatsRow (stats_rows_query), whose fields are the columns read.
+Writes mark the incidents they change (storage.repository: an ORM change to a stats column, a declaration or
+severity event) and the transaction refreshes their rows before it commits.
+`refresh_incident_stats(connection, None)` rebuilds every row: the last migration (0011) and bulk loads run
+it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     BindParameter,
     ColumnElement,
     Connection,
     Float,
-    Integer,
     Select,
     Text,
     bindparam,
-    case,
     cast,
     delete,
     func,
     insert,
+    or_,
     select,
     text,
 )
 from sqlmodel import col
 
+from readmodel.milestones import IMPACT_END_MILESTONES, START_MILESTONES, impact_end_of, start_of, unix_micros
+from readmodel.stats import StatsRow
 from storage.models import Incident, IncidentStats, TimelineEvent
 
 JULIAN_UNIX_EPOCH = 2440587.5  # SQLite's julianday() of 1970-01-01T00:00Z
@@ -61,36 +63,32 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def epoch_us(column: Any, dialect: str) -> ColumnElement[int]:
-    """A UTC timestamp column as integer Unix microseconds, rounded to the millisecond, computed by the
-    database (differences of integers are exact).
-
-    The rounding is the one stats have always used: the database's Unix seconds as a double, rounded
-    to 3 decimals by Python's round(). On SQLite, julianday() holds whole milliseconds, so the
-    double-free expression gives the same integer. On PostgreSQL the stored microseconds are exact and
-    decide the millisecond, except at exactly half of one (…500 µs): there round() goes up when the
-    double lies above the half, down when below, and to the even millisecond when the double is the
-    half itself (….4375 s). The double's fraction times 10^6 is exact in floating point (for times
-    after mid-January 1970), so the comparisons below decide as round() does."""
+def unix_seconds(column: Any, dialect: str) -> ColumnElement[float]:
+    """A UTC timestamp column as the database's Unix seconds, a double: what stats always rounded
+    (millisecond_micros). SQLite's julianday() holds whole milliseconds; PostgreSQL's epoch is exact to the
+    microsecond, as a double the nearest one to it."""
     if dialect == "postgresql":
-        seconds = cast(func.extract("epoch", column), Float)
-        micros = cast(func.extract("epoch", column) * 1_000_000, BigInteger)
-        below = (micros + 499) // 1000  # the millisecond, rounding the half down
-        fraction = (seconds - func.floor(seconds)) * 1_000_000.0
-        half = cast(micros % 1_000_000, Float)
-        half_up = ((micros % 1000) == 500) & ((fraction > half) | ((fraction == half) & ((below % 2) == 1)))
-        return cast((below + case((half_up, 1), else_=0)) * 1000, BigInteger)
-    millis = func.round((func.julianday(column) - JULIAN_UNIX_EPOCH) * 86_400_000.0)
-    return cast(millis, Integer) * 1000
+        return cast(func.extract("epoch", column), Float)
+    return (func.julianday(column) - JULIAN_UNIX_EPOCH) * 86_400.0
 
 
-def exact_micros(at: datetime) -> int:
-    """An aware datetime as exact (not rounded) integer Unix microseconds, as window_*_us hold them."""
-    return (at - _EPOCH) // _MICROSECOND
+def millisecond_micros(seconds: float | None) -> int | None:
+    """The database's Unix seconds (unix_seconds) as integer Unix microseconds rounded to the millisecond,
+    the one rounding stats have always used: Python's round() to 3 decimals, so a time at exactly half a
+    millisecond goes the way the double lies (to the even millisecond when the double is the half itself)."""
+    if seconds is None:
+        return None
+    thousandths = seconds * 1000.0
+    millis = round(thousandths)
+    # The product is within 2**-10 of the exact thousandths for any time before 2248, so it rounds as
+    # round(seconds, 3) does unless it lies that close to a half (a time at …500 µs): ask round() then.
+    if abs(thousandths - millis) > 0.499:
+        millis = round(round(seconds, 3) * 1000)
+    return millis * 1000
 
 
 def micros_datetime(micros: int) -> datetime:
-    """Exact integer Unix microseconds (exact_micros) back as an aware UTC datetime."""
+    """Exact integer Unix microseconds (readmodel.milestones.unix_micros) back as an aware UTC datetime."""
     return _EPOCH + micros * _MICROSECOND
 
 
@@ -123,12 +121,13 @@ def refresh_incident_stats(connection: Connection, ids: Collection[int] | None) 
 @cache
 def _record_queries(dialect: str) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
     """The two reads a stats row is made of, built once per dialect (building these expressions costs more
-    than running them for one incident): severity changes, then the incidents' columns; `ids` expands."""
+    than running them for one incident): severity changes, then the incidents' columns (the row's, milestones
+    as Unix seconds, then the exact milestones its window needs: _records unpacks them); `ids` expands."""
     ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
     data = col(TimelineEvent.data)
     code = func.coalesce(data["to"].as_string(), data["severity"].as_string())
     changes: Select[*tuple[Any, ...]] = (
-        select(col(TimelineEvent.incident_id), epoch_us(col(TimelineEvent.at), dialect), code)
+        select(col(TimelineEvent.incident_id), unix_seconds(col(TimelineEvent.at), dialect), code)
         .where(
             col(TimelineEvent.incident_id).in_(ids),
             col(TimelineEvent.kind).in_(SEVERITY_EVENT_KINDS),
@@ -142,13 +141,8 @@ def _record_queries(dialect: str) -> tuple[Select[*tuple[Any, ...]], Select[*tup
         cast(col(Incident.services), Text),
         col(Incident.private),
         col(Incident.status),
-        *(epoch_us(getattr(Incident, name), dialect) for name in MILESTONE_COLUMNS),
-        col(Incident.impact_started_at),
-        col(Incident.detected_at),
-        col(Incident.declared_at),
-        col(Incident.impact_ended_at),
-        col(Incident.mitigated_at),
-        col(Incident.resolved_at),
+        *(unix_seconds(getattr(Incident, name), dialect) for name in MILESTONE_COLUMNS),
+        *(getattr(Incident, name) for name in (*START_MILESTONES, *IMPACT_END_MILESTONES)),
         col(Incident.incident_type),
         cast(col(Incident.custom_fields), Text),
     ).where(col(Incident.id).in_(ids))
@@ -159,30 +153,59 @@ def _records(connection: Connection, dialect: str, ids: list[int]) -> Iterator[d
     """The incident_stats rows of some incidents, from the incident rows and their timelines."""
     changes_query, incidents_query = _record_queries(dialect)
     changes: dict[int, list[list[Any]]] = {}
-    change_rows = connection.execute(changes_query, {"ids": ids})
-    for changed_id, at, severity in change_rows:
-        changes.setdefault(changed_id, []).append([at, severity])
-    rows = connection.execute(incidents_query, {"ids": ids})
-    for row in rows:
-        incident_id, severity, services, private, status = row[:5]
-        times = row[5:13]
-        impact_started, detected, declared, impact_ended, mitigated, resolved = row[13:19]
-        incident_type, custom_fields = row[19:]
-        start: Any = impact_started or detected or declared
-        end: Any = impact_ended or mitigated or resolved
-        found = changes.get(int(incident_id or 0), [])
-        declared_us = times[2]
-        trivial = len(found) == 1 and found[0] == [declared_us, severity]
+    for changed_id, seconds, severity in connection.execute(changes_query, {"ids": ids}):
+        changes.setdefault(changed_id, []).append([millisecond_micros(seconds), severity])
+    for (  # the incidents query's columns, in its order
+        incident_id,
+        severity,
+        services,
+        private,
+        status,
+        *seconds,  # MILESTONE_COLUMNS
+        impact_started,
+        detected,
+        declared,
+        impact_ended,
+        mitigated,
+        resolved,
+        incident_type,
+        custom_fields,
+    ) in connection.execute(incidents_query, {"ids": ids}):
+        milestones = dict(zip(MICROS_COLUMNS, map(millisecond_micros, seconds), strict=True))
+        found = changes.get(incident_id, [])
+        trivial = len(found) == 1 and found[0] == [milestones["declared_us"], severity]
+        start = start_of(impact_started, detected, declared)
+        assert start is not None  # declared_at is NOT NULL
+        end = impact_end_of(impact_ended, mitigated, resolved)
         yield {
             "incident_id": incident_id,
             "severity": severity,
             "services": services or "[]",
             "private": bool(private),
             "status": status,
-            **dict(zip(MICROS_COLUMNS, times, strict=True)),
+            **milestones,
             "severity_changes": None if trivial else json.dumps(found, separators=(",", ":")),
-            "window_start_us": exact_micros(start),
-            "window_end_us": None if end is None else exact_micros(end),
+            "window_start_us": unix_micros(start),
+            "window_end_us": None if end is None else unix_micros(end),
             "incident_type": incident_type,
             "custom_fields": None if not custom_fields or json.loads(custom_fields) == {} else custom_fields,
         }
+
+
+def stats_rows_query(*, since: datetime, until: datetime) -> Select[*tuple[Any, ...]]:
+    """The rows stats read (StatsRow's columns) of the incidents that started in [since, until), or before it
+    and were still hurting inside it (availability), in id order."""
+    start, end = col(IncidentStats.window_start_us), col(IncidentStats.window_end_us)
+    since_us, until_us = unix_micros(since), unix_micros(until)
+    return (
+        select(*(getattr(IncidentStats, field.name) for field in fields(StatsRow)))
+        .where(start < until_us, or_(start >= since_us, end.is_(None), end > since_us))
+        .order_by(col(IncidentStats.incident_id))
+    )
+
+
+def as_stats_rows(rows: Iterable[Iterable[Any]]) -> list[StatsRow]:
+    """The database driver's rows of stats_rows_query as StatsRow: its columns are StatsRow's, in order, so
+    each is made whole (tuple.__new__, without StatsRow(…)'s per-field arguments: a year is a hundred
+    thousand rows)."""
+    return [StatsRow(*row) for row in rows]

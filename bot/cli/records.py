@@ -112,7 +112,7 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot.incidents.queries import first_start, stats_rows
     from bot.incidents.times import known_zone
     from bot.incidents.windows import parse_window
-    from bot.reports.metrics import IncidentFactTable, compute_stats, stats_csv, stats_json, stats_table
+    from bot.reports.metrics import compute_stats, stats_csv, stats_json, stats_table
     from bot.reports.trends import compute_trend, trend_csv, trend_json, trend_table
 
     if args.every is not None and args.by is not None:
@@ -135,12 +135,9 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
         except TimeParseError as exc:
             raise UsageError(f"--since/--until: {exc}") from exc
         rows = await stats_rows(store, since=since, until=until)
-        facts = IncidentFactTable(rows)  # type: ignore[arg-type]  # the driver's rows hold StatsRow's columns
         slos = settings.team.slos()
         if args.every is not None:
-            trend = compute_trend(
-                facts, since=since, until=until, every=args.every, tz=tz, slos=slos, now=now
-            )
+            trend = compute_trend(rows, since=since, until=until, every=args.every, tz=tz, slos=slos, now=now)
             if args.format == "json":
                 write_stdout(json.dumps(trend_json(trend), ensure_ascii=False, indent=2) + "\n")
             elif args.format == "csv":
@@ -148,7 +145,7 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 write_stdout(trend_table(trend, tz, lang))
             return EXIT_OK
-        report = compute_stats(facts, since=since, until=until, by=by, slos=slos, now=now)
+        report = compute_stats(rows, since=since, until=until, by=by, slos=slos, now=now)
         if args.format == "json":
             write_stdout(json.dumps(stats_json(report), ensure_ascii=False, indent=2) + "\n")
         elif args.format == "csv":

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from bot.i18n import Lang, Msg
 from readmodel import OPEN_STATUSES as OPEN_STATUS_VALUES
+from readmodel.milestones import START_MILESTONES, impact_end_of, start_of
 
 
 class Status(StrEnum):
@@ -93,8 +94,13 @@ class Milestones:
 
     @property
     def start(self) -> datetime | None:
-        """Impact start, else detection, else declaration (DESIGN.md)."""
-        return self.impact_started_at or self.detected_at or self.declared_at
+        """Impact start, else detection, else declaration (readmodel.milestones.start_of)."""
+        return start_of(self.impact_started_at, self.detected_at, self.declared_at)
+
+    @property
+    def impact_end(self) -> datetime | None:
+        """Impact end, else mitigation, else resolution (readmodel.milestones.impact_end_of)."""
+        return impact_end_of(self.impact_ended_at, self.mitigated_at, self.resolved_at)
 
     def as_dict(self) -> dict[str, datetime | None]:
         """Every milestone by name, in lifecycle order."""
@@ -103,12 +109,9 @@ class Milestones:
     def out_of_order(self) -> tuple[tuple[Milestone, Milestone], ...]:
         """Each (later, earlier) pair that lies the wrong way round, as stats flag them (detection before
         impact start is no problem: an alert on a precursor)."""
-        start = (
-            Milestone.IMPACT_STARTED
-            if self.impact_started_at
-            else Milestone.DETECTED
-            if self.detected_at
-            else Milestone.DECLARED
+        start = next(
+            (Milestone(name) for name in START_MILESTONES if getattr(self, name) is not None),
+            Milestone.DECLARED,
         )
         rules = (
             (Milestone.ACKNOWLEDGED, Milestone.DECLARED),

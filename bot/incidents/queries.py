@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from bot.incidents.model import (
     TimelineEntry,
 )
 from bot.incidents.reminders import STATUS_UPDATE_KINDS
+from readmodel.stats import StatsRow
 from storage.models import Incident
 from storage.repository import Repository, Store
 
@@ -209,10 +210,9 @@ async def load_snapshot(store: Store, *, incident_id: int) -> IncidentSnapshot:
         return await snapshot_of(repo, row)
 
 
-async def stats_rows(store: Store, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
-    """The milestones and severity changes of incidents that started in [since, until), or before it and
-    were still hurting inside it: the incident_stats rows as the database driver gives them, which the read
-    side decodes (bot.reports.metrics.IncidentFactTable; the domain does not import the reports)."""
+async def stats_rows(store: Store, *, since: datetime, until: datetime) -> list[StatsRow]:
+    """The stats rows (milestones, severity changes …) of incidents that started in [since, until), or
+    before it and were still hurting inside it (storage.stats)."""
     async with store.transaction() as repo:
         return await repo.stats_rows(since=since, until=until)
 

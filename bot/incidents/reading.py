@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from bot.incidents.core import Core, Part
 from bot.incidents.model import (
     IncidentSnapshot,
 )
 from bot.incidents.queries import bare_snapshot, first_start, snapshot_of, stats_rows
+from readmodel.stats import StatsRow
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +51,8 @@ class Reading(Part):
             rows = await repo.incidents(open_only=open_only)
             return [bare_snapshot(row) for row in rows]
 
-    async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]:
-        """Cheap per-incident rows (milestones, severity changes) for metrics over a window, as stored (the
-        read side decodes them: bot.reports.metrics.IncidentFactTable)."""
+    async def stats_rows(self, *, since: datetime, until: datetime) -> list[StatsRow]:
+        """Cheap per-incident rows (milestones, severity changes) for metrics over a window, as stored."""
         return await stats_rows(self._store, since=since, until=until)
 
     async def first_start(self) -> datetime | None:

@@ -3,39 +3,41 @@
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from fractions import Fraction
-from typing import Any, Protocol, overload
+from operator import attrgetter
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.i18n import DEFAULT_LANG, Lang, t
-from bot.incidents.model import DEFAULT_TYPE, FieldValue, IncidentSnapshot, Milestones, Status
+from bot.incidents.model import DEFAULT_TYPE, FieldValue, IncidentSnapshot, Milestones
 from bot.incidents.times import format_duration, format_local
+from readmodel import OPEN_STATUSES
+from readmodel.milestones import Durations, durations, start_of, unix_micros
+from readmodel.stats import StatsRow, collector_paused
 
 # The five per-incident durations of DESIGN.md, in the order every report shows them.
-METRICS: tuple[str, ...] = (
-    "time_to_detect",
-    "time_to_acknowledge",
-    "time_to_mitigate",
-    "time_to_resolve",
-    "impact_duration",
-)
+METRICS: tuple[str, ...] = Durations._fields
 # Data-quality flags, in the order reports show them.
-FLAGS: tuple[str, ...] = ("missing_acknowledgement", "out_of_order", "still_open")
+MISSING_ACKNOWLEDGEMENT, OUT_OF_ORDER, STILL_OPEN = "missing_acknowledgement", "out_of_order", "still_open"
+FLAGS: tuple[str, ...] = (MISSING_ACKNOWLEDGEMENT, OUT_OF_ORDER, STILL_OPEN)
 ALL_GROUP = "all"
 NO_SERVICE_GROUP = "(no service)"
 NO_VALUE_GROUP = "(no value)"  # incidents without a value for the custom field stats group by
 FIELD_GROUPING = "field:"  # `by="field:<name>"` groups by a custom field's value
 _UTC_ZONE = ZoneInfo("UTC")
+_OPEN = frozenset(OPEN_STATUSES)
+# json.loads without its wrapping, for the JSON text storage writes (a value, nothing around it): a fifth of
+# the incidents of a year have a severity history to decode.
+_json_value = json.JSONDecoder().raw_decode
+T = TypeVar("T")
 # The table lists at most this many incident ids per flag; JSON and CSV list them all.
 _TABLE_IDS = 10
 
@@ -49,11 +51,8 @@ def iso_utc(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
-    """later − earlier in seconds, or None when either is missing."""
-    if later is None or earlier is None:
-        return None
-    return (later - earlier).total_seconds()
+def _maybe_micros(dt: datetime | None) -> int | None:
+    return None if dt is None else unix_micros(dt)
 
 
 @dataclass(frozen=True)
@@ -71,21 +70,19 @@ class IncidentMetrics:
         return {name: getattr(self, name) for name in METRICS}
 
 
-def impact_end(m: Milestones) -> datetime | None:
-    """Impact end, else mitigation, else resolution (DESIGN.md)."""
-    return m.impact_ended_at or m.mitigated_at or m.resolved_at
-
-
 def incident_metrics(m: Milestones) -> IncidentMetrics:
-    """The durations DESIGN.md defines, as plain milestone differences (negative when out of order)."""
-    start = m.start
-    return IncidentMetrics(
-        time_to_detect=_seconds(m.detected_at, m.impact_started_at),
-        time_to_acknowledge=_seconds(m.acknowledged_at, m.declared_at),
-        time_to_mitigate=_seconds(m.mitigated_at, start),
-        time_to_resolve=_seconds(m.resolved_at, start),
-        impact_duration=_seconds(impact_end(m), start),
+    """The durations DESIGN.md defines (readmodel.milestones.durations), in seconds: plain milestone
+    differences, negative when out of order (what the incident page and the postmortem show)."""
+    lasted = durations(
+        impact_started=_maybe_micros(m.impact_started_at),
+        detected=_maybe_micros(m.detected_at),
+        declared=_maybe_micros(m.declared_at),
+        acknowledged=_maybe_micros(m.acknowledged_at),
+        mitigated=_maybe_micros(m.mitigated_at),
+        resolved=_maybe_micros(m.resolved_at),
+        impact_ended=_maybe_micros(m.impact_ended_at),
     )
+    return IncidentMetrics(*(None if value is None else value / 1_000_000 for value in lasted))
 
 
 def _percentile_sorted(ordered: Sequence[float], q: float) -> float:
@@ -137,25 +134,49 @@ def distribution(values: Iterable[float]) -> Distribution:
     )
 
 
-@dataclass(frozen=True)
-class IncidentFacts:
-    """What stats need of one incident: a cheap row, not a whole snapshot."""
+def stats_row(
+    *,
+    id: int,
+    severity: str,
+    services: Sequence[str],
+    private: bool,
+    status: str,
+    milestones: Milestones,
+    severity_changes: Sequence[tuple[datetime, str]] = (),
+    incident_type: str = DEFAULT_TYPE,
+    fields: Mapping[str, FieldValue] | None = None,
+) -> StatsRow:
+    """One incident's stats row from the domain's values, as storage holds it (storage.stats; the milestones
+    exact here, where storage rounds them to the millisecond). `severity_changes`: (when, code) oldest first,
+    the first the declared severity."""
+    m = milestones
+    changes = [[unix_micros(at), code] for at, code in severity_changes]
+    declared = _maybe_micros(m.declared_at)
+    return StatsRow(
+        incident_id=id,
+        severity=severity,
+        services=json.dumps(list(services), ensure_ascii=False),
+        private=private,
+        status=str(status),
+        impact_started_us=_maybe_micros(m.impact_started_at),
+        detected_us=_maybe_micros(m.detected_at),
+        declared_us=declared,
+        acknowledged_us=_maybe_micros(m.acknowledged_at),
+        mitigated_us=_maybe_micros(m.mitigated_at),
+        resolved_us=_maybe_micros(m.resolved_at),
+        closed_us=_maybe_micros(m.closed_at),
+        impact_ended_us=_maybe_micros(m.impact_ended_at),
+        severity_changes=None
+        if changes == [[declared, severity]]
+        else json.dumps(changes, ensure_ascii=False),
+        incident_type=incident_type,
+        custom_fields=json.dumps(dict(fields), ensure_ascii=False) if fields else None,
+    )
 
-    id: int
-    severity: str
-    services: tuple[str, ...]
-    private: bool
-    status: Status
-    milestones: Milestones
-    # (when, severity code) oldest first; the first is the declared severity.
-    severity_changes: tuple[tuple[datetime, str], ...] = ()
-    incident_type: str = DEFAULT_TYPE
-    fields: Mapping[str, FieldValue] = field(default_factory=dict)
 
-
-def facts_of(snap: IncidentSnapshot) -> IncidentFacts:
+def stats_row_of(snap: IncidentSnapshot) -> StatsRow:
     """The stats row of a full snapshot (for callers that already hold one)."""
-    return IncidentFacts(
+    return stats_row(
         id=snap.id,
         severity=snap.severity,
         services=snap.services,
@@ -168,12 +189,32 @@ def facts_of(snap: IncidentSnapshot) -> IncidentFacts:
     )
 
 
-def unnamed_private_services(
-    facts: Sequence[IncidentFacts], *, seen: Collection[int], configured: Collection[str]
-) -> list[IncidentFacts]:
-    """Incidents as someone sees them who is in only the `seen` private ones (unnamed_private_rows)."""
-    rows = unnamed_private_rows([stats_row(f) for f in facts], seen=seen, configured=configured)
-    return list(IncidentFactTable(rows))
+class _PerValue(dict[str | None, T]):
+    """Something worked out from a value many rows share (their services' JSON list, their severity …), once
+    per distinct value (a year of incidents holds a few hundred): `cache[value]`."""
+
+    def __init__(self, work_out: Callable[[str | None], T]) -> None:
+        super().__init__()
+        self._work_out = work_out
+
+    def __missing__(self, value: str | None) -> T:
+        found = self[value] = self._work_out(value)
+        return found
+
+
+class _ServiceNames:
+    """The service names of the rows' JSON lists, each distinct list decoded once."""
+
+    __slots__ = ("_decoded",)
+
+    def __init__(self) -> None:
+        self._decoded: dict[str | None, list[str]] = {}
+
+    def __call__(self, services: str | None) -> list[str]:
+        found = self._decoded.get(services)
+        if found is None:
+            found = self._decoded[services] = json.loads(services) if services else []
+        return found
 
 
 def unnamed_private_rows(
@@ -183,44 +224,52 @@ def unnamed_private_rows(
     incident still counts, but keeps only the services that are configured or that an incident they may see
     carries, so its other services are never named (nor confirmed by asking for them). Only the services of
     those rows are rewritten; the rest go through untouched."""
-    names: dict[str | None, list[str]] = {}
-
-    def services(text: str | None) -> list[str]:
-        if text not in names:
-            names[text] = [str(n) for n in json.loads(text)] if text else []
-        return names[text]
-
+    names = _ServiceNames()
     known = {name.lower() for name in configured}
     for row in rows:
-        if not row[3] or row[0] in seen:
-            known |= {name.lower() for name in services(row[2])}
+        if not row.private or row.incident_id in seen:
+            known |= {str(name).lower() for name in names(row.services)}
     out: list[StatsRow] = []
     for row in rows:
-        if row[3] and row[0] not in seen:
-            kept = [name for name in services(row[2]) if name.lower() in known]
-            row = (row[0], row[1], json.dumps(kept, ensure_ascii=False), *row[3:])
+        if row.private and row.incident_id not in seen:
+            kept = [str(name) for name in names(row.services) if str(name).lower() in known]
+            row = replace(row, services=json.dumps(kept, ensure_ascii=False))
         out.append(row)
     return out
+
+
+def rows_of_service(rows: Iterable[StatsRow], service: str) -> list[StatsRow]:
+    """The incidents that carry a service, whatever its case (`/incident stats service:<name>`)."""
+    wanted = service.lower()
+    carries: dict[str | None, bool] = {}  # whether each distinct service list names it
+
+    def named(services: str | None) -> bool:
+        found = carries.get(services)
+        if found is None:
+            found = carries[services] = wanted in (name.lower() for name in json.loads(services or "[]"))
+        return found
+
+    return [row for row in rows if named(row.services)]
 
 
 class StatsSource(Protocol):
     """Where stats read their rows, and which private incidents a person is in (the incident service)."""
 
-    async def stats_rows(self, *, since: datetime, until: datetime) -> list[Sequence[Any]]: ...
+    async def stats_rows(self, *, since: datetime, until: datetime) -> list[StatsRow]: ...
 
     async def private_incidents_of(self, *, user_id: str) -> set[int]: ...
 
 
-async def facts_seen_by(
+async def rows_seen_by(
     source: StatsSource, *, user_id: str, since: datetime, until: datetime, configured: Collection[str]
-) -> Sequence[IncidentFacts]:
+) -> list[StatsRow]:
     """The stats rows of a window as a person may see them: private incidents count, and the services only
-    the private incidents they are not in carry stay unnamed (unnamed_private_services)."""
-    rows: Sequence[StatsRow] = await source.stats_rows(since=since, until=until)  # type: ignore[assignment]
-    if any(row[3] for row in rows):  # a private one
+    the private incidents they are not in carry stay unnamed (unnamed_private_rows)."""
+    rows = await source.stats_rows(since=since, until=until)
+    if any(row.private for row in rows):
         seen = await source.private_incidents_of(user_id=user_id)
         rows = unnamed_private_rows(rows, seen=seen, configured=configured)
-    return IncidentFactTable(rows)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -290,130 +339,123 @@ def _natural_key(text: str) -> tuple[tuple[int, str], ...]:
     )
 
 
-# One incident as compute_stats reads it, which is how storage holds it (storage.stats): id, severity, the
-# services as a JSON list of strings (None or "[]": none), private, status, the eight milestones in Milestones
-# field order as integer Unix microseconds (None when not reached), then the severity changes as a JSON list
-# of [integer Unix microseconds, code] in recording order, or None when the only one is the declaration, at
-# declared_at, with today's severity; then the type, and the custom fields as a JSON object or None when there
-# are none. Integers keep every difference exact: a difference in microseconds
-# divided by 10**6 is the float timedelta.total_seconds() gives. The JSON is decoded as the rows are read,
-# once per distinct service list, so a hundred thousand rows go from the database driver to the
-# computation untouched.
-StatsRow = tuple[
-    int,
-    str,
-    str | None,
-    bool,
-    str,
-    int | None,
-    int | None,
-    int | None,
-    int | None,
-    int | None,
-    int | None,
-    int | None,
-    int | None,
-    str | None,
-    str,
-    str | None,
-]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_OPEN = frozenset(status.value for status in Status if status.is_open)
+def compute_stats(
+    rows: Iterable[StatsRow],
+    *,
+    since: datetime,
+    until: datetime,
+    by: str | None,
+    slos: Mapping[str, float],
+    now: datetime,
+) -> StatsReport:
+    """Metrics of the incidents whose start lies in [since, until), grouped, with SLO use and data flags.
+
+    Every incident given counts towards availability for the part of its impact inside the window, so a
+    caller may also pass incidents that started before `since` and were still hurting inside it.
+    """
+    for name, value in (("since", since), ("until", until), ("now", now)):
+        if value.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware")
+    if until <= since:
+        raise ValueError("the window must end after it starts")
+    if by not in (None, "severity", "service", "type") and not (
+        by.startswith(FIELD_GROUPING) and len(by) > len(FIELD_GROUPING)
+    ):
+        raise ValueError(f"stats group by severity, service, type or field:<name>, not {by!r}")
+    with collector_paused():
+        return _stats_of_rows(rows, since=since, until=until, by=by, slos=slos, now=now)
 
 
-def _micros(dt: datetime) -> int:
-    """An aware datetime as integer Unix microseconds (exact)."""
-    return (dt - _EPOCH) // _MICROSECOND
-
-
-def start_micros(row: StatsRow) -> int | None:
-    """An incident's start (impact start, else detection, else declaration) as Unix microseconds, read
-    straight from its row (Milestones.start without decoding the row)."""
-    impact_started, detected, declared = row[5], row[6], row[7]
-    return impact_started if impact_started is not None else detected if detected is not None else declared
-
-
-def _maybe_micros(dt: datetime | None) -> int | None:
-    return None if dt is None else (dt - _EPOCH) // _MICROSECOND
-
-
-def _datetime(micros: int | None) -> datetime | None:
-    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
-
-
-def stats_row(fact: IncidentFacts) -> StatsRow:
-    """The row compute_stats reads for one incident, as storage would hold it."""
-    m = fact.milestones
-    changes = [[_micros(at), code] for at, code in fact.severity_changes]
-    declared = _maybe_micros(m.declared_at)
-    return (
-        fact.id,
-        fact.severity,
-        json.dumps(fact.services, ensure_ascii=False),
-        fact.private,
-        fact.status,
-        _maybe_micros(m.impact_started_at),
-        _maybe_micros(m.detected_at),
-        declared,
-        _maybe_micros(m.acknowledged_at),
-        _maybe_micros(m.mitigated_at),
-        _maybe_micros(m.resolved_at),
-        _maybe_micros(m.closed_at),
-        _maybe_micros(m.impact_ended_at),
-        None if changes == [[declared, fact.severity]] else json.dumps(changes, ensure_ascii=False),
-        fact.incident_type,
-        json.dumps(dict(fact.fields), ensure_ascii=False) if fact.fields else None,
+def _stats_of_rows(
+    rows: Iterable[StatsRow],
+    *,
+    since: datetime,
+    until: datetime,
+    by: str | None,
+    slos: Mapping[str, float],
+    now: datetime,
+) -> StatsReport:
+    """compute_stats over rows, in one pass: integer arithmetic (StatsRow's microseconds), floats only where
+    reports show them."""
+    since_us, until_us, now_us = unix_micros(since), unix_micros(until), unix_micros(now)
+    groups = _Groups(by)
+    impact = _SloImpact(slos, since_us=since_us, until_us=until_us, now_us=now_us)
+    flags = _Flags()
+    # What the loop looks up for every incident, as locals.
+    slo_services, everything, groups_of, group_key = (
+        impact.services_of,
+        groups.everything,
+        groups.of,
+        groups.key,
+    )
+    count = 0
+    for row in rows:
+        start = start_of(row.impact_started_us, row.detected_us, row.declared_us)
+        if start is None:
+            continue
+        hit = slo_services[row.services]
+        if hit:
+            impact.add(row, start, hit)
+        if not since_us <= start < until_us:
+            continue
+        count += 1
+        lasted = row.durations()
+        spent = _time_at_severity(row, start, now_us)
+        for group in everything if group_key is None else groups_of[group_key(row)]:
+            group.add(lasted, spent)
+        if row.acknowledged_us is None:
+            flags.add(MISSING_ACKNOWLEDGEMENT, row)
+        if _out_of_order(row, start):
+            flags.add(OUT_OF_ORDER, row)
+        if row.status in _OPEN:
+            flags.add(STILL_OPEN, row)
+    window_seconds = (until - since).total_seconds()
+    return StatsReport(
+        since=since,
+        until=until,
+        by=by,
+        count=count,
+        groups=groups.results(),
+        services=impact.results(window_seconds),
+        flags=flags.results(),
     )
 
 
-def _fact_of(row: StatsRow) -> IncidentFacts:
-    incident_id, severity, services, private, status, *times, changes, incident_type, fields = row
-    recorded: list[list[Any]] = [[times[2], severity]] if changes is None else json.loads(changes)
-    return IncidentFacts(
-        id=incident_id,
-        severity=severity,
-        services=tuple(json.loads(services)) if services else (),
-        private=bool(private),
-        status=Status(status),
-        milestones=Milestones(*(_datetime(t) for t in times)),
-        severity_changes=tuple((_EPOCH + timedelta(microseconds=at), code) for at, code in recorded),
-        incident_type=incident_type,
-        fields=json.loads(fields) if fields else {},
-    )
+def _time_at_severity(row: StatsRow, start: int, now_us: int) -> Iterable[tuple[str, float]]:
+    """Seconds the incident spent at each severity: from each change to the next, the last until it was
+    resolved (else closed, else now); the declared severity from the declaration when it never changed."""
+    resolved, closed = row.resolved_us, row.closed_us
+    last = resolved if resolved is not None else closed if closed is not None else now_us
+    # None: declared at today's severity and never changed (most incidents)
+    recorded: list[list[Any]] = [] if row.severity_changes is None else _json_value(row.severity_changes)[0]
+    if len(recorded) <= 1:
+        declared = row.declared_us
+        at, code = recorded[0] if recorded else (declared if declared is not None else start, row.severity)
+        return ((code, (last - at if last > at else 0) / 1_000_000),)
+    ordered = sorted(recorded, key=_first) if _unsorted(recorded) else recorded
+    spent: dict[str, float] = {}
+    for index, (at, code) in enumerate(ordered):
+        if index + 1 < len(ordered):
+            following = ordered[index + 1][0]
+            upto = following if following < last else last
+        else:
+            upto = last
+        spent[code] = spent.get(code, 0.0) + (upto - at if upto > at else 0) / 1_000_000
+    return spent.items()
 
 
-class IncidentFactTable(Sequence[IncidentFacts]):
-    """Incidents for stats as read from the database: plain rows that compute_stats reads directly, and
-    IncidentFacts for anyone who indexes or iterates (built on first use)."""
-
-    __slots__ = ("_facts", "rows")
-
-    def __init__(self, rows: Sequence[StatsRow]) -> None:
-        self.rows = rows
-        self._facts: list[IncidentFacts] | None = None
-
-    def _all(self) -> list[IncidentFacts]:
-        if self._facts is None:
-            self._facts = [_fact_of(row) for row in self.rows]
-        return self._facts
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @overload
-    def __getitem__(self, index: int) -> IncidentFacts: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[IncidentFacts]: ...
-    def __getitem__(self, index: int | slice) -> IncidentFacts | Sequence[IncidentFacts]:
-        return self._all()[index]
-
-    def __iter__(self) -> Iterator[IncidentFacts]:
-        return iter(self._all())
+def _first(change: Sequence[Any]) -> int:
+    at: int = change[0]
+    return at
 
 
-class _GroupAccumulator:
-    """Collects one group's durations (integer microseconds) while the incidents stream past."""
+def _unsorted(changes: Sequence[Sequence[Any]]) -> bool:
+    """Whether the changes are out of time order (a backdated change); sorting is stable either way."""
+    return any(changes[i][0] > changes[i + 1][0] for i in range(len(changes) - 1))
+
+
+class _Group:
+    """One group's durations (integer microseconds) and time at severity, while the incidents stream past."""
 
     __slots__ = ("acknowledge", "count", "detect", "impact", "mitigate", "resolve", "severity")
 
@@ -426,7 +468,27 @@ class _GroupAccumulator:
         self.impact: list[int] = []
         self.severity: dict[str, float] = {}
 
+    def add(self, lasted: Durations, spent: Iterable[tuple[str, float]]) -> None:
+        """Counts an incident. A negative duration is out of order and left out, except detection before
+        impact start, which is real (an alert on a precursor): no lag."""
+        self.count += 1
+        detect, acknowledge, mitigate, resolve, impact = lasted
+        if detect is not None:
+            self.detect.append(detect if detect > 0 else 0)
+        if acknowledge is not None and acknowledge >= 0:
+            self.acknowledge.append(acknowledge)
+        if mitigate is not None and mitigate >= 0:
+            self.mitigate.append(mitigate)
+        if resolve is not None and resolve >= 0:
+            self.resolve.append(resolve)
+        if impact is not None and impact >= 0:
+            self.impact.append(impact)
+        seconds = self.severity
+        for code, value in spent:
+            seconds[code] = seconds.get(code, 0.0) + value
+
     def result(self, name: str) -> GroupStats:
+        """The group's distributions (in seconds) and time at severity (in severity order)."""
         lists = (self.detect, self.acknowledge, self.mitigate, self.resolve, self.impact)
         return GroupStats(
             name=name,
@@ -436,6 +498,123 @@ class _GroupAccumulator:
                 for metric, values in zip(METRICS, lists, strict=True)
             ),
             time_at_severity=tuple(sorted(self.severity.items(), key=lambda item: _natural_key(item[0]))),
+        )
+
+
+class _Groups:
+    """The groups stats put incidents in: all of them, or by severity, service, type or a custom field (an
+    incident with two services is in both), each made when its first incident comes past."""
+
+    def __init__(self, by: str | None) -> None:
+        self._groups: dict[str, _Group] = {}
+        names = _group_names(by)
+        # The groups of the incidents whose row has a value (`of[key(row)]`), worked out once per value; no
+        # key when every incident is in ALL_GROUP, which exists even with no incident.
+        self.of = _PerValue(lambda value: tuple(self._named(name) for name in names(value)))
+        self.key: Callable[[StatsRow], str | None] | None = None if by is None else attrgetter(_group_key(by))
+        self.everything = self.of[None] if by is None else ()
+
+    def _named(self, name: str) -> _Group:
+        return self._groups.get(name) or self._groups.setdefault(name, _Group())
+
+    def results(self) -> tuple[GroupStats, ...]:
+        """Each group's figures, in natural order of their names (SEV2 before SEV10)."""
+        return tuple(self._groups[name].result(name) for name in sorted(self._groups, key=_natural_key))
+
+
+def _group_key(by: str) -> str:
+    """The StatsRow field whose value decides an incident's groups when stats group `by` something."""
+    return {"severity": "severity", "type": "incident_type", "service": "services"}.get(by, "custom_fields")
+
+
+def _group_names(by: str | None) -> Callable[[str | None], tuple[str, ...]]:
+    """The names of the groups of an incident whose _group_key value is given, when stats group `by`
+    severity, type, service, a custom field, or nothing."""
+    if by is None:
+        return lambda _: (ALL_GROUP,)
+    if by in ("severity", "type"):
+        return lambda value: (str(value),)
+    if by == "service":
+        return lambda services: (
+            tuple(dict.fromkeys(json.loads(services) if services else ())) or (NO_SERVICE_GROUP,)
+        )
+    name = by.removeprefix(FIELD_GROUPING)
+
+    def field_group(fields: str | None) -> tuple[str, ...]:
+        value = json.loads(fields).get(name) if fields else None
+        return (NO_VALUE_GROUP,) if value is None or value == "" else (str(value),)
+
+    return field_group
+
+
+class _Flags:
+    """The data-quality flags of the incidents counted; private ones are counted, never listed."""
+
+    def __init__(self) -> None:
+        self._listed: dict[str, list[int]] = {name: [] for name in FLAGS}
+        self._private = dict.fromkeys(FLAGS, 0)
+
+    def add(self, flag: str, row: StatsRow) -> None:
+        """Flags an incident."""
+        if row.private:
+            self._private[flag] += 1
+        else:
+            self._listed[flag].append(row.incident_id)
+
+    def results(self) -> tuple[Flag, ...]:
+        """Each flag with its count and the ids of the public incidents it lists."""
+        return tuple(
+            Flag(name=name, count=len(listed) + self._private[name], incident_ids=tuple(sorted(listed)))
+            for name, listed in self._listed.items()
+        )
+
+
+def _out_of_order(row: StatsRow, start: int) -> bool:
+    """Whether milestones lie the wrong way round (the pairs bot.incidents.model.Milestones.out_of_order
+    checks; detection before impact start is no problem: an alert on a precursor)."""
+    declared, acknowledged, mitigated = row.declared_us, row.acknowledged_us, row.mitigated_us
+    resolved, closed, impact_ended = row.resolved_us, row.closed_us, row.impact_ended_us
+    return (
+        (declared is not None and acknowledged is not None and acknowledged < declared)
+        or (mitigated is not None and mitigated < start)
+        or (resolved is not None and resolved < start)
+        or (impact_ended is not None and impact_ended < start)
+        or (mitigated is not None and resolved is not None and resolved < mitigated)
+        or (resolved is not None and closed is not None and closed < resolved)
+        or (declared is not None and closed is not None and closed < declared)
+    )
+
+
+class _SloImpact:
+    """Each SLO service's impact inside the window: one interval of integer microseconds per incident on it
+    (an open incident's impact runs until now, a closed one's without an end until it was closed)."""
+
+    def __init__(self, slos: Mapping[str, float], *, since_us: int, until_us: int, now_us: int) -> None:
+        self._slos = slos
+        self._intervals: dict[str, list[tuple[int, int]]] = {service: [] for service in slos}
+        self._window = (since_us, until_us, now_us)
+        # The SLO services of each distinct service list, looked up for every incident.
+        self.services_of = _PerValue(
+            lambda services: [s for s in dict.fromkeys(json.loads(services or "[]")) if s in self._intervals]
+        )
+
+    def add(self, row: StatsRow, start: int, hit: Sequence[str]) -> None:
+        """Adds an incident's impact to each of the services with an SLO it is on (`hit`)."""
+        since_us, until_us, now_us = self._window
+        end = row.impact_end_us
+        if end is None:
+            end = now_us if row.status in _OPEN or row.closed_us is None else row.closed_us
+        clipped_start = since_us if start < since_us else start
+        clipped_end = until_us if end > until_us else end
+        if clipped_end > clipped_start:
+            for service in hit:
+                self._intervals[service].append((clipped_start, clipped_end))
+
+    def results(self, window_seconds: float) -> tuple[ServiceAvailability, ...]:
+        """Each SLO service's availability and error budget, in natural order of their names."""
+        return tuple(
+            _availability(service, self._slos[service], intervals, len(intervals), window_seconds)
+            for service, intervals in sorted(self._intervals.items(), key=lambda item: _natural_key(item[0]))
         )
 
 
@@ -478,233 +657,6 @@ def _availability(
         availability=float(1 - impact / window),
         error_budget_used=float(impact / budget),
     )
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pauses Python's cyclic garbage collector around a synchronous block that builds many acyclic objects
-    (the durations and decoded JSON of a hundred thousand incidents): the collections those allocations set
-    off would walk every object the process holds, for nothing. Nothing else runs meanwhile (no await
-    inside), and reference counting still frees what the block drops."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def compute_stats(
-    facts: Iterable[IncidentFacts],
-    *,
-    since: datetime,
-    until: datetime,
-    by: str | None,
-    slos: Mapping[str, float],
-    now: datetime,
-) -> StatsReport:
-    """Metrics of the incidents whose start lies in [since, until), grouped, with SLO use and data flags.
-
-    Every incident given counts towards availability for the part of its impact inside the window, so a
-    caller may also pass incidents that started before `since` and were still hurting inside it.
-    """
-    for name, value in (("since", since), ("until", until), ("now", now)):
-        if value.tzinfo is None:
-            raise ValueError(f"{name} must be timezone-aware")
-    if until <= since:
-        raise ValueError("the window must end after it starts")
-    if by not in (None, "severity", "service", "type") and not (
-        by.startswith(FIELD_GROUPING) and len(by) > len(FIELD_GROUPING)
-    ):
-        raise ValueError(f"stats group by severity, service, type or field:<name>, not {by!r}")
-    with collector_paused():
-        rows = facts.rows if isinstance(facts, IncidentFactTable) else [stats_row(fact) for fact in facts]
-        return _stats_of_rows(rows, since=since, until=until, by=by, slos=slos, now=now)
-
-
-def _stats_of_rows(
-    rows: Iterable[StatsRow],
-    *,
-    since: datetime,
-    until: datetime,
-    by: str | None,
-    slos: Mapping[str, float],
-    now: datetime,
-) -> StatsReport:
-    """compute_stats over plain rows, in one pass: integer arithmetic, floats only where reports show them."""
-    since_us, until_us, now_us = _micros(since), _micros(until), _micros(now)
-    groups: dict[str, _GroupAccumulator] = {}
-    everything = _GroupAccumulator()
-    if by is None:
-        groups[ALL_GROUP] = everything
-    flagged: dict[str, list[int]] = {name: [] for name in FLAGS}
-    missing_ack, out_of_order, still_open = (flagged[name] for name in FLAGS)
-    private_missing_ack = private_out_of_order = private_still_open = 0
-    impact: dict[str, list[tuple[int, int]]] = {service: [] for service in slos}
-    hit: dict[str, int] = dict.fromkeys(slos, 0)
-    is_open = _OPEN.__contains__
-    loads = json.loads
-    slo_of: dict[str | None, list[str]] = {}  # the SLO services of each distinct service list
-    group_names: dict[str | None, tuple[str, ...]] = {}  # the groups of each, by service
-    field_name = by.removeprefix(FIELD_GROUPING) if by and by.startswith(FIELD_GROUPING) else None
-    total = 0
-    for (
-        incident_id,
-        severity,
-        services,
-        private,
-        status,
-        impact_started,
-        detected,
-        declared,
-        acknowledged,
-        mitigated,
-        resolved,
-        closed,
-        impact_ended,
-        changes,
-        incident_type,
-        fields,
-    ) in rows:
-        start = (
-            impact_started if impact_started is not None else detected if detected is not None else declared
-        )
-        if start is None:
-            continue
-        ended = impact_ended if impact_ended is not None else mitigated if mitigated is not None else resolved
-        open_ = is_open(status)
-        if impact and services:
-            slo_services = slo_of.get(services)
-            if slo_services is None:
-                slo_services = slo_of[services] = [s for s in dict.fromkeys(loads(services)) if s in impact]
-            if slo_services:
-                if ended is not None:
-                    end = ended
-                elif open_ or closed is None:
-                    end = now_us
-                else:
-                    end = closed
-                clipped_start = since_us if start < since_us else start
-                clipped_end = until_us if end > until_us else end
-                if clipped_end > clipped_start:
-                    for service in slo_services:
-                        impact[service].append((clipped_start, clipped_end))
-                        hit[service] += 1
-        if not since_us <= start < until_us:
-            continue
-        total += 1
-
-        # Time at each severity: from each change to the next, the last to resolution (or now).
-        last = resolved if resolved is not None else closed if closed is not None else now_us
-        recorded: list[list[Any]] = [] if changes is None else loads(changes)
-        if len(recorded) > 1:
-            ordered = sorted(recorded, key=_first) if _unsorted(recorded) else recorded
-            spent: dict[str, float] = {}
-            for index, (at, code) in enumerate(ordered):
-                if index + 1 < len(ordered):
-                    following = ordered[index + 1][0]
-                    upto = following if following < last else last
-                else:
-                    upto = last
-                spent[code] = spent.get(code, 0.0) + (upto - at if upto > at else 0) / 1_000_000
-            spent_items: Iterable[tuple[str, float]] = spent.items()
-        else:
-            at, code = recorded[0] if recorded else (declared if declared is not None else start, severity)
-            spent_items = ((code, (last - at if last > at else 0) / 1_000_000),)
-
-        # The five durations; a negative one is out of order and left out, except detection before impact
-        # start, which is real (an alert on a precursor): no lag.
-        if by is None:
-            targets: Iterable[_GroupAccumulator] = (everything,)
-        else:
-            if by == "severity":
-                names: tuple[str, ...] = (severity,)
-            elif by == "type":
-                names = (incident_type,)
-            elif field_name is not None:
-                value = loads(fields).get(field_name) if fields else None
-                names = (NO_VALUE_GROUP,) if value is None or value == "" else (str(value),)
-            else:
-                names = group_names.get(services) or group_names.setdefault(
-                    services, tuple(dict.fromkeys(loads(services) if services else ())) or (NO_SERVICE_GROUP,)
-                )
-            targets = [groups.get(name) or groups.setdefault(name, _GroupAccumulator()) for name in names]
-        for acc in targets:
-            acc.count += 1
-            if detected is not None and impact_started is not None:
-                lag = detected - impact_started
-                acc.detect.append(lag if lag > 0 else 0)
-            if acknowledged is not None and declared is not None and acknowledged >= declared:
-                acc.acknowledge.append(acknowledged - declared)
-            if mitigated is not None and mitigated >= start:
-                acc.mitigate.append(mitigated - start)
-            if resolved is not None and resolved >= start:
-                acc.resolve.append(resolved - start)
-            if ended is not None and ended >= start:
-                acc.impact.append(ended - start)
-            seconds = acc.severity
-            for code, value in spent_items:
-                seconds[code] = seconds.get(code, 0.0) + value
-
-        # Data-quality flags; private incidents are counted, never listed.
-        if acknowledged is None:
-            if private:
-                private_missing_ack += 1
-            else:
-                missing_ack.append(incident_id)
-        if (
-            (declared is not None and acknowledged is not None and acknowledged < declared)
-            or (mitigated is not None and mitigated < start)
-            or (resolved is not None and resolved < start)
-            or (impact_ended is not None and impact_ended < start)
-            or (mitigated is not None and resolved is not None and resolved < mitigated)
-            or (resolved is not None and closed is not None and closed < resolved)
-            or (declared is not None and closed is not None and closed < declared)
-        ):
-            if private:
-                private_out_of_order += 1
-            else:
-                out_of_order.append(incident_id)
-        if open_:
-            if private:
-                private_still_open += 1
-            else:
-                still_open.append(incident_id)
-    flagged_private = dict(
-        zip(FLAGS, (private_missing_ack, private_out_of_order, private_still_open), strict=True)
-    )
-    window_seconds = (until - since).total_seconds()
-    order = sorted(groups, key=_natural_key)
-    return StatsReport(
-        since=since,
-        until=until,
-        by=by,
-        count=total,
-        groups=tuple(groups[name].result(name) for name in order),
-        services=tuple(
-            _availability(service, slos[service], impact[service], hit[service], window_seconds)
-            for service in sorted(slos, key=_natural_key)
-        ),
-        flags=tuple(
-            Flag(
-                name=flag,
-                count=len(flagged[flag]) + flagged_private[flag],
-                incident_ids=tuple(sorted(flagged[flag])),
-            )
-            for flag in FLAGS
-        ),
-    )
-
-
-def _first(change: Sequence[Any]) -> int:
-    at: int = change[0]
-    return at
-
-
-def _unsorted(changes: Sequence[Sequence[Any]]) -> bool:
-    """Whether the changes are out of time order (a backdated change); sorting is stable either way."""
-    return any(changes[i][0] > changes[i + 1][0] for i in range(len(changes) - 1))
 
 
 def stats_json(report: StatsReport) -> dict[str, object]:

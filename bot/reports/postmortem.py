@@ -26,13 +26,23 @@ from bot.incidents.model import (
     TimelineEntry,
 )
 from bot.incidents.times import format_duration, format_local
-from bot.reports.metrics import impact_end, incident_metrics, metric_label
+from bot.reports.metrics import incident_metrics, metric_label
+from readmodel.milestones import IMPACT_END_MILESTONES, START_MILESTONES
 
 _UTC = ZoneInfo("UTC")
 # A timeline event recorded this long after it happened (a backdated note) shows when it was recorded.
 _BACKDATED_SECONDS = 60
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^<>|]*))?>")
 _CHANNEL_MENTION = re.compile(r"<#(C[A-Z0-9]+)(?:\|([^<>|]*))?>")
+# How the metrics table names the milestone a duration runs from or to (`postmortem.point.*`).
+_POINTS = {
+    "impact_started_at": "outage_begins",
+    "detected_at": "detected",
+    "declared_at": "declared",
+    "impact_ended_at": "impact_ends",
+    "mitigated_at": "mitigated",
+    "resolved_at": "resolved",
+}
 # Only Slack's own message links become links in the draft.
 _SLACK_PERMALINK = re.compile(
     r"https://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.slack\.com/archives/[A-Za-z0-9/_.?=&-]+"
@@ -257,14 +267,11 @@ def _summary(w: _Writer) -> str:
 
 def _metrics_table(w: _Writer) -> str:
     m = w.m
-    start = {"outage_begins": m.impact_started_at, "detected": m.detected_at, "declared": m.declared_at}
-    start_name = next((name for name, dt in start.items() if dt is not None), "start")
-    end_names = (
-        ("impact_ends", m.impact_ended_at),
-        ("mitigated", m.mitigated_at),
-        ("resolved", m.resolved_at),
+    # The milestones the start and the impact's end stand for (readmodel.milestones), as durations take them.
+    start_name = next((_POINTS[name] for name in START_MILESTONES if getattr(m, name) is not None), "start")
+    end_name = next(
+        (_POINTS[name] for name in IMPACT_END_MILESTONES if getattr(m, name) is not None), "impact_ends"
     )
-    end_name = next((name for name, dt in end_names if dt is not None), "impact_ends")
     spans = {
         "time_to_detect": ("outage_begins", "detected"),
         "time_to_acknowledge": ("declared", "acknowledged"),
@@ -282,14 +289,14 @@ def _metrics_table(w: _Writer) -> str:
 
 def _impact(w: _Writer, generated_at: datetime) -> str:
     m = w.m
-    start, end = m.start, impact_end(m)
+    start, end = m.start, m.impact_end
     if start is None:
         window = w.prompt("not_recorded")
     elif end is None:
         ongoing = w.duration((generated_at - start).total_seconds())
         window = w.t("window_ongoing", start=w.when(start), now=w.when(generated_at), took=ongoing)
     else:
-        took = w.duration((end - start).total_seconds())
+        took = w.duration(incident_metrics(m).impact_duration)
         window = w.t("window", start=w.when(start), end=w.when(end), took=took)
     services = t("list.separator", w.lang).join(escape_markdown(s) for s in w.snap.services)
     lines = [
@@ -400,7 +407,7 @@ def _gantt(w: _Writer, generated_at: datetime) -> str:
 
     impact: list[str | None] = []
     if m.start is not None:
-        end = impact_end(m)
+        end = m.impact_end
         label = g("outage") if end is not None else g("outage_ongoing")
         impact.append(bar(label, m.start, end or generated_at, "crit, "))
     # Each phase runs from one milestone to the next one reached, named after the one it ends at;

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,17 +16,15 @@ from bot.incidents.times import format_duration, format_local
 from bot.incidents.windows import Period, periods
 from bot.reports.metrics import (
     Distribution,
-    IncidentFacts,
-    IncidentFactTable,
     ServiceAvailability,
     align_rows,
     compute_stats,
     csv_number,
-    impact_end,
     iso_utc,
     percent,
-    stats_row,
 )
+from readmodel.milestones import unix_micros
+from readmodel.stats import StatsRow
 
 # The two durations a trend follows per period: how fast someone answered, and how fast it was over.
 TREND_METRICS = ("time_to_acknowledge", "time_to_resolve")
@@ -56,7 +55,7 @@ class Trend:
 
 
 def compute_trend(
-    facts: Iterable[IncidentFacts],
+    rows: Sequence[StatsRow],
     *,
     since: datetime,
     until: datetime,
@@ -67,30 +66,30 @@ def compute_trend(
 ) -> Trend:
     """One row per calendar period (in `tz`) of [since, until): incidents that started in it, the p50/p90
     times to acknowledge and resolve, and availability and error budget used per service with an SLO."""
-    table = (
-        facts if isinstance(facts, IncidentFactTable) else IncidentFactTable([stats_row(f) for f in facts])
-    )
     # Each period reads the incidents that started in it (found by bisection over their starts) and, for
     # availability, the ones that started before it and may still hurt a service with an SLO inside it;
     # the others cannot change its figures, and reading every incident for every week of ten years would.
-    decoded = list(table)
-    dated = sorted((f.milestones.start, index) for index, f in enumerate(decoded) if f.milestones.start)
+    dated = sorted((began, index) for index, row in enumerate(rows) if (began := row.start_us) is not None)
     starts = [start for start, _ in dated]
+    on_slo = {
+        text: any(s in slos for s in json.loads(text or "[]")) for text in {row.services for row in rows}
+    }
     lasting = [
-        (start, impact_end(decoded[index].milestones), index)
-        for start, index in dated
-        if any(service in slos for service in decoded[index].services)
+        (start, rows[index].impact_end_us, index) for start, index in dated if on_slo[rows[index].services]
     ]
-    rows = []
+    trend = []
     for name, start, end in periods(since, until, every, tz):
-        chosen = {index for _, index in dated[bisect_left(starts, start) : bisect_left(starts, end)]}
+        start_us, end_us = unix_micros(start), unix_micros(end)
+        chosen = {index for _, index in dated[bisect_left(starts, start_us) : bisect_left(starts, end_us)]}
         chosen |= {
-            index for began, ended, index in lasting if began < start and (ended is None or ended > start)
+            index
+            for began, ended, index in lasting
+            if began < start_us and (ended is None or ended > start_us)
         }
-        period = IncidentFactTable([table.rows[index] for index in sorted(chosen)])
+        period = [rows[index] for index in sorted(chosen)]
         report = compute_stats(period, since=start, until=end, by=None, slos=slos, now=now)
         (group,) = report.groups
-        rows.append(
+        trend.append(
             TrendRow(
                 name=name,
                 since=start,
@@ -100,7 +99,7 @@ def compute_trend(
                 services=report.services,
             )
         )
-    return Trend(every=every, since=since, until=until, rows=tuple(rows))
+    return Trend(every=every, since=since, until=until, rows=tuple(trend))
 
 
 def trend_json(trend: Trend) -> dict[str, object]:

@@ -28,7 +28,7 @@ from bot.incidents.model import IncidentSnapshot
 from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
 from bot.incidents.times import format_local, zone
-from bot.reports.metrics import facts_seen_by
+from bot.reports.metrics import rows_seen_by
 from bot.reports.postmortem import render_postmortem, without_markers
 from bot.web.config import CALLBACK_PATH, WebConfig, viewer_language
 from bot.web.pages import (
@@ -315,11 +315,11 @@ class Dashboard:
                 )  # fmt: skip
             now = self._clock.now()
             since = now - window
-            facts = await facts_seen_by(
+            rows = await rows_seen_by(
                 self._service, user_id=viewer.user_id, since=since, until=now, configured=self.config.slos
             )
             figures = reliability(
-                facts, since=since, now=now, window=window_text, slos=self.config.slos,
+                rows, since=since, now=now, window=window_text, slos=self.config.slos,
                 severities=self.config.severities, lang=lang,
             )  # fmt: skip
             return self._render(

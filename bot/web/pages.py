@@ -1,6 +1,6 @@
 """What the pages show, worked out from the record: the incident list, an incident, reliability.
 
-Every figure comes from the code `hashi stats` runs (bot/reports/metrics.py: facts_seen_by, compute_stats),
+Every figure comes from the code `hashi stats` runs (bot/reports/metrics.py: rows_seen_by, compute_stats),
 and every incident from the service's visibility-checked reads (bot/incidents/access.py).
 """
 
@@ -21,20 +21,11 @@ from markdown_it.utils import EnvType, OptionsDict
 from bot.i18n import Lang, Msg, t
 from bot.incidents.model import IncidentSnapshot, Milestone, Status, TimelineEntry
 from bot.incidents.times import TimeParseError, format_duration, format_local, parse_duration
-from bot.reports.metrics import (
-    ALL_GROUP,
-    METRICS,
-    IncidentFacts,
-    IncidentFactTable,
-    StatsRow,
-    compute_stats,
-    incident_metrics,
-    start_micros,
-    stats_row,
-)
+from bot.reports.metrics import ALL_GROUP, METRICS, compute_stats, incident_metrics
 from bot.web.charts import Bar, column_groups, horizontal_bars
 from bot.web.gantt import gantt_svg, parse_gantt
 from readmodel import OPEN_STATUSES
+from readmodel.stats import StatsRow
 from storage.repository import IncidentFilter
 
 PAGE_SIZE = 50
@@ -277,19 +268,19 @@ def _weeks(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
 
 
 def _started_in(
-    table: IncidentFactTable, periods: Sequence[tuple[datetime, datetime]]
-) -> list[IncidentFactTable]:
+    rows: Sequence[StatsRow], periods: Sequence[tuple[datetime, datetime]]
+) -> list[list[StatsRow]]:
     """The incidents whose start lies in each of consecutive periods (those compute_stats counts there)."""
     parts: list[list[StatsRow]] = [[] for _ in periods]
     if not periods:
         return []
     bounds = [int(a.timestamp() * 1_000_000) for a, _ in periods]
     end = int(periods[-1][1].timestamp() * 1_000_000)
-    for row in table.rows:
-        start = start_micros(row)
+    for row in rows:
+        start = row.start_us
         if start is not None and bounds[0] <= start < end:
             parts[bisect.bisect_right(bounds, start) - 1].append(row)
-    return [IncidentFactTable(part) for part in parts]
+    return parts
 
 
 def _percent(value: float) -> str:
@@ -297,7 +288,7 @@ def _percent(value: float) -> str:
 
 
 def reliability(
-    facts: Sequence[IncidentFacts],
+    rows: Sequence[StatsRow],
     *,
     since: datetime,
     now: datetime,
@@ -307,11 +298,7 @@ def reliability(
     lang: Lang,
 ) -> Reliability:
     """The reliability page's figures and charts: compute_stats over the window, its months and weeks."""
-    # The rows compute_stats reads, made once rather than in each compute_stats below.
-    table = (
-        facts if isinstance(facts, IncidentFactTable) else IncidentFactTable([stats_row(f) for f in facts])
-    )
-    report = compute_stats(table, since=since, until=now, by=None, slos=slos, now=now)
+    report = compute_stats(rows, since=since, until=now, by=None, slos=slos, now=now)
     availability_svg = budget_svg = None
     budget_rows = []
     if report.services:
@@ -347,7 +334,7 @@ def reliability(
     months = _months(since, now)
     monthly = [
         compute_stats(part, since=a, until=b, by=None, slos={}, now=now).groups
-        for (a, b), part in zip(months, _started_in(table, months), strict=True)
+        for (a, b), part in zip(months, _started_in(rows, months), strict=True)
     ]
     month_names = [f"{a:%Y-%m}" for a, _ in months]
 
@@ -377,7 +364,7 @@ def reliability(
             g.name: g.count
             for g in compute_stats(part, since=a, until=b, by="severity", slos={}, now=now).groups
         }
-        for (a, b), part in zip(weeks, _started_in(table, weeks), strict=True)
+        for (a, b), part in zip(weeks, _started_in(rows, weeks), strict=True)
     ]
     named = list(severities) + sorted({n for w in weekly for n in w} - set(severities))
     weekly_svg = column_groups(

@@ -131,7 +131,7 @@ async def test_correcting_and_deleting_timeline_entries_keeps_what_they_said(has
     rows = await hashi.runtime.service.stats_rows(
         since=declared - timedelta(days=1), until=declared + timedelta(days=1)
     )
-    assert rows[0][8] - rows[0][7] == 250_000  # incident_stats: acknowledged − declared, in microseconds
+    assert rows[0].acknowledged_us - rows[0].declared_us == 250_000  # incident_stats, in microseconds
     assert any("is now" in m["text"] and "Acknowledged" in m["text"] for m in hashi.standin.ephemeral[BOB])
 
     # Delete the other note: off the timeline and the postmortem, kept in storage with who deleted it.

@@ -1,6 +1,7 @@
 """The straightforward stats computation, as it was before compute_stats worked on integer rows: the
-oracle the fast path is compared with (tests/reports/test_stats_fast_path.py). Kept verbatim; not used by
-the bot."""
+oracle the fast path is compared with (tests/reports/test_stats_fast_path.py). Kept as it was, but for
+taking the start and the end of impact from Milestones (readmodel.milestones, where they are written once);
+not used by the bot."""
 
 from __future__ import annotations
 
@@ -17,15 +18,14 @@ from bot.reports.metrics import (
     NO_SERVICE_GROUP,
     Flag,
     GroupStats,
-    IncidentFacts,
     IncidentMetrics,
     ServiceAvailability,
     StatsReport,
     _natural_key,
     distribution,
-    impact_end,
     incident_metrics,
 )
+from tests.reports.facts import IncidentFacts
 
 
 def _out_of_order(m: Milestones) -> bool:
@@ -125,7 +125,7 @@ def _impact_interval(
     start = m.start
     if start is None:
         return None
-    end = impact_end(m)
+    end = m.impact_end
     if end is None:
         end = now if fact.status.is_open else (m.closed_at or now)
     start, end = max(start, since), min(end, until)

@@ -17,18 +17,20 @@ from bot.incidents.model import Milestones, Status
 from bot.reports.metrics import (
     METRICS,
     Distribution,
-    IncidentFacts,
     IncidentMetrics,
     compute_stats,
     distribution,
-    facts_of,
     incident_metrics,
     percentile,
     stats_csv,
     stats_json,
+    stats_row_of,
     stats_table,
 )
+from readmodel.milestones import impact_end_of, start_of, unix_micros
+from readmodel.stats import StatsRow
 from tests.reports import scripted
+from tests.reports.facts import IncidentFacts
 from tests.reports.scripted import utc
 
 T0 = utc("2026-11-01 00:00")
@@ -50,7 +52,7 @@ def fact(
     status: Status = Status.RESOLVED,
     changes: tuple[tuple[datetime, str], ...] = (),
     **milestones: datetime | None,
-) -> IncidentFacts:
+) -> StatsRow:
     return IncidentFacts(
         id=id,
         severity=severity,
@@ -59,7 +61,7 @@ def fact(
         status=status,
         milestones=Milestones(**milestones),
         severity_changes=changes,
-    )
+    ).row()
 
 
 # ---- per-incident metrics -----------------------------------------------------------------------------
@@ -81,8 +83,8 @@ def seconds(later: datetime | None, earlier: datetime | None) -> float | None:
 
 @given(st.builds(Milestones, *[moments] * 8))
 def test_every_metric_is_the_milestone_difference_design_md_defines(m: Milestones) -> None:
-    start = m.impact_started_at or m.detected_at or m.declared_at
-    impact_end = m.impact_ended_at or m.mitigated_at or m.resolved_at
+    start = start_of(m.impact_started_at, m.detected_at, m.declared_at)
+    impact_end = impact_end_of(m.impact_ended_at, m.mitigated_at, m.resolved_at)
     assert incident_metrics(m) == IncidentMetrics(
         time_to_detect=seconds(m.detected_at, m.impact_started_at),
         time_to_acknowledge=seconds(m.acknowledged_at, m.declared_at),
@@ -171,7 +173,7 @@ def test_empty_distribution() -> None:
 # ---- stats over a window -----------------------------------------------------------------------------
 
 
-def sample() -> list[IncidentFacts]:
+def sample() -> list[StatsRow]:
     return [
         fact(
             1,
@@ -337,11 +339,17 @@ def test_window_must_be_aware_and_forward_and_grouping_known() -> None:
         compute_stats([], since=SINCE.replace(tzinfo=None), until=UNTIL, by=None, slos={}, now=NOW)
 
 
-def test_facts_of_a_snapshot() -> None:
+def test_stats_row_of_a_snapshot() -> None:
     snap = scripted.japanese()
-    f = facts_of(snap)
-    assert (f.id, f.severity, f.services, f.status) == (42, "SEV2", ("決済", "checkout-api"), Status.RESOLVED)
-    assert f.severity_changes == snap.severity_history
+    row = stats_row_of(snap)
+    assert (row.incident_id, row.severity, json.loads(row.services or "[]"), row.status) == (
+        42,
+        "SEV2",
+        ["決済", "checkout-api"],
+        Status.RESOLVED,
+    )
+    changes = json.loads(row.severity_changes or json.dumps([[row.declared_us, row.severity]]))
+    assert changes == [[unix_micros(at), code] for at, code in snap.severity_history]
 
 
 # ---- SLOs and error budgets ------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ from typing import Any, Literal
 import pytest
 
 from bot.incidents.model import Milestones, Status
-from bot.reports.metrics import IncidentFacts, StatsReport, compute_stats, distribution, incident_metrics
+from bot.reports.metrics import StatsReport, compute_stats, distribution, incident_metrics
 from tests.conftest import shared_path
+from tests.reports.facts import IncidentFacts, rows_of
 
 SCHEDULED = {"scheduled", "in_progress", "verifying", "completed"}
 
@@ -76,7 +77,7 @@ def stats_of(
     """Stats over a window that holds every incident."""
     starts = [f.milestones.start for f in facts if f.milestones.start is not None]
     since, until = min(starts), max(starts) + timedelta(days=1)
-    return compute_stats(facts, since=since, until=until, now=until, by=by, slos=slos or {})
+    return compute_stats(rows_of(facts), since=since, until=until, now=until, by=by, slos=slos or {})
 
 
 def minutes(seconds: float | None) -> float:

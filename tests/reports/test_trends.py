@@ -10,17 +10,19 @@ import pytest
 
 from bot.incidents.model import Milestones, Status
 from bot.incidents.windows import Period
-from bot.reports.metrics import IncidentFacts, compute_stats
+from bot.reports.metrics import compute_stats
 from bot.reports.trends import compute_trend, trend_csv, trend_json, trend_table
+from readmodel.stats import StatsRow
+from tests.reports.facts import IncidentFacts, rows_of
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 SLOS = {"checkout": 0.999, "search": 0.995}
 
 
-def history(count: int, seed: int) -> list[IncidentFacts]:
+def history(count: int, seed: int) -> list[StatsRow]:
     """Incidents over a year, skewed like real ones: some long, some open, some out of order."""
     draw = random.Random(seed)
-    facts = []
+    facts: list[IncidentFacts] = []
     for number in range(1, count + 1):
         start = NOW - timedelta(days=draw.uniform(0, 365))
         declared = start + timedelta(minutes=draw.expovariate(1 / 10))
@@ -45,7 +47,7 @@ def history(count: int, seed: int) -> list[IncidentFacts]:
                 ),
             )
         )
-    return facts
+    return rows_of(facts)
 
 
 @pytest.mark.parametrize("every", ["week", "month", "quarter"])

@@ -4,6 +4,7 @@ migration 0004 fills the rows of incidents stored before it."""
 from __future__ import annotations
 
 import random
+from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
@@ -11,10 +12,12 @@ from sqlalchemy import select, text
 
 from bot.incidents.model import Milestone, Status
 from bot.incidents.service import IncidentService
+from readmodel.milestones import unix_micros
+from readmodel.stats import StatsRow
 from storage.migrate import upgrade
 from storage.models import IncidentStats
 from storage.repository import Store
-from storage.stats import refresh_incident_stats
+from storage.stats import MICROS_COLUMNS, millisecond_micros, refresh_incident_stats
 from tests.fakes import FixedClock
 
 
@@ -146,3 +149,67 @@ async def test_migration_fills_the_rows_of_incidents_stored_before_it(
     finally:
         await upgrade(store.engine)
     assert await _stored(store) == expected
+
+
+def test_a_stats_row_is_read_from_the_columns_of_its_name() -> None:
+    read = [field.name for field in fields(StatsRow)]
+    assert [name for name in IncidentStats.model_fields if name in read] == read
+    assert tuple(name for name in read if name.endswith("_us")) == MICROS_COLUMNS
+
+
+async def test_the_stats_window_starts_and_ends_by_the_domain_s_rule(
+    store: Store, service: IncidentService, clock: FixedClock
+) -> None:
+    """incident_stats' window (what stats_rows selects by) is the snapshot's start and end of impact."""
+    detected = clock.now() - timedelta(minutes=20, microseconds=1500)
+    ids = [
+        (await service.declare(title="Declared only", actor="U1")).incident.id,
+        (await service.declare(title="Detected", actor="U1", detected_at=detected)).incident.id,
+        (
+            await service.declare(
+                title="Impact",
+                actor="U1",
+                detected_at=detected,
+                impact_started_at=detected - timedelta(minutes=7, microseconds=499),
+            )
+        ).incident.id,
+    ]
+    clock.advance(minutes=5, microseconds=250)
+    await service.set_milestone(
+        incident_id=ids[0], milestone=Milestone.MITIGATED, actor="U1", at=clock.now() - timedelta(minutes=1)
+    )
+    await service.resolve(incident_id=ids[1], actor="U1", override_gates=True)
+    await service.set_milestone(
+        incident_id=ids[2],
+        milestone=Milestone.IMPACT_ENDED,
+        actor="U1",
+        at=clock.now() - timedelta(minutes=2),
+    )
+    stored = await _stored(store)
+    for incident_id in ids:
+        m = (await service.snapshot(incident_id=incident_id)).milestones
+        assert m.start is not None and m.impact_end is not None
+        row = stored[incident_id]
+        assert (row["window_start_us"], row["window_end_us"]) == (
+            unix_micros(m.start),
+            unix_micros(m.impact_end),
+        )
+
+
+def test_milliseconds_round_as_python_s_round_does() -> None:
+    assert millisecond_micros(None) is None
+    assert millisecond_micros(1_700_000_000.0) == 1_700_000_000_000_000
+    assert millisecond_micros(1_700_000_000.1234) == 1_700_000_000_123_000
+    assert millisecond_micros(1_700_000_000.1236) == 1_700_000_000_124_000
+    assert millisecond_micros(0.4375) == 438_000  # exactly half a millisecond: to the even one
+    assert millisecond_micros(0.6875) == 688_000
+    assert millisecond_micros(1.0005) == 1_000_000  # the double lies just below the half
+    assert millisecond_micros(-0.0015) == -2_000  # before 1970: the double lies just above (further out)
+    # Its quick path (the product with 1000 rounded) is the same as round(seconds, 3) everywhere.
+    rng = random.Random(11)
+    for n in range(200_000):
+        micros = rng.randrange(-2 * 10**15, 8 * 10**15)  # 1906 … 2223
+        if n % 2:
+            micros += 500 - micros % 1000  # …500 µs: the halves
+        for seconds in (micros / 1_000_000, (micros - micros % 1000) / 1_000_000 + rng.uniform(-4e-8, 4e-8)):
+            assert millisecond_micros(seconds) == round(round(seconds, 3) * 1000) * 1000, seconds

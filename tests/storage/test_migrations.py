@@ -63,7 +63,7 @@ async def test_db_upgrade_on_postgres(postgres_url: str) -> None:
 
 
 def test_milestone_columns_follow_the_milestones_fields() -> None:
-    # IncidentFactTable builds Milestones positionally from the columns stats_rows reads
+    # incident_stats' milestone columns (StatsRow's *_us fields) are Milestones' fields, in their order
     from dataclasses import fields
 
     from bot.incidents.model import Milestones

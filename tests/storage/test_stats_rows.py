@@ -10,11 +10,12 @@ from sqlalchemy import text, update
 from bot.incidents.model import Status
 from bot.incidents.queries import stats_rows
 from bot.incidents.service import IncidentService
-from bot.reports.metrics import IncidentFactTable, compute_stats
+from bot.reports.metrics import compute_stats
 from storage.models import Incident
 from storage.repository import Store
-from storage.stats import MILESTONE_COLUMNS
+from storage.stats import MICROS_COLUMNS, MILESTONE_COLUMNS
 from tests.fakes import FixedClock
+from tests.reports.facts import fact_of
 from tests.reports.reference_stats import reference_stats
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -52,7 +53,7 @@ async def test_milestones_round_to_the_millisecond_as_before(
             await repo.refresh_stats([setup.incident.id])  # a Core update goes around the ORM's bookkeeping
     since, until = BASE - timedelta(days=1), clock.now() + timedelta(days=30)
     async with store.transaction() as repo:
-        rows = {row[0]: row for row in await repo.stats_rows(since=since, until=until)}
+        rows = {row.incident_id: row for row in await repo.stats_rows(since=since, until=until)}
         postgres = repo.session.get_bind().dialect.name == "postgresql"
         for name in MILESTONE_COLUMNS:
             seconds = (
@@ -62,8 +63,8 @@ async def test_milestones_round_to_the_millisecond_as_before(
             )
             result = await repo.session.execute(text(f"SELECT id, {seconds} FROM incident"))
             old = {row[0]: row[1] for row in result.all()}
-            index = 5 + MILESTONE_COLUMNS.index(name)
-            assert {i: rows[i][index] for i in ids} == {i: old_micros(old[i]) for i in ids}, name
+            field = MICROS_COLUMNS[MILESTONE_COLUMNS.index(name)]
+            assert {i: getattr(rows[i], field) for i in ids} == {i: old_micros(old[i]) for i in ids}, name
 
 
 async def test_stats_from_the_database_equal_the_straightforward_computation(
@@ -88,9 +89,10 @@ async def test_stats_from_the_database_equal_the_straightforward_computation(
             await service.set_status(incident_id=incident_id, status=Status.RESOLVED, actor="U1")
     now = clock.now() + timedelta(hours=1)
     since, until = now - timedelta(days=1), now
-    facts = IncidentFactTable(await stats_rows(store, since=since, until=until))
+    rows = await stats_rows(store, since=since, until=until)
+    facts = [fact_of(row) for row in rows]
     slos = {"api": 0.999, "web": 0.99}
     for by in (None, "severity", "service"):
-        fast = compute_stats(facts, since=since, until=until, by=by, slos=slos, now=now)
-        assert fast == reference_stats(list(facts), since=since, until=until, by=by, slos=slos, now=now)
+        fast = compute_stats(rows, since=since, until=until, by=by, slos=slos, now=now)
+        assert fast == reference_stats(facts, since=since, until=until, by=by, slos=slos, now=now)
         assert fast.count == 12

@@ -97,7 +97,9 @@ async def test_moving_a_milestones_entry_moves_the_milestone_and_stats(
     async with store.transaction() as repo:
         (row,) = await repo.stats_rows(since=declared - timedelta(days=1), until=declared + timedelta(days=1))
     micros = 60_000_000
-    assert row[9] - row[7] == 5 * micros and row[10] - row[7] == 16 * micros  # mitigated, resolved − declared
+    assert (
+        row.mitigated_us - row.declared_us == 5 * micros and row.resolved_us - row.declared_us == 16 * micros
+    )
     with pytest.raises(InvalidInput, match="stays on the timeline"):
         await service.edit_entry(
             incident_id=incident_id, entry_id=by_kind["resolved"].id or 0, actor="U2", delete=True
@@ -140,7 +142,7 @@ async def test_moving_a_severity_change_moves_the_severity_history_stats_read(
     await service.edit_entry(incident_id=incident_id, entry_id=change.id, actor="U2", at=moved_to)
     async with store.transaction() as repo:
         (row,) = await repo.stats_rows(since=declared - timedelta(days=1), until=declared + timedelta(days=1))
-    changes = json.loads(row[13])
+    changes = json.loads(row.severity_changes)
     assert [code for _, code in changes] == ["SEV3", "SEV1"] and changes[1][0] - changes[0][0] == 600_000_000
     with pytest.raises(InvalidInput, match="severity change stays"):
         await service.edit_entry(incident_id=incident_id, entry_id=change.id, actor="U2", delete=True)

@@ -13,7 +13,7 @@ from bot.incidents.model import IncidentSnapshot, Status
 from bot.incidents.permissions import Act
 from bot.incidents.times import TimeParseError, format_local, zone
 from bot.incidents.windows import Window
-from bot.reports.metrics import compute_stats, facts_seen_by, stats_table
+from bot.reports.metrics import compute_stats, rows_of_service, rows_seen_by, stats_table
 from bot.reports.postmortem import render_postmortem
 from bot.slack.blocks.checklist import checklist_blocks
 from bot.slack.blocks.confirmations import statuspage_confirm_blocks
@@ -53,13 +53,13 @@ async def show_stats(
         since, until = window.bounds(now=now, first=first)
     except TimeParseError as exc:
         return t("errors.stats_window", lang, reason=escape_mrkdwn(exc.reason.render(lang)))
-    facts = await facts_seen_by(
+    rows = await rows_seen_by(
         deps.service, user_id=user_id, since=since, until=until, configured=deps.settings.team.slos()
     )
     if service:
-        facts = [f for f in facts if service.lower() in (s.lower() for s in f.services)]
+        rows = rows_of_service(rows, service)
     by: Literal["severity", "service"] = "service" if service else "severity"
-    report = compute_stats(facts, since=since, until=until, by=by, slos=deps.settings.team.slos(), now=now)
+    report = compute_stats(rows, since=since, until=until, by=by, slos=deps.settings.team.slos(), now=now)
     table = escape_mrkdwn(stats_table(report, lang))
     shown = {"window": escape_mrkdwn(window_text)}
     key = "stats.heading"
