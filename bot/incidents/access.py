@@ -17,7 +17,7 @@ from bot.incidents.model import (
 )
 from bot.incidents.permissions import ANYONE, Act
 from bot.incidents.queries import bare_snapshot, entry_of
-from storage.repository import IncidentFilter
+from storage.statements import IncidentFilter
 
 log = logging.getLogger(__name__)
 

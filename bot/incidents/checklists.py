@@ -16,7 +16,8 @@ from bot.incidents.model import (
 )
 from bot.incidents.playbooks import Playbook, find_playbook, matching
 from storage.models import Incident
-from storage.repository import NewChecklistItem, Repository
+from storage.repository import Repository
+from storage.statements import NewChecklistItem
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from bot.web.charts import Bar, column_groups, horizontal_bars
 from bot.web.gantt import gantt_svg, parse_gantt
 from readmodel import OPEN_STATUSES
 from readmodel.stats import StatsRow
-from storage.repository import IncidentFilter
+from storage.statements import IncidentFilter
 
 PAGE_SIZE = 50
 WINDOWS = ("7d", "30d", "90d", "365d")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.incidents.service import IncidentService
-from storage.repository import IncidentFilter, Store
+from storage.repository import Store
+from storage.statements import IncidentFilter
 from tests.fakes import FixedClock
 
 
