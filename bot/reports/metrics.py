@@ -506,16 +506,19 @@ class _Groups:
     incident with two services is in both), each made when its first incident comes past."""
 
     def __init__(self, by: str | None) -> None:
-        self._groups: dict[str, _Group] = {}
+        groups: dict[str, _Group] = {}
         names = _group_names(by)
+        self._groups = groups
         # The groups of the incidents whose row has a value (`of[key(row)]`), worked out once per value; no
-        # key when every incident is in ALL_GROUP, which exists even with no incident.
-        self.of = _PerValue(lambda value: tuple(self._named(name) for name in names(value)))
+        # key when every incident is in ALL_GROUP, which exists even with no incident. (What works them out
+        # holds the groups, not self: a cycle would keep every group's lists until the cyclic collector ran.)
+        self.of = _PerValue(
+            lambda value: tuple(
+                groups.get(name) or groups.setdefault(name, _Group()) for name in names(value)
+            )
+        )
         self.key: Callable[[StatsRow], str | None] | None = None if by is None else attrgetter(_group_key(by))
         self.everything = self.of[None] if by is None else ()
-
-    def _named(self, name: str) -> _Group:
-        return self._groups.get(name) or self._groups.setdefault(name, _Group())
 
     def results(self) -> tuple[GroupStats, ...]:
         """Each group's figures, in natural order of their names (SEV2 before SEV10)."""
@@ -591,11 +594,13 @@ class _SloImpact:
 
     def __init__(self, slos: Mapping[str, float], *, since_us: int, until_us: int, now_us: int) -> None:
         self._slos = slos
-        self._intervals: dict[str, list[tuple[int, int]]] = {service: [] for service in slos}
+        intervals: dict[str, list[tuple[int, int]]] = {service: [] for service in slos}
+        self._intervals = intervals
         self._window = (since_us, until_us, now_us)
-        # The SLO services of each distinct service list, looked up for every incident.
+        # The SLO services of each distinct service list, looked up for every incident (a lambda over the
+        # intervals, not self: no cycle).
         self.services_of = _PerValue(
-            lambda services: [s for s in dict.fromkeys(json.loads(services or "[]")) if s in self._intervals]
+            lambda services: [s for s in dict.fromkeys(json.loads(services or "[]")) if s in intervals]
         )
 
     def add(self, row: StatsRow, start: int, hit: Sequence[str]) -> None:
