@@ -115,7 +115,7 @@ async def test_page_on_demand_and_what_is_refused(paged: tuple[Hashi, PagerdutyS
     assert pagerduty.calls == []  # SEV3, no paged service: nobody is woken
     await hashi.driver.command("page <@U0BOB|bob>", user_id=ALICE, channel_id=room)
     await hashi.driver.command("page search-api", user_id=ALICE, channel_id=room)
-    await hashi.eventually(lambda: len(pagerduty.events("trigger")) == 2, what="two triggers")
+    await hashi.eventually(lambda: len(pagerduty.events("trigger")) == 2, within=10.0, what="two triggers")
     keys = sorted(e["dedup_key"] for e in pagerduty.events("trigger"))
     assert keys == ["hashi-inc-1-service:search-api", "hashi-inc-1-user:U0BOB"]
     by_user = next(e for e in pagerduty.events("trigger") if "user" in e["dedup_key"])
