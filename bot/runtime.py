@@ -97,10 +97,10 @@ async def build_runtime(
     from bot.slack.inbox import SlackInbox
     from bot.slack.turns import AckFirst
     from bot.slack.webapi import make_client, slack_session
-    from storage.db import make_engine
+    from storage.db import in_memory, make_engine
     from storage.inbox import DeliveryLog
     from storage.repository import Store
-    from storage.schema import at_head, in_memory, upgrade_apart
+    from storage.schema import at_head, upgrade_apart
 
     if not settings.env.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")

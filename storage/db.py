@@ -60,6 +60,15 @@ def async_url(url: str) -> str:
     )
 
 
+def in_memory(url: str) -> bool:
+    """Whether the database lives in this process's memory (one shared connection; no other process can
+    reach it, to migrate it or otherwise)."""
+    if not url.startswith("sqlite"):
+        return False
+    database = make_url(url).database or ":memory:"
+    return database == ":memory:" or database.startswith("file::memory:")
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Creates the async engine for HASHI_DATABASE_URL (SQLite: on the loop's thread, storage.sqlite_inline;
     WAL, foreign keys, synchronous NORMAL)."""
@@ -67,9 +76,8 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     is_sqlite = real.startswith("sqlite")
     if is_sqlite:
-        database = make_url(real).database or ":memory:"
-        kwargs["async_creator"] = inline_creator(database)
-        if database == ":memory:" or database.startswith("file::memory:"):
+        kwargs["async_creator"] = inline_creator(make_url(real).database or ":memory:")
+        if in_memory(real):
             kwargs["poolclass"] = StaticPool
     else:
         kwargs["pool_pre_ping"] = True

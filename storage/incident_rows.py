@@ -29,8 +29,6 @@ from storage.statements import (
     CHECKLIST_ITEMS,
     COMPLETE_DELIVERY,
     COUNT_CHANGE,
-    EVENTS,
-    EVENTS_OF_KINDS,
     FINISH_SETUP,
     FOLLOWUPS,
     INCIDENT_BY_ID,
@@ -277,12 +275,8 @@ class IncidentRows(Rows):
         """What a snapshot reads of an incident besides its row: its timeline (or only its events of those
         kinds), roles, participants, checklist items, follow-ups and pages, as plain rows."""
         given = {"incident": incident_id}
-        if kinds is None:
-            events = (await self._run(EVENTS, given)).mappings()
-        else:
-            events = (await self._run(EVENTS_OF_KINDS, {**given, "kinds": sorted(kinds)})).mappings()
         return IncidentParts(
-            events=list(events),
+            events=await self.events(incident_id=incident_id, kinds=kinds),
             roles=list(await self._run(ROLES, given)),
             participants=list(await self._run(PARTICIPANTS, given)),
             checklist_items=list(await self._run(CHECKLIST_ITEMS, given)),

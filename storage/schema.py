@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,14 +32,6 @@ async def at_head(engine: AsyncEngine) -> bool:
     except DBAPIError:  # no alembic_version table: a database never migrated
         return False
     return [str(row[0]) for row in rows] == [SCHEMA_HEAD]
-
-
-def in_memory(url: str) -> bool:
-    """Whether the database lives in this process's memory (no other process can migrate it)."""
-    if not url.startswith("sqlite"):
-        return False
-    database = make_url(url).database or ":memory:"
-    return database == ":memory:" or database.startswith("file::memory:")
 
 
 async def upgrade_apart(url: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -317,3 +317,11 @@ class Rows:
 
     def _insert(self, table: Any) -> Any:
         return dialect_insert(self._dialect, table)
+
+    async def events(self, *, incident_id: int, kinds: Collection[str] | None = None) -> list[RowMapping]:
+        """The incident's timeline (or only its events of those kinds), oldest first (ties in recording
+        order), as plain rows: a long timeline is thousands of them, and rows cost less than ORM objects."""
+        if kinds is None:
+            return list((await self._run(EVENTS, {"incident": incident_id})).mappings())
+        values = {"incident": incident_id, "kinds": sorted(kinds)}
+        return list((await self._run(EVENTS_OF_KINDS, values)).mappings())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +19,6 @@ from storage.models import (
 from storage.statements import (
     CLAIM_LINES,
     EVENT_COLUMNS,
-    EVENTS,
-    EVENTS_OF_KINDS,
     SHOW_CARD_REVISION,
     STATS_CHANGED,
     Rows,
@@ -101,14 +98,6 @@ class TimelineRows(Rows):
         rows = list((await self.session.execute(stmt)).mappings())
         total = (await self.session.execute(select(func.count()).where(*alive))).scalar_one()
         return rows, int(total)
-
-    async def events(self, *, incident_id: int, kinds: Collection[str] | None = None) -> list[RowMapping]:
-        """The incident's timeline (or only its events of those kinds), oldest first (ties in recording
-        order), as plain rows: a long timeline is thousands of them, and rows cost less than ORM objects."""
-        if kinds is None:
-            return list((await self._run(EVENTS, {"incident": incident_id})).mappings())
-        values = {"incident": incident_id, "kinds": sorted(kinds)}
-        return list((await self._run(EVENTS_OF_KINDS, values)).mappings())
 
     async def events_page(
         self, *, incident_id: int, limit: int, offset: int = 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.db import make_engine
+from storage.db import in_memory, make_engine
 from storage.migrate import head_revision, upgrade
-from storage.schema import SCHEMA_HEAD, at_head, in_memory, upgrade_apart
+from storage.schema import SCHEMA_HEAD, at_head, upgrade_apart
 
 
 def test_the_schema_head_is_alembics() -> None:
