@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import secrets
 import socket
 import time
@@ -88,9 +89,10 @@ class Hashi:
         return list(self.standin.channels[channel_id].messages)
 
     def card(self, channel_id: str) -> dict[str, Any]:
-        """The pinned incident card of a channel, as it is now."""
+        """The pinned incident card of a channel, as it is now: a copy, as a client has rendered it (the
+        stand-in updates its own message in place, and a later chat.update must not change what was shown)."""
         channel = self.standin.channels[channel_id]
-        return next(m for m in channel.messages if m["ts"] in channel.pins)
+        return copy.deepcopy(next(m for m in channel.messages if m["ts"] in channel.pins))
 
     def ephemeral_texts(self, response_url: str | None = None) -> list[str]:
         """Texts the app sent back through response_urls (all, or one)."""
