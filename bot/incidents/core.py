@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.i18n import Msg, Text
 from bot.incidents.deliveries import AlreadyDone, current_delivery
-from bot.incidents.effects import Effects
+from bot.incidents.effects import Claim, Effects
 from bot.incidents.errors import (
     IncidentNotFound,
     InvalidTransition,
@@ -103,6 +103,7 @@ class ChangeEffects:
 
     lines: int = 0
     pages: int = 0  # pages it recorded, to send after the commit
+    claim: Claim | None = None  # the showing its transaction claimed, if any (Core.claim_showing)
 
 
 @dataclass
@@ -172,17 +173,40 @@ class Part:
         return self._core.parts
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[Repository]:
+    async def _write(self, fx: ChangeEffects | None = None) -> AsyncIterator[Repository]:
         """A transaction that changes the record; the first one of a delivery's work also marks the delivery
-        done in it, and raises AlreadyDone (rolling back) when another run of the delivery did so first."""
+        done in it, and raises AlreadyDone (rolling back) when another run of the delivery did so first. When
+        it fails, the showing it claimed (`fx.claim`) is dropped with it."""
         delivery = current_delivery()
-        async with self._store.transaction() as repo:
-            yield repo
-            if delivery is not None and not delivery.completed:
-                if not await repo.complete_delivery(delivery_id=delivery.delivery_id, at=self._clock.now()):
-                    raise AlreadyDone(delivery.delivery_id)
+        try:
+            async with self._store.transaction() as repo:
+                yield repo
+                if delivery is not None and not delivery.completed:
+                    at = self._clock.now()
+                    if not await repo.complete_delivery(delivery_id=delivery.delivery_id, at=at):
+                        raise AlreadyDone(delivery.delivery_id)
+        except BaseException:
+            if fx is not None and fx.claim is not None:
+                fx.claim.drop()
+                fx.claim = None
+            raise
         if delivery is not None:
             delivery.completed = True
+
+    async def _claim_showing(
+        self, repo: Repository, row: Incident, fx: ChangeEffects, snap: IncidentSnapshot | None = None
+    ) -> None:
+        """At the end of a change's transaction (`_write(fx)`), after its events: claims the showing of its
+        lines there when none runs (bot.incidents.effects), saving the showing a transaction of its own."""
+        if fx.lines:
+            fx.claim = await self.effects.claim(repo, row, snap)
+
+    async def _show(self, incident_id: int, channel_id: str | None, fx: ChangeEffects) -> None:
+        """Shows a committed change's lines (and state) in Slack, coalesced with others (effects.py)."""
+        if fx.claim is not None:
+            await fx.claim.hand_over()
+        elif fx.lines and channel_id:
+            await self.effects.show(incident_id)
 
     async def _change(
         self,
@@ -194,7 +218,7 @@ class Part:
         """One change of an incident the actor may see (None: Hashi itself), in one transaction, then shown
         in Slack."""
         fx = ChangeEffects()
-        async with self._write() as repo:
+        async with self._write(fx) as repo:
             row = await self._get(repo, incident_id, for_update=True)
             await self._visible(repo, row, actor)
             acknowledged, resolved = row.acknowledged_at is not None, row.status == Status.RESOLVED.value
@@ -210,7 +234,9 @@ class Part:
             row.updated_at = self._clock.now()
             repo.session.add(row)
             await repo.count_change(row)
+            await repo.session.flush()  # the snapshot reads rows, and shows what the change made of them
             snap = await snapshot_of(repo, row, timeline=False)
+            await self._claim_showing(repo, row, fx, snap)
         await self._dispatch(snap, fx)
         return snap
 
@@ -219,8 +245,7 @@ class Part:
         a failure is logged, never lost from the record; pages it recorded go out in the background."""
         if fx.pages:
             self.parts.paging.send_soon(snap.id)
-        if fx.lines and snap.channel_id:
-            await self.effects.show(snap.id)
+        await self._show(snap.id, snap.channel_id, fx)
 
     async def _event(
         self,

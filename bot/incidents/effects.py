@@ -22,7 +22,8 @@ from bot.incidents.errors import ChatError
 from bot.incidents.model import EventKind, IncidentSnapshot, TimelineEntry
 from bot.incidents.ports import Chat
 from bot.incidents.queries import bare_snapshot, entry_of, snapshot_of
-from storage.repository import Store
+from storage.models import Incident
+from storage.repository import Repository, Store
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,39 @@ class _Showing:
     task: asyncio.Task[None] | None = None
     again: bool = False
     upcoming: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass
+class _Batch:
+    """What one pass of a showing shows, read (its lines claimed) in one transaction."""
+
+    snap: IncidentSnapshot
+    lines: list[TimelineEntry]
+    data: list[dict[str, Any]]
+    card_due: bool
+    state_changed: bool
+    whole: bool  # the state is shown (card, checklist, reminders), not lines alone
+
+
+class Claim:
+    """A showing reserved in a change's transaction, with what it claimed there. After the commit,
+    `hand_over` shows it; when the transaction fails, `drop` (the showing then reads what is committed)."""
+
+    def __init__(self, first: asyncio.Future[_Batch | None], shown: asyncio.Future[None]) -> None:
+        self._first = first
+        self._shown = shown
+        self.batch: _Batch | None = None
+
+    async def hand_over(self) -> None:
+        """Shows what was claimed (the change has committed); returns once it is shown."""
+        if not self._first.done():
+            self._first.set_result(self.batch)
+        await asyncio.shield(self._shown)
+
+    def drop(self) -> None:
+        """The change did not commit: what it claimed did not either."""
+        if not self._first.done():
+            self._first.set_result(None)
 
 
 class Effects:
@@ -87,7 +121,30 @@ class Effects:
             await self.show(incident_id)
         return len(ids)
 
-    async def _show_until_caught_up(self, incident_id: int, showing: _Showing) -> None:
+    async def claim(
+        self, repo: Repository, row: Incident, snap: IncidentSnapshot | None = None
+    ) -> Claim | None:
+        """Inside a change's own transaction, after its events (`snap`: the state it leaves, when the change
+        has read it): when no showing of the incident is under way here, reserves the next one and claims in
+        that transaction what it will show, which saves the showing a transaction of its own. None when one is
+        under way: `show` after the commit, and that one goes again."""
+        assert row.id is not None
+        if row.id in self._showings or not row.channel_id:
+            return None
+        showing = self._showings[row.id] = _Showing()
+        first: asyncio.Future[_Batch | None] = asyncio.get_running_loop().create_future()
+        claim = Claim(first, showing.upcoming)
+        showing.task = asyncio.ensure_future(self._show_until_caught_up(row.id, showing, first))
+        try:
+            claim.batch = await self._read(repo, row, state_changed=False, snap=snap)
+        except BaseException:
+            claim.drop()
+            raise
+        return claim
+
+    async def _show_until_caught_up(
+        self, incident_id: int, showing: _Showing, first: asyncio.Future[_Batch | None] | None = None
+    ) -> None:
         loop = asyncio.get_running_loop()
         began: float | None = None
         try:
@@ -98,7 +155,9 @@ class Effects:
                     await asyncio.sleep(max(0.0, began + self._line_interval - loop.time()))
                 began = loop.time()
                 try:
-                    await self._show(incident_id)
+                    claimed = await first if first is not None else None
+                    first = None
+                    await self._show(incident_id, claimed)
                 except Exception:  # a bug in showing must not fail the change, which has committed
                     log.exception("showing a change failed", extra={"incident_id": incident_id})
                 finally:
@@ -110,26 +169,54 @@ class Effects:
             if not showing.upcoming.done():
                 showing.upcoming.set_result(None)
 
-    async def _show(self, incident_id: int) -> None:
+    async def _read(
+        self,
+        repo: Repository,
+        row: Incident | None,
+        *,
+        state_changed: bool,
+        snap: IncidentSnapshot | None = None,
+    ) -> _Batch | None:
+        """Claims the incident's lines not yet told and reads what showing them needs (`snap`: the state,
+        already read in this transaction)."""
+        if row is None or row.id is None or not row.channel_id:
+            return None
+        lines = [(entry_of(e), e["data"]) for e in await repo.claim_lines(incident_id=row.id)]
+        card_due = row.card_ts is not None and row.card_revision < row.revision
+        checklist_lines = any(entry.kind == EventKind.CHECKLIST for entry, _ in lines)
+        state_changed = state_changed or card_due or row.card_ts is None
+        # Lines alone (notes, pinned messages) need only the incident's row; the card, checklist and
+        # reminders need everything but the timeline.
+        whole = state_changed or checklist_lines
+        if snap is None:
+            snap = await snapshot_of(repo, row, timeline=False) if whole else bare_snapshot(row)
+        return _Batch(
+            snap,
+            [entry for entry, _ in lines],
+            [data for _, data in lines],
+            card_due=card_due,
+            state_changed=state_changed,
+            whole=whole,
+        )
+
+    async def _show(self, incident_id: int, first: _Batch | None) -> None:
+        """Shows the incident's pending changes: `first` when a change's transaction claimed them, then what
+        committed meanwhile elsewhere."""
         shown: IncidentSnapshot | None = None
         state_changed = False  # reminders follow the state, not lines: a showing of notes leaves them be
         for _ in range(1 + CATCH_UP_PASSES):
-            async with self._store.transaction() as repo:
-                row = await repo.incident(incident_id=incident_id)
-                if row is None or not row.channel_id:
-                    return
-                lines = [(entry_of(e), e["data"]) for e in await repo.claim_lines(incident_id=incident_id)]
-                card_due = row.card_ts is not None and row.card_revision < row.revision
-                checklist_lines = any(entry.kind == EventKind.CHECKLIST for entry, _ in lines)
-                state_changed = state_changed or card_due or row.card_ts is None
-                # Lines alone (notes, pinned messages) need only the incident's row; the card, checklist and
-                # reminders need everything but the timeline.
-                whole = state_changed or checklist_lines
-                snap = await snapshot_of(repo, row, timeline=False) if whole else bare_snapshot(row)
-            await self._show_one(
-                snap, [entry for entry, _ in lines], [data for _, data in lines], card_due, shown
-            )
-            if not whole:
+            batch = first
+            if batch is None:
+                async with self._store.transaction() as repo:
+                    row = await repo.incident(incident_id=incident_id)
+                    batch = await self._read(repo, row, state_changed=state_changed)
+            first = None
+            if batch is None:
+                return
+            state_changed = batch.state_changed
+            snap = batch.snap
+            await self._show_one(snap, batch.lines, batch.data, batch.card_due, shown)
+            if not batch.whole:
                 return  # no state shown, so none that an overtaking change could have left stale
             shown = snap
             # Changes made at the same time elsewhere (another replica) each show their own state, and the one

@@ -86,7 +86,7 @@ class Timeline(Part):
             raise InvalidInput(Msg("errors.note_missing"))
         when = at or self._clock.now()
         fx = ChangeEffects()
-        async with self._write() as repo:
+        async with self._write(fx) as repo:
             row = await self._get(repo, incident_id)
             await self._visible(repo, row, actor)
             added = await self._event(
@@ -104,9 +104,9 @@ class Timeline(Part):
                 assert row.id is not None
                 await repo.add_participant(incident_id=row.id, user_id=actor, at=self._clock.now())
             channel_id = row.channel_id
-        # A note is no change of state: only its line is to show, and the showing reads what it needs.
-        if fx.lines and channel_id:
-            await self.effects.show(incident_id)
+            # A note is no change of state: only its line is to show, and the showing reads what it needs.
+            await self._claim_showing(repo, row, fx)
+        await self._show(incident_id, channel_id, fx)
         return added
 
     async def update_slack_message(
