@@ -320,6 +320,26 @@ async def test_a_delivery_makes_its_change_once_however_often_it_runs(
     assert await deliveries.pending_count() == 0
 
 
+async def test_a_change_that_rolls_back_after_claiming_its_showing_leaves_none_behind(
+    service: IncidentService, chat: RecordingChat, clock: FixedClock
+) -> None:
+    # A note's transaction claims the showing of its line (bot.incidents.effects.Claim); when it then rolls
+    # back (here: another run of its delivery finished first), neither its line nor a stuck showing remains.
+    inc = (await service.declare(title="Queue stuck", actor="U1")).incident
+    deliveries = DeliveryLog(service._store, owner="r1", lease=timedelta(minutes=1), now=clock.now)
+    await deliveries.record(Arrival(delivery_id="command:3", kind="command", body="{}"))
+    with working_on(Delivery(delivery_id="command:3", received_at=clock.now())):
+        await service.add_note(incident_id=inc.id, text="first run", actor="U2")
+    with working_on(Delivery(delivery_id="command:3", received_at=clock.now())), pytest.raises(AlreadyDone):
+        await service.add_note(incident_id=inc.id, text="second run", actor="U2")
+    await service.add_note(incident_id=inc.id, text="next note", actor="U3")
+    await service.set_status(incident_id=inc.id, status=Status.IDENTIFIED, actor="U3")
+    await asyncio.wait_for(service.effects.idle(), timeout=5)
+    told = [args["text"] for step, args in chat.calls if step == "post_change"]
+    assert told.count("first run") == 1 and "second run" not in told and told.count("next note") == 1
+    assert ("update_card", {"incident_id": inc.id, "status": "identified"}) in chat.calls
+
+
 async def test_a_failed_change_leaves_its_delivery_pending(
     service: IncidentService, clock: FixedClock
 ) -> None:
