@@ -26,6 +26,7 @@ from bot.incidents.model import (
 )
 from bot.incidents.permissions import Act
 from bot.incidents.queries import snapshot_of
+from bot.incidents.scheduler import ReminderPlan
 from storage.models import Incident
 from storage.repository import Repository
 
@@ -241,6 +242,8 @@ class Declaring(Part):
         incident_id = snap.id
         missing: list[str] = []
         channel_id = room.channel_id
+        # A new channel's reminders are decided as it is recorded and scheduled with the rest of the set-up.
+        early: ReminderPlan | None = None
         if channel_id is None:
             name = self.channel_name(incident_id=incident_id, title=snap.title)
             try:
@@ -249,12 +252,13 @@ class Declaring(Part):
                 await self._record_setup(incident_id, error=f"channel: {exc.reason}")
                 return RoomSetup(incident=snap, created=False, missing=("channel",))
             channel_id = created.channel_id
+            snap = replace(snap, channel_id=created.channel_id, channel_name=created.name)
             # Recorded at once: a crash before the rest is recorded must not open a second channel.
             async with self._store.transaction() as repo:
                 await repo.set_channel(
                     incident_id=incident_id, channel_id=created.channel_id, name=created.name
                 )
-            snap = replace(snap, channel_id=created.channel_id, channel_name=created.name)
+                early = await self.parts.scheduler.plan(repo, snap)
 
         async def step(name: str, work: Awaitable[Any]) -> Any:
             try:
@@ -287,7 +291,8 @@ class Declaring(Part):
             if post_checklist
             else _none()
         )
-        _, _, card_ts, announce_ts, checklist_ts = await asyncio.gather(*steps)
+        steps.append(self.parts.scheduler.call(early) if early is not None else _none())
+        _, _, card_ts, announce_ts, checklist_ts, scheduled = await asyncio.gather(*steps)
         card_ts = card_ts or room.card_ts
         pinned = room.card_pinned
         if card_ts and not pinned:
@@ -309,9 +314,14 @@ class Declaring(Part):
                 snap = replace(snap, card_ts=stored[1], checklist_ts=stored[2])
             else:
                 snap = await snapshot_of(repo, await self._get(repo, incident_id), timeline=False)
-            # The reminders of the room as it now stands, decided in the same transaction.
-            reminders = await self.parts.scheduler.plan(repo, snap)
-        await self.parts.scheduler.carry_out(reminders)
+            if early is not None:  # what Slack answered for them, in the same transaction
+                unwanted = await self.parts.scheduler.record(repo, early, scheduled)
+            else:  # the reminders of the room as it now stands, decided in the same transaction
+                reminders = await self.parts.scheduler.plan(repo, snap)
+        if early is not None:
+            await self.parts.scheduler.cancel_unwanted(early, unwanted)
+        else:
+            await self.parts.scheduler.carry_out(reminders)
         if snap.revision != posted.revision:
             # A change committed while the room was being set up, when there was no card for it to update yet.
             await self.effects.show(incident_id)

@@ -100,14 +100,18 @@ class Scheduler(Part):
     async def carry_out(self, plan: ReminderPlan) -> None:
         """Does in Slack what a committed plan decided (the calls together), then records what Slack answered
         in one small transaction."""
+        answers = await self.call(plan)
+        if not plan.claims:
+            return
+        async with self._store.transaction() as repo:
+            unwanted = await self.record(repo, plan, answers)
+        await self.cancel_unwanted(plan, unwanted)
+
+    async def call(self, plan: ReminderPlan) -> list[str | None]:
+        """The Slack half of `carry_out`: schedules the claimed reminders and cancels the dropped ones, all
+        together; returns each claim's scheduled message id (None: refused, UNKNOWN: no answer)."""
         current = plan.incident
         incident_id = current.id
-
-        async def cancelled(channel_id: str, message_id: str) -> None:
-            try:
-                await self._chat.cancel_reminder(channel_id=channel_id, scheduled_message_id=message_id)
-            except ChatError as exc:
-                log.warning("cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id})
 
         async def scheduled(reminder: Reminder) -> str | None:
             try:
@@ -123,28 +127,39 @@ class Scheduler(Part):
                 # pass adopts what Slack holds at its time, or frees the claim for another try.
                 return UNKNOWN if exc.unknown else None
 
-        claims = plan.claims
         outcomes = await asyncio.gather(
-            *(scheduled(reminder) for _, reminder in claims), *(cancelled(c, m) for c, m in plan.cancel)
+            *(scheduled(reminder) for _, reminder in plan.claims),
+            *(self._cancel(incident_id, c, m) for c, m in plan.cancel),
         )
         if plan.unknown:
             await self.reconcile_reminders(incident_id=incident_id)
-        if not claims:
-            return
+        return list(outcomes[: len(plan.claims)])
+
+    @staticmethod
+    async def record(repo: Repository, plan: ReminderPlan, answers: list[str | None]) -> list[str]:
+        """In the caller's transaction, records what Slack answered for the plan's claims; returns the ids of
+        messages scheduled for claims dropped meanwhile (`cancel_unwanted` takes them back)."""
         unwanted: list[str] = []
-        async with self._store.transaction() as repo:
-            for (claim, _), message_id in zip(claims, outcomes, strict=False):
-                if message_id is UNKNOWN:
-                    continue
-                if message_id is None:
-                    await repo.drop_reminder(reminder_id=claim)
-                elif not await repo.set_reminder_message(
-                    reminder_id=claim, scheduled_message_id=str(message_id)
-                ):
-                    unwanted.append(str(message_id))
-        # Dropped while Slack was scheduling it (a change that came after, at this replica or another): the
-        # one who dropped it could not take it back without its id, so this one does.
-        await asyncio.gather(*(cancelled(current.channel_id or "", message_id) for message_id in unwanted))
+        for (claim, _), message_id in zip(plan.claims, answers, strict=True):
+            if message_id is UNKNOWN:
+                continue
+            if message_id is None:
+                await repo.drop_reminder(reminder_id=claim)
+            elif not await repo.set_reminder_message(reminder_id=claim, scheduled_message_id=str(message_id)):
+                unwanted.append(str(message_id))
+        return unwanted
+
+    async def cancel_unwanted(self, plan: ReminderPlan, unwanted: list[str]) -> None:
+        """Dropped while Slack was scheduling it (a change that came after, at this replica or another): the
+        one who dropped it could not take it back without its id, so this one does."""
+        channel_id = plan.incident.channel_id or ""
+        await asyncio.gather(*(self._cancel(plan.incident.id, channel_id, m) for m in unwanted))
+
+    async def _cancel(self, incident_id: int, channel_id: str, message_id: str) -> None:
+        try:
+            await self._chat.cancel_reminder(channel_id=channel_id, scheduled_message_id=message_id)
+        except ChatError as exc:
+            log.warning("cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id})
 
     async def reconcile_reminders(self, *, incident_id: int) -> int:
         """Makes what waits in Slack's scheduler for the incident's channel agree with the record, after a
@@ -185,10 +200,7 @@ class Scheduler(Part):
                     assert claim.id is not None
                     await repo.drop_reminder(reminder_id=claim.id)
         for message_id in orphans:
-            try:
-                await self._chat.cancel_reminder(channel_id=row.channel_id, scheduled_message_id=message_id)
-            except ChatError as exc:
-                log.warning("cancelling reminder failed: %s", exc.reason, extra={"incident_id": incident_id})
+            await self._cancel(incident_id, row.channel_id, message_id)
         if unrecorded:  # the freed claims' reminders are scheduled again
             await self.sync_reminders(incident_id=incident_id)
         return len(orphans)
