@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,6 @@ from storage.statements import (
     REMINDERS,
     SET_REMINDER_MESSAGE,
     Rows,
-    insert_new,
 )
 
 
@@ -56,13 +56,23 @@ class ReminderRows(Rows):
         )
         return [int(row[0]) for row in (await self.session.execute(stmt)).all()]
 
-    async def claim_reminder(
-        self, *, incident_id: int, reason: str, channel_id: str, post_at: datetime
-    ) -> int | None:
-        """Claims the slot of one reminder; None when it is already there (another replica, a retry)."""
-        values = {"incident_id": incident_id, "reason": reason, "channel_id": channel_id, "post_at": post_at}
-        stmt = insert_new(self._dialect, ScheduledReminder, ("incident_id", "reason"), "id")
-        return (await self._run(stmt, values)).scalar_one_or_none()
+    async def claim_reminders(
+        self, *, incident_id: int, channel_id: str, slots: Sequence[tuple[str, datetime]]
+    ) -> dict[str, int]:
+        """Claims the slots of reminders, (reason, post_at) each, in one statement; returns the claimed ones'
+        ids by reason (a slot already there, another replica's or a retry's, is not among them)."""
+        if not slots:
+            return {}
+        values = [
+            {"incident_id": incident_id, "reason": reason, "channel_id": channel_id, "post_at": post_at}
+            for reason, post_at in slots
+        ]
+        stmt = (
+            self._insert(ScheduledReminder)
+            .on_conflict_do_nothing(index_elements=["incident_id", "reason"])
+            .returning(col(ScheduledReminder.id), col(ScheduledReminder.reason))
+        )
+        return {str(reason): int(claim) for claim, reason in await self._run(stmt, values)}
 
     async def set_reminder_message(self, *, reminder_id: int, scheduled_message_id: str) -> bool:
         """Records the id Slack's scheduler gave a claimed reminder; False when the claim is gone (a later

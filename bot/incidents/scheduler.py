@@ -84,17 +84,11 @@ class Scheduler(Part):
             elif dropped and row.post_at > now:
                 plan.unknown = True  # a dropped reminder whose Slack id was never recorded (a crash)
         if snap.channel_id:
-            for reason, reminder in wanted.items():
-                if reason in keep:
-                    continue
-                claim = await repo.claim_reminder(
-                    incident_id=incident_id,
-                    reason=reason,
-                    channel_id=snap.channel_id,
-                    post_at=reminder.post_at,
-                )
-                if claim is not None:  # else another replica scheduled it
-                    plan.claims.append((claim, reminder))
+            new = [(reason, reminder.post_at) for reason, reminder in wanted.items() if reason not in keep]
+            channel = snap.channel_id
+            claims = await repo.claim_reminders(incident_id=incident_id, channel_id=channel, slots=new)
+            # One missing from the claims is another replica's, which schedules it.
+            plan.claims += [(claims[reason], wanted[reason]) for reason, _ in new if reason in claims]
         return plan
 
     async def carry_out(self, plan: ReminderPlan) -> None:
