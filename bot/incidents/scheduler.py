@@ -133,15 +133,13 @@ class Scheduler(Part):
     async def record(repo: Repository, plan: ReminderPlan, answers: list[str | None]) -> list[str]:
         """In the caller's transaction, records what Slack answered for the plan's claims; returns the ids of
         messages scheduled for claims dropped meanwhile (`cancel_unwanted` takes them back)."""
-        unwanted: list[str] = []
+        messages: dict[int, str] = {}
         for (claim, _), message_id in zip(plan.claims, answers, strict=True):
-            if message_id is UNKNOWN:
-                continue
             if message_id is None:
                 await repo.drop_reminder(reminder_id=claim)
-            elif not await repo.set_reminder_message(reminder_id=claim, scheduled_message_id=str(message_id)):
-                unwanted.append(str(message_id))
-        return unwanted
+            elif message_id is not UNKNOWN:
+                messages[claim] = message_id
+        return await repo.set_reminder_messages(messages)
 
     async def cancel_unwanted(self, plan: ReminderPlan, unwanted: list[str]) -> None:
         """Dropped while Slack was scheduling it (a change that came after, at this replica or another): the
@@ -185,11 +183,7 @@ class Scheduler(Part):
             adopted.append((match.id, message_id))
         if adopted or unrecorded:  # one transaction records what Slack holds and frees the claims it lacks
             async with self._store.transaction() as repo:
-                for claim_id, message_id in adopted:
-                    if not await repo.set_reminder_message(
-                        reminder_id=claim_id, scheduled_message_id=message_id
-                    ):
-                        orphans.append(message_id)  # dropped meanwhile
+                orphans += await repo.set_reminder_messages(dict(adopted))  # dropped meanwhile
                 for claim in unrecorded:
                     assert claim.id is not None
                     await repo.drop_reminder(reminder_id=claim.id)
