@@ -91,10 +91,12 @@ class Checklists(Part):
         *,
         actor: str | None,
         fx: ChangeEffects | None,
+        fresh: bool = False,
     ) -> int:
-        """Adds the checklist items of playbooks not yet running; returns how many playbooks started."""
+        """Adds the checklist items of playbooks not yet running (`fresh`: the incident was inserted in this
+        transaction, so none is); returns how many playbooks started."""
         assert row.id is not None
-        running = await repo.running_playbooks(incident_id=row.id)
+        running = set() if fresh else await repo.running_playbooks(incident_id=row.id)
         started = 0
         for playbook in playbooks:
             if playbook.name in running:

@@ -180,7 +180,12 @@ class Declaring(Part):
                     await also(repo, incident)
                 pages = await self.parts.paging.on_declared(repo, incident)
                 await self.parts.checklists.start_playbooks(
-                    repo, incident, self.parts.checklists.applicable(incident), actor=actor, fx=None
+                    repo,
+                    incident,
+                    self.parts.checklists.applicable(incident),
+                    actor=actor,
+                    fx=None,
+                    fresh=True,
                 )
             snap = await snapshot_of(repo, incident, timeline=False)
             room = _RoomState.of(incident)
