@@ -3,19 +3,21 @@
 Slack never sends an acknowledged request again, so a delivery is in the database before Hashi answers it.
 Requests that arrive together share one commit: while one batch is being written, the next ones gather, so a
 burst does not queue one insert at a time behind SQLite's single writer. The change a delivery asked for
-marks it done in its own transaction (Repository.complete_delivery); what is recorded and not done is
-resumed by whoever holds its claim, or by anyone once the claim has run out.
+marks it done in its own transaction (Repository.complete_delivery), and work that changes nothing (help, a
+list, a modal opened) is marked done in a group commit too; what is recorded and not done is resumed by
+whoever holds its claim, or by anyone once the claim has run out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Generic, TypeVar
 
-from sqlalchemy import Executable, delete, func, or_, select, update
+from sqlalchemy import Executable, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
@@ -54,6 +56,52 @@ def _record(dialect: str) -> Executable:
     return stmt.returning(col(ProcessedDelivery.delivery_id))
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+_FINISH = (
+    update(ProcessedDelivery)
+    .where(
+        col(ProcessedDelivery.delivery_id) == bindparam("delivery"), col(ProcessedDelivery.done_at).is_(None)
+    )
+    .values(done_at=bindparam("at"), body=None, claimed_until=None, outcome=bindparam("outcome"))
+)
+
+
+class GroupCommit(Generic[T, R]):
+    """Writes what arrives together in one transaction: while a batch is being written the next items gather,
+    so a burst does not queue one commit at a time behind SQLite's single writer. `write` gets a batch and
+    returns one result per item, in order; each `submit` returns its item's result once that is committed."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self._write = write
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.batches = 0  # commits made (fewer than items under a burst)
+
+    async def submit(self, item: T) -> R:
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_batches())
+        return await done
+
+    async def _write_batches(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                results = await self._write([item for item, _ in batch])
+            except Exception as exc:  # the database did not take them: each submitter learns it
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            self.batches += 1
+            for (_, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
+
+
 class DeliveryLog:
     """Records, claims and finishes deliveries for one replica (`owner`)."""
 
@@ -62,38 +110,26 @@ class DeliveryLog:
         self.owner = owner
         self.lease = lease
         self._now = now
-        self._waiting: list[tuple[Arrival, datetime, asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self.batches = 0  # commits made for arrivals (group commit: fewer than arrivals under a burst)
+        self._arrivals = GroupCommit(self._insert)
+        self._finishing = GroupCommit(self._finish)
+
+    @property
+    def batches(self) -> int:
+        """Commits made for arrivals (group commit: fewer than arrivals under a burst)."""
+        return self._arrivals.batches
+
+    @property
+    def finishes(self) -> int:
+        """Commits made for finishing deliveries (as for arrivals)."""
+        return self._finishing.batches
 
     async def record(self, arrival: Arrival) -> tuple[bool, datetime]:
         """Writes the delivery, claimed by this replica, and returns once it is committed: (True, when it
         was received), or (False, …) when it was recorded already (Slack's retry, another replica)."""
         received = self._now()
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((arrival, received, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write_batches())
-        return await done, received
+        return await self._arrivals.submit((arrival, received)), received
 
-    async def _write_batches(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                new = await self._insert(batch)
-            except Exception as exc:  # the database did not take them: each request learns it (no ack)
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            seen: set[str] = set()
-            for arrival, _, done in batch:
-                first = arrival.delivery_id in new and arrival.delivery_id not in seen
-                seen.add(arrival.delivery_id)
-                if not done.done():
-                    done.set_result(first)
-
-    async def _insert(self, batch: Sequence[tuple[Arrival, datetime, asyncio.Future[bool]]]) -> set[str]:
+    async def _insert(self, batch: list[tuple[Arrival, datetime]]) -> list[bool]:
         rows = [
             {
                 "delivery_id": arrival.delivery_id,
@@ -105,12 +141,16 @@ class DeliveryLog:
                 "attempts": 0,
                 "outcome": "",
             }
-            for arrival, received, _ in batch
+            for arrival, received in batch
         ]
         async with self.store.connection() as conn:
             new = {str(row[0]) for row in await conn.execute(_record(conn.dialect.name), rows)}
-        self.batches += 1
-        return new
+        seen: set[str] = set()
+        first: list[bool] = []
+        for arrival, _ in batch:  # the same delivery twice in one batch: the first of them is the new one
+            first.append(arrival.delivery_id in new and arrival.delivery_id not in seen)
+            seen.add(arrival.delivery_id)
+        return first
 
     async def claim_pending(self, *, mine_since: datetime | None = None, limit: int = 200) -> list[Pending]:
         """Claims recorded deliveries not done whose claim has run out, and this replica's own from before
@@ -151,15 +191,16 @@ class DeliveryLog:
         return claimed
 
     async def finish(self, delivery_id: str, *, outcome: str = "done") -> None:
-        """Marks a delivery done (a no-op when its change already did)."""
-        table = ProcessedDelivery
-        stmt = (
-            update(table)
-            .where(col(table.delivery_id) == delivery_id, col(table.done_at).is_(None))
-            .values(done_at=self._now(), body=None, claimed_until=None, outcome=outcome[:255])
-        )
+        """Marks a delivery done (a no-op when its change already did); finishes that come together share
+        one commit."""
+        await self._finishing.submit((delivery_id, outcome[:255]))
+
+    async def _finish(self, batch: list[tuple[str, str]]) -> list[None]:
+        at = self._now()
+        rows = [{"delivery": delivery_id, "outcome": outcome, "at": at} for delivery_id, outcome in batch]
         async with self.store.connection() as conn:
-            await conn.execute(stmt)
+            await conn.execute(_FINISH, rows)
+        return [None] * len(batch)
 
     async def failed(self, delivery_id: str, *, reason: str) -> bool:
         """Counts a failed attempt; after MAX_ATTEMPTS the delivery is set aside (done, with the reason).

@@ -31,6 +31,11 @@ async def test_a_delivery_is_recorded_once_and_a_burst_shares_commits(
     assert all(new for new, _ in burst)
     assert log.batches - before < 50  # arrivals that came together were committed together
     assert await log.pending_count() == 51
+    # Finishing them (the work of each done) goes the same way: all done, in fewer commits than deliveries.
+    finished = log.finishes
+    await asyncio.gather(*(log.finish(f"command:{n}") for n in range(50)), log.finish("command:0"))
+    assert log.finishes - finished < 50
+    assert await log.pending_count() == 1
 
 
 async def test_a_recorded_delivery_is_claimed_by_one_replica_after_its_lease(
