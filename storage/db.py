@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from storage.sqlite_inline import inline_creator
+from storage.sqlite_inline import begin_at_once, inline_creator
 
 
 class DatabaseURLError(ValueError):
@@ -106,7 +106,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: two writers wait on busy_timeout instead of one failing
         # with SQLITE_BUSY when it upgrades a read transaction (in one process they queue in Store first).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to sqlite3 when the lock is free (no statement machinery for one keyword); when another
+        # process holds it, through SQLAlchemy, whose driver call waits for it in asyncio.
+        if not begin_at_once(conn.connection.driver_connection):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def sqlite_file(url: str) -> Path | None:

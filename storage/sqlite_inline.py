@@ -205,6 +205,20 @@ class InlineConnection:
         return self._open().in_transaction
 
 
+def begin_at_once(connection: Any) -> bool:
+    """Begins an IMMEDIATE transaction on an InlineConnection at once; False when another process holds the
+    write lock (or the connection is not one of these), for the caller to begin in a way that waits."""
+    if not isinstance(connection, InlineConnection):
+        return False
+    try:
+        connection._open().execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if _busy(error):
+            return False
+        raise
+    return True
+
+
 def inline_creator(path: str, *, options: Sequence[tuple[str, Any]] = ()) -> Callable[[], Any]:
     """The `async_creator` for create_async_engine: opens `path` (a file name or a `file:` URI)."""
 
