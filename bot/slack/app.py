@@ -8,11 +8,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger import get_bolt_app_logger
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import build_normalized_headers, extract_content_type
@@ -31,7 +32,7 @@ from bot.slack.gateway import SlackGateway
 from bot.slack.inbox import SlackInbox
 from bot.slack.listeners import register_all
 from bot.slack.listeners.context import Deps
-from bot.slack.text import without_lone_surrogates
+from bot.slack.text import may_hold_lone_surrogates, without_lone_surrogates
 from bot.slack.turns import AckFirst
 from bot.slack.webapi import SessionRespond
 from storage.repository import Store
@@ -61,27 +62,13 @@ def build_app(
     bolt_logger = logging.getLogger("hashi.bolt")
     if not any(isinstance(f, _QuietTokenNote) for f in bolt_logger.filters):
         bolt_logger.addFilter(_QuietTokenNote())
-    app = AsyncApp(
+    app = _HashiBolt(
         client=gateway.client,
         signing_secret=settings.env.slack_signing_secret or "",
         request_verification_enabled=bool(settings.env.slack_signing_secret),
         logger=bolt_logger,
     )
-    app.use(_without_lone_surrogates)
-    session = gateway.client.session
-    if session is not None:
-
-        async def respond_over_session(
-            req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
-        ) -> BoltResponse:
-            """Global middleware: listeners' `respond()` answers over the Web API calls' HTTP session."""
-            url = req.context.response_url
-            if url:
-                req.context["respond"] = SessionRespond(response_url=url, session=session)
-            await next()
-            return resp
-
-        app.use(respond_over_session)
+    app.use(_prepared(gateway.client.session))
     register_all(
         app, Deps(service=service, gateway=gateway, settings=settings, turns=turns, inbox=inbox, clock=clock)
     )
@@ -89,15 +76,44 @@ def build_app(
     return app
 
 
-async def _without_lone_surrogates(
-    req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
-) -> BoltResponse:
-    """Global middleware: a lone surrogate in a payload (`\\ud800` in its JSON) becomes U+FFFD before any
-    listener, the inbox's record or the database sees it (no UTF-8 encoder takes one), over HTTP, Socket Mode
-    and replays alike."""
-    req.body = without_lone_surrogates(req.body)
-    await next()
-    return resp
+class _HashiBolt(AsyncApp):
+    """Bolt's AsyncApp, with one Web API client for every request. Bolt (since 1.15) builds an AsyncWebClient
+    per request, reading the proxy environment and making its user agent each time, so that a listener may
+    change a request's token: about a tenth of an acknowledgement's CPU. Hashi has one bot token and never
+    changes it (tests/slack/test_app.py holds a request's client to be the app's)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._request_logger = get_bolt_app_logger(app_name=self.name, base_logger=self._base_logger)
+
+    def _init_context(self, req: AsyncBoltRequest) -> None:
+        req.context["logger"] = self._request_logger
+        req.context["token"] = self._token
+        req.context["client"] = self._async_client
+        req.context["listener_runner"] = self.listener_runner
+
+
+def _prepared(session: ClientSession | None) -> Callable[..., Awaitable[BoltResponse]]:
+    """The global middleware (one: Bolt builds every argument a middleware may take for each call), before any
+    listener, over HTTP, Socket Mode and replays alike:
+    - a lone surrogate in a payload (`\\ud800` in its JSON) becomes U+FFFD before any listener, the inbox's
+      record or the database sees it (no UTF-8 encoder takes one); an HTTP body that holds no such escape is
+      not walked;
+    - listeners' `respond()` answers over the Web API calls' HTTP session (`session`)."""
+
+    async def prepare(
+        req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse:
+        raw = getattr(req, "raw_body", None)
+        if not (isinstance(raw, str) and raw and not may_hold_lone_surrogates(raw)):
+            req.body = without_lone_surrogates(req.body)
+        url = req.context.response_url
+        if url and session is not None:
+            req.context["respond"] = SessionRespond(response_url=url, session=session)
+        await next()
+        return resp
+
+    return prepare
 
 
 class SlackHttpRequest(AsyncBoltRequest):

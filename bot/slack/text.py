@@ -105,6 +105,14 @@ def parse_mention(token: str) -> str | None:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A surrogate escaped in JSON text (`\ud800`), as it comes or percent-encoded in a form field (`%5Cud800`).
+_ESCAPED_SURROGATE = re.compile(r"(?:\\|%5[cC])u[dD][89a-fA-F]")
+
+
+def may_hold_lone_surrogates(raw: str) -> bool:
+    """Whether a request body as it came (JSON, or a form) may parse into text with a lone surrogate: only a
+    JSON escape of one can make one (a decoded body holds none itself)."""
+    return _ESCAPED_SURROGATE.search(raw) is not None
 
 
 def without_lone_surrogates(payload: Any) -> Any:
