@@ -306,9 +306,12 @@ class SlackGateway(People, Scheduler):
                 blocks=part.blocks,
             )
 
-    async def post_direct(self, *, user_id: str, text: str) -> None:
+    async def post_direct(
+        self, *, user_id: str, text: str, extra_blocks: list[dict[str, Any]] | None = None
+    ) -> None:
         """Tells a user something in their direct messages with Hashi (a long text in several messages)."""
-        for part in text_messages(text):
+        parts = [Message(text, extra_blocks)] if extra_blocks else text_messages(text)
+        for part in parts:
             await self._call(
                 "direct", "chat.postMessage", channel=user_id, text=part.text, blocks=part.blocks
             )

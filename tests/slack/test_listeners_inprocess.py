@@ -33,7 +33,7 @@ from bot.slack.payloads import (
     TimelinePageButton,
 )
 from standin.driver import SlackDriver, checkboxes_value, input_value, select_value
-from standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, populate
+from standin.harness import ALICE, ANNOUNCE, BOB, CAROL, GENERAL, MALLORY, populate
 from standin.server import SlackStandIn
 from standin.spec import ApiSpec
 
@@ -180,6 +180,20 @@ async def test_the_command_declares_and_answers(hashi: InProcess) -> None:
     assert any("INC-1" in text for text in hashi.told())
 
 
+async def test_every_request_is_worked_with_the_apps_own_web_api_client(hashi: InProcess) -> None:
+    # bot.slack.app gives each request the app's client (Bolt itself builds one per request: a tenth of an
+    # ack's CPU); a Bolt whose context is made some other way shows here.
+    clients: list[Any] = []
+
+    async def seen(context: Any, next: Any) -> None:
+        clients.append(context.client)
+        await next()
+
+    hashi.app.use(seen)
+    await hashi.command("help", user=ALICE, channel=GENERAL)
+    assert clients and all(client is hashi.app.client for client in clients)
+
+
 async def test_a_request_signed_with_another_secret_is_refused_and_does_nothing(hashi: InProcess) -> None:
     fields = urlencode(hashi.slack.command_body("declare SEV3 Forged", user_id=ALICE, channel_id=GENERAL))
     forged = SignatureVerifier("not-the-secret").generate_signature(
@@ -287,6 +301,19 @@ async def test_resolve_anyway_resolves_past_open_required_items(hashi: InProcess
     assert answer.status == 200
     snap = await _snapshot(hashi)
     assert snap.status is Status.RESOLVED and any("failed over" in e.text for e in snap.timeline)
+
+
+async def test_a_resolver_outside_the_room_gets_the_open_items_question_in_a_direct_message(
+    hashi: InProcess,
+) -> None:
+    room = await _declared(hashi, "SEV2")  # the major-incident playbook: required items
+    assert MALLORY not in hashi.standin.channels[room].members  # a public incident, not in its room
+    await hashi.click(_button(Action.RESOLVE, "1"), user=MALLORY, channel=room)
+    values = {Block.RESOLVE_SUMMARY: {Field.RESOLVE_SUMMARY: input_value("failed over")}}
+    assert (await hashi.submit(hashi.opened(), values, user=MALLORY)).status == 200
+    (asked,) = [c for c in hashi.standin.calls_to("chat.postMessage") if c.args.get("channel") == MALLORY]
+    assert Action.RESOLVE_ANYWAY in json.dumps(asked.args.get("blocks"))
+    assert (await _snapshot(hashi)).status is not Status.RESOLVED
 
 
 async def test_a_forged_confirmation_is_stale_and_changes_nothing(hashi: InProcess) -> None:

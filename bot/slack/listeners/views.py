@@ -78,16 +78,21 @@ def _custom_fields(
     return given
 
 
-async def _tell(deps: Deps, user_id: str, channel_id: str, text: str) -> None:
-    """Tells the submitter something: ephemeral where they started, else in their DM with Hashi."""
+async def _tell(
+    deps: Deps, user_id: str, channel_id: str, text: str, extra_blocks: list[dict[str, Any]] | None = None
+) -> None:
+    """Tells the submitter something: ephemeral where they started (or in the incident's channel), else in
+    their DM with Hashi (not in that channel, or not any more)."""
     try:
         if channel_id:
-            await deps.gateway.post_ephemeral(channel_id=channel_id, user_id=user_id, text=text)
+            await deps.gateway.post_ephemeral(
+                channel_id=channel_id, user_id=user_id, text=text, extra_blocks=extra_blocks
+            )
             return
     except ChatError:
-        pass  # not in that channel any more: fall back to a direct message
+        pass  # not in that channel: fall back to a direct message
     try:
-        await deps.gateway.post_direct(user_id=user_id, text=text)
+        await deps.gateway.post_direct(user_id=user_id, text=text, extra_blocks=extra_blocks)
     except ChatError as exc:
         log.info("could not tell %s: %s", user_id, exc.reason)
 
@@ -273,12 +278,8 @@ async def resolve_submitted(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> 
             deps, incident_id=incident_id, status=Status.RESOLVED, message=summary, lang=lang
         )
         if isinstance(confirm, list) and snap.channel_id:
-            await deps.gateway.post_ephemeral(
-                channel_id=snap.channel_id,
-                user_id=user_id,
-                text=t("slack.statuspage.fallback", lang, id=incident_id),
-                extra_blocks=confirm,
-            )
+            text = t("slack.statuspage.fallback", lang, id=incident_id)
+            await _tell(deps, user_id, snap.channel_id, text, extra_blocks=confirm)
         problems = snap.milestones.out_of_order()
         if problems:  # nothing is forced; the resolver hears what stats will flag
             pairs = order_pairs(problems, lang)
@@ -289,11 +290,6 @@ async def resolve_submitted(deps: Deps, ack: AsyncAck, body: dict[str, Any]) -> 
         gate = gate_blocks(incident_id=incident_id, items=exc.items, summary=summary, at=at, lang=lang)
         if snap.channel_id:
             # The fallback names the items too, so it is user text as much as the blocks are.
-            await deps.gateway.post_ephemeral(
-                channel_id=snap.channel_id,
-                user_id=user_id,
-                text=user_text(exc.text(lang)),
-                extra_blocks=gate,
-            )
+            await _tell(deps, user_id, snap.channel_id, user_text(exc.text(lang)), extra_blocks=gate)
     except IncidentError as exc:
         await deps.gateway.post_direct(user_id=user_id, text=error_text(exc, lang))
