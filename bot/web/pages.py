@@ -1,7 +1,8 @@
 """What the pages show, worked out from the record: the incident list, an incident, reliability.
 
-Every figure comes from the code `hashi stats` runs (bot/reports/metrics.py: rows_seen_by, compute_stats),
-and every incident from the service's visibility-checked reads (bot/incidents/access.py).
+Every figure comes from the code `hashi stats` runs (bot/reports/stats_rows.py: rows_seen_by;
+bot/reports/stats.py: compute_stats), and every incident from the service's visibility-checked reads
+(bot/incidents/access.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from markdown_it.utils import EnvType, OptionsDict
 from bot.i18n import Lang, Msg, t
 from bot.incidents.model import IncidentSnapshot, Milestone, Status, TimelineEntry
 from bot.incidents.times import TimeParseError, format_duration, format_local, parse_duration
-from bot.reports.metrics import ALL_GROUP, METRICS, compute_stats, incident_metrics
+from bot.reports.metrics import METRICS, incident_metrics
+from bot.reports.stats import ALL_GROUP, compute_stats
 from bot.web.charts import Bar, column_groups, horizontal_bars
 from bot.web.gantt import gantt_svg, parse_gantt
 from readmodel import OPEN_STATUSES

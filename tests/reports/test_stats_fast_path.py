@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.incidents.model import Milestones, Status
-from bot.reports.metrics import compute_stats
+from bot.reports.stats import compute_stats
 from tests.reports.facts import IncidentFacts, fact_of, rows_of
 from tests.reports.reference_stats import reference_stats
 
