@@ -34,7 +34,8 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.incidents.queries import load_snapshot
     from bot.incidents.times import known_zone
     from bot.reports.export import export_json
-    from bot.reports.postmortem import render_postmortem, update_postmortem
+    from bot.reports.postmortem import render_postmortem
+    from bot.reports.postmortem_markers import update_postmortem
     from bot.runtime import postmortem_template_problem
 
     incident_id = parse_incident_id(args.incident)
