@@ -30,6 +30,10 @@ class ServiceAvailability:
     error_budget_used: float
 
 
+def _no_services(_: str | None) -> list[str]:
+    return []
+
+
 class SloImpact:
     """Each SLO service's impact inside the window: one interval of integer microseconds per incident on it
     (an open incident's impact runs until now, a closed one's without an end until it was closed)."""
@@ -40,9 +44,12 @@ class SloImpact:
         self._intervals = intervals
         self._window = (since_us, until_us, now_us)
         # The SLO services of each distinct service list, looked up for every incident (a lambda over the
-        # intervals, not self: no cycle).
+        # intervals, not self: no cycle); none without SLOs, when the service lists are not decoded (the
+        # reliability page's 66 compute_stats over months and weeks have no SLOs).
         self.services_of = PerValue(
-            lambda services: [s for s in dict.fromkeys(json.loads(services or "[]")) if s in intervals]
+            (lambda services: [s for s in dict.fromkeys(json.loads(services or "[]")) if s in intervals])
+            if intervals
+            else _no_services
         )
 
     def add(self, row: StatsRow, start: int, hit: Sequence[str]) -> None:

@@ -85,11 +85,14 @@ def compute_stats(
     by: str | None,
     slos: Mapping[str, float],
     now: datetime,
+    measures: RowMeasures | None = None,
 ) -> StatsReport:
     """Metrics of the incidents whose start lies in [since, until), grouped, with SLO use and data flags.
 
     Every incident given counts towards availability for the part of its impact inside the window, so a
-    caller may also pass incidents that started before `since` and were still hurting inside it.
+    caller may also pass incidents that started before `since` and were still hurting inside it. A caller
+    that computes over the same rows again (other windows, other groupings, the same `now`) passes the same
+    `measures` to each: what each row gives whatever the window is then worked out once.
     """
     for name, value in (("since", since), ("until", until), ("now", now)):
         if value.tzinfo is None:
@@ -100,8 +103,37 @@ def compute_stats(
         by.startswith(FIELD_GROUPING) and len(by) > len(FIELD_GROUPING)
     ):
         raise ValueError(f"stats group by severity, service, type or field:<name>, not {by!r}")
+    if measures is not None and measures.now != now:
+        raise ValueError(f"these measures are of the rows at {measures.now}, not at {now}")
     with collector_paused():
-        return _stats_of_rows(rows, since=since, until=until, by=by, slos=slos, now=now)
+        return _stats_of_rows(rows, since=since, until=until, by=by, slos=slos, now=now, measures=measures)
+
+
+class RowMeasures:
+    """What compute_stats works out of each row whatever the window, kept for further compute_stats over the
+    same rows at the same `now`: its durations, its time at each severity, whether its milestones are out of
+    order (the reliability page computes over every incident three times: the window, its months, its
+    weeks)."""
+
+    __slots__ = ("_now_us", "_of", "now")
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._now_us = unix_micros(now)
+        # By the row's id; each entry holds its row, so no other row can take that id while it is kept.
+        self._of: dict[int, tuple[StatsRow, Durations, Iterable[tuple[str, float]], bool]] = {}
+
+    def of(self, row: StatsRow, start: int) -> tuple[StatsRow, Durations, Iterable[tuple[str, float]], bool]:
+        """The row (again), its durations, its time at each severity and whether it is out of order."""
+        found = self._of.get(id(row))
+        if found is None:
+            found = self._of[id(row)] = (
+                row,
+                row.durations(),
+                tuple(_time_at_severity(row, start, self._now_us)),
+                _out_of_order(row, start),
+            )
+        return found
 
 
 def _stats_of_rows(
@@ -112,6 +144,7 @@ def _stats_of_rows(
     by: str | None,
     slos: Mapping[str, float],
     now: datetime,
+    measures: RowMeasures | None,
 ) -> StatsReport:
     """compute_stats over rows, in one pass: integer arithmetic (StatsRow's microseconds), floats only where
     reports show them."""
@@ -137,13 +170,15 @@ def _stats_of_rows(
         if not since_us <= start < until_us:
             continue
         count += 1
-        lasted = row.durations()
-        spent = _time_at_severity(row, start, now_us)
+        if measures is None:
+            lasted, spent, disordered = row.durations(), _time_at_severity(row, start, now_us), None
+        else:
+            _, lasted, spent, disordered = measures.of(row, start)
         for group in everything if group_key is None else groups_of[group_key(row)]:
             group.add(lasted, spent)
         if row.acknowledged_us is None:
             flags.add(MISSING_ACKNOWLEDGEMENT, row)
-        if _out_of_order(row, start):
+        if _out_of_order(row, start) if disordered is None else disordered:
             flags.add(OUT_OF_ORDER, row)
         if row.status in _OPEN:
             flags.add(STILL_OPEN, row)
@@ -162,10 +197,13 @@ def _stats_of_rows(
 def _time_at_severity(row: StatsRow, start: int, now_us: int) -> Iterable[tuple[str, float]]:
     """Seconds the incident spent at each severity: from each change to the next, the last until it was
     resolved (else closed, else now); the declared severity from the declaration when it never changed."""
-    resolved, closed = row.resolved_us, row.closed_us
+    resolved, closed, changes = row.resolved_us, row.closed_us, row.severity_changes
     last = resolved if resolved is not None else closed if closed is not None else now_us
-    # None: declared at today's severity and never changed (most incidents)
-    recorded: list[list[Any]] = [] if row.severity_changes is None else _json_value(row.severity_changes)[0]
+    if changes is None:  # declared at today's severity and never changed (most incidents)
+        declared = row.declared_us
+        at = declared if declared is not None else start
+        return ((row.severity, (last - at if last > at else 0) / 1_000_000),)
+    recorded: list[list[Any]] = _json_value(changes)[0]
     if len(recorded) <= 1:
         declared = row.declared_us
         at, code = recorded[0] if recorded else (declared if declared is not None else start, row.severity)
