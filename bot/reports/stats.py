@@ -15,7 +15,7 @@ from bot.reports.metrics import METRICS, Distribution, distribution
 from bot.reports.slo import ServiceAvailability, SloImpact
 from bot.reports.stats_rows import PerValue
 from readmodel import OPEN_STATUSES
-from readmodel.milestones import Durations, start_of, unix_micros
+from readmodel.milestones import Durations, DurationValues, duration_values, start_of, unix_micros
 from readmodel.stats import StatsRow, collector_paused
 
 # Data-quality flags, in the order reports show them.
@@ -120,14 +120,15 @@ class RowMeasures:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self._now_us = unix_micros(now)
-        # By the row's id; each entry holds its row, so no other row can take that id while it is kept.
+        # By incident id (consecutive integers: neighbours in the table), each with the row it was worked out
+        # of: another row of the same incident is worked out again.
         self._of: dict[int, tuple[StatsRow, Durations, Iterable[tuple[str, float]], bool]] = {}
 
     def of(self, row: StatsRow, start: int) -> tuple[StatsRow, Durations, Iterable[tuple[str, float]], bool]:
         """The row (again), its durations, its time at each severity and whether it is out of order."""
-        found = self._of.get(id(row))
-        if found is None:
-            found = self._of[id(row)] = (
+        found = self._of.get(row.incident_id)
+        if found is None or found[0] is not row:
+            found = self._of[row.incident_id] = (
                 row,
                 row.durations(),
                 tuple(_time_at_severity(row, start, self._now_us)),
@@ -171,7 +172,16 @@ def _stats_of_rows(
             continue
         count += 1
         if measures is None:
-            lasted, spent, disordered = row.durations(), _time_at_severity(row, start, now_us), None
+            lasted = duration_values(
+                row.impact_started_us,
+                row.detected_us,
+                row.declared_us,
+                row.acknowledged_us,
+                row.mitigated_us,
+                row.resolved_us,
+                row.impact_ended_us,
+            )
+            spent, disordered = _time_at_severity(row, start, now_us), None
         else:
             _, lasted, spent, disordered = measures.of(row, start)
         for group in everything if group_key is None else groups_of[group_key(row)]:
@@ -244,7 +254,7 @@ class _Group:
         self.impact: list[int] = []
         self.severity: dict[str, float] = {}
 
-    def add(self, lasted: Durations, spent: Iterable[tuple[str, float]]) -> None:
+    def add(self, lasted: DurationValues, spent: Iterable[tuple[str, float]]) -> None:
         """Counts an incident. A negative duration is out of order and left out, except detection before
         impact start, which is real (an alert on a precursor): no lag."""
         self.count += 1
