@@ -57,8 +57,9 @@ from bot.incidents.ports import Room, SystemClock
 from bot.incidents.queries import load_snapshot, stats_rows
 from bot.incidents.service import IncidentService
 from bot.reports.export import export_json
-from bot.reports.metrics import compute_stats, stats_json
 from bot.reports.postmortem import render_postmortem
+from bot.reports.stats import compute_stats
+from bot.reports.stats_formats import stats_json
 from bot.settings import EnvSettings, Settings, TeamConfig
 from storage.db import make_engine
 from storage.migrate import upgrade

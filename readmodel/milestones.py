@@ -55,8 +55,9 @@ class Durations(NamedTuple):
     impact_duration: int | None
 
 
-NO_DURATIONS = Durations(None, None, None, None, None)
-_new_tuple = tuple.__new__  # Durations(…) without its argument-checking __new__: stats make one per incident
+_new_tuple = tuple.__new__  # Durations(…) without its argument-checking __new__
+# Durations' values as a plain tuple (duration_values).
+DurationValues = tuple[int | None, int | None, int | None, int | None, int | None]
 
 
 def durations(
@@ -71,17 +72,37 @@ def durations(
     """DESIGN.md's durations from milestones in integer Unix microseconds (differences of integers are exact),
     given in Milestones' order: detect = detected − impact start; acknowledge = acknowledged − declared;
     mitigate, resolve and impact = mitigated, resolved and impact end − start."""
-    start = start_of(impact_started, detected, declared)
-    if start is None:  # no impact start, detection or declaration: nothing to measure from
-        return NO_DURATIONS
-    ended = impact_end_of(impact_ended, mitigated, resolved)
     return _new_tuple(
         Durations,
-        (
-            None if detected is None or impact_started is None else detected - impact_started,
-            None if acknowledged is None or declared is None else acknowledged - declared,
-            None if mitigated is None else mitigated - start,
-            None if resolved is None else resolved - start,
-            None if ended is None else ended - start,
-        ),
+        duration_values(impact_started, detected, declared, acknowledged, mitigated, resolved, impact_ended),
+    )
+
+
+def duration_values(
+    impact_started: int | None,
+    detected: int | None,
+    declared: int | None,
+    acknowledged: int | None,
+    mitigated: int | None,
+    resolved: int | None,
+    impact_ended: int | None,
+) -> DurationValues:
+    """durations() as a plain tuple, in Durations' order: stats make one per incident, up to three times a
+    page, and a Durations costs three tuples to make."""
+    # start_of and impact_end_of, written out for the same reason.
+    if impact_started is not None:
+        start = impact_started
+    elif detected is not None:
+        start = detected
+    elif declared is not None:
+        start = declared
+    else:  # no impact start, detection or declaration: nothing to measure from
+        return (None, None, None, None, None)
+    ended = impact_ended if impact_ended is not None else mitigated if mitigated is not None else resolved
+    return (
+        None if detected is None or impact_started is None else detected - impact_started,
+        None if acknowledged is None or declared is None else acknowledged - declared,
+        None if mitigated is None else mitigated - start,
+        None if resolved is None else resolved - start,
+        None if ended is None else ended - start,
     )

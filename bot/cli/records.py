@@ -34,7 +34,8 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.incidents.queries import load_snapshot
     from bot.incidents.times import known_zone
     from bot.reports.export import export_json
-    from bot.reports.postmortem import render_postmortem, update_postmortem
+    from bot.reports.postmortem import render_postmortem
+    from bot.reports.postmortem_markers import update_postmortem
     from bot.runtime import postmortem_template_problem
 
     incident_id = parse_incident_id(args.incident)
@@ -112,7 +113,8 @@ async def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot.incidents.queries import first_start, stats_rows
     from bot.incidents.times import known_zone
     from bot.incidents.windows import parse_window
-    from bot.reports.metrics import compute_stats, stats_csv, stats_json, stats_table
+    from bot.reports.stats import compute_stats
+    from bot.reports.stats_formats import stats_csv, stats_json, stats_table
     from bot.reports.trends import compute_trend, trend_csv, trend_json, trend_table
 
     if args.every is not None and args.by is not None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from bot.i18n import DEFAULT_LANG, Lang
 from bot.incidents.model import IncidentSnapshot, TimelineEntry
-from bot.reports.metrics import incident_metrics, iso_utc
+from bot.reports.formatting import iso_utc
+from bot.reports.metrics import incident_metrics
 
 
 def export_json(snap: IncidentSnapshot, *, lang: Lang = DEFAULT_LANG) -> dict[str, Any]:

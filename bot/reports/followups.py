@@ -13,7 +13,7 @@ from typing import Any
 from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.model import FollowupRow
 from bot.incidents.times import format_duration
-from bot.reports.metrics import align_rows, iso_utc
+from bot.reports.formatting import align_rows, iso_utc
 
 TEXT_WIDTH = 60  # characters of a follow-up's text in the table
 

@@ -14,15 +14,10 @@ from zoneinfo import ZoneInfo
 from bot.i18n import DEFAULT_LANG, Lang, t
 from bot.incidents.times import format_duration, format_local
 from bot.incidents.windows import Period, periods
-from bot.reports.metrics import (
-    Distribution,
-    ServiceAvailability,
-    align_rows,
-    compute_stats,
-    csv_number,
-    iso_utc,
-    percent,
-)
+from bot.reports.formatting import align_rows, csv_number, iso_utc, percent
+from bot.reports.metrics import Distribution
+from bot.reports.slo import ServiceAvailability
+from bot.reports.stats import compute_stats
 from readmodel.milestones import unix_micros
 from readmodel.stats import StatsRow
 

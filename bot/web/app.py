@@ -28,8 +28,9 @@ from bot.incidents.model import IncidentSnapshot
 from bot.incidents.ports import Clock
 from bot.incidents.service import IncidentService
 from bot.incidents.times import format_local, zone
-from bot.reports.metrics import rows_seen_by
-from bot.reports.postmortem import render_postmortem, without_markers
+from bot.reports.postmortem import render_postmortem
+from bot.reports.postmortem_markers import without_markers
+from bot.reports.stats_rows import rows_seen_by
 from bot.web.config import CALLBACK_PATH, WebConfig, viewer_language
 from bot.web.pages import (
     DEFAULT_WINDOW,

@@ -1,8 +1,9 @@
 """The postmortem's Mermaid gantt chart, drawn on the server as SVG.
 
-The draft (bot/reports/postmortem.py) writes a small, fixed subset of Mermaid's gantt syntax: a `title`, a
-`dateFormat YYYY-MM-DD HH:mm:ss`, `section` lines and bars `label :[crit, |active, ]start, end`. This reads
-exactly that subset and draws it, so the page needs no Mermaid script; anything else is left as code.
+The draft (bot/reports/postmortem_timeline.py) writes a small, fixed subset of Mermaid's gantt syntax: a
+`title`, a `dateFormat YYYY-MM-DD HH:mm:ss`, `section` lines and bars `label :[crit, |active, ]start, end`.
+This reads exactly that subset and draws it, so the page needs no Mermaid script; anything else is left as
+code.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What the pages show, worked out from the record: the incident list, an incident, reliability.
 
-Every figure comes from the code `hashi stats` runs (bot/reports/metrics.py: rows_seen_by, compute_stats),
-and every incident from the service's visibility-checked reads (bot/incidents/access.py).
+Every figure comes from the code `hashi stats` runs (bot/reports/stats_rows.py: rows_seen_by;
+bot/reports/stats.py: compute_stats), and every incident from the service's visibility-checked reads
+(bot/incidents/access.py).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from markdown_it.utils import EnvType, OptionsDict
 from bot.i18n import Lang, Msg, t
 from bot.incidents.model import IncidentSnapshot, Milestone, Status, TimelineEntry
 from bot.incidents.times import TimeParseError, format_duration, format_local, parse_duration
-from bot.reports.metrics import ALL_GROUP, METRICS, compute_stats, incident_metrics
+from bot.reports.metrics import METRICS, incident_metrics
+from bot.reports.stats import ALL_GROUP, RowMeasures, compute_stats
 from bot.web.charts import Bar, column_groups, horizontal_bars
 from bot.web.gantt import gantt_svg, parse_gantt
 from readmodel import OPEN_STATUSES
-from readmodel.stats import StatsRow
+from readmodel.stats import StatsRow, collector_paused
 from storage.statements import IncidentFilter
 
 PAGE_SIZE = 50
@@ -268,16 +270,16 @@ def _weeks(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
 
 
 def _started_in(
-    rows: Sequence[StatsRow], periods: Sequence[tuple[datetime, datetime]]
+    rows: Sequence[StatsRow], starts: Sequence[int | None], periods: Sequence[tuple[datetime, datetime]]
 ) -> list[list[StatsRow]]:
-    """The incidents whose start lies in each of consecutive periods (those compute_stats counts there)."""
+    """The incidents whose start (`starts`, one per row) lies in each of consecutive periods (those
+    compute_stats counts there)."""
     parts: list[list[StatsRow]] = [[] for _ in periods]
     if not periods:
         return []
     bounds = [int(a.timestamp() * 1_000_000) for a, _ in periods]
     end = int(periods[-1][1].timestamp() * 1_000_000)
-    for row in rows:
-        start = row.start_us
+    for row, start in zip(rows, starts, strict=True):
         if start is not None and bounds[0] <= start < end:
             parts[bisect.bisect_right(bounds, start) - 1].append(row)
     return parts
@@ -298,7 +300,29 @@ def reliability(
     lang: Lang,
 ) -> Reliability:
     """The reliability page's figures and charts: compute_stats over the window, its months and weeks."""
-    report = compute_stats(rows, since=since, until=now, by=None, slos=slos, now=now)
+    months, weeks = _months(since, now), _weeks(since, now)
+    # Each month's and week's figures: compute_stats over the incidents that started in it (picked out in
+    # one pass, so a year of weeks costs one pass over the incidents, not fifty-two). Each incident's
+    # durations, time at severity and data flags are worked out in the first compute_stats and read again by
+    # the others; what they keep is dropped before the collector runs again (collector_paused).
+    with collector_paused():
+        measures = RowMeasures(now)
+        report = compute_stats(rows, since=since, until=now, by=None, slos=slos, now=now, measures=measures)
+        starts = [row.start_us for row in rows]  # each start worked out once, for months and weeks
+        monthly = [
+            compute_stats(part, since=a, until=b, by=None, slos={}, now=now, measures=measures).groups
+            for (a, b), part in zip(months, _started_in(rows, starts, months), strict=True)
+        ]
+        weekly = [
+            {
+                g.name: g.count
+                for g in compute_stats(
+                    part, since=a, until=b, by="severity", slos={}, now=now, measures=measures
+                ).groups
+            }
+            for (a, b), part in zip(weeks, _started_in(rows, starts, weeks), strict=True)
+        ]
+        del measures
     availability_svg = budget_svg = None
     budget_rows = []
     if report.services:
@@ -329,13 +353,6 @@ def reliability(
             for s in report.services
         ]
 
-    # Each month's and week's figures: compute_stats over the incidents that started in it (picked out in
-    # one pass, so a year of weeks costs one pass over the incidents, not fifty-two).
-    months = _months(since, now)
-    monthly = [
-        compute_stats(part, since=a, until=b, by=None, slos={}, now=now).groups
-        for (a, b), part in zip(months, _started_in(rows, months), strict=True)
-    ]
     month_names = [f"{a:%Y-%m}" for a, _ in months]
 
     def per_month(metric: str, key: Literal["p50", "p90"]) -> list[float | None]:
@@ -358,14 +375,6 @@ def reliability(
         )
         for metric in ("time_to_acknowledge", "time_to_resolve")
     )
-    weeks = _weeks(since, now)
-    weekly = [
-        {
-            g.name: g.count
-            for g in compute_stats(part, since=a, until=b, by="severity", slos={}, now=now).groups
-        }
-        for (a, b), part in zip(weeks, _started_in(rows, weeks), strict=True)
-    ]
     named = list(severities) + sorted({n for w in weekly for n in w} - set(severities))
     weekly_svg = column_groups(
         [f"{a:%m-%d}" for a, _ in weeks],

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.reports.export import export_json
-from bot.reports.metrics import iso_utc
+from bot.reports.formatting import iso_utc
 from bot.slack.ids import Action, Block, Field
 from standin.driver import checkboxes_value, input_value
 from standin.harness import ALICE, BOB, CAROL, GENERAL, MALLORY, Hashi

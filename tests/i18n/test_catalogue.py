@@ -110,8 +110,9 @@ def test_every_word_the_code_looks_up_is_in_the_catalogue(lang: str) -> None:
     from bot.incidents.model import Status
     from bot.incidents.permissions import SIMPLE_PRINCIPALS, Act
     from bot.incidents.service import SETUP_STEPS
-    from bot.reports.metrics import FLAGS, IncidentMetrics
+    from bot.reports.metrics import IncidentMetrics
     from bot.reports.postmortem import LESSONS, SECTIONS
+    from bot.reports.stats import FLAGS
     from bot.slack.parse import _NAMES
 
     keys = catalogue(lang)  # type: ignore[arg-type]

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.incidents.model import Milestone, Milestones
-from bot.reports.metrics import METRICS, incident_metrics, stats_row
+from bot.reports.metrics import METRICS, incident_metrics
+from bot.reports.stats_rows import stats_row
 from readmodel.milestones import (
     IMPACT_END_MILESTONES,
     START_MILESTONES,

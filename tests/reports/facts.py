@@ -1,6 +1,6 @@
 """IncidentFacts: what stats need of one incident in the domain's values (datetimes, statuses, tuples), for
 tests to write incidents by hand and for the straightforward oracle (reference_stats.py) to read. The bot
-computes over StatsRow only; `row()` is the row an incident's facts make (bot.reports.metrics.stats_row),
+computes over StatsRow only; `row()` is the row an incident's facts make (bot.reports.stats_rows.stats_row),
 `fact_of` reads a row back."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.incidents.model import DEFAULT_TYPE, FieldValue, Milestones, Status
-from bot.reports.metrics import stats_row
+from bot.reports.stats_rows import stats_row
 from readmodel.stats import StatsRow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

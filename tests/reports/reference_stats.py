@@ -11,20 +11,10 @@ from fractions import Fraction
 from typing import Literal
 
 from bot.incidents.model import Milestones
-from bot.reports.metrics import (
-    ALL_GROUP,
-    FLAGS,
-    METRICS,
-    NO_SERVICE_GROUP,
-    Flag,
-    GroupStats,
-    IncidentMetrics,
-    ServiceAvailability,
-    StatsReport,
-    _natural_key,
-    distribution,
-    incident_metrics,
-)
+from bot.reports.formatting import natural_key
+from bot.reports.metrics import METRICS, IncidentMetrics, distribution, incident_metrics
+from bot.reports.slo import ServiceAvailability
+from bot.reports.stats import ALL_GROUP, FLAGS, NO_SERVICE_GROUP, Flag, GroupStats, StatsReport
 from tests.reports.facts import IncidentFacts
 
 
@@ -97,7 +87,7 @@ class _GroupAccumulator:
             name=name,
             count=self.count,
             metrics=tuple((metric, distribution(self.values[metric])) for metric in METRICS),
-            time_at_severity=tuple(sorted(self.severity.items(), key=lambda item: _natural_key(item[0]))),
+            time_at_severity=tuple(sorted(self.severity.items(), key=lambda item: natural_key(item[0]))),
         )
 
 
@@ -216,7 +206,7 @@ def reference_stats(
             else:
                 flagged[flag].append(fact.id)
     window_seconds = (until - since).total_seconds()
-    order = sorted(groups, key=_natural_key)
+    order = sorted(groups, key=natural_key)
     return StatsReport(
         since=since,
         until=until,
@@ -225,7 +215,7 @@ def reference_stats(
         groups=tuple(groups[name].result(name) for name in order),
         services=tuple(
             _availability(service, slos[service], impact[service], hit[service], window_seconds)
-            for service in sorted(slos, key=_natural_key)
+            for service in sorted(slos, key=natural_key)
         ),
         flags=tuple(
             Flag(

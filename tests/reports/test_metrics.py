@@ -18,15 +18,13 @@ from bot.reports.metrics import (
     METRICS,
     Distribution,
     IncidentMetrics,
-    compute_stats,
     distribution,
     incident_metrics,
     percentile,
-    stats_csv,
-    stats_json,
-    stats_row_of,
-    stats_table,
 )
+from bot.reports.stats import compute_stats
+from bot.reports.stats_formats import stats_csv, stats_json, stats_table
+from bot.reports.stats_rows import stats_row_of
 from readmodel.milestones import impact_end_of, start_of, unix_micros
 from readmodel.stats import StatsRow
 from tests.reports import scripted

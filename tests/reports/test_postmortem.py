@@ -25,8 +25,8 @@ from bot.reports.postmortem import (
     section_headings,
     shipped_template,
     template_problems,
-    update_postmortem,
 )
+from bot.reports.postmortem_markers import update_postmortem
 from tests.reports import scripted
 from tests.reports.scripted import event, utc
 

@@ -36,7 +36,7 @@ def test_module_imports_nothing_impure(path: Path) -> None:
 
 def test_importing_reports_loads_no_slack_or_storage() -> None:
     code = (
-        "import sys, bot.reports.metrics, bot.reports.export, bot.reports.postmortem\n"
+        "import sys, bot.reports.stats_formats, bot.reports.export, bot.reports.postmortem\n"
         f"bad = sorted(m for m in sys.modules if m.startswith({FORBIDDEN_MODULES!r}))\n"
         "print(','.join(bad))"
     )

@@ -12,7 +12,8 @@ from typing import Any, Literal
 import pytest
 
 from bot.incidents.model import Milestones, Status
-from bot.reports.metrics import StatsReport, compute_stats, distribution, incident_metrics
+from bot.reports.metrics import distribution, incident_metrics
+from bot.reports.stats import StatsReport, compute_stats
 from tests.conftest import shared_path
 from tests.reports.facts import IncidentFacts, rows_of
 

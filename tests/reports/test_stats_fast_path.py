@@ -6,11 +6,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.incidents.model import Milestones, Status
-from bot.reports.metrics import compute_stats
+from bot.reports.stats import RowMeasures, compute_stats
 from tests.reports.facts import IncidentFacts, fact_of, rows_of
 from tests.reports.reference_stats import reference_stats
 
@@ -66,6 +67,29 @@ def test_compute_stats_equals_the_straightforward_computation(
     rows = rows_of(given_facts)
     assert compute_stats(rows, since=SINCE, until=UNTIL, by=by, slos=slo, now=now) == expected
     assert compute_stats(iter(rows), since=SINCE, until=UNTIL, by=by, slos=slo, now=now) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(facts, max_size=25), groupings, slos, st.integers(min_value=1, max_value=29))
+def test_measures_kept_across_compute_stats_change_nothing(
+    given_facts: list[IncidentFacts],
+    by: Literal["severity", "service"] | None,
+    slo: dict[str, float],
+    day: int,
+) -> None:
+    """What RowMeasures keeps of each row for the next compute_stats at the same `now` (the reliability
+    page's months and weeks) gives what working it out again gives."""
+    rows, now = rows_of(given_facts), UNTIL
+    measures = RowMeasures(now)
+    split = SINCE + timedelta(days=day)
+    for since, until, grouping in ((SINCE, UNTIL, None), (SINCE, split, by), (split, UNTIL, by)):
+        expected = compute_stats(rows, since=since, until=until, by=grouping, slos=slo, now=now)
+        kept = compute_stats(
+            rows, since=since, until=until, by=grouping, slos=slo, now=now, measures=measures
+        )
+        assert kept == expected
+    with pytest.raises(ValueError, match="measures"):
+        compute_stats(rows, since=SINCE, until=UNTIL, by=by, slos=slo, now=split, measures=measures)
 
 
 @settings(max_examples=100, deadline=None)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.incidents.model import Milestones, Status
 from bot.incidents.windows import Period
-from bot.reports.metrics import compute_stats
+from bot.reports.stats import compute_stats
 from bot.reports.trends import compute_trend, trend_csv, trend_json, trend_table
 from readmodel.stats import StatsRow
 from tests.reports.facts import IncidentFacts, rows_of

@@ -10,7 +10,7 @@ from sqlalchemy import text, update
 from bot.incidents.model import Status
 from bot.incidents.queries import stats_rows
 from bot.incidents.service import IncidentService
-from bot.reports.metrics import compute_stats
+from bot.reports.stats import compute_stats
 from storage.models import Incident
 from storage.repository import Store
 from storage.stats import MICROS_COLUMNS, MILESTONE_COLUMNS

@@ -13,8 +13,10 @@ from bot.incidents.model import IncidentSnapshot, Status
 from bot.incidents.permissions import Act
 from bot.incidents.times import TimeParseError, format_local, zone
 from bot.incidents.windows import Window
-from bot.reports.metrics import compute_stats, rows_of_service, rows_seen_by, stats_table
 from bot.reports.postmortem import render_postmortem
+from bot.reports.stats import compute_stats
+from bot.reports.stats_formats import stats_table
+from bot.reports.stats_rows import rows_of_service, rows_seen_by
 from bot.slack.blocks.checklist import checklist_blocks
 from bot.slack.blocks.confirmations import statuspage_confirm_blocks
 from bot.slack.blocks.lists import (
