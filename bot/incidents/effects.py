@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,22 @@ CATCH_UP_PASSES = 3
 # A burst's next showing waits until this long after the last one began (one line message a second per
 # channel, as Slack asks); a showing with nothing before it goes at once.
 LINE_INTERVAL = 1.0
+
+
+# Set while replaying recorded deliveries: their changes do not wait for Slack to show them.
+_BEHIND: ContextVar[bool] = ContextVar("hashi_effects_behind", default=False)
+
+
+@contextmanager
+def shown_behind() -> Iterator[None]:
+    """Changes made inside return once recorded, without waiting for their showing in Slack, which goes on
+    coalesced behind them: a restart replaying what it had recorded is back to answering Slack once the
+    record is, not after each note's line has been paced into its channel."""
+    token = _BEHIND.set(True)
+    try:
+        yield
+    finally:
+        _BEHIND.reset(token)
 
 
 @dataclass
@@ -68,7 +86,8 @@ class Claim:
         """Shows what was claimed (the change has committed); returns once it is shown."""
         if not self._first.done():
             self._first.set_result(self.batch)
-        await asyncio.shield(self._shown)
+        if not _BEHIND.get():
+            await asyncio.shield(self._shown)
 
     def drop(self) -> None:
         """The change did not commit: what it claimed did not either."""
@@ -103,7 +122,8 @@ class Effects:
             return
         showing = self._showings[incident_id] = _Showing()
         showing.task = asyncio.ensure_future(self._show_until_caught_up(incident_id, showing))
-        await asyncio.shield(showing.upcoming)
+        if not _BEHIND.get():
+            await asyncio.shield(showing.upcoming)
 
     async def idle(self) -> None:
         """Waits for the showings under way (a stop lets them end before the database pool goes)."""

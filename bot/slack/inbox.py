@@ -24,6 +24,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.incidents.deliveries import Delivery, run_recorded
+from bot.incidents.effects import shown_behind
 from storage.inbox import Arrival, DeliveryLog
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,10 @@ class SlackInbox:
         finished = self._finished[delivery_id] = asyncio.Event()
         log.info("resuming a recorded delivery", extra={"delivery_id": delivery_id})
         request = AsyncBoltRequest(body=body, mode="socket_mode", context={REPLAY: delivery})
-        response = await self.app.async_dispatch(request)
+        with (
+            shown_behind()
+        ):  # the listener's tasks copy this context: the next replay waits for the record only
+            response = await self.app.async_dispatch(request)
         if DELIVERY not in request.context:  # no durable listener took it (it matches none any more)
             self._finished.pop(delivery_id, None)
             await self.deliveries.finish(delivery_id, outcome=f"no listener ({response.status})")
