@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.i18n import catalogue
@@ -103,6 +104,7 @@ def assert_japanese(told: Result) -> None:
     assert commands[0] == "hashi export 1 --lang ja --tz Asia/Tokyo", told.err
 
 
+@pytest.mark.slow
 async def test_the_demo_tells_one_story_in_english_and_keeps_its_database(tmp_path: Path) -> None:
     english, unwritable = await asyncio.gather(
         demo(cwd=tmp_path), demo("--db", "/proc/no-such-folder/demo.db", cwd=tmp_path)
@@ -136,6 +138,7 @@ async def test_the_demo_tells_one_story_in_english_and_keeps_its_database(tmp_pa
     assert again.code == 0 and "hashi export 2" in again.err, again
 
 
+@pytest.mark.slow
 async def test_the_demo_tells_one_story_in_japanese_and_keeps_its_database_where_told(tmp_path: Path) -> None:
     japanese_db = tmp_path / "elsewhere" / "ja.db"
     japanese = await demo("--lang", "ja", "--db", str(japanese_db), cwd=tmp_path)

@@ -34,7 +34,6 @@ async def _doctor(standin: SlackStandIn, url: str, workdir: Path, *args: str, **
     return result.code, result.out + result.err
 
 
-@pytest.mark.slow
 async def test_doctor_finds_problems_and_repairs(
     tmp_path: Path, slack_spec: ApiSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
