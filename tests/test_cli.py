@@ -1,6 +1,9 @@
-"""The `hashi` command as a user runs it: real subprocesses, on data seeded through IncidentService.
+"""The `hashi` command as a user runs it, on data seeded through IncidentService.
 
-Each subprocess costs about a second, so a test seeds one database and runs its commands concurrently.
+`hashi(...)` runs the command's entry point (bot.cli.command:main) in this process, as a process would: its
+own working directory and environment, its stdout and stderr, its exit status. A subprocess costs about a
+second, nearly all of it imports, so only what needs a process runs one (`hashi_process`: the installed
+`hashi` script and `python -m bot`, end to end).
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ import csv
 import gc
 import io
 import json
+import logging
 import math
 import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +32,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
+from bot.cli.command import main
 from bot.cli.common import YOUNG_GENERATION, settle_heap
 from bot.incidents.model import Milestone, Status
 from bot.incidents.playbooks import Playbook, PlaybookItem
@@ -81,11 +87,30 @@ async def hashi(
     config: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Result:
-    """Runs `python -m bot ARGS` in `cwd` (so no stray .env or hashi.toml is read)."""
+    """Runs `hashi ARGS` in this process as in a process of its own, in `cwd` (so no stray .env or
+    hashi.toml is read), with only the Hashi and Slack settings this run names."""
+    environment = _environment(
+        url=url or f"sqlite:///{cwd / 'unused.db'}",
+        config=config or cwd / "no-such-hashi.toml",
+        tz=tz,
+        extra=env or {},
+    )
+    return await asyncio.wait_for(asyncio.to_thread(_run_in_process, args, cwd, environment), timeout=60)
+
+
+async def hashi_process(
+    *args: str,
+    cwd: Path,
+    url: str | None = None,
+    tz: str = "UTC",
+    config: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    script: bool = False,
+) -> Result:
+    """Runs `python -m bot ARGS` (with `script`: the installed `hashi` entry point) as a real process."""
+    command = [str(Path(sys.executable).with_name("hashi"))] if script else [sys.executable, "-m", "bot"]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+        *command,
         *args,
         cwd=cwd,
         env=_environment(
@@ -100,6 +125,72 @@ async def hashi(
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode is not None
     return Result(args=args, code=proc.returncode, out=out.decode("utf-8"), err=err.decode("utf-8"))
+
+
+# One in-process run at a time in a worker: the working directory, the environment, sys.stdout and sys.stderr
+# and the root logger are the process's.
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def _run_in_process(args: Sequence[str], cwd: Path, environment: Mapping[str, str]) -> Result:
+    """Calls the console script's entry point with ARGS on a thread of its own (it runs its own event loop),
+    and puts back everything a process would have taken with it when it exited."""
+    with _ONE_AT_A_TIME, _as_a_process(cwd, environment) as (out, err):
+        try:
+            main(list(args))
+        except SystemExit as exit_:
+            code = _exit_status(exit_.code, err)
+    return Result(args=tuple(args), code=code, out=_text(out), err=_text(err))
+
+
+def _exit_status(code: object, err: io.TextIOWrapper) -> int:
+    """What the interpreter makes of `sys.exit(code)`: None is 0, a number itself, anything else printed
+    on stderr and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=err)
+    return 1
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8")
+
+
+@contextmanager
+def _as_a_process(
+    cwd: Path, environment: Mapping[str, str]
+) -> Iterator[tuple[io.TextIOWrapper, io.TextIOWrapper]]:
+    """The working directory, exactly `environment`, fresh UTF-8 stdout and stderr, a root logger without
+    handlers (so warnings reach stderr as in a fresh interpreter), the collector's settings; all restored."""
+    saved_cwd, saved_env = os.getcwd(), dict(os.environ)
+    saved_streams = sys.stdout, sys.stderr
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    saved_threshold = gc.get_threshold()
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8") for _ in range(2))
+    try:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environment)
+        sys.stdout, sys.stderr = out, err
+        root.handlers, root.level = [], logging.WARNING
+        yield out, err
+    finally:
+        sys.stdout, sys.stderr = saved_streams
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        for handler in root.handlers:  # what `hashi serve` configured (basicConfig)
+            if handler not in saved_handlers:
+                handler.close()
+        root.handlers, root.level = saved_handlers, saved_level
+        gc.unfreeze()  # settle_heap() froze what the run had built
+        gc.set_threshold(*saved_threshold)
 
 
 def assert_ok(result: Result) -> None:
@@ -1254,6 +1345,24 @@ async def test_reports_on_a_database_from_an_older_version_say_how_to_upgrade(tm
     await asyncio.to_thread((tmp_path / "empty.db").touch)  # a database file nothing has migrated yet
     empty = await hashi("export", "1", cwd=tmp_path, url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert_one_line_error(empty, 2, "none (empty)", "hashi db upgrade")
+
+
+async def test_the_installed_script_and_python_m_bot_run_the_command_end_to_end(tmp_path: Path) -> None:
+    """The other tests call the entry point in this process; these run it as a user does, in processes
+    of their own: the `hashi` script pip installed and `python -m bot`, their exit statuses and stderr."""
+    help_, usage, unreachable, missing = await asyncio.gather(
+        hashi_process("--help", cwd=tmp_path, script=True),
+        hashi_process("export", "INC-twelve", cwd=tmp_path),
+        hashi_process("export", "1", cwd=tmp_path, url="postgresql://postgres@127.0.0.1:1/x", script=True),
+        hashi_process("stats", cwd=tmp_path, url="sqlite:///hashi.db"),
+    )
+    assert_ok(help_)
+    for command in ("serve", "demo", "db", "export", "stats", "playbooks", "manifest"):
+        assert command in help_.out
+    assert_one_line_error(usage, 2, "INC-twelve")
+    assert_one_line_error(unreachable, 1, "cannot reach the database at postgresql://", "HASHI_DATABASE_URL")
+    assert_one_line_error(missing, 2, f"no database at {tmp_path / 'hashi.db'}", "HASHI_DATABASE_URL")
+    assert os.listdir(tmp_path) == []
 
 
 def test_settle_heap_freezes_what_start_up_built_and_widens_the_young_generation() -> None:

@@ -184,6 +184,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def main() -> NoReturn:
-    """Console-script entry point."""
-    sys.exit(run())
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Console-script entry point (`argv`: the arguments, else the command line's)."""
+    sys.exit(run(argv))

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -148,11 +149,27 @@ def load_playbook(
         return None, [PlaybookProblem(path, 0, f"cannot read the file: {exc.strerror or exc}")]
     if len(data) > MAX_FILE_BYTES:
         return None, [PlaybookProblem(path, 0, f"the file is larger than {MAX_FILE_BYTES:,} bytes")]
+    if len(data) > REMEMBERED_FILE_BYTES:
+        playbook, problems = _checked(data, path, tuple(severities), tuple(roles))
+    else:
+        playbook, problems = _remembered(data, path, tuple(severities), tuple(roles))
+    return playbook, list(problems)
+
+
+# A file checked once is not parsed again while its bytes, path, severities and roles are the same: composing
+# YAML with its lines is pure Python, about 15 ms a playbook file, and one process may load the same folder
+# again (each app the tests build, `hashi doctor` beside the runtime it builds).
+REMEMBERED_FILE_BYTES = 64 * 1024
+
+
+def _checked(
+    data: bytes, path: Path, severities: tuple[str, ...], roles: tuple[str, ...]
+) -> tuple[Playbook | None, tuple[PlaybookProblem, ...]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return None, [PlaybookProblem(path, line, "not UTF-8 text; save the file as UTF-8")]
+        return None, (PlaybookProblem(path, line, "not UTF-8 text; save the file as UTF-8"),)
     root, findings = compose(text)
     playbook = None
     if root is not None:
@@ -161,8 +178,11 @@ def load_playbook(
         reader = _Reader(doc, path=path, severities=severities, roles=roles, refused=refused)
         playbook = reader.playbook()
         findings = doc.findings + refused + reader.findings
-    problems = [PlaybookProblem(path, f.line, f.message) for f in sorted(findings, key=lambda f: f.line)]
+    problems = tuple(PlaybookProblem(path, f.line, f.message) for f in sorted(findings, key=lambda f: f.line))
     return (playbook if not problems else None), problems
+
+
+_remembered = lru_cache(maxsize=64)(_checked)
 
 
 def matching(

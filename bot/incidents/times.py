@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
-
-from dateutil.parser import isoparse
 
 from bot.i18n import DEFAULT_LANG, Lang, Msg, t
 
@@ -236,7 +234,7 @@ def _parse(cleaned: str, *, now: datetime, tz: ZoneInfo, allow_future: bool) -> 
     if found["year"] is not None:
         iso_day = f"{int(found['year']):04d}-{int(found['month']):02d}-{int(found['day']):02d}"
         try:
-            day = isoparse(iso_day).date()
+            day = _day(iso_day)
         except ValueError as exc:
             raise TimeParseError(Msg("time.no_such_date", date=iso_day), recognized=True) from exc
         hint: Msg = Msg("time.hint_now", now=format_local(now, where))
@@ -291,7 +289,7 @@ def parse_date(text: str, *, tz: tzinfo) -> datetime | None:
     year, month, day = (int(part) for part in re.split(r"[-/]", cleaned))
     iso_day = f"{year:04d}-{month:02d}-{day:02d}"
     try:
-        date = isoparse(iso_day).date()
+        date = _day(iso_day)
     except ValueError as exc:
         raise TimeParseError(Msg("time.no_such_date", date=iso_day), recognized=True) from exc
     start = datetime.combine(date, time(0), tzinfo=tz).astimezone(UTC)
@@ -354,3 +352,11 @@ def format_local(dt: datetime, tz: tzinfo, lang: Lang = DEFAULT_LANG) -> str:
         clock=f"{local:%H:%M}",
         zone=name,
     )
+
+
+def _day(iso_day: str) -> date:
+    """The calendar day `YYYY-MM-DD` names; ValueError when there is none (2026-02-30). dateutil loads here,
+    for the first time given with a date: its parser is about 2 MiB a server would otherwise keep."""
+    from dateutil.parser import isoparse
+
+    return isoparse(iso_day).date()

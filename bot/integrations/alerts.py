@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from dateutil.parser import isoparse
 
 from bot.incidents.alerts import Alert, AlertNotice, AlertOutcome
 from bot.incidents.deliveries import Delivery, run_recorded
@@ -53,6 +52,8 @@ def _labels(value: Any, where: str) -> dict[str, str]:
 
 
 def _time(value: Any, where: str) -> datetime | None:
+    from dateutil.parser import isoparse  # loaded with the first alert: a server without any keeps none of it
+
     try:
         parsed = isoparse(_text(value, where))
     except ValueError as exc:

@@ -67,6 +67,9 @@ def build_app(
         signing_secret=settings.env.slack_signing_secret or "",
         request_verification_enabled=bool(settings.env.slack_signing_secret),
         logger=bolt_logger,
+        # The name Bolt would give it (its loggers' names) from the caller's file, which it finds by walking
+        # the whole stack with its source lines (inspect.stack(): 40 ms under a test runner's deep stack).
+        name="app.py",
     )
     app.use(_prepared(gateway.client.session))
     register_all(

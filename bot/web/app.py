@@ -14,12 +14,11 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from bot.i18n import Msg, t
@@ -55,6 +54,10 @@ from bot.web.session import (
     CookieSigner,
     Viewer,
 )
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +99,23 @@ class Dashboard:
         self._clock = clock
         self.config = config
         self._signer = CookieSigner(config.session_secret)
-        self._templates = Environment(
-            loader=PackageLoader("bot.web", "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self._environment: Environment | None = None
         self._css = resources.files("bot.web").joinpath("static/hashi.css").read_bytes()
+
+    @property
+    def _templates(self) -> Environment:
+        """The pages' templates, loaded for the first page shown: a server nobody browses does not keep Jinja
+        (about 1.5 MiB resident)."""
+        if self._environment is None:
+            from jinja2 import Environment, PackageLoader, select_autoescape
+
+            self._environment = Environment(
+                loader=PackageLoader("bot.web", "templates"),
+                autoescape=select_autoescape(default=True, default_for_string=True),
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+        return self._environment
 
     def routes(self, app: web.Application) -> None:
         """Adds the dashboard's routes and its security headers to an aiohttp application."""

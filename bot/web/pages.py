@@ -12,12 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Literal
-
-from markdown_it import MarkdownIt
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
+from functools import cache
+from typing import TYPE_CHECKING, Literal
 
 from bot.i18n import Lang, Msg, t
 from bot.incidents.model import IncidentSnapshot, Milestone, Status, TimelineEntry
@@ -29,6 +25,12 @@ from bot.web.gantt import gantt_svg, parse_gantt
 from readmodel import OPEN_STATUSES
 from readmodel.stats import StatsRow, collector_paused
 from storage.statements import IncidentFilter
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
 
 PAGE_SIZE = 50
 WINDOWS = ("7d", "30d", "90d", "365d")
@@ -215,16 +217,25 @@ def _fence(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Optio
         chart = parse_gantt(token.content)
         if chart is not None:
             return f'<figure class="diagram">{gantt_svg(chart)}</figure>\n'
+    from markdown_it.renderer import RendererHTML
+
     return RendererHTML.fence(self, tokens, idx, options, env)
 
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
-_MARKDOWN.add_render_rule("fence", _fence)
+@cache
+def _markdown() -> MarkdownIt:
+    """The postmortem page's Markdown renderer, made for the first page shown (a server nobody browses does
+    not load markdown-it)."""
+    from markdown_it import MarkdownIt
+
+    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
+    renderer.add_render_rule("fence", _fence)
+    return renderer
 
 
 def markdown_html(text: str) -> str:
     """Markdown as HTML: raw HTML in it is shown as text, links only of safe kinds (markdown-it's rules)."""
-    return str(_MARKDOWN.render(text))
+    return str(_markdown().render(text))
 
 
 # ----------------------------------------------------------------- reliability

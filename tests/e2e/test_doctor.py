@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,37 +11,29 @@ import pytest
 from standin.harness import ALICE, ANNOUNCE, GENERAL, populate, running_hashi
 from standin.server import SlackStandIn
 from standin.spec import ApiSpec
-from tests.e2e.serving import REPO_ROOT, free_port
+from tests.e2e.serving import free_port
 from tests.e2e.slack_retries import shorten_retry_waits
+from tests.test_cli import hashi as run_hashi
 
 
 async def _doctor(standin: SlackStandIn, url: str, workdir: Path, *args: str, **env: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+    """`hashi doctor ARGS` (its entry point, in this process: see tests/test_cli.py) against the stand-in."""
+    result = await run_hashi(
         "doctor",
         *args,
+        cwd=workdir,
+        url=url,
+        config=workdir / "none.toml",
         env={
-            **os.environ,
-            "PYTHONPATH": str(REPO_ROOT),
             "SLACK_BOT_TOKEN": standin.bot_token,
             "SLACK_SIGNING_SECRET": "s",
             "HASHI_SLACK_API_URL": standin.api_url,
-            "HASHI_DATABASE_URL": url,
-            "HASHI_CONFIG": str(workdir / "none.toml"),
             **env,
         },
-        cwd=workdir,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode() + err.decode()
+    return result.code, result.out + result.err
 
 
-@pytest.mark.slow
 async def test_doctor_finds_problems_and_repairs(
     tmp_path: Path, slack_spec: ApiSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ import pytest
 from bot.incidents.ports import SystemClock
 from bot.incidents.queries import load_snapshot
 from standin.harness import ALICE, BOB, GENERAL, populate
+from standin.limits import RateLimits
 from standin.server import SlackStandIn
 from standin.spec import ApiSpec
 from storage.db import make_engine
@@ -24,6 +25,12 @@ from tests.conftest import TABLES
 from tests.e2e.serving import Served, free_port, serve, until
 
 pytestmark = pytest.mark.slow
+
+# This test floods on purpose: a burst of notes in one room, each shown as a message of its own. What the
+# restarted replica resumes it replays one delivery after another, each shown before the next, so at Slack's
+# one message a second per channel (past a burst of 25) the replay of 60 notes took 36 s. Twice Slack's
+# allowance (a burst of 50, then two a second) replays it in 5-10 s, its last notes still paced.
+KILLED_BURST_LIMITS = 2.0
 
 
 async def _notes(url: str, prefix: str) -> tuple[list[str], int]:
@@ -66,7 +73,8 @@ async def _declared(served: Served, http: aiohttp.ClientSession, standin: SlackS
 async def test_acknowledged_notes_survive_a_kill_or_a_stop(
     tmp_path: Path, slack_spec: ApiSpec, how: signal.Signals, count: int
 ) -> None:
-    standin = SlackStandIn(spec=slack_spec)
+    scale = KILLED_BURST_LIMITS if how == signal.SIGKILL else 1.0
+    standin = SlackStandIn(spec=slack_spec, rate_limits=RateLimits(scale=scale))
     await standin.start()
     populate(standin)
     url, port, secret = f"sqlite:///{tmp_path / 'durable.db'}", free_port(), "durable-secret"

@@ -140,6 +140,7 @@ async def _gate(hashi: Hashi, user: str, before: int) -> dict[str, Any]:
     return {"ts": "0", **(await hashi.eventually(found, what="the gate"))[-1]}
 
 
+@pytest.mark.slow
 async def test_a_hostile_incident_sends_only_what_slack_accepts(hostile_hashi: Hashi) -> None:
     hashi, d = hostile_hashi, hostile_hashi.driver
     title = typed_at(MAX_TITLE, command="declare SEV1")

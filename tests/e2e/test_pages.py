@@ -143,6 +143,7 @@ async def test_page_on_demand_and_what_is_refused(paged: tuple[Hashi, PagerdutyS
     ]
 
 
+@pytest.mark.slow
 async def test_a_failing_pager_never_delays_slack_nor_loses_the_incident(
     paged_on_sqlite: tuple[Hashi, PagerdutyStandIn],
 ) -> None:

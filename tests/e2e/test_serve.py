@@ -124,6 +124,7 @@ async def test_killed_mid_declaration_and_restarted_finishes_once(
         await standin.stop()
 
 
+@pytest.mark.slow
 async def test_alembic_speaks_only_when_it_migrates_and_slack_unreachable_is_not_blamed_on_the_token(
     tmp_path: Path, slack_spec: ApiSpec
 ) -> None:

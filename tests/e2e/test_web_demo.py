@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.e2e.serving import REPO_ROOT
 
@@ -22,6 +23,7 @@ AS_FROM_A_TERMINAL = (
 )
 
 
+@pytest.mark.slow
 async def test_demo_web_prints_the_incident_page_and_serves_until_interrupted(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", AS_FROM_A_TERMINAL, "demo", "--web", "--db", str(tmp_path / "demo.db"),

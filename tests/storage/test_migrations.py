@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +11,7 @@ from bot.incidents.service import IncidentService
 from storage.db import make_engine
 from storage.migrate import current_revision, head_revision, schema_drift, upgrade
 from storage.repository import Store
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.test_cli import hashi
 
 
 async def test_migrated_schema_has_no_drift(database_url: str) -> None:
@@ -27,30 +23,19 @@ async def test_migrated_schema_has_no_drift(database_url: str) -> None:
         await engine.dispose()
 
 
-def _hashi(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+async def test_db_upgrade_command_creates_and_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    first = await hashi("db", "upgrade", url=url, cwd=tmp_path)
+    assert first.code == 0, first.err
+    assert f"revision {head_revision()}" in first.out
+    again = await hashi("db", "upgrade", url=url, cwd=tmp_path)
+    assert again.code == 0, again.err
 
 
-def test_db_upgrade_command_creates_and_is_idempotent(tmp_path: Path) -> None:
-    env = {"HASHI_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
-    first = _hashi("db", "upgrade", env=env, cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
-    assert f"revision {head_revision()}" in first.stdout
-    again = _hashi("db", "upgrade", env=env, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-
-
-def test_db_upgrade_with_bad_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = _hashi("db", "upgrade", env={"HASHI_DATABASE_URL": "mysql://x@y/z"}, cwd=tmp_path)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+async def test_db_upgrade_with_bad_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = await hashi("db", "upgrade", url="mysql://x@y/z", cwd=tmp_path)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "unsupported database" in lines[0]
 
 
