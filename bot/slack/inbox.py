@@ -185,9 +185,8 @@ class SlackInbox:
         finished = self._finished[delivery_id] = asyncio.Event()
         log.info("resuming a recorded delivery", extra={"delivery_id": delivery_id})
         request = AsyncBoltRequest(body=body, mode="socket_mode", context={REPLAY: delivery})
-        with (
-            shown_behind()
-        ):  # the listener's tasks copy this context: the next replay waits for the record only
+        # The listener's tasks copy this context: the next replay waits for this one's record, not its effect.
+        with shown_behind():
             response = await self.app.async_dispatch(request)
         if DELIVERY not in request.context:  # no durable listener took it (it matches none any more)
             self._finished.pop(delivery_id, None)
