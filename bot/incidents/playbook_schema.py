@@ -34,6 +34,19 @@ DURATION_FORMAT = "hashi-duration"
 # chat.scheduleMessage refuses times more than 120 days ahead, so no reminder may be due later than that.
 MAX_AHEAD = timedelta(days=120)
 
+# SHA-256 of the playbook files Hashi ships (playbooks/*.yaml), each valid against the schema as it is
+# (tests/incidents/test_playbooks.py holds this equal to the files and checks each): a file with one of these
+# digests needs no jsonschema, so a replica that runs the shipped playbooks never loads it (1.4 MiB resident).
+SHIPPED_VALID = frozenset(
+    {
+        "5ee4afee0125e18e89ae45a507060daaaefb4bad6dbf4dc5973fbcfcf5ece28c",  # bad-deploy-rollback.yaml
+        "f991d8ad30a3bca2132fb7ad113081dcc4a840b8b7697a4c0e039e819efee012",  # datastore-outage.yaml
+        "a08b34d0c1633e3392bbd9a82d582f22664c90d23bd6c3d1a298c437c942ccc6",  # major-incident.yaml
+        "21b69c6b428acb97eb92b4bc88e6e881fe4d99eeda56aea7aebc17efa763bc70",  # security-incident.yaml
+        "dadf0d68a733a6b3880f27c10e2d638c739bf77d853dbe62c0c7f5403fb5d082",  # sev-ja.yaml
+    }
+)
+
 _WHOLE_NUMBER = re.compile(r"[0-9]+", re.ASCII)
 _NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
