@@ -25,7 +25,7 @@ from bot.incidents.model import (
     Status,
 )
 from bot.incidents.permissions import Act
-from bot.incidents.queries import snapshot_of
+from bot.incidents.queries import bare_snapshot, snapshot_of
 from bot.incidents.scheduler import ReminderPlan
 from storage.models import Incident
 from storage.repository import Repository
@@ -187,7 +187,9 @@ class Declaring(Part):
                     fx=None,
                     fresh=True,
                 )
-            snap = await snapshot_of(repo, incident, timeline=False)
+            # A new incident's room is asked of Slack at once: what the room shows besides its name (the card,
+            # topic, invites, reminders) is read while Slack makes the channel (`_set_up_room_for`).
+            snap = bare_snapshot(incident) if created else await snapshot_of(repo, incident, timeline=False)
             room = _RoomState.of(incident)
         assert incident.id is not None
         if created and pages:
@@ -195,7 +197,9 @@ class Declaring(Part):
         if not created:
             # A repeated request (Slack's retry, or the same click twice): the first one sets the room up.
             return RoomSetup(incident=snap, created=False)
-        setup = await self._holding_setup(incident.id, self._set_up_room(snap, room, look_first=False))
+        setup = await self._holding_setup(
+            incident.id, self._set_up_room(snap, room, look_first=False, whole=False)
+        )
         return RoomSetup(incident=setup.incident, created=True, missing=setup.missing)
 
     async def ensure_room(self, *, incident_id: int, mine_since: datetime | None = None) -> RoomSetup:
@@ -230,20 +234,30 @@ class Declaring(Part):
                 await repo.release_setup(incident_id=incident_id)
             raise
 
-    async def _set_up_room(self, snap: IncidentSnapshot, room: _RoomState, *, look_first: bool) -> RoomSetup:
+    async def _set_up_room(
+        self, snap: IncidentSnapshot, room: _RoomState, *, look_first: bool, whole: bool = True
+    ) -> RoomSetup:
         # The declarer, the lead, and who the severity and the services bring: their user groups are looked
         # up while the channel is created, so the room is ready after as many round trips as without them.
         people = [u for u in (snap.declared_by, snap.lead) if u]
         people += self.config.invited(severity=snap.severity, services=snap.services)
         invitees = asyncio.ensure_future(self.parts.shaping.invitees(people))
         try:
-            return await self._set_up_room_for(snap, room, invitees, look_first=look_first)
+            return await self._set_up_room_for(snap, room, invitees, look_first=look_first, whole=whole)
         finally:
             invitees.cancel()  # done by then, unless the channel could not be made
 
     async def _set_up_room_for(
-        self, snap: IncidentSnapshot, room: _RoomState, invitees: Awaitable[list[str]], *, look_first: bool
+        self,
+        snap: IncidentSnapshot,
+        room: _RoomState,
+        invitees: Awaitable[list[str]],
+        *,
+        look_first: bool,
+        whole: bool,
     ) -> RoomSetup:
+        """`whole`: `snap` is the incident as stored; else only its row (a new incident), and the rest is read
+        once its channel is recorded."""
         incident_id = snap.id
         missing: list[str] = []
         channel_id = room.channel_id
@@ -257,13 +271,19 @@ class Declaring(Part):
                 await self._record_setup(incident_id, error=f"channel: {exc.reason}")
                 return RoomSetup(incident=snap, created=False, missing=("channel",))
             channel_id = created.channel_id
-            snap = replace(snap, channel_id=created.channel_id, channel_name=created.name)
             # Recorded at once: a crash before the rest is recorded must not open a second channel.
             async with self._store.transaction() as repo:
                 await repo.set_channel(
                     incident_id=incident_id, channel_id=created.channel_id, name=created.name
                 )
+                if not whole:
+                    snap = await snapshot_of(repo, await self._get(repo, incident_id), timeline=False)
+                    whole = True
+                snap = replace(snap, channel_id=created.channel_id, channel_name=created.name)
                 early = await self.parts.scheduler.plan(repo, snap)
+        if not whole:  # a room whose channel was there already (not a new incident's; kept for safety)
+            async with self._store.transaction() as repo:
+                snap = await snapshot_of(repo, await self._get(repo, incident_id), timeline=False)
 
         async def step(name: str, work: Awaitable[Any]) -> Any:
             try:
