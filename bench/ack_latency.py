@@ -17,7 +17,7 @@ finish (its CPU idle, no more Web API calls) before the next round starts.
 
 The load generator, the stand-in and the servers share the machine's cores; the figures compare the two
 servers under the same conditions rather than claiming absolute capacity.
-Target (issue 7): Hashi's p99 within 1.5× of bare Bolt's.
+Target: Hashi's p99 within 1.2× of bare Bolt's (issue 15; issue 7 asked for 1.5×).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from standin.driver import SlackDriver
 from standin.harness import ALICE, GENERAL, populate
 from standin.server import SlackStandIn
 
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.2
 
 
 async def wait_idle(pid: int, standin: SlackStandIn, *, within: float = 600.0) -> float:
