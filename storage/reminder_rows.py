@@ -8,10 +8,8 @@ from typing import Any
 
 from sqlalchemy import (
     Row,
-    case,
     func,
     select,
-    update,
 )
 from sqlmodel import col
 
@@ -23,6 +21,7 @@ from storage.models import (
 from storage.statements import (
     DROP_REMINDER,
     REMINDERS,
+    SET_REMINDER_MESSAGE,
     Rows,
 )
 
@@ -76,20 +75,15 @@ class ReminderRows(Rows):
         return {str(reason): int(claim) for claim, reason in await self._run(stmt, values)}
 
     async def set_reminder_messages(self, messages: Mapping[int, str]) -> list[str]:
-        """Records the ids Slack's scheduler gave claimed reminders (reminder id → scheduled message id), in
-        one statement; returns the message ids whose claim is gone (a later change, maybe at another replica,
-        dropped it meanwhile)."""
-        if not messages:
-            return []
-        table = ScheduledReminder
-        stmt = (
-            update(table)
-            .where(col(table.id).in_(list(messages)))
-            .values(scheduled_message_id=case(dict(messages), value=col(table.id)))
-            .returning(col(table.id))
-        )
-        recorded = {int(row[0]) for row in await self._run(stmt, {})}
-        return [message for claim, message in messages.items() if claim not in recorded]
+        """Records the ids Slack's scheduler gave claimed reminders (reminder id → scheduled message id);
+        returns the message ids whose claim is gone (a later change, maybe at another replica, dropped it
+        meanwhile). One statement built once per reminder: cheaper than one built for the lot."""
+        gone: list[str] = []
+        for claim, message in messages.items():
+            values = {"reminder": claim, "message": message}
+            if not (await self._run(SET_REMINDER_MESSAGE, values)).rowcount:
+                gone.append(message)
+        return gone
 
     async def drop_reminder(self, *, reminder_id: int) -> tuple[str, str | None] | None:
         """Removes a reminder row; returns (channel, scheduled message id) to the one who removed it."""

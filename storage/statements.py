@@ -262,6 +262,11 @@ SET_CHANNEL = (
     .where(col(Incident.id) == bindparam("incident"))
     .values(channel_id=bindparam("channel"), channel_name=bindparam("name"))
 )
+SET_REMINDER_MESSAGE = (
+    update(ScheduledReminder)
+    .where(col(ScheduledReminder.id) == bindparam("reminder"))
+    .values(scheduled_message_id=bindparam("message"))
+)
 DROP_REMINDER = (
     delete(ScheduledReminder)
     .where(col(ScheduledReminder.id) == bindparam("reminder"))
