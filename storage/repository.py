@@ -127,6 +127,7 @@ class Store:
             repo = Repository(session)
             yield repo
             await repo.refresh_stats()  # the stats rows of what this transaction changed, in it
+            repo.committing = True  # past here a failure may come after the database committed
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

@@ -302,6 +302,9 @@ class Rows:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # Set by Store.transaction once the unit of work is done and its commit begins: a failure after that
+        # may come after the database committed (a cancelled or lost COMMIT on PostgreSQL).
+        self.committing = False
 
     @property
     def _dialect(self) -> str:

@@ -176,8 +176,11 @@ class Part:
     async def _write(self, fx: ChangeEffects | None = None) -> AsyncIterator[Repository]:
         """A transaction that changes the record; the first one of a delivery's work also marks the delivery
         done in it, and raises AlreadyDone (rolling back) when another run of the delivery did so first. When
-        it fails, the showing it claimed (`fx.claim`) is dropped with it."""
+        it fails before its commit, the showing it claimed (`fx.claim`) is dropped with it; when its commit
+        itself fails, the database may have committed (lines then marked told), so what was claimed is shown
+        anyway: a line twice rather than never."""
         delivery = current_delivery()
+        repo: Repository | None = None
         try:
             async with self._store.transaction() as repo:
                 yield repo
@@ -187,7 +190,10 @@ class Part:
                         raise AlreadyDone(delivery.delivery_id)
         except BaseException:
             if fx is not None and fx.claim is not None:
-                fx.claim.drop()
+                if repo is not None and repo.committing:
+                    fx.claim.show_anyway()
+                else:
+                    fx.claim.drop()
                 fx.claim = None
             raise
         if delivery is not None:

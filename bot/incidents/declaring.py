@@ -259,6 +259,7 @@ class Declaring(Part):
         """`whole`: `snap` is the incident as stored; else only its row (a new incident), and the rest is read
         once its channel is recorded."""
         incident_id = snap.id
+        first_read = snap.revision  # a change committed after this had no channel to tell (its lines wait)
         missing: list[str] = []
         channel_id = room.channel_id
         # A new channel's reminders are decided as it is recorded and scheduled with the rest of the set-up.
@@ -347,8 +348,9 @@ class Declaring(Part):
             await self.parts.scheduler.cancel_unwanted(early, unwanted)
         else:
             await self.parts.scheduler.carry_out(reminders)
-        if snap.revision != posted.revision:
-            # A change committed while the room was being set up, when there was no card for it to update yet.
+        if snap.revision != posted.revision or posted.revision != first_read:
+            # A change committed while the room was being set up, when there was no card for it to update yet
+            # (or, before its channel was recorded, no channel to tell of it).
             await self.effects.show(incident_id)
         return RoomSetup(incident=snap, created=True, missing=tuple(missing))
 

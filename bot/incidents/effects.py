@@ -94,6 +94,12 @@ class Claim:
         if not self._first.done():
             self._first.set_result(None)
 
+    def show_anyway(self) -> None:
+        """The change's commit failed in a way that may have committed it: shows what was claimed, without
+        waiting."""
+        if not self._first.done():
+            self._first.set_result(self.batch)
+
 
 class Effects:
     """Shows committed changes in Slack (see the module's docstring)."""
@@ -170,7 +176,10 @@ class Effects:
         try:
             while True:
                 this, showing.upcoming = showing.upcoming, loop.create_future()
-                showing.again = False
+                if (
+                    first is None
+                ):  # a claimed first pass was read earlier: a call to go again since then holds
+                    showing.again = False
                 if began is not None:  # a burst: pace the channel's messages
                     await asyncio.sleep(max(0.0, began + self._line_interval - loop.time()))
                 began = loop.time()

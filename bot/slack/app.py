@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -86,6 +87,10 @@ class _HashiBolt(AsyncApp):
     changes it (tests/slack/test_app.py holds a request's client to be the app's)."""
 
     def __init__(self, **kwargs: Any) -> None:
+        # Bolt's function-token middleware sets a custom function's token on the request's client, which is
+        # the app's own here: Hashi runs no custom functions, so it is off (where the Bolt has it).
+        if "attaching_function_token_enabled" in inspect.signature(AsyncApp.__init__).parameters:
+            kwargs.setdefault("attaching_function_token_enabled", False)
         super().__init__(**kwargs)
         self._request_logger = get_bolt_app_logger(app_name=self.name, base_logger=self._base_logger)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import col
 
 from bot.incidents.deliveries import AlreadyDone, Delivery, working_on
@@ -338,6 +339,29 @@ async def test_a_change_that_rolls_back_after_claiming_its_showing_leaves_none_b
     told = [args["text"] for step, args in chat.calls if step == "post_change"]
     assert told.count("first run") == 1 and "second run" not in told and told.count("next note") == 1
     assert ("update_card", {"incident_id": inc.id, "status": "identified"}) in chat.calls
+
+
+async def test_a_note_whose_commit_answer_is_lost_still_tells_its_line(
+    service: IncidentService, chat: RecordingChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The database committed, but its answer never came (a connection lost after COMMIT, a cancelled wait):
+    # the note's transaction had claimed its line, which the commit marked told, so the line is shown anyway.
+    inc = (await service.declare(title="Lost answer", actor="U1")).incident
+    commit = SessionTransaction.commit
+
+    def committed_then_lost(self: SessionTransaction, _to_root: bool = False) -> None:
+        commit(self, _to_root)
+        raise ConnectionResetError("the answer to COMMIT was lost")
+
+    monkeypatch.setattr(SessionTransaction, "commit", committed_then_lost)
+    with pytest.raises(ConnectionResetError):
+        await service.add_note(incident_id=inc.id, text="committed, answer lost", actor="U2")
+    monkeypatch.undo()
+    await asyncio.wait_for(service.effects.idle(), timeout=5)
+    told = [args["text"] for step, args in chat.calls if step == "post_change"]
+    assert told.count("committed, answer lost") == 1
+    notes = [e.text for e in (await service.snapshot(incident_id=inc.id)).timeline]
+    assert notes.count("committed, answer lost") == 1
 
 
 async def test_a_failed_change_leaves_its_delivery_pending(
