@@ -258,6 +258,7 @@ class Declaring(Part):
     ) -> RoomSetup:
         """`whole`: `snap` is the incident as stored; else only its row (a new incident), and the rest is read
         once its channel is recorded."""
+        assert whole or room.channel_id is None, "only a new incident's room starts from its row alone"
         incident_id = snap.id
         first_read = snap.revision  # a change committed after this had no channel to tell (its lines wait)
         missing: list[str] = []
@@ -279,12 +280,8 @@ class Declaring(Part):
                 )
                 if not whole:
                     snap = await snapshot_of(repo, await self._get(repo, incident_id), timeline=False)
-                    whole = True
                 snap = replace(snap, channel_id=created.channel_id, channel_name=created.name)
                 early = await self.parts.scheduler.plan(repo, snap)
-        if not whole:  # a room whose channel was there already (not a new incident's; kept for safety)
-            async with self._store.transaction() as repo:
-                snap = await snapshot_of(repo, await self._get(repo, incident_id), timeline=False)
 
         async def step(name: str, work: Awaitable[Any]) -> Any:
             try:
