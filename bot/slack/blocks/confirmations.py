@@ -39,15 +39,8 @@ def statuspage_confirm_blocks(
     """Asks the one who changed an incident's status to confirm the status page's update: their message,
     editable, and the button (its value: a StatuspageButton)."""
     text = t("slack.statuspage.confirm", lang, id=incident_id, status=status_label(Status(status), lang))
-    message_input = InputBlock(
-        block_id=BlockId.STATUSPAGE_MESSAGE,
-        label=PlainTextObject(text=t("slack.statuspage.message", lang)),
-        element=PlainTextInputElement(
-            action_id=Field.STATUSPAGE_MESSAGE,
-            multiline=True,
-            max_length=MAX_TEXT,
-            initial_value=without_invisible(message)[:MAX_TEXT] or None,
-        ),
+    message_input = _editable_text(
+        BlockId.STATUSPAGE_MESSAGE, Field.STATUSPAGE_MESSAGE, t("slack.statuspage.message", lang), message
     )
     button = ButtonElement(
         text=t("slack.statuspage.button", lang),
@@ -82,19 +75,28 @@ def gate_blocks(
         value=ResolveAnywayButton(incident_id, at).encode(),
         style="danger",
     )
-    summary_input = InputBlock(
-        block_id=BlockId.GATE_SUMMARY,
-        label=PlainTextObject(text=t("slack.gate.summary", lang)),
-        element=PlainTextInputElement(
-            action_id=Field.GATE_SUMMARY,
-            multiline=True,
-            max_length=MAX_TEXT,
-            initial_value=without_invisible(summary)[:MAX_TEXT] or None,
-        ),
-        optional=True,
+    summary_input = _editable_text(
+        BlockId.GATE_SUMMARY, Field.GATE_SUMMARY, t("slack.gate.summary", lang), summary, optional=True
     )
     return [
         *(SectionBlock(text=MarkdownTextObject(text=section)).to_dict() for section in sections),
         summary_input.to_dict(),
         ActionsBlock(elements=[button]).to_dict(),
     ]
+
+
+def _editable_text(
+    block_id: str, action_id: str, label: str, text: str, *, optional: bool = False
+) -> InputBlock:
+    """A multiline input holding what the user typed before (what Slack cannot show removed), to change."""
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        element=PlainTextInputElement(
+            action_id=action_id,
+            multiline=True,
+            max_length=MAX_TEXT,
+            initial_value=without_invisible(text)[:MAX_TEXT] or None,
+        ),
+        optional=optional,
+    )
