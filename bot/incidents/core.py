@@ -103,7 +103,7 @@ class ChangeEffects:
 
     lines: int = 0
     pages: int = 0  # pages it recorded, to send after the commit
-    claim: Claim | None = None  # the showing its transaction claimed, if any (Core.claim_showing)
+    claim: Claim | None = None  # the showing its transaction claimed, if any (Part._claim_showing)
 
 
 @dataclass

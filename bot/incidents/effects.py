@@ -84,8 +84,7 @@ class Claim:
 
     async def hand_over(self) -> None:
         """Shows what was claimed (the change has committed); returns once it is shown."""
-        if not self._first.done():
-            self._first.set_result(self.batch)
+        self.show_anyway()
         if not _BEHIND.get():
             await asyncio.shield(self._shown)
 
@@ -176,9 +175,8 @@ class Effects:
         try:
             while True:
                 this, showing.upcoming = showing.upcoming, loop.create_future()
-                if (
-                    first is None
-                ):  # a claimed first pass was read earlier: a call to go again since then holds
+                # A claimed first pass was read before this task ran: a call to go again since then holds.
+                if first is None:
                     showing.again = False
                 if began is not None:  # a burst: pace the channel's messages
                     await asyncio.sleep(max(0.0, began + self._line_interval - loop.time()))
