@@ -84,7 +84,7 @@ class _HashiBolt(AsyncApp):
     """Bolt's AsyncApp, with one Web API client for every request. Bolt (since 1.15) builds an AsyncWebClient
     per request, reading the proxy environment and making its user agent each time, so that a listener may
     change a request's token: about a tenth of an acknowledgement's CPU. Hashi has one bot token and never
-    changes it (tests/slack/test_app.py holds a request's client to be the app's)."""
+    changes it (tests/slack/test_listeners_inprocess.py holds a request's client to be the app's)."""
 
     def __init__(self, **kwargs: Any) -> None:
         # Bolt's function-token middleware sets a custom function's token on the request's client, which is
